@@ -1,0 +1,1 @@
+//! accounts: under construction in this commit.

@@ -1,0 +1,1 @@
+//! Configuration: under construction in this commit.

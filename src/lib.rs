@@ -1,0 +1,36 @@
+//! sip2auth: a SIP2 (3M Standard Interchange Protocol 2.00) authentication server for libraries.
+//!
+//! Self-check machines, PC-booking systems and e-resource proxies ask "is this library card valid,
+//! and is this PIN right?"; sip2auth answers from a shared credential database.
+//!
+//! # Module map
+//! ```text
+//! cli/        clap commands (serve, check-config, migrate, terminal, patron, import, explain, probe)
+//! config/     TOML -> typed, validated Config; every default lives here
+//! telemetry   tracing subscriber
+//! clock       the injectable clock every time-dependent decision reads
+//! sip2/       the protocol, pure: bytes in, typed values out (no I/O, logging or clock)
+//! store/      persistence over sqlx (SQLite, PostgreSQL): typed queries, no SIP2, no argon2
+//! auth/       decisions: terminal and patron checks, argon2id + pepper, PIN/password rules, lockout
+//! accounts/   patron and terminal lifecycle shared by the CLI (and later the web side)
+//! server/     SIP2 over TCP: accept loop, limits, shutdown, sessions, Request -> Response
+//! ```
+//!
+//! # Dependency rule ("->" means "may use")
+//! - `cli` -> everything. Only `cli`, `main` and tests use `server`.
+//! - `server` -> `sip2`, `auth`, `accounts`. `accounts` -> `auth`, `store`. `auth` -> `store`.
+//! - Anyone may use `config` and `clock`; they use nothing else in the crate.
+//! - `sip2` uses nothing else in the crate. `store` knows nothing of SIP2 or argon2.
+//! - `server/answer.rs` is the one place where SIP2 meets authentication decisions.
+
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod server;
+pub mod sip2;
+pub mod store;
+pub mod telemetry;

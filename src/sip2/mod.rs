@@ -1,0 +1,1 @@
+//! sip2: under construction in this commit.
