@@ -1,0 +1,69 @@
+//! Validation problems, each tied to the key path that caused it.
+
+use std::fmt;
+
+/// One problem: the dotted key path and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+/// Every problem found in a configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems(Vec<Problem>);
+
+impl Problems {
+    /// A writer that prefixes keys with `section.`.
+    pub fn at(&mut self, section: &str) -> Section<'_> {
+        Section {
+            prefix: section.to_string(),
+            problems: self,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Problem> {
+        self.0.iter()
+    }
+}
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for problem in &self.0 {
+            writeln!(f, "  {}: {}", problem.key, problem.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Problems under one key prefix.
+pub struct Section<'a> {
+    prefix: String,
+    problems: &'a mut Problems,
+}
+
+impl Section<'_> {
+    /// Records a problem at `prefix.key`.
+    pub fn push(&mut self, key: &str, message: impl Into<String>) {
+        self.problems.0.push(Problem {
+            key: format!("{}.{}", self.prefix, key),
+            message: message.into(),
+        });
+    }
+
+    /// A nested section (`prefix.name`).
+    pub fn at(&mut self, name: &str) -> Section<'_> {
+        Section {
+            prefix: format!("{}.{}", self.prefix, name),
+            problems: self.problems,
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `[server]` (the SIP2 listener) and `[messages]` (the screen texts terminals show patrons).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::problems::Section;
+
+/// `[server]`: the SIP2 TCP listener, its limits and the ACS status it reports.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port of the SIP2 listener (6001 is the usual SIP2 port).
+    pub listen: SocketAddr,
+    /// Connections served at once; further ones are closed at accept.
+    pub max_connections: usize,
+    /// Connections served at once from one source address.
+    pub max_connections_per_address: usize,
+    /// A connection with no complete message for this long is closed. Longer than the usual
+    /// 5-7 minute SC-status heartbeat.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Longest accepted message; a longer one closes the connection.
+    pub max_frame_bytes: usize,
+    /// How long shutdown waits for requests in flight.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    /// Failed 93 logins on one connection before it is closed.
+    pub login_attempts_per_connection: u32,
+    /// Failed 93 logins from one source address, within `login_failure_window`, that block it.
+    pub login_failures_per_address: u32,
+    #[serde(with = "humantime_serde")]
+    pub login_failure_window: Duration,
+    /// How long a source address stays blocked.
+    #[serde(with = "humantime_serde")]
+    pub address_block: Duration,
+    /// Zone of the SIP dates sent: `local` (four blanks) or `utc` (`   Z`).
+    pub timezone: SipTimezone,
+    /// Institution id (AO) sent when a request carries none.
+    pub institution_id: String,
+    /// Library name (AM) in the ACS status.
+    pub library_name: String,
+    /// ACS status timeout period, tenths of a second (000-999).
+    pub timeout_period: u16,
+    /// ACS status retries allowed (000-999).
+    pub retries_allowed: u16,
+    /// Unknown command codes: `ignore` (spec) or `resend` (answer 96, as Koha does).
+    pub unknown_command: UnknownCommand,
+    /// A 63 without AD answers CQ=N (true) instead of leaving CQ out (false, SIPServer/Koha).
+    pub pin_required: bool,
+    /// Answer a lost card as an unknown patron (BL=N), as Evergreen and FOLIO do.
+    pub lost_card_as_unknown: bool,
+    /// Send the PA/PB/PC/XI extension fields in 64 to full-detail terminals.
+    pub extensions: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 6001)),
+            max_connections: 1000,
+            max_connections_per_address: 64,
+            idle_timeout: Duration::from_secs(600),
+            max_frame_bytes: 16 * 1024,
+            shutdown_grace: Duration::from_secs(10),
+            login_attempts_per_connection: 3,
+            login_failures_per_address: 5,
+            login_failure_window: Duration::from_secs(15 * 60),
+            address_block: Duration::from_secs(15 * 60),
+            timezone: SipTimezone::Local,
+            institution_id: "MAIN".into(),
+            library_name: "Main Library".into(),
+            timeout_period: 100,
+            retries_allowed: 3,
+            unknown_command: UnknownCommand::Ignore,
+            pin_required: false,
+            lost_card_as_unknown: false,
+            extensions: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SipTimezone {
+    Local,
+    Utc,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownCommand {
+    Ignore,
+    Resend,
+}
+
+impl ServerConfig {
+    pub(super) fn validate(&self, at: &mut Section<'_>) {
+        if self.max_connections == 0 {
+            at.push("max_connections", "must be at least 1");
+        }
+        if self.max_connections_per_address == 0 {
+            at.push("max_connections_per_address", "must be at least 1");
+        }
+        if !(256..=1024 * 1024).contains(&self.max_frame_bytes) {
+            at.push("max_frame_bytes", "must be between 256 and 1048576");
+        }
+        if self.idle_timeout < Duration::from_secs(1) {
+            at.push("idle_timeout", "must be at least 1s");
+        }
+        if self.login_attempts_per_connection == 0 {
+            at.push("login_attempts_per_connection", "must be at least 1");
+        }
+        if self.login_failures_per_address == 0 {
+            at.push("login_failures_per_address", "must be at least 1");
+        }
+        if self.timeout_period > 999 {
+            at.push("timeout_period", "must be between 0 and 999 (tenths of a second)");
+        }
+        if self.retries_allowed > 999 {
+            at.push("retries_allowed", "must be between 0 and 999");
+        }
+        if self.institution_id.is_empty() || self.institution_id.contains(['|', '\r', '\n']) {
+            at.push("institution_id", "must be non-empty and free of '|', CR and LF");
+        }
+        if self.library_name.contains(['|', '\r', '\n']) {
+            at.push("library_name", "must not contain '|', CR or LF");
+        }
+    }
+}
+
+/// `[messages]`: screen messages (AF) sent to terminals. Keep the keywords clients match on:
+/// EZproxy sites deny on "expir", so the expired text must contain it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessagesConfig {
+    /// Sent with a valid PIN; empty sends no AF.
+    pub welcome: String,
+    pub wrong_pin: String,
+    pub unknown_patron: String,
+    pub pin_required: String,
+    pub expired: String,
+    pub blocked: String,
+    pub card_lost: String,
+    pub fines_over_limit: String,
+    pub locked: String,
+    pub default_pin_change: String,
+    pub default_pin_expired: String,
+    pub unavailable: String,
+    pub busy: String,
+    pub circulation_refused: String,
+    pub end_session: String,
+    pub patron_blocked_by_terminal: String,
+}
+
+impl Default for MessagesConfig {
+    fn default() -> Self {
+        Self {
+            welcome: String::new(),
+            wrong_pin: "Invalid PIN".into(),
+            unknown_patron: "Unknown library card".into(),
+            pin_required: "PIN required".into(),
+            expired: "Card expired".into(),
+            blocked: "Account blocked, see staff".into(),
+            card_lost: "Card reported lost".into(),
+            fines_over_limit: "Fines exceed limit".into(),
+            locked: "Account locked - please see staff or reset online".into(),
+            default_pin_change: "Please change your temporary PIN".into(),
+            default_pin_expired: "Temporary PIN expired - please see staff or reset online".into(),
+            unavailable: "Service unavailable, please try again later".into(),
+            busy: "Service busy, please try again".into(),
+            circulation_refused: "This service does not handle circulation".into(),
+            end_session: "Thank you".into(),
+            patron_blocked_by_terminal: "Card blocked".into(),
+        }
+    }
+}
+
+impl MessagesConfig {
+    fn texts(&self) -> [(&'static str, &str); 16] {
+        [
+            ("welcome", &self.welcome),
+            ("wrong_pin", &self.wrong_pin),
+            ("unknown_patron", &self.unknown_patron),
+            ("pin_required", &self.pin_required),
+            ("expired", &self.expired),
+            ("blocked", &self.blocked),
+            ("card_lost", &self.card_lost),
+            ("fines_over_limit", &self.fines_over_limit),
+            ("locked", &self.locked),
+            ("default_pin_change", &self.default_pin_change),
+            ("default_pin_expired", &self.default_pin_expired),
+            ("unavailable", &self.unavailable),
+            ("busy", &self.busy),
+            ("circulation_refused", &self.circulation_refused),
+            ("end_session", &self.end_session),
+            ("patron_blocked_by_terminal", &self.patron_blocked_by_terminal),
+        ]
+    }
+
+    pub(super) fn validate(&self, at: &mut Section<'_>) {
+        for (key, text) in self.texts() {
+            if text.contains(['|', '\r', '\n']) {
+                at.push(key, "must not contain '|', CR or LF");
+            }
+            // Libki rejects any response containing "BLN", wherever it appears.
+            if text.contains("BLN") {
+                at.push(key, "must not contain \"BLN\" (Libki treats it as an invalid patron)");
+            }
+            if text.len() > 255 {
+                at.push(key, "must be at most 255 bytes");
+            }
+        }
+        if !self.expired.to_lowercase().contains("expir") {
+            at.push(
+                "expired",
+                "should contain \"expir\": EZproxy rules match it to deny expired cards",
+            );
+        }
+    }
+}
