@@ -23,7 +23,10 @@ fn t0() -> DateTime<Utc> {
 }
 
 async fn patron(store: &Store) -> PatronId {
-    store.create_patron(&sample_patron("MAIN", "1001")).await.unwrap()
+    store
+        .create_patron(&sample_patron("MAIN", "1001"))
+        .await
+        .unwrap()
 }
 
 /// Runs `n` concurrent PIN reservations at `now`, spread round-robin over `stores`.
@@ -87,10 +90,22 @@ async fn assert_fifty_concurrent_attempts_grant_exactly_the_threshold(stores: &[
         .all(|s| matches!(s, AttemptSlot::Granted { .. } | AttemptSlot::HardLocked)));
     let later = lock_end + Duration::days(365);
     assert_eq!(
-        store.reserve_pin_attempt(id, later, &policy()).await.unwrap(),
+        store
+            .reserve_pin_attempt(id, later, &policy())
+            .await
+            .unwrap(),
         AttemptSlot::HardLocked
     );
-    assert_eq!(store.get_patron(id).await.unwrap().unwrap().pin_lock.failures, 10);
+    assert_eq!(
+        store
+            .get_patron(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .pin_lock
+            .failures,
+        10
+    );
 }
 
 async fn fifty_concurrent_pin_attempts_grant_exactly_the_threshold(db: TempDb) {
@@ -98,7 +113,9 @@ async fn fifty_concurrent_pin_attempts_grant_exactly_the_threshold(db: TempDb) {
 }
 
 async fn two_instances_sharing_the_database_grant_exactly_the_threshold(db: TempDb) {
-    let second = Store::connect(db.url(), &ConnectOptions::default()).await.unwrap();
+    let second = Store::connect(db.url(), &ConnectOptions::default())
+        .await
+        .unwrap();
     assert_fifty_concurrent_attempts_grant_exactly_the_threshold(&[db.store().clone(), second])
         .await;
 }
@@ -115,11 +132,17 @@ async fn temporary_lock_lifts_by_itself_without_resetting_the_count(db: TempDb) 
     let lock_end = now + Duration::minutes(15);
     let just_before = lock_end - Duration::seconds(1);
     assert_eq!(
-        store.reserve_pin_attempt(id, just_before, &policy()).await.unwrap(),
+        store
+            .reserve_pin_attempt(id, just_before, &policy())
+            .await
+            .unwrap(),
         AttemptSlot::LockedUntil(lock_end)
     );
     assert_eq!(
-        store.reserve_pin_attempt(id, lock_end, &policy()).await.unwrap(),
+        store
+            .reserve_pin_attempt(id, lock_end, &policy())
+            .await
+            .unwrap(),
         AttemptSlot::Granted { attempt: 6 },
         "lock lifted at now + 15 min; count carried on"
     );
@@ -153,7 +176,10 @@ async fn ten_consecutive_failures_set_the_hard_lock_until_unlock(db: TempDb) {
         AttemptSlot::HardLocked
     );
     let counters = store.get_patron(id).await.unwrap().unwrap().pin_lock;
-    assert_eq!(policy().refusal(&counters, far), Some(AttemptSlot::HardLocked));
+    assert_eq!(
+        policy().refusal(&counters, far),
+        Some(AttemptSlot::HardLocked)
+    );
 
     store.unlock(id).await.unwrap();
     assert_eq!(
@@ -161,7 +187,10 @@ async fn ten_consecutive_failures_set_the_hard_lock_until_unlock(db: TempDb) {
         AttemptSlot::Granted { attempt: 1 }
     );
     let missing = PatronId(id.0 + 99);
-    assert!(matches!(store.unlock(missing).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        store.unlock(missing).await,
+        Err(Error::NotFound { .. })
+    ));
     assert!(matches!(
         store.reserve_pin_attempt(missing, far, &policy()).await,
         Err(Error::NotFound { .. })
@@ -176,7 +205,16 @@ async fn success_resets_the_count_and_clears_a_temporary_lock(db: TempDb) {
         store.reserve_pin_attempt(id, now, &policy()).await.unwrap();
     }
     store.record_pin_success(id).await.unwrap();
-    assert_eq!(store.get_patron(id).await.unwrap().unwrap().pin_lock.failures, 0);
+    assert_eq!(
+        store
+            .get_patron(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .pin_lock
+            .failures,
+        0
+    );
     for expected in 1..=5 {
         let slot = store.reserve_pin_attempt(id, now, &policy()).await.unwrap();
         assert_eq!(slot, AttemptSlot::Granted { attempt: expected });
@@ -205,29 +243,59 @@ async fn password_lock_doubles_up_to_the_cap_and_is_never_permanent(db: TempDb) 
     let mut now = t0();
     for expected_minutes in [15, 30, 60, 60, 60] {
         for _ in 0..3 {
-            let slot = store.reserve_password_attempt(id, now, &password_policy()).await.unwrap();
+            let slot = store
+                .reserve_password_attempt(id, now, &password_policy())
+                .await
+                .unwrap();
             assert!(matches!(slot, AttemptSlot::Granted { .. }), "{slot:?}");
         }
-        let slot = store.reserve_password_attempt(id, now, &password_policy()).await.unwrap();
-        assert_eq!(slot, AttemptSlot::LockedUntil(now + Duration::minutes(expected_minutes)));
+        let slot = store
+            .reserve_password_attempt(id, now, &password_policy())
+            .await
+            .unwrap();
+        assert_eq!(
+            slot,
+            AttemptSlot::LockedUntil(now + Duration::minutes(expected_minutes))
+        );
         now += Duration::minutes(expected_minutes);
     }
     let counters = store.get_patron(id).await.unwrap().unwrap().password_lock;
     assert_eq!((counters.failures, counters.locks), (15, 5));
     // The PIN counter is separate.
-    assert_eq!(store.get_patron(id).await.unwrap().unwrap().pin_lock.failures, 0);
+    assert_eq!(
+        store
+            .get_patron(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .pin_lock
+            .failures,
+        0
+    );
 
     store.record_password_success(id).await.unwrap();
     for _ in 0..3 {
-        store.reserve_password_attempt(id, now, &password_policy()).await.unwrap();
+        store
+            .reserve_password_attempt(id, now, &password_policy())
+            .await
+            .unwrap();
     }
-    let slot = store.reserve_password_attempt(id, now, &password_policy()).await.unwrap();
-    assert_eq!(slot, AttemptSlot::LockedUntil(now + Duration::minutes(15)), "doubling restarts");
+    let slot = store
+        .reserve_password_attempt(id, now, &password_policy())
+        .await
+        .unwrap();
+    assert_eq!(
+        slot,
+        AttemptSlot::LockedUntil(now + Duration::minutes(15)),
+        "doubling restarts"
+    );
 }
 
 async fn fifty_concurrent_password_attempts_grant_exactly_the_threshold(db: TempDb) {
     let id = patron(db.store()).await;
-    let second = Store::connect(db.url(), &ConnectOptions::default()).await.unwrap();
+    let second = Store::connect(db.url(), &ConnectOptions::default())
+        .await
+        .unwrap();
     let stores = [db.store().clone(), second];
     let policy = PasswordLockPolicy {
         threshold: 10,

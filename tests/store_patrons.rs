@@ -37,37 +37,79 @@ async fn patron_round_trips_every_column(db: TempDb) {
     assert_eq!(got.pin, new.pin);
     assert_eq!(got.password, None);
     assert_eq!(got.pin_lock.failures, 0);
-    assert!(!format!("{got:?}").contains("argon2id"), "Debug must redact hashes");
+    assert!(
+        !format!("{got:?}").contains("argon2id"),
+        "Debug must redact hashes"
+    );
 
-    let record = store.find_by_card("MAIN", "2000001").await.unwrap().expect("record");
+    let record = store
+        .find_by_card("MAIN", "2000001")
+        .await
+        .unwrap()
+        .expect("record");
     assert_eq!(record.patron, got);
     assert_eq!(record.card.number, "2000001");
     assert!(!record.card.lost);
-    assert!(store.find_by_card("OTHER", "2000001").await.unwrap().is_none());
-    assert!(store.get_patron(sip2auth::store::PatronId(id.0 + 1000)).await.unwrap().is_none());
+    assert!(store
+        .find_by_card("OTHER", "2000001")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .get_patron(sip2auth::store::PatronId(id.0 + 1000))
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(store.count_patrons().await.unwrap(), 1);
 }
 
 async fn card_number_is_unique_per_institution(db: TempDb) {
     let store = db.store();
-    let first = store.create_patron(&sample_patron("MAIN", "42")).await.unwrap();
-    let err = store.create_patron(&sample_patron("MAIN", "42")).await.unwrap_err();
-    assert!(matches!(err, Error::Duplicate { what: "card number" }), "{err:?}");
-    assert_eq!(store.count_patrons().await.unwrap(), 1, "failed create leaves nothing");
+    let first = store
+        .create_patron(&sample_patron("MAIN", "42"))
+        .await
+        .unwrap();
+    let err = store
+        .create_patron(&sample_patron("MAIN", "42"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Duplicate {
+                what: "card number"
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.count_patrons().await.unwrap(),
+        1,
+        "failed create leaves nothing"
+    );
     // Another institution may use the same number.
-    let other = store.create_patron(&sample_patron("BRANCH", "42")).await.unwrap();
+    let other = store
+        .create_patron(&sample_patron("BRANCH", "42"))
+        .await
+        .unwrap();
     assert_ne!(first, other);
     // A second card for a patron obeys the same rule.
     let err = store.add_card(other, "42").await.unwrap_err();
     assert!(matches!(err, Error::Duplicate { .. }), "{err:?}");
     store.add_card(other, "43").await.unwrap();
-    let err = store.add_card(sip2auth::store::PatronId(-1), "44").await.unwrap_err();
+    let err = store
+        .add_card(sip2auth::store::PatronId(-1), "44")
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
 
 async fn lost_card_still_resolves_and_is_flagged(db: TempDb) {
     let store = db.store();
-    let id = store.create_patron(&sample_patron("MAIN", "old")).await.unwrap();
+    let id = store
+        .create_patron(&sample_patron("MAIN", "old"))
+        .await
+        .unwrap();
     store.add_card(id, "new").await.unwrap();
     store.mark_card_lost("MAIN", "old", true).await.unwrap();
     let old = store.find_by_card("MAIN", "old").await.unwrap().unwrap();
@@ -76,34 +118,66 @@ async fn lost_card_still_resolves_and_is_flagged(db: TempDb) {
     let new = store.find_by_card("MAIN", "new").await.unwrap().unwrap();
     assert!(!new.card.lost);
     let cards = store.cards(id).await.unwrap();
-    assert_eq!(cards.iter().map(|c| c.number.as_str()).collect::<Vec<_>>(), ["old", "new"]);
-    let err = store.mark_card_lost("MAIN", "nope", true).await.unwrap_err();
+    assert_eq!(
+        cards.iter().map(|c| c.number.as_str()).collect::<Vec<_>>(),
+        ["old", "new"]
+    );
+    let err = store
+        .mark_card_lost("MAIN", "nope", true)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }));
 }
 
 async fn update_status_and_remove(db: TempDb) {
     let store = db.store();
-    let id = store.create_patron(&sample_patron("MAIN", "7")).await.unwrap();
+    let id = store
+        .create_patron(&sample_patron("MAIN", "7"))
+        .await
+        .unwrap();
     let mut details = store.get_patron(id).await.unwrap().unwrap().details;
     details.email = None;
     details.fines_owed_minor = 300;
     details.expires_on = NaiveDate::from_ymd_opt(2027, 1, 1);
     store.update_patron(id, &details).await.unwrap();
-    assert_eq!(store.get_patron(id).await.unwrap().unwrap().details, details);
+    assert_eq!(
+        store.get_patron(id).await.unwrap().unwrap().details,
+        details
+    );
 
     store.block(id, "unpaid fees").await.unwrap();
     let blocked = store.get_patron(id).await.unwrap().unwrap().status;
-    assert_eq!(blocked, PatronStatus::Blocked { reason: "unpaid fees".into() });
+    assert_eq!(
+        blocked,
+        PatronStatus::Blocked {
+            reason: "unpaid fees".into()
+        }
+    );
     store.set_status(id, &PatronStatus::CardLost).await.unwrap();
-    assert_eq!(store.get_patron(id).await.unwrap().unwrap().status, PatronStatus::CardLost);
+    assert_eq!(
+        store.get_patron(id).await.unwrap().unwrap().status,
+        PatronStatus::CardLost
+    );
     store.unblock(id).await.unwrap();
-    assert_eq!(store.get_patron(id).await.unwrap().unwrap().status, PatronStatus::Active);
+    assert_eq!(
+        store.get_patron(id).await.unwrap().unwrap().status,
+        PatronStatus::Active
+    );
 
     store.remove_patron(id).await.unwrap();
     assert!(store.get_patron(id).await.unwrap().is_none());
-    assert!(store.find_by_card("MAIN", "7").await.unwrap().is_none(), "cards go too");
-    assert!(matches!(store.remove_patron(id).await, Err(Error::NotFound { .. })));
-    assert!(matches!(store.update_patron(id, &details).await, Err(Error::NotFound { .. })));
+    assert!(
+        store.find_by_card("MAIN", "7").await.unwrap().is_none(),
+        "cards go too"
+    );
+    assert!(matches!(
+        store.remove_patron(id).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.update_patron(id, &details).await,
+        Err(Error::NotFound { .. })
+    ));
 }
 
 async fn list_patrons_filters_and_pages(db: TempDb) {
@@ -115,14 +189,27 @@ async fn list_patrons_filters_and_pages(db: TempDb) {
     }
     let all = store.list_patrons(&PatronFilter::default()).await.unwrap();
     assert_eq!(all.len(), 4);
-    let main = PatronFilter { institution: Some("MAIN".into()), ..Default::default() };
+    let main = PatronFilter {
+        institution: Some("MAIN".into()),
+        ..Default::default()
+    };
     assert_eq!(store.list_patrons(&main).await.unwrap().len(), 3);
-    let aust = PatronFilter { name_contains: Some("AUST".into()), ..Default::default() };
+    let aust = PatronFilter {
+        name_contains: Some("AUST".into()),
+        ..Default::default()
+    };
     assert_eq!(store.list_patrons(&aust).await.unwrap().len(), 2);
-    let page1 = PatronFilter { limit: 3, ..Default::default() };
+    let page1 = PatronFilter {
+        limit: 3,
+        ..Default::default()
+    };
     let first = store.list_patrons(&page1).await.unwrap();
     assert_eq!(first.len(), 3);
-    let page2 = PatronFilter { limit: 3, after: Some(first[2].id), ..Default::default() };
+    let page2 = PatronFilter {
+        limit: 3,
+        after: Some(first[2].id),
+        ..Default::default()
+    };
     let second = store.list_patrons(&page2).await.unwrap();
     assert_eq!(second.len(), 1);
     assert!(second[0].id > first[2].id);
@@ -130,16 +217,44 @@ async fn list_patrons_filters_and_pages(db: TempDb) {
 
 async fn credential_hashes_are_set_cleared_and_replaced_only_if_unchanged(db: TempDb) {
     let store = db.store();
-    let id = store.create_patron(&sample_patron("MAIN", "9")).await.unwrap();
+    let id = store
+        .create_patron(&sample_patron("MAIN", "9"))
+        .await
+        .unwrap();
     store.set_pin_hash(id, &pin("$argon2id$old")).await.unwrap();
-    store.set_password_hash(id, &pin("$argon2id$pw")).await.unwrap();
-    assert!(store.replace_pin_hash_if_unchanged(id, "$argon2id$old", "$argon2id$new", 2).await.unwrap());
-    assert!(!store.replace_pin_hash_if_unchanged(id, "$argon2id$old", "$argon2id$newer", 3).await.unwrap());
+    store
+        .set_password_hash(id, &pin("$argon2id$pw"))
+        .await
+        .unwrap();
+    assert!(store
+        .replace_pin_hash_if_unchanged(id, "$argon2id$old", "$argon2id$new", 2)
+        .await
+        .unwrap());
+    assert!(!store
+        .replace_pin_hash_if_unchanged(id, "$argon2id$old", "$argon2id$newer", 3)
+        .await
+        .unwrap());
     let p = store.get_patron(id).await.unwrap().unwrap();
     let stored = p.pin.unwrap();
-    assert_eq!((stored.phc.as_str(), stored.key_id, stored.must_change), ("$argon2id$new", 2, true));
-    assert!(store.replace_password_hash_if_unchanged(id, "$argon2id$pw", "$argon2id$pw2", 2).await.unwrap());
-    assert_eq!(store.get_patron(id).await.unwrap().unwrap().password.unwrap().phc, "$argon2id$pw2");
+    assert_eq!(
+        (stored.phc.as_str(), stored.key_id, stored.must_change),
+        ("$argon2id$new", 2, true)
+    );
+    assert!(store
+        .replace_password_hash_if_unchanged(id, "$argon2id$pw", "$argon2id$pw2", 2)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .get_patron(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password
+            .unwrap()
+            .phc,
+        "$argon2id$pw2"
+    );
     store.clear_pin_hash(id).await.unwrap();
     store.clear_password_hash(id).await.unwrap();
     let p = store.get_patron(id).await.unwrap().unwrap();
@@ -149,9 +264,15 @@ async fn credential_hashes_are_set_cleared_and_replaced_only_if_unchanged(db: Te
 async fn no_clear_secret_is_stored(db: TempDb) {
     let store = db.store();
     let mut p = sample_patron("MAIN", "5550001");
-    p.pin = Some(pin("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$ZGlnZXN0ZGlnZXN0"));
+    p.pin = Some(pin(
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$ZGlnZXN0ZGlnZXN0",
+    ));
     store.create_patron(&p).await.unwrap();
-    assert!(db.text_columns_containing(&["7391", "Tr0ub4dor&3"]).await.unwrap().is_empty());
+    assert!(db
+        .text_columns_containing(&["7391", "Tr0ub4dor&3"])
+        .await
+        .unwrap()
+        .is_empty());
     // The scanner does see what is there.
     let hits = db.text_columns_containing(&["5550001"]).await.unwrap();
     assert_eq!(hits, vec![("cards".to_owned(), "card_number".to_owned())]);
@@ -162,7 +283,14 @@ async fn meta_values_round_trip(db: TempDb) {
     assert_eq!(store.get_meta("pepper_fingerprint").await.unwrap(), None);
     store.set_meta("pepper_fingerprint", "abc").await.unwrap();
     store.set_meta("pepper_fingerprint", "def").await.unwrap();
-    assert_eq!(store.get_meta("pepper_fingerprint").await.unwrap().as_deref(), Some("def"));
+    assert_eq!(
+        store
+            .get_meta("pepper_fingerprint")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("def")
+    );
     assert!(store.delete_meta("pepper_fingerprint").await.unwrap());
     assert!(!store.delete_meta("pepper_fingerprint").await.unwrap());
     store.migrate().await.unwrap(); // idempotent
