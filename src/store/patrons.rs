@@ -1,0 +1,328 @@
+//! Patrons: the descriptive record (name, contact, class, expiry, fees, status) and create /
+//! read / list / update / status / remove. Row mapping lives in `patron_row.rs`, cards in
+//! `cards.rs`, credential hashes in `credentials.rs`, failure counters in `lockout.rs`.
+//!
+//! Must not import `sip2` or `auth`: status and fees are stored facts, not SIP2 flags.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::error::{Error, Result};
+use super::lockout::LockCounters;
+use super::patron_row::{
+    bind_credential, bind_details, patron_columns, PatronCardRow, PatronRow, INSERT_CARD,
+    INSERT_PATRON, UPDATE_PATRON_DETAILS,
+};
+use super::values::{opt_time_from_secs, Currency, PatronId};
+use super::Store;
+
+/// A patron's name as stored: family, given, and the display form ("Family, Given").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName {
+    pub family: String,
+    pub given: String,
+    pub display: String,
+}
+
+impl PersonName {
+    /// Builds the name with the display form "Family, Given" (just "Family" without a given name).
+    pub fn new(family: impl Into<String>, given: impl Into<String>) -> Self {
+        let (family, given) = (family.into(), given.into());
+        let display = if given.is_empty() {
+            family.clone()
+        } else {
+            format!("{family}, {given}")
+        };
+        Self {
+            family,
+            given,
+            display,
+        }
+    }
+}
+
+/// The descriptive columns of a patron: everything an import or an edit may set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatronDetails {
+    pub name: PersonName,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub patron_class: Option<String>,
+    pub home_library: Option<String>,
+    /// Last day the patron's registration is valid.
+    pub expires_on: Option<NaiveDate>,
+    /// Fines and fees owed, in minor units (cents) of `currency`.
+    pub fines_owed_minor: i64,
+    /// Owed amount above which borrowing stops, in minor units; `None` means no limit.
+    pub fee_limit_minor: Option<i64>,
+    pub currency: Currency,
+}
+
+/// A stored credential hash (PIN or online password) and its lifecycle flags.
+/// `Debug` never prints the hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CredentialHash {
+    /// PHC string produced by `auth` (opaque to the store).
+    pub phc: String,
+    /// Which pepper key the hash was made with.
+    pub key_id: u32,
+    /// The holder must choose a new value at the next opportunity.
+    pub must_change: bool,
+    /// A default (issued) credential stops working at this time.
+    pub default_expires_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for CredentialHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialHash")
+            .field("phc", &"[redacted]")
+            .field("key_id", &self.key_id)
+            .field("must_change", &self.must_change)
+            .field("default_expires_at", &self.default_expires_at)
+            .finish()
+    }
+}
+
+/// Whether the patron may use the library's services, as recorded by staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatronStatus {
+    Active,
+    Blocked {
+        reason: String,
+    },
+    /// The patron reported their card lost (patron-level flag; single cards are marked in `cards`).
+    CardLost,
+}
+
+impl PatronStatus {
+    pub(crate) fn columns(&self) -> (&'static str, Option<&str>) {
+        match self {
+            PatronStatus::Active => ("active", None),
+            PatronStatus::Blocked { reason } => ("blocked", Some(reason.as_str())),
+            PatronStatus::CardLost => ("card_lost", None),
+        }
+    }
+}
+
+/// A patron to create, with the first card.
+#[derive(Debug, Clone)]
+pub struct NewPatron {
+    pub institution: String,
+    pub card_number: String,
+    pub details: PatronDetails,
+    pub pin: Option<CredentialHash>,
+    pub password: Option<CredentialHash>,
+}
+
+/// A stored patron.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Patron {
+    pub id: PatronId,
+    pub institution: String,
+    pub details: PatronDetails,
+    pub status: PatronStatus,
+    pub pin: Option<CredentialHash>,
+    pub password: Option<CredentialHash>,
+    pub pin_lock: LockCounters,
+    pub password_lock: LockCounters,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A library card of a patron.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    pub number: String,
+    pub lost: bool,
+    pub lost_at: Option<DateTime<Utc>>,
+}
+
+/// The result of a card lookup: the holder and the card that matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatronRecord {
+    pub patron: Patron,
+    pub card: Card,
+}
+
+/// Which patrons `list_patrons` returns: keyset paging by id (pass the last id seen as `after`).
+#[derive(Debug, Clone, Default)]
+pub struct PatronFilter {
+    pub institution: Option<String>,
+    /// Case-insensitive substring of the display name.
+    pub name_contains: Option<String>,
+    pub after: Option<PatronId>,
+    /// Page size; 0 means 100.
+    pub limit: u32,
+}
+
+impl Store {
+    /// Creates a patron with its first card, in one transaction.
+    /// Fails with `Error::Duplicate { what: "card number" }` when the card is taken at that
+    /// institution.
+    pub async fn create_patron(&self, new: &NewPatron) -> Result<PatronId> {
+        let now = self.now_secs();
+        with_tx!(self, |tx| {
+            let query = sqlx::query_scalar::<_, i64>(INSERT_PATRON).bind(&new.institution);
+            let query = bind_details!(query, new.details);
+            let query = bind_credential!(query, new.pin.as_ref());
+            let query = bind_credential!(query, new.password.as_ref());
+            let id = query.bind(now).fetch_one(&mut *tx).await?;
+            sqlx::query(INSERT_CARD)
+                .bind(id)
+                .bind(&new.institution)
+                .bind(&new.card_number)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| Error::from_sqlx(e, "card number"))?;
+            tx.commit().await?;
+            Ok(PatronId(id))
+        })
+    }
+
+    /// The patron with this id, if any.
+    pub async fn get_patron(&self, id: PatronId) -> Result<Option<Patron>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            patron_columns!(),
+            " FROM patrons p WHERE p.id = $1"
+        );
+        let row = with_pool!(self, |pool| {
+            sqlx::query_as::<_, PatronRow>(SQL)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(PatronRow::into_patron).transpose()
+    }
+
+    /// The holder of `card_number` at `institution`, with that card (which may be marked lost).
+    pub async fn find_by_card(
+        &self,
+        institution: &str,
+        card_number: &str,
+    ) -> Result<Option<PatronRecord>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            patron_columns!(),
+            ", c.card_number, c.lost, c.lost_at FROM cards c \
+             JOIN patrons p ON p.id = c.patron_id \
+             WHERE c.institution = $1 AND c.card_number = $2"
+        );
+        let row = with_pool!(self, |pool| {
+            sqlx::query_as::<_, PatronCardRow>(SQL)
+                .bind(institution)
+                .bind(card_number)
+                .fetch_optional(pool)
+                .await
+        })?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(PatronRecord {
+            card: Card {
+                number: row.card_number,
+                lost: row.lost,
+                lost_at: opt_time_from_secs(row.lost_at, "cards.lost_at")?,
+            },
+            patron: row.patron.into_patron()?,
+        }))
+    }
+
+    /// A page of patrons in id order.
+    pub async fn list_patrons(&self, filter: &PatronFilter) -> Result<Vec<Patron>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            patron_columns!(),
+            " FROM patrons p WHERE ($1 IS NULL OR p.institution = $1) \
+             AND ($2 IS NULL OR LOWER(p.display_name) LIKE $2) AND p.id > $3 \
+             ORDER BY p.id LIMIT $4"
+        );
+        let pattern = filter.name_contains.as_ref().map(|s| {
+            let escaped = s.to_lowercase().replace(['%', '_'], "");
+            format!("%{escaped}%")
+        });
+        let limit = i64::from(if filter.limit == 0 { 100 } else { filter.limit });
+        let rows = with_pool!(self, |pool| {
+            sqlx::query_as::<_, PatronRow>(SQL)
+                .bind(filter.institution.as_deref())
+                .bind(pattern.as_deref())
+                .bind(filter.after.map_or(0, |id| id.0))
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter().map(PatronRow::into_patron).collect()
+    }
+
+    /// Replaces the descriptive columns of a patron.
+    pub async fn update_patron(&self, id: PatronId, details: &PatronDetails) -> Result<()> {
+        let now = self.now_secs();
+        let done = with_pool!(self, |pool| {
+            let query = sqlx::query(UPDATE_PATRON_DETAILS).bind(id.0);
+            bind_details!(query, details)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        found(done, "patron")
+    }
+
+    /// Records the patron's status (active, blocked with a reason, card lost).
+    pub async fn set_status(&self, id: PatronId, status: &PatronStatus) -> Result<()> {
+        let (status, reason) = status.columns();
+        let now = self.now_secs();
+        let done = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE patrons SET status = $2, block_reason = $3, updated_at = $4 WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(status)
+            .bind(reason)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        found(done, "patron")
+    }
+
+    /// Blocks the patron with a reason shown to staff.
+    pub async fn block(&self, id: PatronId, reason: &str) -> Result<()> {
+        let status = PatronStatus::Blocked {
+            reason: reason.to_owned(),
+        };
+        self.set_status(id, &status).await
+    }
+
+    /// Sets the patron active again.
+    pub async fn unblock(&self, id: PatronId) -> Result<()> {
+        self.set_status(id, &PatronStatus::Active).await
+    }
+
+    /// Deletes the patron with their cards and reset token. Audit entries stay (they hold only
+    /// pseudonyms).
+    pub async fn remove_patron(&self, id: PatronId) -> Result<()> {
+        let done = with_pool!(self, |pool| {
+            sqlx::query("DELETE FROM patrons WHERE id = $1")
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        found(done, "patron")
+    }
+
+    /// Number of patrons.
+    pub async fn count_patrons(&self) -> Result<u64> {
+        self.count("SELECT COUNT(*) FROM patrons").await
+    }
+}
+
+/// `Ok` when a statement touched a row, `NotFound { what }` otherwise.
+pub(crate) fn found(rows_affected: u64, what: &'static str) -> Result<()> {
+    if rows_affected == 0 {
+        Err(Error::NotFound { what })
+    } else {
+        Ok(())
+    }
+}
