@@ -36,7 +36,9 @@ async fn authenticator(store: Store, config: &SecurityConfig) -> Authenticator {
         DateTime::from_timestamp(1_741_944_600, 0).unwrap(),
     ));
     let keys = KeyRing::new(1, PepperKey::from_bytes([1; 32]), vec![]);
-    Authenticator::with_keys(store, config, clock, keys).await.unwrap()
+    Authenticator::with_keys(store, config, clock, keys)
+        .await
+        .unwrap()
 }
 
 /// One terminal and one patron with `PIN`; returns the terminal profile.
@@ -103,7 +105,10 @@ async fn fifty_wrong_pins(
         let (terminal, card) = (terminal.clone(), card.to_owned());
         tokio::spawn(async move {
             let wrong = Presented::Given(SecretString::from("2749"));
-            auth.check_patron(&terminal, &card, wrong).await.unwrap().credential
+            auth.check_patron(&terminal, &card, wrong)
+                .await
+                .unwrap()
+                .credential
         })
     });
     let mut verdicts = Vec::new();
@@ -131,11 +136,22 @@ async fn assert_race_holds(auths: &[Authenticator], store: &Store, terminal: &Te
         v,
         CredentialVerdict::WrongCredential | CredentialVerdict::Locked { .. }
     )));
-    let patron = store.find_by_card("MAIN", "2900100").await.unwrap().unwrap().patron;
+    let patron = store
+        .find_by_card("MAIN", "2900100")
+        .await
+        .unwrap()
+        .unwrap()
+        .patron;
     assert_eq!(patron.pin_lock.failures, threshold);
     let correct = Presented::Given(SecretString::from(PIN));
-    let after = auths[0].check_patron(terminal, "2900100", correct).await.unwrap();
-    assert!(matches!(after.credential, CredentialVerdict::Locked { until: Some(_) }));
+    let after = auths[0]
+        .check_patron(terminal, "2900100", correct)
+        .await
+        .unwrap();
+    assert!(matches!(
+        after.credential,
+        CredentialVerdict::Locked { until: Some(_) }
+    ));
 }
 
 async fn fifty_concurrent_wrong_pins_verify_at_most_the_threshold(db: TempDb) {
@@ -149,7 +165,9 @@ sip2auth::store_test_on_both_backends!(fifty_concurrent_wrong_pins_verify_at_mos
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_on_one_postgres_database_share_the_lock() {
     let db = TempDb::new(Backend::Postgres).await.unwrap();
-    let second = Store::connect(db.url(), &ConnectOptions::default()).await.unwrap();
+    let second = Store::connect(db.url(), &ConnectOptions::default())
+        .await
+        .unwrap();
     let one = authenticator(db.store().clone(), &config()).await;
     let two = authenticator(second.clone(), &config()).await;
     let terminal = seed(&one, db.store(), "2900100").await;
@@ -196,7 +214,13 @@ async fn dummy_paths_take_as_long_as_a_wrong_pin() {
     let locked = median_micros(&auth, &terminal, "2900200", 21).await;
     let nopin = {
         let store = db.store();
-        let id = store.find_by_card("MAIN", "2900200").await.unwrap().unwrap().patron.id;
+        let id = store
+            .find_by_card("MAIN", "2900200")
+            .await
+            .unwrap()
+            .unwrap()
+            .patron
+            .id;
         store.unlock(id).await.unwrap();
         store.clear_pin_hash(id).await.unwrap();
         median_micros(&auth, &terminal, "2900200", 21).await
