@@ -191,6 +191,8 @@ pub struct PasswordRulesConfig {
     pub require_composition: bool,
     /// Refuse common and breached passwords and ones built from the patron's own details.
     pub reject_common: bool,
+    /// Lowest accepted zxcvbn strength score (0-4) when `reject_common` is on.
+    pub min_strength: u8,
 }
 
 impl Default for PasswordRulesConfig {
@@ -200,6 +202,7 @@ impl Default for PasswordRulesConfig {
             max_length: 128,
             require_composition: true,
             reject_common: true,
+            min_strength: 2,
         }
     }
 }
@@ -309,6 +312,10 @@ impl SecurityConfig {
                 "min_length",
                 "must satisfy 1 <= min_length <= max_length <= 1024",
             );
+        }
+        if w.min_strength > 4 {
+            at.at("password")
+                .push("min_strength", "must be between 0 and 4");
         }
         let d = &self.default_credential;
         if !(4..=8).contains(&d.digits) {
