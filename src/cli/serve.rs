@@ -1,0 +1,82 @@
+//! `sip2auth serve [--demo]`: open the database, check the pepper, bind the SIP2 listener and run
+//! until SIGINT or SIGTERM, then drain.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use super::{demo, exit, open_store};
+use crate::auth::Authenticator;
+use crate::clock;
+use crate::config::Config;
+use crate::server::Server;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  sip2auth serve --demo\n  sip2auth --config /etc/sip2auth/sip2.toml serve\n  SIP2AUTH_DATABASE_URL=postgres://sip2auth@db/sip2auth sip2auth serve --listen 0.0.0.0:6001")]
+pub struct ServeArgs {
+    /// Serve the demo world: a demo SQLite database and pepper under ./demo, a demo terminal and
+    /// patrons in every state, listening on 127.0.0.1:6001 unless --listen says otherwise.
+    #[arg(long)]
+    pub demo: bool,
+    /// Listen address (overrides `server.listen`).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<SocketAddr>,
+}
+
+pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode> {
+    if args.demo {
+        demo::prepare(&mut config)?;
+    }
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    crate::telemetry::init(&config.logging);
+    let clock = clock::system();
+    let store = open_store(&config, clock.clone()).await?;
+    if args.demo {
+        demo::seed(&store, &config, clock.clone()).await?;
+    } else {
+        demo::refuse_demo_database(&store).await?;
+    }
+    let auth = Authenticator::new(store.clone(), &config.security, clock.clone())
+        .await
+        .context("cannot start: the pepper key does not fit this database")?;
+    let server = Server::bind(&config, store, auth, clock).await?;
+    let address = server.local_addr()?;
+    info!(%address, demo = args.demo, "sip2auth ready");
+    println!("{}", demo::ready_line(address, args.demo));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    server.run(shutdown).await?;
+    Ok(exit::code(exit::OK))
+}
+
+/// Cancels `shutdown` on the first SIGINT or SIGTERM.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    info!("shutdown requested");
+    shutdown.cancel();
+}
