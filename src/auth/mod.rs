@@ -1,1 +1,6 @@
-//! auth: under construction in this commit.
+//! auth: decisions about terminals and patrons.
+pub mod hashing;
+pub mod password_rules;
+pub mod pepper;
+pub mod pin_rules;
+pub mod pool;
