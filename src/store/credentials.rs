@@ -55,8 +55,13 @@ impl Store {
     }
 
     /// Stores a new online-password hash with its flags. Does not touch the failure counters.
-    pub async fn set_password_hash(&self, patron: PatronId, password: &CredentialHash) -> Result<()> {
-        self.set_credential(Which::Password, patron, Some(password)).await
+    pub async fn set_password_hash(
+        &self,
+        patron: PatronId,
+        password: &CredentialHash,
+    ) -> Result<()> {
+        self.set_credential(Which::Password, patron, Some(password))
+            .await
     }
 
     /// Removes the online password.

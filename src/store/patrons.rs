@@ -9,8 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::error::{Error, Result};
 use super::lockout::LockCounters;
 use super::values::{
-    count_u32, date_from_text, opt_time_from_secs, parse_column, time_from_secs,
-    Currency, PatronId,
+    count_u32, date_from_text, opt_time_from_secs, parse_column, time_from_secs, Currency, PatronId,
 };
 use super::Store;
 
@@ -31,7 +30,11 @@ impl PersonName {
         } else {
             format!("{family}, {given}")
         };
-        Self { family, given, display }
+        Self {
+            family,
+            given,
+            display,
+        }
     }
 }
 
@@ -82,7 +85,9 @@ impl std::fmt::Debug for CredentialHash {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatronStatus {
     Active,
-    Blocked { reason: String },
+    Blocked {
+        reason: String,
+    },
     /// The patron reported their card lost (patron-level flag; single cards are marked in `cards`).
     CardLost,
 }
@@ -205,7 +210,8 @@ pub(crate) const INSERT_PATRON: &str = "INSERT INTO patrons (institution, family
 pub(crate) const INSERT_CARD: &str = "INSERT INTO cards (patron_id, institution, card_number, \
     created_at) VALUES ($1, $2, $3, $4)";
 
-pub(crate) const UPDATE_PATRON_DETAILS: &str = "UPDATE patrons SET family_name = $2, given_name = $3, \
+pub(crate) const UPDATE_PATRON_DETAILS: &str =
+    "UPDATE patrons SET family_name = $2, given_name = $3, \
     display_name = $4, email = $5, phone = $6, birth_date = $7, patron_class = $8, \
     home_library = $9, expires_on = $10, fines_owed_minor = $11, fee_limit_minor = $12, \
     currency = $13, updated_at = $14 WHERE id = $1";
@@ -321,7 +327,10 @@ impl PatronRow {
             )?,
             pin_lock: LockCounters {
                 failures: count_u32(self.pin_failures),
-                locked_until: opt_time_from_secs(self.pin_locked_until, "patrons.pin_locked_until")?,
+                locked_until: opt_time_from_secs(
+                    self.pin_locked_until,
+                    "patrons.pin_locked_until",
+                )?,
                 locks: 0,
             },
             password_lock: LockCounters {
@@ -365,7 +374,11 @@ impl Store {
 
     /// The patron with this id, if any.
     pub async fn get_patron(&self, id: PatronId) -> Result<Option<Patron>> {
-        const SQL: &str = concat!("SELECT ", patron_columns!(), " FROM patrons p WHERE p.id = $1");
+        const SQL: &str = concat!(
+            "SELECT ",
+            patron_columns!(),
+            " FROM patrons p WHERE p.id = $1"
+        );
         let row = with_pool!(self, |pool| {
             sqlx::query_as::<_, PatronRow>(SQL)
                 .bind(id.0)

@@ -19,8 +19,16 @@ pub struct Column {
 
 /// The import format, in the order the documentation lists it (the single source of truth).
 pub const COLUMNS: &[Column] = &[
-    col("card", true, "library card number (barcode): 1-64 printable characters, no spaces or |"),
-    col("institution", true, "institution id (SIP2 AO) the patron belongs to"),
+    col(
+        "card",
+        true,
+        "library card number (barcode): 1-64 printable characters, no spaces or |",
+    ),
+    col(
+        "institution",
+        true,
+        "institution id (SIP2 AO) the patron belongs to",
+    ),
     col("family_name", true, "family name"),
     col("given_names", false, "given names"),
     col("email", false, "email address"),
@@ -30,11 +38,23 @@ pub const COLUMNS: &[Column] = &[
     col("home_library", false, "home library code"),
     col("expires", false, "YYYY-MM-DD; empty means no expiry"),
     col("status", false, "active (default), blocked or lost"),
-    col("block_reason", false, "why the patron is blocked (only with status blocked)"),
+    col(
+        "block_reason",
+        false,
+        "why the patron is blocked (only with status blocked)",
+    ),
     col("fines", false, "amount owed, e.g. 12.50 (default 0)"),
-    col("fine_limit", false, "amount above which the patron is blocked, e.g. 20.00"),
+    col(
+        "fine_limit",
+        false,
+        "amount above which the patron is blocked, e.g. 20.00",
+    ),
     col("currency", false, "ISO 4217 code such as USD, EUR, GBP"),
-    col("pin", false, "empty: keep the current PIN; 4-12 digits in clear; or an argon2id PHC string"),
+    col(
+        "pin",
+        false,
+        "empty: keep the current PIN; 4-12 digits in clear; or an argon2id PHC string",
+    ),
 ];
 
 const fn col(name: &'static str, required: bool, meaning: &'static str) -> Column {
@@ -111,9 +131,15 @@ pub struct Header {
 /// Why the header row is unusable (the whole file is refused).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
-    #[error("the file is empty: the first line must be the header ({})", column_names())]
+    #[error(
+        "the file is empty: the first line must be the header ({})",
+        column_names()
+    )]
     Empty,
-    #[error("unknown column {0:?} in the header; known columns: {}", column_names())]
+    #[error(
+        "unknown column {0:?} in the header; known columns: {known}",
+        known = column_names()
+    )]
     Unknown(String),
     #[error("column {0:?} appears twice in the header")]
     Repeated(String),
@@ -132,7 +158,10 @@ impl Header {
         let mut any = false;
         for (index, raw) in names.into_iter().enumerate() {
             any = true;
-            let name = raw.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+            let name = raw
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_ascii_lowercase();
             let column = COLUMNS
                 .iter()
                 .find(|c| c.name == name)
@@ -180,7 +209,9 @@ impl Header {
         let email = optional(get("email"));
         if let Some(email) = &email {
             if !valid_email(email) {
-                return Err(reject("email is not an address like name@example.org".into()));
+                return Err(reject(
+                    "email is not an address like name@example.org".into(),
+                ));
             }
         }
         let phone = optional(get("phone"));
@@ -190,7 +221,9 @@ impl Header {
                     .chars()
                     .all(|c| c.is_ascii_digit() || " +-().".contains(c));
             if !ok {
-                return Err(reject("phone may hold only digits, spaces and + - ( ) .".into()));
+                return Err(reject(
+                    "phone may hold only digits, spaces and + - ( ) .".into(),
+                ));
             }
         }
         let status = match get("status").to_ascii_lowercase().as_str() {
@@ -202,12 +235,16 @@ impl Header {
             _ => return Err(reject("status must be active, blocked or lost".into())),
         };
         if !get("block_reason").is_empty() && !matches!(status, RecordStatus::Blocked { .. }) {
-            return Err(reject("block_reason is only allowed with status blocked".into()));
+            return Err(reject(
+                "block_reason is only allowed with status blocked".into(),
+            ));
         }
         let currency = optional(get("currency")).map(|c| c.to_ascii_uppercase());
         if let Some(c) = &currency {
             if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
-                return Err(reject("currency must be a 3-letter ISO 4217 code such as EUR".into()));
+                return Err(reject(
+                    "currency must be a 3-letter ISO 4217 code such as EUR".into(),
+                ));
             }
         }
         Ok(PatronRecord {
@@ -289,7 +326,12 @@ fn money(value: &str, column: &str) -> Result<Option<i64>, String> {
     };
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
     let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if whole.is_empty() || whole.len() > 12 || fraction.len() > 2 || !all_digits(whole) || !all_digits(fraction) {
+    if whole.is_empty()
+        || whole.len() > 12
+        || fraction.len() > 2
+        || !all_digits(whole)
+        || !all_digits(fraction)
+    {
         return Err(bad());
     }
     let whole: i64 = whole.parse().map_err(|_| bad())?;
@@ -325,8 +367,11 @@ mod tests {
     use secrecy::ExposeSecret;
 
     fn header() -> Header {
-        Header::parse("card,institution,family_name,email,birth_date,status,block_reason,fines,pin".split(','))
-            .expect("valid header")
+        Header::parse(
+            "card,institution,family_name,email,birth_date,status,block_reason,fines,pin"
+                .split(','),
+        )
+        .expect("valid header")
     }
 
     #[test]
@@ -345,10 +390,28 @@ mod tests {
     #[test]
     fn a_valid_row_becomes_a_record() {
         let record = header()
-            .record(2, &["2100001", "MAIN", "Okafor", "a@b.org", "1980-02-29", "blocked", "fines", "12.5", "4931"])
+            .record(
+                2,
+                &[
+                    "2100001",
+                    "MAIN",
+                    "Okafor",
+                    "a@b.org",
+                    "1980-02-29",
+                    "blocked",
+                    "fines",
+                    "12.5",
+                    "4931",
+                ],
+            )
             .expect("valid row");
         assert_eq!(record.fines_minor, 1250);
-        assert_eq!(record.status, RecordStatus::Blocked { reason: Some("fines".into()) });
+        assert_eq!(
+            record.status,
+            RecordStatus::Blocked {
+                reason: Some("fines".into())
+            }
+        );
         match record.pin {
             Some(PinSource::Clear(pin)) => assert_eq!(pin.expose_secret(), "4931"),
             other => panic!("unexpected {other:?}"),
@@ -358,12 +421,32 @@ mod tests {
     #[test]
     fn rejections_name_the_line_and_never_the_pin() {
         let bad_date = header()
-            .record(7, &["21", "MAIN", "X", "", "1980-13-01", "", "", "", "12a4"])
+            .record(
+                7,
+                &["21", "MAIN", "X", "", "1980-13-01", "", "", "", "12a4"],
+            )
             .unwrap_err();
         assert_eq!(bad_date.line, 7);
-        assert!(bad_date.reason.contains("birth_date"), "{}", bad_date.reason);
+        assert!(
+            bad_date.reason.contains("birth_date"),
+            "{}",
+            bad_date.reason
+        );
         let bad_phc = header()
-            .record(8, &["22", "MAIN", "X", "", "", "", "", "", "$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"])
+            .record(
+                8,
+                &[
+                    "22",
+                    "MAIN",
+                    "X",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+                ],
+            )
             .unwrap_err();
         assert!(bad_phc.reason.contains("argon2id"), "{}", bad_phc.reason);
         assert!(!bad_phc.to_string().contains("c2FsdHNhbHQ"));
