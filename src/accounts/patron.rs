@@ -42,7 +42,7 @@ pub struct PatronChanges {
 }
 
 impl PatronChanges {
-    fn apply(self, mut d: PatronDetails) -> PatronDetails {
+    pub fn apply(self, mut d: PatronDetails) -> PatronDetails {
         if self.family_name.is_some() || self.given_names.is_some() {
             let family = self.family_name.unwrap_or(d.name.family.clone());
             let given = self.given_names.unwrap_or(d.name.given.clone());
