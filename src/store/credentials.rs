@@ -3,7 +3,8 @@
 //! must not import `auth` or any hashing crate, and never logs or reports a hash.
 
 use super::error::Result;
-use super::patrons::{bind_credential, found, CredentialHash};
+use super::patron_row::bind_credential;
+use super::patrons::{found, CredentialHash};
 use super::values::PatronId;
 use super::Store;
 

@@ -64,6 +64,7 @@ mod error;
 mod import;
 mod lockout;
 mod meta;
+mod patron_row;
 mod patrons;
 mod terminals;
 #[doc(hidden)]
