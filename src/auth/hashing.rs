@@ -20,14 +20,14 @@ pub const OUTPUT_BYTES: usize = 32;
 /// A stored credential: the PHC string and the id of the pepper key it was made with. Not a secret
 /// in itself, but never logged: `Debug` shows the key id only.
 #[derive(Clone, PartialEq, Eq)]
-pub struct CredentialHash {
+pub struct HashedSecret {
     pub phc: String,
     pub key_id: u32,
 }
 
-impl fmt::Debug for CredentialHash {
+impl fmt::Debug for HashedSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CredentialHash")
+        f.debug_struct("HashedSecret")
             .field("phc", &"[redacted]")
             .field("key_id", &self.key_id)
             .finish()
@@ -54,7 +54,7 @@ pub struct HashingError(String);
 pub struct Hasher {
     params: Params,
     keys: Arc<KeyRing>,
-    dummy: Arc<CredentialHash>,
+    dummy: Arc<HashedSecret>,
 }
 
 impl fmt::Debug for Hasher {
@@ -79,7 +79,7 @@ impl Hasher {
         let mut hasher = Self {
             params,
             keys,
-            dummy: Arc::new(CredentialHash {
+            dummy: Arc::new(HashedSecret {
                 phc: String::new(),
                 key_id: 0,
             }),
@@ -105,14 +105,14 @@ impl Hasher {
     }
 
     /// Hashes `secret` with the active key and a fresh salt.
-    pub fn hash(&self, secret: &[u8]) -> Result<CredentialHash, HashingError> {
+    pub fn hash(&self, secret: &[u8]) -> Result<HashedSecret, HashingError> {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         let argon2 = self.argon2(self.keys.active().bytes(), self.params.clone())?;
         let phc = argon2
             .hash_password(secret, &salt)
             .map_err(|e| HashingError(e.to_string()))?
             .to_string();
-        Ok(CredentialHash {
+        Ok(HashedSecret {
             phc,
             key_id: self.keys.active_id(),
         })
@@ -120,7 +120,7 @@ impl Hasher {
 
     /// Checks `secret` against a stored hash. A retired key or an unreadable PHC string costs a
     /// dummy verification, so the answer takes as long as a real one.
-    pub fn verify(&self, stored: &CredentialHash, secret: &[u8]) -> Verification {
+    pub fn verify(&self, stored: &HashedSecret, secret: &[u8]) -> Verification {
         let Some(key) = self.keys.get(stored.key_id) else {
             self.verify_dummy(secret);
             return Verification::Unverifiable;
@@ -154,7 +154,7 @@ impl Hasher {
 
     /// True when a stored hash should be replaced after a successful verification: a different
     /// algorithm, version, parameters or output length, or an older pepper key.
-    pub fn needs_rehash(&self, stored: &CredentialHash) -> bool {
+    pub fn needs_rehash(&self, stored: &HashedSecret) -> bool {
         if stored.key_id != self.keys.active_id() {
             return true;
         }
@@ -269,7 +269,7 @@ mod tests {
     #[test]
     fn garbage_in_the_hash_column_is_unverifiable_not_a_panic() {
         let hasher = Hasher::new(&cheap(), ring(1, &[])).unwrap();
-        let stored = CredentialHash {
+        let stored = HashedSecret {
             phc: "1234".into(),
             key_id: 1,
         };
