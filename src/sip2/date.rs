@@ -1,0 +1,168 @@
+//! SIP2 dates: `YYYYMMDDZZZZHHMMSS`, 18 characters (PROTOCOL.md §1.7).
+//!
+//! The zone part is kept as received so a date re-encodes byte for byte: four blanks are local
+//! time, `   Z` is UTC, `0000` (sent by some clients for UTC) is treated as UTC, and any other
+//! four characters are kept and treated as local. Pure: callers pass the time in.
+//!
+//! Owns: `SipDate` and `Zone`. Must not import anything from the crate outside `sip2`.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use std::fmt;
+
+/// Width of a SIP2 date on the wire.
+pub const DATE_LEN: usize = 18;
+
+/// The four zone characters of a SIP2 date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Zone {
+    /// Four blanks: local time (preferred by the spec).
+    Local,
+    /// `   Z`: UTC.
+    Utc,
+    /// Any other four characters, kept verbatim (`0000` counts as UTC, anything else as local).
+    Other([u8; 4]),
+}
+
+impl Zone {
+    fn from_bytes(raw: [u8; 4]) -> Option<Zone> {
+        match &raw {
+            b"    " => Some(Zone::Local),
+            b"   Z" => Some(Zone::Utc),
+            _ if raw.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && !raw.contains(&b'|') => {
+                Some(Zone::Other(raw))
+            }
+            _ => None,
+        }
+    }
+
+    fn bytes(self) -> [u8; 4] {
+        match self {
+            Zone::Local => *b"    ",
+            Zone::Utc => *b"   Z",
+            Zone::Other(raw) => raw,
+        }
+    }
+
+    /// Whether the date is in UTC (`   Z` or `0000`).
+    pub fn is_utc(self) -> bool {
+        matches!(self, Zone::Utc) || self == Zone::Other(*b"0000")
+    }
+}
+
+/// An 18-character SIP2 date and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SipDate {
+    /// Wall-clock time as written (local or UTC per `zone`). Years outside 0..=9999 are clamped
+    /// when encoded.
+    pub datetime: NaiveDateTime,
+    /// The zone characters.
+    pub zone: Zone,
+}
+
+impl SipDate {
+    /// A local-time date (zone written as four blanks).
+    pub fn local(datetime: NaiveDateTime) -> SipDate {
+        SipDate {
+            datetime,
+            zone: Zone::Local,
+        }
+    }
+
+    /// A UTC date (zone written as `   Z`).
+    pub fn utc(datetime: NaiveDateTime) -> SipDate {
+        SipDate {
+            datetime,
+            zone: Zone::Utc,
+        }
+    }
+
+    /// Parses exactly 18 bytes; `None` if they are not a valid date.
+    pub fn from_bytes(raw: &[u8]) -> Option<SipDate> {
+        if raw.len() != DATE_LEN {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            raw[r].iter().try_fold(0u32, |acc, b| {
+                b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+            })
+        };
+        let year = i32::try_from(num(0..4)?).ok()?;
+        let date = NaiveDate::from_ymd_opt(year, num(4..6)?, num(6..8)?)?;
+        let datetime = date.and_hms_opt(num(12..14)?, num(14..16)?, num(16..18)?)?;
+        let zone = Zone::from_bytes([raw[8], raw[9], raw[10], raw[11]])?;
+        Some(SipDate { datetime, zone })
+    }
+
+    /// Appends the 18 characters.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let d = &self.datetime;
+        let year = u32::try_from(d.year().clamp(0, 9999)).unwrap_or(0);
+        push_digits(year, 4, out);
+        push_digits(d.month(), 2, out);
+        push_digits(d.day(), 2, out);
+        out.extend_from_slice(&self.zone.bytes());
+        push_digits(d.hour(), 2, out);
+        push_digits(d.minute(), 2, out);
+        push_digits(d.second().min(59), 2, out);
+    }
+}
+
+fn push_digits(value: u32, width: u32, out: &mut Vec<u8>) {
+    for i in (0..width).rev() {
+        // A decimal digit is always below 10, so it fits in a byte.
+        out.push(b'0' + (value / 10u32.pow(i) % 10) as u8);
+    }
+}
+
+impl fmt::Display for SipDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = Vec::with_capacity(DATE_LEN);
+        self.write(&mut out);
+        f.write_str(&String::from_utf8_lossy(&out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dt(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn local_date_has_four_blank_zone() {
+        let d = SipDate::local(dt("2025-03-14 09:30:00"));
+        assert_eq!(d.to_string(), "20250314    093000");
+        assert_eq!(SipDate::from_bytes(b"20250314    093000"), Some(d));
+    }
+
+    #[test]
+    fn utc_date_has_z_in_last_zone_position() {
+        let d = SipDate::from_bytes(b"20250314   Z083000").unwrap();
+        assert_eq!(d, SipDate::utc(dt("2025-03-14 08:30:00")));
+        assert!(d.zone.is_utc());
+    }
+
+    #[test]
+    fn zone_0000_is_utc_and_kept_verbatim() {
+        let d = SipDate::from_bytes(b"202503140000093005").unwrap();
+        assert!(d.zone.is_utc());
+        assert_eq!(d.to_string(), "202503140000093005");
+    }
+
+    #[test]
+    fn military_letter_zone_is_kept_and_local() {
+        let d = SipDate::from_bytes(b"20250314   Q093005").unwrap();
+        assert!(!d.zone.is_utc());
+        assert_eq!(d.to_string(), "20250314   Q093005");
+    }
+
+    #[test]
+    fn invalid_dates_are_rejected() {
+        assert_eq!(SipDate::from_bytes(b"20251314    093000"), None);
+        assert_eq!(SipDate::from_bytes(b"2025-03-14 09:30:0"), None);
+        assert_eq!(SipDate::from_bytes(b"                  "), None);
+        assert_eq!(SipDate::from_bytes(b"20250314    0930"), None);
+    }
+}

@@ -1,0 +1,223 @@
+//! Encoding: typed messages to wire bytes (without terminator; the caller appends CR or CRLF).
+//!
+//! Fixed fields first, then identified fields in the struct's declared order (the order of the
+//! project's composed vectors), then `extra`, then the optional trailer. Text is encoded in the
+//! terminal's charset (unencodable characters become `?`). Values never contain `|`, CR or LF
+//! (replaced by a space) nor other control characters (dropped), PROTOCOL.md §1.3 and §6.4.
+//! Variable fields are capped at 255 bytes; repeatable ones (AF, AG, item lists) are split
+//! into several fields instead.
+//!
+//! Owns: `EncodeOptions`, `TrailerMode`, `request`, `response`. Must not import anything from
+//! the crate outside `sip2`.
+
+use super::checksum;
+use super::date::SipDate;
+use super::field::FieldId;
+use super::message::{Request, Response};
+use super::secret::Secret;
+use super::status::SupportedMessages;
+use super::Charset;
+
+/// Longest value of a variable-length field, in bytes.
+pub const MAX_FIELD_BYTES: usize = 255;
+
+/// Whether and how to append the `AY`/`AZ` trailer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum TrailerMode {
+    /// No error detection.
+    #[default]
+    None,
+    /// `AY<n>AZxxxx` (or `AZxxxx` alone when `sequence` is `None`, as for 96/97).
+    Checksum { sequence: Option<u8> },
+}
+
+/// Encoder settings. `Default` = UTF-8, no trailer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct EncodeOptions {
+    pub charset: Charset,
+    pub trailer: TrailerMode,
+}
+
+/// Encodes a response.
+pub fn response(msg: &Response, opts: &EncodeOptions) -> Vec<u8> {
+    let mut out = Vec::with_capacity(160);
+    response_into(msg, opts, &mut out);
+    out
+}
+
+/// Encodes a request.
+pub fn request(msg: &Request, opts: &EncodeOptions) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96);
+    request_into(msg, opts, &mut out);
+    out
+}
+
+/// Appends an encoded response to `out` (lets a session reuse its buffer).
+pub fn response_into(msg: &Response, opts: &EncodeOptions, out: &mut Vec<u8>) {
+    let start = out.len();
+    msg.encode_body(&mut Writer {
+        out,
+        charset: opts.charset,
+    });
+    seal(out, start, opts.trailer);
+}
+
+/// Appends an encoded request to `out`.
+pub fn request_into(msg: &Request, opts: &EncodeOptions, out: &mut Vec<u8>) {
+    let start = out.len();
+    msg.encode_body(&mut Writer {
+        out,
+        charset: opts.charset,
+    });
+    seal(out, start, opts.trailer);
+}
+
+fn seal(out: &mut Vec<u8>, start: usize, mode: TrailerMode) {
+    let TrailerMode::Checksum { sequence } = mode else {
+        return;
+    };
+    if let Some(seq) = sequence {
+        out.extend_from_slice(&FieldId::SequenceNumber.code());
+        out.push(b'0' + seq % 10);
+    }
+    out.extend_from_slice(&FieldId::Checksum.code());
+    let value = checksum::compute(&out[start..]);
+    checksum::push_hex(value, out);
+}
+
+/// Output buffer plus charset.
+pub(crate) struct Writer<'a> {
+    pub out: &'a mut Vec<u8>,
+    pub charset: Charset,
+}
+
+impl Writer<'_> {
+    /// Appends sanitised text in the writer's charset.
+    fn text(&mut self, text: &str) {
+        let plain = text.bytes().all(|b| (0x20..0x7F).contains(&b) && b != b'|');
+        if plain {
+            self.out.extend_from_slice(text.as_bytes());
+            return;
+        }
+        for c in text.chars() {
+            match c {
+                '|' | '\r' | '\n' => self.out.push(b' '),
+                c if c.is_control() => {}
+                c => self.charset.encode_char(c, self.out),
+            }
+        }
+    }
+
+    /// Largest cut ≤ MAX_FIELD_BYTES that does not split a character.
+    fn cut(&self, bytes: &[u8]) -> usize {
+        let mut k = bytes.len().min(MAX_FIELD_BYTES);
+        if !self.charset.is_single_byte() {
+            while k > 0 && k < bytes.len() && bytes[k] & 0xC0 == 0x80 {
+                k -= 1;
+            }
+        }
+        k
+    }
+
+    /// One field, value capped at 255 bytes.
+    pub fn field(&mut self, id: FieldId, text: &str) {
+        self.out.extend_from_slice(&id.code());
+        let start = self.out.len();
+        self.text(text);
+        let k = self.cut(&self.out[start..]);
+        self.out.truncate(start + k);
+        self.out.push(b'|');
+    }
+
+    /// A repeatable field: values longer than 255 bytes become several fields.
+    pub fn repeated(&mut self, id: FieldId, text: &str) {
+        self.out.extend_from_slice(&id.code());
+        let start = self.out.len();
+        self.text(text);
+        if self.out.len() - start > MAX_FIELD_BYTES {
+            let mut rest = self.out.split_off(start);
+            let mut first = true;
+            while first || !rest.is_empty() {
+                if !first {
+                    self.out.extend_from_slice(&id.code());
+                }
+                first = false;
+                let k = self.cut(&rest);
+                let tail = rest.split_off(k);
+                self.out.extend_from_slice(&rest);
+                self.out.push(b'|');
+                rest = tail;
+            }
+            return;
+        }
+        self.out.push(b'|');
+    }
+
+    /// Fields a message does not define, kept from parsing or added by the caller.
+    pub fn extra(&mut self, extra: &[(FieldId, String)]) {
+        for (id, value) in extra {
+            if id.is_repeatable() {
+                self.repeated(*id, value);
+            } else {
+                self.field(*id, value);
+            }
+        }
+    }
+}
+
+/// How a typed field value is written.
+pub(crate) trait PutField {
+    fn put(&self, id: FieldId, w: &mut Writer<'_>);
+}
+
+impl PutField for String {
+    fn put(&self, id: FieldId, w: &mut Writer<'_>) {
+        w.field(id, self);
+    }
+}
+
+impl PutField for Vec<String> {
+    fn put(&self, id: FieldId, w: &mut Writer<'_>) {
+        for value in self {
+            w.repeated(id, value);
+        }
+    }
+}
+
+impl PutField for Secret {
+    fn put(&self, id: FieldId, w: &mut Writer<'_>) {
+        w.field(id, &String::from_utf8_lossy(self.expose()));
+    }
+}
+
+impl PutField for bool {
+    fn put(&self, id: FieldId, w: &mut Writer<'_>) {
+        w.field(id, if *self { "Y" } else { "N" });
+    }
+}
+
+impl PutField for SipDate {
+    fn put(&self, id: FieldId, w: &mut Writer<'_>) {
+        w.out.extend_from_slice(&id.code());
+        self.write(w.out);
+        w.out.push(b'|');
+    }
+}
+
+impl PutField for SupportedMessages {
+    fn put(&self, id: FieldId, w: &mut Writer<'_>) {
+        w.out.extend_from_slice(&id.code());
+        w.out
+            .extend(self.0.iter().map(|b| if *b { b'Y' } else { b'N' }));
+        w.out.push(b'|');
+    }
+}
+
+/// Optional fields are written only when present.
+impl<T: PutField> PutField for Option<T> {
+    fn put(&self, id: FieldId, w: &mut Writer<'_>) {
+        if let Some(value) = self {
+            value.put(id, w);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The shape of every SIP2 2.00 message: one struct per message (fixed fields in spec order,
+//! then identified fields in encoding order, then `extra`), generated with the parser and
+//! encoder that go with it, and the `Request` / `Response` command tables.
+//!
+//! Owns: the `sip_message!` and `command_table!` macros. Must not import anything from the
+//! crate outside `sip2`.
+
+pub use super::request::*;
+pub use super::response::*;
+
+/// Declares a message struct with its parser and encoder.
+///
+/// Fixed fields: `name: Type as Format,` (a `FixedFormat`), then `;`, then identified fields:
+/// `name: Type = FieldId,`. The field type decides presence rules: `String`/`Secret` required,
+/// `Option<_>` optional, `Vec<String>` repeatable.
+macro_rules! sip_message {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $( $(#[$fmeta:meta])* $ffield:ident : $fty:ty as $fmt:ty, )*
+            ;
+            $( $(#[$vmeta:meta])* $vfield:ident : $vty:ty = $vid:ident, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $ffield: $fty, )*
+            $( $(#[$vmeta])* pub $vfield: $vty, )*
+            /// Fields this message does not define, in arrival order (credentials excluded).
+            pub extra: Vec<($crate::sip2::field::FieldId, String)>,
+        }
+
+        impl $name {
+            #[allow(unused_variables, unused_mut)]
+            pub(crate) fn parse_body(
+                input: &[u8],
+                cx: &$crate::sip2::parse::Cx<'_>,
+            ) -> Result<Self, $crate::sip2::ParseError> {
+                let rest = input.get(2..).unwrap_or_default();
+                $( let (rest, $ffield) = cx.fixed::<$fmt>(rest, stringify!($ffield))?; )*
+                let fields = cx.fields(rest)?;
+                $(
+                    let $vfield = <$vty as $crate::sip2::parse::TakeField>::take(
+                        &fields, $crate::sip2::field::FieldId::$vid, cx)?;
+                )*
+                let extra = cx.extra(&fields, &[$($crate::sip2::field::FieldId::$vid),*]);
+                Ok($name { $($ffield,)* $($vfield,)* extra })
+            }
+
+            #[allow(unused_variables)]
+            pub(crate) fn encode_body(&self, w: &mut $crate::sip2::encode::Writer<'_>) {
+                $( <$fmt as $crate::sip2::fixed::FixedFormat>::write(&self.$ffield, w.out); )*
+                $( $crate::sip2::encode::PutField::put(
+                    &self.$vfield, $crate::sip2::field::FieldId::$vid, w); )*
+                w.extra(&self.extra);
+            }
+        }
+    };
+}
+
+/// Declares the `Request` or `Response` enum from a table of command codes.
+macro_rules! command_table {
+    ($(#[$meta:meta])* $enum:ident { $( $code:literal => $variant:ident, )* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum $enum {
+            $( #[doc = concat!("`", stringify!($code), "`")] $variant($variant), )*
+        }
+
+        impl $enum {
+            /// The two-digit command code.
+            pub fn code(&self) -> [u8; 2] {
+                match self {
+                    $( $enum::$variant(_) => *$code, )*
+                }
+            }
+
+            /// The message kind whose command code is `code`, if any.
+            pub fn name_of(code: [u8; 2]) -> Option<&'static str> {
+                match &code {
+                    $( $code => Some(stringify!($variant)), )*
+                    _ => None,
+                }
+            }
+
+            pub(crate) fn parse_body(
+                input: &[u8],
+                cx: &$crate::sip2::parse::Cx<'_>,
+            ) -> Result<Self, $crate::sip2::ParseError> {
+                let code = match input {
+                    [a, b, ..] => [*a, *b],
+                    _ => [input.first().copied().unwrap_or(b' '), b' '],
+                };
+                match &code {
+                    $( $code => $variant::parse_body(input, cx).map($enum::$variant), )*
+                    _ => Err($crate::sip2::ParseError::UnknownCommand {
+                        code: String::from_utf8_lossy(&input[..input.len().min(2)]).into_owned(),
+                    }),
+                }
+            }
+
+            pub(crate) fn encode_body(&self, w: &mut $crate::sip2::encode::Writer<'_>) {
+                w.out.extend_from_slice(&self.code());
+                match self {
+                    $( $enum::$variant(m) => m.encode_body(w), )*
+                }
+            }
+        }
+
+        $(
+            impl From<$variant> for $enum {
+                fn from(m: $variant) -> $enum {
+                    $enum::$variant(m)
+                }
+            }
+        )*
+    };
+}
+
+pub(crate) use command_table;
+pub(crate) use sip_message;
