@@ -1,1 +1,231 @@
-//! store: under construction in this commit.
+//! store: persistence of the credential database over sqlx, on SQLite (embedded default) and
+//! PostgreSQL (several server instances sharing one database).
+//!
+//! Owns every SQL statement of the crate, the migrations (`migrations/{sqlite,postgres}`), and the
+//! typed rows callers receive. Security counters (PIN and password failures, locks, reset tokens,
+//! per-terminal failure events) are changed by single atomic statements, so they hold under
+//! concurrent attempts and across instances.
+//!
+//! Both backends run the same code: portable runtime queries (`$1` placeholders) written once and
+//! instantiated per pool by `with_pool!`/`with_tx!`; per-backend SQL exists only in the migrations
+//! and in `testing`.
+//!
+//! Must not import: `sip2`, `auth` (no argon2, no pepper), `server`, `accounts`, `cli`. Callers
+//! pass hashes, digests and pseudonyms already computed; the store never sees a PIN, password or
+//! token in clear, and never logs or reports a stored hash.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::clock::{SharedClock, SystemClock};
+
+/// Runs `$body` once per backend with `$pool` bound to the concrete pool: one source text, two
+/// monomorphic instantiations. The body must evaluate to the same type on both arms.
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Like `with_pool!`, but opens a transaction `$tx` first. On SQLite the transaction takes the
+/// write lock at `BEGIN IMMEDIATE`, so a read-then-write body cannot fail with a stale snapshot
+/// under concurrent writers. The body must commit explicitly; dropping `$tx` rolls back.
+macro_rules! with_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                $body
+            }
+            $crate::store::Pool::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin().await?;
+                $body
+            }
+        }
+    };
+}
+
+mod audit;
+mod budget;
+mod cards;
+mod credentials;
+mod error;
+mod import;
+mod lockout;
+mod meta;
+mod patrons;
+mod terminals;
+#[doc(hidden)]
+pub mod testing;
+mod tokens;
+mod values;
+
+pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
+pub use budget::{FailureKind, NewTerminalFailure, TerminalFailureCounts};
+pub use error::{Error, Result};
+pub use import::{PatronImport, UpsertOutcome};
+pub use lockout::{AttemptSlot, FailureEffect, LockCounters, LockPolicy, PasswordLockPolicy};
+pub use patrons::{
+    Card, CredentialHash, NewPatron, Patron, PatronDetails, PatronFilter, PatronRecord,
+    PatronStatus, PersonName,
+};
+pub use terminals::{
+    Charset, ErrorDetection, MessageCodes, NewTerminal, PatronCredential, PatronDetail,
+    StoredHash, Terminal, TerminalSettings, Terminator,
+};
+pub use tokens::TokenDigest;
+pub use values::{Currency, PatronId, TerminalId};
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Connection settings that are not part of the URL.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Upper bound on pooled connections.
+    pub max_connections: u32,
+    /// How long to wait for a pooled connection before reporting the database unavailable.
+    pub acquire_timeout: Duration,
+    /// SQLite only: how long a statement waits for another writer before giving up.
+    pub busy_timeout: Duration,
+    /// Source of `created_at` / `updated_at` times.
+    pub clock: SharedClock,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+            busy_timeout: Duration::from_secs(5),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A handle on the credential database; cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+    clock: SharedClock,
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator =
+    sqlx::migrate!("src/store/migrations/postgres");
+
+impl Store {
+    /// Opens a pool on `url` (`sqlite:path` / `sqlite://path`, or `postgres://…` /
+    /// `postgresql://…`). A SQLite file is created on first use, in WAL mode with foreign keys
+    /// on and the configured busy timeout. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Store> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        let pool = match scheme {
+            "sqlite" => {
+                let connect = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(opts.busy_timeout);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(opts.max_connections.max(1))
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(connect)
+                    .await?;
+                Pool::Sqlite(pool)
+            }
+            "postgres" | "postgresql" => {
+                let connect = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(opts.max_connections.max(1))
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect_with(connect)
+                    .await?;
+                Pool::Postgres(pool)
+            }
+            other => {
+                return Err(Error::UnsupportedUrl {
+                    scheme: other.chars().take(16).collect(),
+                })
+            }
+        };
+        Ok(Store {
+            pool,
+            clock: opts.clock.clone(),
+        })
+    }
+
+    /// Applies the embedded migrations of this backend that are not yet applied. Safe to run from
+    /// several instances at once (PostgreSQL takes an advisory lock).
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        match &self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Round trip to the database (readiness probe).
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Closes the pool; later calls fail as unavailable.
+    pub async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
+    }
+
+    /// The current time, in unix seconds, from the configured clock.
+    fn now_secs(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+}

@@ -1,0 +1,111 @@
+//! Bulk import: upsert of patron batches keyed by (institution, card number), in one transaction
+//! per batch. A rerun after an interruption rewrites nothing that already matches, so it does only
+//! the remaining work. Must not import `auth` (PINs arrive hashed) or any CSV code (rows arrive
+//! parsed).
+
+use super::error::{Error, Result};
+use super::patrons::{
+    bind_credential, bind_details, patron_columns, CredentialHash, PatronDetails, PatronRow,
+    INSERT_CARD, INSERT_PATRON, UPDATE_PATRON_DETAILS,
+};
+use super::values::PatronId;
+use super::Store;
+
+/// One imported patron.
+#[derive(Debug, Clone)]
+pub struct PatronImport {
+    pub institution: String,
+    pub card_number: String,
+    pub details: PatronDetails,
+    /// Applied when the patron is created, or when the stored patron has no PIN yet; an existing
+    /// PIN is never overwritten by an import (the patron may have changed it).
+    pub pin: Option<CredentialHash>,
+}
+
+/// What an upsert did with one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    /// A new patron with this card was created.
+    Created(PatronId),
+    /// The card's patron existed and some imported column (or a missing PIN) was written.
+    Updated(PatronId),
+    /// The card's patron existed and every imported column already matched: nothing written.
+    Unchanged(PatronId),
+}
+
+const FIND_BY_CARD: &str = concat!(
+    "SELECT ",
+    patron_columns!(),
+    " FROM cards c JOIN patrons p ON p.id = c.patron_id \
+     WHERE c.institution = $1 AND c.card_number = $2"
+);
+
+const SET_PIN: &str = "UPDATE patrons SET pin_hash = $2, pin_key_id = $3, pin_must_change = $4, \
+    pin_default_expires_at = $5, updated_at = $6 WHERE id = $1";
+
+impl Store {
+    /// Creates or updates every row of `batch` in ONE transaction (all or nothing) and reports,
+    /// in batch order, what happened to each. Rows are keyed by (institution, card number); a
+    /// card already held by a patron updates that patron's imported columns (`details`), and
+    /// counts as `Unchanged` when they all match and no PIN needs setting. A card repeated in the
+    /// batch is applied twice, in order.
+    pub async fn upsert_patrons(&self, batch: &[PatronImport]) -> Result<Vec<UpsertOutcome>> {
+        let now = self.now_secs();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        with_tx!(self, |tx| {
+            for row in batch {
+                let existing = sqlx::query_as::<_, PatronRow>(FIND_BY_CARD)
+                    .bind(&row.institution)
+                    .bind(&row.card_number)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let outcome = match existing.map(PatronRow::into_patron).transpose()? {
+                    None => {
+                        let query =
+                            sqlx::query_scalar::<_, i64>(INSERT_PATRON).bind(&row.institution);
+                        let query = bind_details!(query, row.details);
+                        let query = bind_credential!(query, row.pin.as_ref());
+                        let query = bind_credential!(query, None);
+                        let id = query.bind(now).fetch_one(&mut *tx).await?;
+                        sqlx::query(INSERT_CARD)
+                            .bind(id)
+                            .bind(&row.institution)
+                            .bind(&row.card_number)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|e| Error::from_sqlx(e, "card number"))?;
+                        UpsertOutcome::Created(PatronId(id))
+                    }
+                    Some(patron) => {
+                        let details_differ = patron.details != row.details;
+                        let pin_missing = row.pin.is_some() && patron.pin.is_none();
+                        if details_differ {
+                            let query = sqlx::query(UPDATE_PATRON_DETAILS).bind(patron.id.0);
+                            bind_details!(query, row.details)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        if pin_missing {
+                            let query = sqlx::query(SET_PIN).bind(patron.id.0);
+                            bind_credential!(query, row.pin.as_ref())
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        if details_differ || pin_missing {
+                            UpsertOutcome::Updated(patron.id)
+                        } else {
+                            UpsertOutcome::Unchanged(patron.id)
+                        }
+                    }
+                };
+                outcomes.push(outcome);
+            }
+            tx.commit().await?;
+            Ok::<_, Error>(())
+        })?;
+        Ok(outcomes)
+    }
+}

@@ -1,0 +1,55 @@
+//! Meta: the key/value table for facts about the database itself (pepper fingerprint, `demo`
+//! marker), and the small counting helper. Must not import `auth` (the fingerprint arrives
+//! computed).
+
+use super::error::Result;
+use super::Store;
+
+impl Store {
+    /// The value stored under `key`, if any.
+    pub async fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        let value = with_pool!(self, |pool| {
+            sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(value)
+    }
+
+    /// Stores `value` under `key`, replacing any previous value.
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Removes `key`; true if it existed.
+    pub async fn delete_meta(&self, key: &str) -> Result<bool> {
+        let done = with_pool!(self, |pool| {
+            sqlx::query("DELETE FROM meta WHERE key = $1")
+                .bind(key)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done > 0)
+    }
+
+    /// Runs a `SELECT COUNT(*) …` without parameters.
+    pub(crate) async fn count(&self, sql: &'static str) -> Result<u64> {
+        let n = with_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await
+        })?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

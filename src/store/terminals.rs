@@ -1,0 +1,379 @@
+//! Terminals: the SIP2 client accounts (self-check machines, PC-booking systems) with their login
+//! hash, source allowlist and per-terminal protocol settings, stored as TEXT kinds. The store
+//! keeps message codes as opaque two-digit strings: it must not import `sip2` (which owns their
+//! meaning) or `auth` (which owns hashing).
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+
+use super::error::{Error, Result};
+use super::patrons::found;
+use super::values::{parse_column, text_enum, time_from_secs, TerminalId};
+use super::Store;
+
+text_enum! {
+    /// Which credential patrons present at a terminal.
+    pub enum PatronCredential { Pin = "pin", Password = "password", Either = "either" }
+}
+text_enum! {
+    /// How much patron data a terminal receives.
+    pub enum PatronDetail { Full = "full", Minimal = "minimal" }
+}
+text_enum! {
+    /// Text encoding a terminal speaks.
+    pub enum Charset { Utf8 = "utf-8", Latin1 = "latin-1", Cp850 = "cp850" }
+}
+text_enum! {
+    /// Message terminator a terminal expects.
+    pub enum Terminator { Cr = "cr", CrLf = "crlf" }
+}
+text_enum! {
+    /// Whether a terminal's messages carry sequence numbers and checksums.
+    pub enum ErrorDetection { Off = "off", Auto = "auto", Required = "required" }
+}
+
+/// A set of two-digit request codes a terminal may send, stored as space-separated text.
+/// The store checks only the shape (two ASCII digits); the meaning belongs to `sip2`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessageCodes(BTreeSet<String>);
+
+impl MessageCodes {
+    pub fn new<I, S>(codes: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut set = BTreeSet::new();
+        for code in codes {
+            let code = code.as_ref();
+            if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::Invalid {
+                    what: "message code",
+                    reason: "expected two ASCII digits".into(),
+                });
+            }
+            set.insert(code.to_owned());
+        }
+        Ok(Self(set))
+    }
+
+    pub fn contains(&self, code: &str) -> bool {
+        self.0.contains(code)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    fn to_text(&self) -> String {
+        self.0.iter().cloned().collect::<Vec<_>>().join(" ")
+    }
+}
+
+impl FromStr for MessageCodes {
+    type Err = Error;
+    /// Parses codes separated by spaces and/or commas.
+    fn from_str(s: &str) -> Result<Self> {
+        MessageCodes::new(s.split([' ', ',']).filter(|c| !c.is_empty()))
+    }
+}
+
+/// A terminal's login hash (opaque PHC string) and pepper key id. `Debug` never prints the hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredHash {
+    pub phc: String,
+    pub key_id: u32,
+}
+
+impl std::fmt::Debug for StoredHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredHash")
+            .field("phc", &"[redacted]")
+            .field("key_id", &self.key_id)
+            .finish()
+    }
+}
+
+/// Everything about a terminal except its identity and login hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalSettings {
+    pub institution: String,
+    pub location_code: Option<String>,
+    pub enabled: bool,
+    /// Source networks allowed to connect as this terminal.
+    pub allowed_cidrs: Vec<IpNet>,
+    /// Whether the login message may be skipped from `allowed_cidrs`.
+    pub login_optional: bool,
+    pub patron_credential: PatronCredential,
+    /// Request codes this terminal may send (the caller decides what an empty set means).
+    pub allowed_messages: MessageCodes,
+    pub patron_detail: PatronDetail,
+    pub charset: Charset,
+    pub terminator: Terminator,
+    pub error_detection: ErrorDetection,
+}
+
+impl TerminalSettings {
+    /// Settings with the schema defaults: enabled, PIN, full detail, UTF-8, CR, auto.
+    pub fn new(institution: impl Into<String>) -> Self {
+        Self {
+            institution: institution.into(),
+            location_code: None,
+            enabled: true,
+            allowed_cidrs: Vec::new(),
+            login_optional: false,
+            patron_credential: PatronCredential::Pin,
+            allowed_messages: MessageCodes::default(),
+            patron_detail: PatronDetail::Full,
+            charset: Charset::Utf8,
+            terminator: Terminator::Cr,
+            error_detection: ErrorDetection::Auto,
+        }
+    }
+}
+
+/// A terminal to create.
+#[derive(Debug, Clone)]
+pub struct NewTerminal {
+    pub login_id: String,
+    /// `None` for a login-free terminal.
+    pub password: Option<StoredHash>,
+    pub settings: TerminalSettings,
+}
+
+/// A stored terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terminal {
+    pub id: TerminalId,
+    pub login_id: String,
+    pub password: Option<StoredHash>,
+    pub settings: TerminalSettings,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, login_id, password_hash, password_key_id, institution, location_code, \
+    enabled, allowed_cidrs, login_optional, patron_credential, allowed_messages, patron_detail, \
+    charset, terminator, error_detection, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct TerminalRow {
+    id: i64,
+    login_id: String,
+    password_hash: Option<String>,
+    password_key_id: Option<i64>,
+    institution: String,
+    location_code: Option<String>,
+    enabled: bool,
+    allowed_cidrs: String,
+    login_optional: bool,
+    patron_credential: String,
+    allowed_messages: String,
+    patron_detail: String,
+    charset: String,
+    terminator: String,
+    error_detection: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TerminalRow {
+    fn into_terminal(self) -> Result<Terminal> {
+        let password = match (self.password_hash, self.password_key_id) {
+            (Some(phc), Some(key_id)) => Some(StoredHash {
+                phc,
+                key_id: u32::try_from(key_id)
+                    .map_err(|_| Error::corrupt("terminals.password_key_id"))?,
+            }),
+            _ => None,
+        };
+        let allowed_cidrs = self
+            .allowed_cidrs
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(|c| parse_column(c, "terminals.allowed_cidrs"))
+            .collect::<Result<_>>()?;
+        Ok(Terminal {
+            id: TerminalId(self.id),
+            login_id: self.login_id,
+            password,
+            settings: TerminalSettings {
+                institution: self.institution,
+                location_code: self.location_code,
+                enabled: self.enabled,
+                allowed_cidrs,
+                login_optional: self.login_optional,
+                patron_credential: parse_column(&self.patron_credential, "terminals.patron_credential")?,
+                allowed_messages: parse_column(&self.allowed_messages, "terminals.allowed_messages")?,
+                patron_detail: parse_column(&self.patron_detail, "terminals.patron_detail")?,
+                charset: parse_column(&self.charset, "terminals.charset")?,
+                terminator: parse_column(&self.terminator, "terminals.terminator")?,
+                error_detection: parse_column(&self.error_detection, "terminals.error_detection")?,
+            },
+            created_at: time_from_secs(self.created_at, "terminals.created_at")?,
+            updated_at: time_from_secs(self.updated_at, "terminals.updated_at")?,
+        })
+    }
+}
+
+fn cidr_text(cidrs: &[IpNet]) -> String {
+    cidrs.iter().map(IpNet::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Binds the eleven settings columns in the order institution … error_detection.
+macro_rules! bind_settings {
+    ($query:expr, $s:expr) => {
+        $query
+            .bind(&$s.institution)
+            .bind(&$s.location_code)
+            .bind($s.enabled)
+            .bind(cidr_text(&$s.allowed_cidrs))
+            .bind($s.login_optional)
+            .bind($s.patron_credential.as_str())
+            .bind($s.allowed_messages.to_text())
+            .bind($s.patron_detail.as_str())
+            .bind($s.charset.as_str())
+            .bind($s.terminator.as_str())
+            .bind($s.error_detection.as_str())
+    };
+}
+
+impl Store {
+    /// Creates a terminal. `Duplicate { what: "terminal login id" }` if the login id is taken.
+    pub async fn create_terminal(&self, new: &NewTerminal) -> Result<TerminalId> {
+        let now = self.now_secs();
+        let id = with_pool!(self, |pool| {
+            let query = sqlx::query_scalar::<_, i64>(
+                "INSERT INTO terminals (login_id, password_hash, password_key_id, institution, \
+                 location_code, enabled, allowed_cidrs, login_optional, patron_credential, \
+                 allowed_messages, patron_detail, charset, terminator, error_detection, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                 $12, $13, $14, $15, $15) RETURNING id",
+            )
+            .bind(&new.login_id)
+            .bind(new.password.as_ref().map(|h| h.phc.as_str()))
+            .bind(new.password.as_ref().map(|h| i64::from(h.key_id)));
+            bind_settings!(query, new.settings)
+                .bind(now)
+                .fetch_one(pool)
+                .await
+        })
+        .map_err(|e| Error::from_sqlx(e, "terminal login id"))?;
+        Ok(TerminalId(id))
+    }
+
+    /// The terminal with this login id, if any.
+    pub async fn terminal_by_login(&self, login_id: &str) -> Result<Option<Terminal>> {
+        let sql = format!("SELECT {COLUMNS} FROM terminals WHERE login_id = $1");
+        let row = with_pool!(self, |pool| {
+            sqlx::query_as::<_, TerminalRow>(&sql)
+                .bind(login_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(TerminalRow::into_terminal).transpose()
+    }
+
+    /// The terminal with this id, if any.
+    pub async fn get_terminal(&self, id: TerminalId) -> Result<Option<Terminal>> {
+        let sql = format!("SELECT {COLUMNS} FROM terminals WHERE id = $1");
+        let row = with_pool!(self, |pool| {
+            sqlx::query_as::<_, TerminalRow>(&sql)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(TerminalRow::into_terminal).transpose()
+    }
+
+    /// Every terminal, ordered by login id.
+    pub async fn list_terminals(&self) -> Result<Vec<Terminal>> {
+        let sql = format!("SELECT {COLUMNS} FROM terminals ORDER BY login_id");
+        let rows = with_pool!(self, |pool| {
+            sqlx::query_as::<_, TerminalRow>(&sql).fetch_all(pool).await
+        })?;
+        rows.into_iter().map(TerminalRow::into_terminal).collect()
+    }
+
+    /// Replaces a terminal's settings.
+    pub async fn update_terminal(&self, id: TerminalId, settings: &TerminalSettings) -> Result<()> {
+        let now = self.now_secs();
+        let done = with_pool!(self, |pool| {
+            let query = sqlx::query(
+                "UPDATE terminals SET institution = $2, location_code = $3, enabled = $4, \
+                 allowed_cidrs = $5, login_optional = $6, patron_credential = $7, \
+                 allowed_messages = $8, patron_detail = $9, charset = $10, terminator = $11, \
+                 error_detection = $12, updated_at = $13 WHERE id = $1",
+            )
+            .bind(id.0);
+            bind_settings!(query, settings)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        found(done, "terminal")
+    }
+
+    /// Sets (or with `None` removes) a terminal's login hash.
+    pub async fn set_terminal_password_hash(
+        &self,
+        id: TerminalId,
+        hash: Option<&StoredHash>,
+    ) -> Result<()> {
+        let now = self.now_secs();
+        let done = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE terminals SET password_hash = $2, password_key_id = $3, updated_at = $4 \
+                 WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(hash.map(|h| h.phc.as_str()))
+            .bind(hash.map(|h| i64::from(h.key_id)))
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        found(done, "terminal")
+    }
+
+    /// Enables or disables a terminal.
+    pub async fn set_terminal_enabled(&self, id: TerminalId, enabled: bool) -> Result<()> {
+        let now = self.now_secs();
+        let done = with_pool!(self, |pool| {
+            sqlx::query("UPDATE terminals SET enabled = $2, updated_at = $3 WHERE id = $1")
+                .bind(id.0)
+                .bind(enabled)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        found(done, "terminal")
+    }
+
+    /// Deletes a terminal and its failure events.
+    pub async fn remove_terminal(&self, id: TerminalId) -> Result<()> {
+        let done = with_pool!(self, |pool| {
+            sqlx::query("DELETE FROM terminals WHERE id = $1")
+                .bind(id.0)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        found(done, "terminal")
+    }
+
+    /// Number of terminals.
+    pub async fn count_terminals(&self) -> Result<u64> {
+        self.count("SELECT COUNT(*) FROM terminals").await
+    }
+}
