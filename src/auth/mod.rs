@@ -1,1 +1,62 @@
-//! auth: under construction in this commit.
+//! auth: may this terminal connect, and are this card and PIN (or password) good? Owns the
+//! decisions ([`decision`]), argon2id hashing with the pepper ([`hashing`], [`pepper`]), the
+//! blocking hashing pool ([`pool`]), PIN and password rules, lockout and per-terminal budgets, the
+//! default PIN, and the audit entries these produce (with pseudonymised cards).
+//!
+//! The facade is [`Authenticator`]: cheap to clone, built once at start-up.
+//!
+//! Uses `store`, `config` and `clock` only; must not import `sip2`, `server` or `accounts`.
+//! Never logs a PIN, password, hash, token or raw card number, at any level.
+
+mod authenticator;
+mod budget;
+mod credential;
+pub mod decision;
+pub mod hashing;
+pub mod password_rules;
+mod patron;
+pub mod pepper;
+pub mod pin_rules;
+pub mod pool;
+mod terminal;
+
+pub use authenticator::Authenticator;
+pub use decision::{
+    BudgetAction, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
+    Rejection, Standing, TerminalBudget, TerminalDecision, TerminalProfile, TerminalRefusal,
+};
+pub use password_rules::{PasswordContext, PasswordRejection};
+pub use pepper::{KeyRing, PepperError, PepperKey};
+pub use pin_rules::{PinContext, PinRejection};
+pub use pool::{Busy, PoolCounts};
+
+/// Why the engine could not decide (or could not start). A refusal is never an `Err`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error(transparent)]
+    Pepper(#[from] PepperError),
+    #[error(
+        "pepper key {key_id} does not match the fingerprint recorded in the database: refusing to \
+         start (check [security.pepper] and SIP2AUTH_PEPPER; no patron was locked)"
+    )]
+    FingerprintMismatch { key_id: u32 },
+    #[error(
+        "{hashes} stored hashes use pepper key {key_id} but the database records no fingerprint \
+         for it: refusing to start with a key that cannot be confirmed"
+    )]
+    FingerprintMissing { key_id: u32, hashes: u64 },
+    #[error(transparent)]
+    Hashing(#[from] hashing::HashingError),
+}
+
+impl Error {
+    /// The database could not be reached: answer "out of service" / 503, retry later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Store(e) if e.is_unavailable())
+    }
+}
+
+/// Result alias of the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

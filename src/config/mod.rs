@@ -168,13 +168,18 @@ impl Config {
             || self.database.url.starts_with("postgres://")
             || self.database.url.starts_with("postgresql://"))
         {
-            db.push("url", "must start with sqlite:, postgres:// or postgresql://");
+            db.push(
+                "url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            );
         }
         if self.database.max_connections == 0 {
             db.push("max_connections", "must be at least 1");
         }
         if self.audit.retention.is_zero() {
-            problems.at("audit").push("retention", "must be longer than 0s");
+            problems
+                .at("audit")
+                .push("retention", "must be longer than 0s");
         }
         if self.logging.level.trim().is_empty() {
             problems.at("logging").push("level", "must not be empty");

@@ -191,6 +191,8 @@ pub struct PasswordRulesConfig {
     pub require_composition: bool,
     /// Refuse common and breached passwords and ones built from the patron's own details.
     pub reject_common: bool,
+    /// Lowest accepted zxcvbn strength score (0-4) when `reject_common` is on.
+    pub min_strength: u8,
 }
 
 impl Default for PasswordRulesConfig {
@@ -200,6 +202,7 @@ impl Default for PasswordRulesConfig {
             max_length: 128,
             require_composition: true,
             reject_common: true,
+            min_strength: 2,
         }
     }
 }
@@ -260,7 +263,12 @@ impl SecurityConfig {
         if self.pepper.key_id == 0 {
             pepper.push("key_id", "must be at least 1");
         }
-        if self.pepper.previous_keys.iter().any(|k| k.id == self.pepper.key_id) {
+        if self
+            .pepper
+            .previous_keys
+            .iter()
+            .any(|k| k.id == self.pepper.key_id)
+        {
             pepper.push("previous_keys", "must not repeat the active key_id");
         }
         let l = &self.lockout;
@@ -282,7 +290,8 @@ impl SecurityConfig {
         }
         let b = &self.terminal_budget;
         if b.window.is_zero() {
-            at.at("terminal_budget").push("window", "must be longer than 0s");
+            at.at("terminal_budget")
+                .push("window", "must be longer than 0s");
         }
         if b.end_session_after_failures < b.delay_after_failures {
             at.at("terminal_budget").push(
@@ -292,13 +301,21 @@ impl SecurityConfig {
         }
         let p = &self.pin;
         if p.min_length < 4 || p.min_length > p.max_length || p.max_length > 32 {
-            at.at("pin")
-                .push("min_length", "must satisfy 4 <= min_length <= max_length <= 32");
+            at.at("pin").push(
+                "min_length",
+                "must satisfy 4 <= min_length <= max_length <= 32",
+            );
         }
         let w = &self.password;
         if w.min_length < 1 || w.min_length > w.max_length || w.max_length > 1024 {
+            at.at("password").push(
+                "min_length",
+                "must satisfy 1 <= min_length <= max_length <= 1024",
+            );
+        }
+        if w.min_strength > 4 {
             at.at("password")
-                .push("min_length", "must satisfy 1 <= min_length <= max_length <= 1024");
+                .push("min_strength", "must be between 0 and 4");
         }
         let d = &self.default_credential;
         if !(4..=8).contains(&d.digits) {

@@ -116,13 +116,19 @@ impl ServerConfig {
             at.push("login_failures_per_address", "must be at least 1");
         }
         if self.timeout_period > 999 {
-            at.push("timeout_period", "must be between 0 and 999 (tenths of a second)");
+            at.push(
+                "timeout_period",
+                "must be between 0 and 999 (tenths of a second)",
+            );
         }
         if self.retries_allowed > 999 {
             at.push("retries_allowed", "must be between 0 and 999");
         }
         if self.institution_id.is_empty() || self.institution_id.contains(['|', '\r', '\n']) {
-            at.push("institution_id", "must be non-empty and free of '|', CR and LF");
+            at.push(
+                "institution_id",
+                "must be non-empty and free of '|', CR and LF",
+            );
         }
         if self.library_name.contains(['|', '\r', '\n']) {
             at.push("library_name", "must not contain '|', CR or LF");
@@ -195,7 +201,10 @@ impl MessagesConfig {
             ("busy", &self.busy),
             ("circulation_refused", &self.circulation_refused),
             ("end_session", &self.end_session),
-            ("patron_blocked_by_terminal", &self.patron_blocked_by_terminal),
+            (
+                "patron_blocked_by_terminal",
+                &self.patron_blocked_by_terminal,
+            ),
         ]
     }
 
@@ -206,7 +215,10 @@ impl MessagesConfig {
             }
             // Libki rejects any response containing "BLN", wherever it appears.
             if text.contains("BLN") {
-                at.push(key, "must not contain \"BLN\" (Libki treats it as an invalid patron)");
+                at.push(
+                    key,
+                    "must not contain \"BLN\" (Libki treats it as an invalid patron)",
+                );
             }
             if text.len() > 255 {
                 at.push(key, "must be at most 255 bytes");

@@ -57,6 +57,7 @@ macro_rules! with_tx {
 }
 
 mod audit;
+mod auth_support;
 mod budget;
 mod cards;
 mod credentials;

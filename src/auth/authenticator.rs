@@ -1,0 +1,173 @@
+//! The facade: [`Authenticator`] holds the store, the security config, the clock, the hasher with
+//! its pepper ring and the hashing pool. Owns start-up (key loading and the fingerprint check),
+//! card pseudonyms and the audit helper shared by the terminal and patron checks.
+//!
+//! Uses `store`, `config` and `clock`; must not import `sip2`, `server` or `accounts`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use super::hashing::Hasher;
+use super::pepper::KeyRing;
+use super::pool::{HashPool, PoolCounts};
+use super::{Error, Result};
+use crate::clock::SharedClock;
+use crate::config::security::SecurityConfig;
+use crate::store::{LockPolicy, NewAuditEntry, PasswordLockPolicy, Store};
+
+/// Meta-table key under which the fingerprint of pepper key `id` is recorded.
+fn fingerprint_key(id: u32) -> String {
+    format!("pepper.fingerprint.{id}")
+}
+
+/// Decides about terminals and patrons. Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct Authenticator {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) store: Store,
+    pub(super) config: SecurityConfig,
+    pub(super) clock: SharedClock,
+    pub(super) hasher: Hasher,
+    pub(super) pool: HashPool,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("hasher", &self.inner.hasher)
+            .field("pool_size", &self.inner.pool.size())
+            .finish()
+    }
+}
+
+impl Authenticator {
+    /// Loads the pepper keys named in `config.pepper`, checks them against the fingerprints in the
+    /// database (refusing to start on a mismatch, recording them on first use), and builds the
+    /// hasher and the pool.
+    pub async fn new(store: Store, config: &SecurityConfig, clock: SharedClock) -> Result<Self> {
+        let pepper = config.pepper.clone();
+        let keys = tokio::task::spawn_blocking(move || KeyRing::load(&pepper))
+            .await
+            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        Self::with_keys(store, config, clock, keys).await
+    }
+
+    /// Like [`new`](Self::new) with keys already in memory (tests, demos).
+    pub async fn with_keys(
+        store: Store,
+        config: &SecurityConfig,
+        clock: SharedClock,
+        keys: KeyRing,
+    ) -> Result<Self> {
+        check_fingerprints(&store, &keys).await?;
+        let hashing = config.hashing.clone();
+        let keys = Arc::new(keys);
+        let hasher = tokio::task::spawn_blocking(move || Hasher::new(&hashing, keys))
+            .await
+            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                config: config.clone(),
+                clock,
+                pool: HashPool::new(&config.hashing),
+                hasher,
+            }),
+        })
+    }
+
+    /// The card's pseudonym for audit records and logs (keyed with the active pepper).
+    pub fn pseudonym(&self, card: &str) -> String {
+        self.inner.hasher.keys().active().pseudonym(card)
+    }
+
+    /// Work done by the hashing pool (verifications, dummy verifications, hashes, busy answers).
+    pub fn pool_counts(&self) -> PoolCounts {
+        self.inner.pool.counts()
+    }
+
+    pub fn config(&self) -> &SecurityConfig {
+        &self.inner.config
+    }
+
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub(super) fn pin_policy(&self) -> LockPolicy {
+        let l = &self.inner.config.lockout;
+        LockPolicy {
+            temp_threshold: l.pin_temporary_threshold,
+            temp_lock: duration(l.pin_temporary_lock),
+            hard_threshold: l.pin_hard_threshold,
+        }
+    }
+
+    pub(super) fn password_policy(&self) -> PasswordLockPolicy {
+        let l = &self.inner.config.lockout;
+        PasswordLockPolicy {
+            threshold: l.password_threshold,
+            base_lock: duration(l.password_lock),
+            max_lock: duration(l.password_lock_max),
+        }
+    }
+
+    /// Appends an audit record. The card is pseudonymised here; nothing secret is passed in.
+    pub(super) async fn audit(
+        &self,
+        actor: &str,
+        card: Option<&str>,
+        action: &str,
+        outcome: &str,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let entry = NewAuditEntry {
+            at: self.now(),
+            actor: actor.to_owned(),
+            card_pseudonym: card.map(|c| self.pseudonym(c)),
+            action: action.to_owned(),
+            outcome: outcome.to_owned(),
+            reason: reason.map(str::to_owned),
+        };
+        self.inner.store.append_audit(&entry).await?;
+        Ok(())
+    }
+}
+
+/// A std duration as a chrono one (saturating; configured durations are far below the bound).
+fn duration(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// A copy of a secret's bytes for a blocking job, zeroed when the job drops it.
+pub(super) fn secret_bytes(secret: &SecretString) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(secret.expose_secret().as_bytes().to_vec())
+}
+
+/// Every configured key must match its recorded fingerprint; a key without one is recorded, unless
+/// hashes made with that key id already exist (then the key cannot be confirmed).
+async fn check_fingerprints(store: &Store, keys: &KeyRing) -> Result<()> {
+    for (key_id, key) in keys.iter() {
+        match store.get_meta(&fingerprint_key(key_id)).await? {
+            Some(recorded) if key.has_fingerprint(&recorded) => {}
+            Some(_) => return Err(Error::FingerprintMismatch { key_id }),
+            None => {
+                let hashes = store.count_hashes_with_key(key_id).await?;
+                if hashes > 0 {
+                    return Err(Error::FingerprintMissing { key_id, hashes });
+                }
+                store
+                    .set_meta(&fingerprint_key(key_id), &key.fingerprint())
+                    .await?;
+                tracing::info!(key_id, "recorded the fingerprint of a new pepper key");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! New credentials: a PIN or password chosen by a patron, staff or an import (rules applied, then
+//! hashed with the active pepper key), and the default PIN taken from the registered phone at
+//! patron creation (hashed, must-change, expiring). What the accounts layer calls.
+//!
+//! Uses `store` (the hash-with-flags type) and `config`; must not import `sip2`, `server` or
+//! `accounts`.
+
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use super::authenticator::{secret_bytes, Authenticator};
+use super::decision::{NewCredential, Rejection};
+use super::hashing::{HashedSecret, Verification};
+use super::password_rules::{self, PasswordContext, PasswordRejection};
+use super::pin_rules::{self, PinContext, PinRejection};
+use super::pool::Job;
+use super::Result;
+use crate::store::CredentialHash;
+
+impl Authenticator {
+    /// Checks a new PIN against the rules (with the patron's details, and against `current`, the
+    /// PIN or default PIN it replaces) and hashes it.
+    pub async fn hash_pin(
+        &self,
+        pin: &SecretString,
+        context: &PinContext<'_>,
+        current: Option<&CredentialHash>,
+    ) -> Result<NewCredential> {
+        let rules = &self.inner.config.pin;
+        if let Err(rejection) = pin_rules::check(pin.expose_secret(), rules, context) {
+            return Ok(NewCredential::Rejected(Rejection::Pin(rejection)));
+        }
+        let bytes = secret_bytes(pin);
+        if rules.reject_personal {
+            match self.matches(current, &bytes).await {
+                None => return Ok(NewCredential::Busy),
+                Some(true) => {
+                    return Ok(NewCredential::Rejected(Rejection::Pin(
+                        PinRejection::PreviousPin,
+                    )))
+                }
+                Some(false) => {}
+            }
+        }
+        self.hashed(bytes, None).await
+    }
+
+    /// Normalises (NFKC) and checks a new online password and hashes it; it must differ from the
+    /// patron's PIN (`pin`, compared by verification).
+    pub async fn hash_password(
+        &self,
+        password: &SecretString,
+        context: &PasswordContext<'_>,
+        pin: Option<&CredentialHash>,
+    ) -> Result<NewCredential> {
+        let rules = &self.inner.config.password;
+        let checked = password_rules::normalize(password.expose_secret(), rules)
+            .and_then(|normalized| {
+                password_rules::check(&normalized, rules, context).map(|()| normalized)
+            });
+        let normalized = match checked {
+            Ok(normalized) => normalized,
+            Err(rejection) => return Ok(NewCredential::Rejected(Rejection::Password(rejection))),
+        };
+        let bytes = Zeroizing::new(normalized.as_bytes().to_vec());
+        match self.matches(pin, &bytes).await {
+            None => return Ok(NewCredential::Busy),
+            Some(true) => {
+                return Ok(NewCredential::Rejected(Rejection::Password(
+                    PasswordRejection::SameAsPin,
+                )))
+            }
+            Some(false) => {}
+        }
+        self.hashed(bytes, None).await
+    }
+
+    /// The default PIN for a new patron without one, when `[security.default_credential]` is
+    /// enabled: the last `digits` digits of the registered phone, hashed, flagged must-change and
+    /// expiring after `lifetime`. `None` when disabled or the phone has too few digits. Later
+    /// phone changes do not touch it.
+    pub async fn default_pin(&self, phone: Option<&str>) -> Result<Option<NewCredential>> {
+        let config = &self.inner.config.default_credential;
+        let digits: Zeroizing<Vec<u8>> = Zeroizing::new(
+            phone
+                .unwrap_or_default()
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .collect(),
+        );
+        if !config.enabled || digits.len() < config.digits {
+            return Ok(None);
+        }
+        let last = Zeroizing::new(digits[digits.len() - config.digits..].to_vec());
+        let lifetime = chrono::Duration::from_std(config.lifetime).unwrap_or(chrono::Duration::MAX);
+        let expires = self.now().checked_add_signed(lifetime);
+        self.hashed(last, expires).await.map(Some)
+    }
+
+    /// Whether `secret` verifies against `stored`; `None` when busy.
+    async fn matches(&self, stored: Option<&CredentialHash>, secret: &[u8]) -> Option<bool> {
+        let Some(stored) = stored else {
+            return Some(false);
+        };
+        let hasher = self.inner.hasher.clone();
+        let hashed = HashedSecret {
+            phc: stored.phc.clone(),
+            key_id: stored.key_id,
+        };
+        let secret = Zeroizing::new(secret.to_vec());
+        let outcome = self
+            .inner
+            .pool
+            .run(Job::Verify, move || hasher.verify(&hashed, &secret))
+            .await;
+        outcome.ok().map(|v| v == Verification::Match)
+    }
+
+    async fn hashed(
+        &self,
+        bytes: Zeroizing<Vec<u8>>,
+        default_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<NewCredential> {
+        let hasher = self.inner.hasher.clone();
+        let Ok(hashed) = self.inner.pool.run(Job::Hash, move || hasher.hash(&bytes)).await else {
+            return Ok(NewCredential::Busy);
+        };
+        let hashed = hashed?;
+        Ok(NewCredential::Hashed(CredentialHash {
+            phc: hashed.phc,
+            key_id: hashed.key_id,
+            must_change: default_expires_at.is_some(),
+            default_expires_at,
+        }))
+    }
+}

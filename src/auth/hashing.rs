@@ -1,0 +1,278 @@
+//! Credential hashing: argon2id v0x13, 16-byte random salt, 32-byte output, PHC string, keyed with
+//! the pepper (`Argon2::new_with_secret`). Owns the parameters, the key id stored with every hash,
+//! the dummy hash that equalises cost for unknown cards, and the re-hash rule. Every function here
+//! is CPU-heavy and synchronous: call it through the [`pool`](super::pool), never on the reactor.
+//!
+//! Uses `config` only; must not import `store`, `sip2`, `server` or `accounts`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use super::pepper::KeyRing;
+use crate::config::security::HashingConfig;
+
+/// Output length of every hash, in bytes.
+pub const OUTPUT_BYTES: usize = 32;
+
+/// A stored credential: the PHC string and the id of the pepper key it was made with. Not a secret
+/// in itself, but never logged: `Debug` shows the key id only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HashedSecret {
+    pub phc: String,
+    pub key_id: u32,
+}
+
+impl fmt::Debug for HashedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HashedSecret")
+            .field("phc", &"[redacted]")
+            .field("key_id", &self.key_id)
+            .finish()
+    }
+}
+
+/// The result of checking a secret against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    Match,
+    Mismatch,
+    /// The hash was made with a pepper key that is no longer configured (or cannot be read):
+    /// nobody can verify it any more; the credential must be reset.
+    Unverifiable,
+}
+
+/// Hashing failed for a reason that is not the secret's fault.
+#[derive(Debug, thiserror::Error)]
+#[error("argon2id: {0}")]
+pub struct HashingError(String);
+
+/// Argon2id with the configured parameters and the pepper ring. Cheap to clone.
+#[derive(Clone)]
+pub struct Hasher {
+    params: Params,
+    keys: Arc<KeyRing>,
+    dummy: Arc<HashedSecret>,
+}
+
+impl fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hasher")
+            .field("params", &self.params)
+            .field("active_key_id", &self.keys.active_id())
+            .finish()
+    }
+}
+
+impl Hasher {
+    /// Builds the hasher and its dummy hash (one argon2 run: call on a blocking thread).
+    pub fn new(config: &HashingConfig, keys: Arc<KeyRing>) -> Result<Self, HashingError> {
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            Some(OUTPUT_BYTES),
+        )
+        .map_err(|e| HashingError(e.to_string()))?;
+        let mut hasher = Self {
+            params,
+            keys,
+            dummy: Arc::new(HashedSecret {
+                phc: String::new(),
+                key_id: 0,
+            }),
+        };
+        // A random secret nobody knows: no presented secret can match it.
+        let mut unknowable = zeroize::Zeroizing::new([0u8; 32]);
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, unknowable.as_mut());
+        hasher.dummy = Arc::new(hasher.hash(unknowable.as_ref())?);
+        Ok(hasher)
+    }
+
+    pub fn active_key_id(&self) -> u32 {
+        self.keys.active_id()
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    fn argon2<'k>(&self, secret: &'k [u8], params: Params) -> Result<Argon2<'k>, HashingError> {
+        Argon2::new_with_secret(secret, Algorithm::Argon2id, Version::V0x13, params)
+            .map_err(|e| HashingError(e.to_string()))
+    }
+
+    /// Hashes `secret` with the active key and a fresh salt.
+    pub fn hash(&self, secret: &[u8]) -> Result<HashedSecret, HashingError> {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let argon2 = self.argon2(self.keys.active().bytes(), self.params.clone())?;
+        let phc = argon2
+            .hash_password(secret, &salt)
+            .map_err(|e| HashingError(e.to_string()))?
+            .to_string();
+        Ok(HashedSecret {
+            phc,
+            key_id: self.keys.active_id(),
+        })
+    }
+
+    /// Checks `secret` against a stored hash. A retired key or an unreadable PHC string costs a
+    /// dummy verification, so the answer takes as long as a real one.
+    pub fn verify(&self, stored: &HashedSecret, secret: &[u8]) -> Verification {
+        let Some(key) = self.keys.get(stored.key_id) else {
+            self.verify_dummy(secret);
+            return Verification::Unverifiable;
+        };
+        let Ok(parsed) = PasswordHash::new(&stored.phc) else {
+            self.verify_dummy(secret);
+            return Verification::Unverifiable;
+        };
+        let Ok(argon2) = self.argon2(key.bytes(), self.params.clone()) else {
+            return Verification::Unverifiable;
+        };
+        // `verify_password` takes algorithm, version and parameters from the PHC string and keeps
+        // the secret key: hashes made with older parameters still verify.
+        match argon2.verify_password(secret, &parsed) {
+            Ok(()) => Verification::Match,
+            Err(argon2::password_hash::Error::Password) => Verification::Mismatch,
+            Err(_) => Verification::Unverifiable,
+        }
+    }
+
+    /// Verifies `secret` against the dummy hash (same parameters, never matches): the cost of an
+    /// unknown card, a locked account or a patron without a PIN equals that of a wrong PIN.
+    pub fn verify_dummy(&self, secret: &[u8]) {
+        let Ok(parsed) = PasswordHash::new(&self.dummy.phc) else {
+            return;
+        };
+        if let Ok(argon2) = self.argon2(self.keys.active().bytes(), self.params.clone()) {
+            let _ = argon2.verify_password(secret, &parsed);
+        }
+    }
+
+    /// True when a stored hash should be replaced after a successful verification: a different
+    /// algorithm, version, parameters or output length, or an older pepper key.
+    pub fn needs_rehash(&self, stored: &HashedSecret) -> bool {
+        if stored.key_id != self.keys.active_id() {
+            return true;
+        }
+        let Ok(parsed) = PasswordHash::new(&stored.phc) else {
+            return true;
+        };
+        let current = (
+            Algorithm::Argon2id.ident(),
+            Some(Version::V0x13 as u32),
+            Some(OUTPUT_BYTES),
+        );
+        let stored_shape = (
+            parsed.algorithm,
+            parsed.version,
+            parsed.hash.map(|h| h.len()),
+        );
+        current != stored_shape
+            || Params::try_from(&parsed).map_or(true, |p| {
+                (p.m_cost(), p.t_cost(), p.p_cost())
+                    != (
+                        self.params.m_cost(),
+                        self.params.t_cost(),
+                        self.params.p_cost(),
+                    )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::pepper::PepperKey;
+    use super::*;
+
+    /// Cheap parameters: these tests are about keys and shapes, not cost.
+    fn cheap() -> HashingConfig {
+        HashingConfig {
+            memory_kib: 64,
+            iterations: 1,
+            ..HashingConfig::default()
+        }
+    }
+
+    fn ring(active: u32, ids: &[u32]) -> Arc<KeyRing> {
+        let key = |id: u32| PepperKey::from_bytes([id as u8; 32]);
+        Arc::new(KeyRing::new(
+            active,
+            key(active),
+            ids.iter().map(|&id| (id, key(id))).collect(),
+        ))
+    }
+
+    #[test]
+    fn default_parameters_give_the_owasp_phc_string() {
+        let hasher = Hasher::new(&HashingConfig::default(), ring(1, &[])).unwrap();
+        let hash = hasher.hash(b"4931").unwrap();
+        assert!(
+            hash.phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.phc
+        );
+        assert_eq!(hash.key_id, 1);
+        assert!(!hasher.needs_rehash(&hash));
+    }
+
+    #[test]
+    fn same_secret_twice_gives_two_hashes_that_both_verify() {
+        let hasher = Hasher::new(&cheap(), ring(1, &[])).unwrap();
+        let (a, b) = (hasher.hash(b"4931").unwrap(), hasher.hash(b"4931").unwrap());
+        assert_ne!(a.phc, b.phc);
+        assert_eq!(hasher.verify(&a, b"4931"), Verification::Match);
+        assert_eq!(hasher.verify(&b, b"4932"), Verification::Mismatch);
+        assert!(!format!("{a:?}").contains("argon2"));
+    }
+
+    #[test]
+    fn a_hash_does_not_verify_under_another_pepper() {
+        let hasher = Hasher::new(&cheap(), ring(1, &[])).unwrap();
+        let stored = hasher.hash(b"4931").unwrap();
+        let other = Hasher::new(
+            &cheap(),
+            Arc::new(KeyRing::new(1, PepperKey::from_bytes([9; 32]), vec![])),
+        )
+        .unwrap();
+        assert_eq!(other.verify(&stored, b"4931"), Verification::Mismatch);
+    }
+
+    #[test]
+    fn previous_keys_verify_and_ask_for_a_rehash_retired_ones_cannot_verify() {
+        let old = Hasher::new(&cheap(), ring(1, &[])).unwrap();
+        let stored = old.hash(b"4931").unwrap();
+        let rotated = Hasher::new(&cheap(), ring(2, &[1])).unwrap();
+        assert_eq!(rotated.verify(&stored, b"4931"), Verification::Match);
+        assert!(rotated.needs_rehash(&stored));
+        let retired = Hasher::new(&cheap(), ring(2, &[])).unwrap();
+        assert_eq!(retired.verify(&stored, b"4931"), Verification::Unverifiable);
+    }
+
+    #[test]
+    fn weaker_stored_parameters_ask_for_a_rehash() {
+        let weak = Hasher::new(&cheap(), ring(1, &[])).unwrap();
+        let stored = weak.hash(b"4931").unwrap();
+        let stronger = HashingConfig {
+            memory_kib: 128,
+            ..cheap()
+        };
+        let current = Hasher::new(&stronger, ring(1, &[])).unwrap();
+        assert_eq!(current.verify(&stored, b"4931"), Verification::Match);
+        assert!(current.needs_rehash(&stored));
+        assert!(!current.needs_rehash(&current.hash(b"4931").unwrap()));
+    }
+
+    #[test]
+    fn garbage_in_the_hash_column_is_unverifiable_not_a_panic() {
+        let hasher = Hasher::new(&cheap(), ring(1, &[])).unwrap();
+        let stored = HashedSecret {
+            phc: "1234".into(),
+            key_id: 1,
+        };
+        assert_eq!(hasher.verify(&stored, b"1234"), Verification::Unverifiable);
+    }
+}

@@ -1,0 +1,147 @@
+//! Terminal checks: the SIP2 login (login id, password, source address) and login-free terminals
+//! recognised by address. Every refusal costs one argon2 verification (against the dummy hash when
+//! there is nothing real to verify) and is answered the same way, so neither timing nor answer
+//! tells which part was wrong.
+//!
+//! Uses `store` and `config`; must not import `sip2`, `server` or `accounts`.
+
+use std::net::IpAddr;
+
+use secrecy::SecretString;
+
+use super::authenticator::{secret_bytes, Authenticator};
+use super::decision::{TerminalDecision, TerminalProfile, TerminalRefusal};
+use super::hashing::{HashedSecret, Verification};
+use super::pool::Job;
+use super::Result;
+use crate::store::Terminal;
+
+impl TerminalProfile {
+    fn of(terminal: &Terminal) -> Self {
+        let s = &terminal.settings;
+        Self {
+            id: terminal.id,
+            login_id: terminal.login_id.clone(),
+            institution: s.institution.clone(),
+            location: s.location_code.clone(),
+            credential: s.patron_credential,
+            allowed_messages: s.allowed_messages.clone(),
+            detail: s.patron_detail,
+            charset: s.charset,
+            terminator: s.terminator,
+            error_detection: s.error_detection,
+            login_free: s.login_optional,
+        }
+    }
+}
+
+/// Whether `peer` may connect as `terminal` (an empty allowlist admits any address).
+fn address_allowed(terminal: &Terminal, peer: IpAddr) -> bool {
+    let cidrs = &terminal.settings.allowed_cidrs;
+    cidrs.is_empty() || cidrs.iter().any(|net| net.contains(&peer))
+}
+
+impl Authenticator {
+    /// The SIP2 login (93): login id and password from `peer`.
+    pub async fn login_terminal(
+        &self,
+        login_id: &str,
+        password: &SecretString,
+        peer: IpAddr,
+    ) -> Result<TerminalDecision> {
+        let Ok(slot) = self.inner.pool.acquire().await else {
+            return Ok(TerminalDecision::Busy);
+        };
+        let terminal = self.inner.store.terminal_by_login(login_id).await?;
+        let refusal = match &terminal {
+            None => Some(TerminalRefusal::UnknownLogin),
+            Some(t) if t.password.is_none() => Some(TerminalRefusal::UnknownLogin),
+            Some(t) if !t.settings.enabled => Some(TerminalRefusal::Disabled),
+            Some(t) if !address_allowed(t, peer) => Some(TerminalRefusal::AddressNotAllowed),
+            Some(_) => None,
+        };
+        let hasher = self.inner.hasher.clone();
+        let secret = secret_bytes(password);
+        let stored = terminal.as_ref().and_then(|t| t.password.clone());
+        let verification = match (refusal, stored) {
+            (None, Some(stored)) => {
+                let stored = HashedSecret {
+                    phc: stored.phc,
+                    key_id: stored.key_id,
+                };
+                let checked = stored.clone();
+                let outcome = slot
+                    .run(Job::Verify, move || hasher.verify(&checked, &secret))
+                    .await;
+                Some((outcome, stored))
+            }
+            _ => {
+                slot.run(Job::DummyVerify, move || hasher.verify_dummy(&secret))
+                    .await;
+                None
+            }
+        };
+        let (refusal, terminal) = match (verification, terminal) {
+            (Some((Verification::Match, stored)), Some(terminal)) => {
+                self.rehash_terminal(&terminal, &stored, password).await?;
+                return Ok(TerminalDecision::Accepted(TerminalProfile::of(&terminal)));
+            }
+            (_, terminal) => (refusal.unwrap_or(TerminalRefusal::WrongPassword), terminal),
+        };
+        tracing::warn!(
+            login_id,
+            %peer,
+            terminal_id = terminal.as_ref().map(|t| t.id.0),
+            reason = refusal.as_str(),
+            "terminal login refused"
+        );
+        self.audit(login_id, None, "terminal_login", "refused", Some(refusal.as_str()))
+            .await?;
+        Ok(TerminalDecision::Refused(refusal))
+    }
+
+    /// The enabled login-free terminal whose allowlist contains `peer`, if any.
+    pub async fn terminal_for_address(&self, peer: IpAddr) -> Result<Option<TerminalProfile>> {
+        let terminals = self.inner.store.list_terminals().await?;
+        Ok(terminals
+            .iter()
+            .find(|t| {
+                t.settings.enabled
+                    && t.settings.login_optional
+                    && t.settings.allowed_cidrs.iter().any(|net| net.contains(&peer))
+            })
+            .map(TerminalProfile::of))
+    }
+
+    /// After a correct login: re-hash a terminal password made with old parameters or key.
+    async fn rehash_terminal(
+        &self,
+        terminal: &Terminal,
+        stored: &HashedSecret,
+        password: &SecretString,
+    ) -> Result<()> {
+        if !self.inner.hasher.needs_rehash(stored) {
+            return Ok(());
+        }
+        let hasher = self.inner.hasher.clone();
+        let secret = secret_bytes(password);
+        let Ok(fresh) = self
+            .inner
+            .pool
+            .run(Job::Hash, move || hasher.hash(&secret))
+            .await
+        else {
+            return Ok(()); // Busy: try again at the next login.
+        };
+        let fresh = fresh?;
+        let stored = crate::store::StoredHash {
+            phc: fresh.phc,
+            key_id: fresh.key_id,
+        };
+        self.inner
+            .store
+            .set_terminal_password_hash(terminal.id, Some(&stored))
+            .await?;
+        Ok(())
+    }
+}
