@@ -1,161 +1,137 @@
-//! The one place where `accounts` meets `auth`: PIN and password rules, hashing through the
-//! blocking pool, pepper keys and card pseudonyms. Every other file of `accounts` goes through
+//! The one place where `accounts` meets `auth`: the [`Authenticator`] (pepper keys checked
+//! against the database fingerprints, hashing on its blocking pool, PIN and password rules with
+//! the patron's context) and card pseudonyms. Every other file of `accounts` goes through
 //! [`Credentials`], so a change in `auth` is absorbed here.
 //!
-//! Uses `auth`, `store` (hash types) and `config`. Must not import `sip2`, `server` or `cli`.
+//! Uses `auth`, `store` (hash types), `config` and `clock`. Must not import `sip2`, `server` or
+//! `cli`.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::Error;
-use crate::auth::hashing::{CredentialHash as AuthHash, Hasher, Verification};
-use crate::auth::password_rules::{self, PasswordContext};
-use crate::auth::pepper::KeyRing;
-use crate::auth::pin_rules::{self, PinContext};
-use crate::auth::pool::{HashPool, Job};
+use crate::auth::{self, Authenticator, NewCredential, PasswordContext, PinContext};
+use crate::clock::SharedClock;
 use crate::config::SecurityConfig;
-use crate::store::Store;
+use crate::store::{CredentialHash, Store, StoredHash};
 
-/// A new PHC hash with the id of the pepper key it was made with.
-#[derive(Clone, PartialEq, Eq)]
-pub struct NewHash {
-    pub phc: String,
-    pub key_id: u32,
-}
-
-impl std::fmt::Debug for NewHash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "NewHash([redacted], key {})", self.key_id)
-    }
-}
+/// How long a staff action waits in total for a hashing slot before giving up.
+const BUSY_RETRY: Duration = Duration::from_secs(120);
 
 /// Hashing, rules and pseudonyms with the configured pepper keys.
 pub struct Credentials {
-    hasher: Hasher,
-    pool: HashPool,
-    keys: Arc<KeyRing>,
+    auth: Authenticator,
     security: SecurityConfig,
 }
 
 impl Credentials {
-    /// Loads the pepper keys and builds the hasher (both off the reactor).
-    pub async fn new(_store: &Store, security: &SecurityConfig) -> Result<Credentials, Error> {
-        let config = security.clone();
-        let (keys, hasher) = tokio::task::spawn_blocking(move || {
-            let keys =
-                Arc::new(KeyRing::load(&config.pepper).map_err(|e| Error::Pepper(e.to_string()))?);
-            let hasher = Hasher::new(&config.hashing, keys.clone())
-                .map_err(|e| Error::Hashing(e.to_string()))?;
-            Ok::<_, Error>((keys, hasher))
-        })
-        .await
-        .map_err(|e| Error::Hashing(e.to_string()))??;
+    /// Builds the authenticator: loads the pepper keys and checks them against the fingerprints
+    /// recorded in the database (a wrong key would make every new hash useless).
+    pub async fn new(
+        store: &Store,
+        security: &SecurityConfig,
+        clock: SharedClock,
+    ) -> Result<Credentials, Error> {
+        let auth = Authenticator::new(store.clone(), security, clock)
+            .await
+            .map_err(|err| match err {
+                auth::Error::Store(e) => Error::from(e),
+                auth::Error::Hashing(e) => Error::Hashing(e.to_string()),
+                other => Error::Pepper(other.to_string()),
+            })?;
         Ok(Credentials {
-            hasher,
-            pool: HashPool::new(&security.hashing),
-            keys,
+            auth,
             security: security.clone(),
         })
     }
 
     /// Number of hashes computed at once (`security.hashing.max_concurrent`, 0 = cores).
     pub fn parallelism(&self) -> usize {
-        self.pool.size()
-    }
-
-    /// Id of the pepper key new hashes are made with.
-    pub fn active_key_id(&self) -> u32 {
-        self.keys.active_id()
+        match self.security.hashing.max_concurrent {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
     }
 
     /// Whether a pepper key with this id is configured (active or previous).
     pub fn has_key(&self, key_id: u32) -> bool {
-        self.keys.get(key_id).is_some()
+        let pepper = &self.security.pepper;
+        pepper.key_id == key_id || pepper.previous_keys.iter().any(|k| k.id == key_id)
     }
 
-    /// Applies the PIN rules; `Err` holds the sentence for the patron.
+    /// Applies the PIN rules without hashing; `Err` holds the sentence for the patron.
     pub fn check_pin(&self, pin: &SecretString, context: &PinContext<'_>) -> Result<(), String> {
-        pin_rules::check(pin.expose_secret(), &self.security.pin, context)
+        auth::pin_rules::check(pin.expose_secret(), &self.security.pin, context)
             .map_err(|rejection| rejection.to_string())
     }
 
-    /// Applies the password rules; `Err` holds the sentence for the patron.
-    pub fn check_password(
+    /// Checks (rules, and "not the current PIN") and hashes a new PIN.
+    /// `Ok(Err(reason))` is a refusal with the sentence for the patron.
+    pub async fn new_pin(
+        &self,
+        pin: &SecretString,
+        context: &PinContext<'_>,
+        current: Option<&CredentialHash>,
+    ) -> Result<Result<CredentialHash, String>, Error> {
+        self.retry(|| self.auth.hash_pin(pin, context, current))
+            .await
+    }
+
+    /// Checks (rules, and "not the PIN") and hashes a new online password.
+    pub async fn new_password(
         &self,
         password: &SecretString,
         context: &PasswordContext<'_>,
-    ) -> Result<(), String> {
-        let normalized =
-            password_rules::normalize(password.expose_secret(), &self.security.password)
-                .map_err(|r| r.to_string())?;
-        password_rules::check(&normalized, &self.security.password, context)
-            .map_err(|r| r.to_string())
-    }
-
-    /// Hashes a PIN or a terminal secret on the blocking pool (waits for a free slot).
-    pub async fn hash(&self, secret: &SecretString) -> Result<NewHash, Error> {
-        let bytes = zeroize::Zeroizing::new(secret.expose_secret().as_bytes().to_vec());
-        self.run(move |hasher| hasher.hash(&bytes)).await
-    }
-
-    /// Hashes an online password (NFKC-normalised first, as it is verified).
-    pub async fn hash_password(&self, password: &SecretString) -> Result<NewHash, Error> {
-        let normalized =
-            password_rules::normalize(password.expose_secret(), &self.security.password)
-                .map_err(|r| Error::Refused(r.to_string()))?;
-        let bytes = zeroize::Zeroizing::new(normalized.as_bytes().to_vec());
-        self.run(move |hasher| hasher.hash(&bytes)).await
-    }
-
-    /// Whether `secret` matches a stored hash (used to refuse "new PIN = current PIN").
-    pub async fn matches(
-        &self,
-        phc: &str,
-        key_id: u32,
-        secret: &SecretString,
-    ) -> Result<bool, Error> {
-        let stored = AuthHash {
-            phc: phc.to_owned(),
-            key_id,
-        };
-        let bytes = zeroize::Zeroizing::new(secret.expose_secret().as_bytes().to_vec());
-        let hasher = self.hasher.clone();
-        let verdict = self
-            .pool
-            .acquire()
+        pin: Option<&CredentialHash>,
+    ) -> Result<Result<CredentialHash, String>, Error> {
+        self.retry(|| self.auth.hash_password(password, context, pin))
             .await
-            .map_err(|_| Error::Hashing("all hashing slots stayed busy; retry".into()))?
-            .run(Job::Verify, move || hasher.verify(&stored, &bytes))
-            .await;
-        Ok(verdict == Verification::Match)
+    }
+
+    /// Hashes a terminal secret (no rules: generated or checked by the caller).
+    pub async fn terminal_secret(&self, secret: &SecretString) -> Result<StoredHash, Error> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.auth.hash_terminal_password(secret).await {
+                Ok(Some(hash)) => return Ok(hash),
+                Ok(None) if started.elapsed() < BUSY_RETRY => continue,
+                Ok(None) => return Err(busy()),
+                Err(e) => return Err(Error::Hashing(e.to_string())),
+            }
+        }
     }
 
     /// A stable pseudonym of a card for the audit log (keyed with the active pepper).
     pub fn pseudonym(&self, card: &str) -> String {
-        self.keys.active().pseudonym(card)
+        self.auth.pseudonym(card)
     }
 
-    async fn run<F>(&self, job: F) -> Result<NewHash, Error>
+    /// Runs a hashing call, waiting again while the pool answers "busy" (a bulk import fills
+    /// every slot with its own jobs; that must not fail the import).
+    async fn retry<'a, F, Fut>(&'a self, call: F) -> Result<Result<CredentialHash, String>, Error>
     where
-        F: FnOnce(&Hasher) -> Result<AuthHash, crate::auth::hashing::HashingError> + Send + 'static,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = auth::Result<NewCredential>> + 'a,
     {
-        let hasher = self.hasher.clone();
-        // A bulk caller queues on the pool; waiting longer than the queue timeout is retried, as
-        // an import must not fail because its own jobs fill every slot.
-        let slot = loop {
-            match self.pool.acquire().await {
-                Ok(slot) => break slot,
-                Err(_) => continue,
+        let started = std::time::Instant::now();
+        loop {
+            match call().await {
+                Ok(NewCredential::Hashed(hash)) => return Ok(Ok(hash)),
+                Ok(NewCredential::Rejected(rejection)) => return Ok(Err(rejection.to_string())),
+                Ok(NewCredential::Busy) if started.elapsed() < BUSY_RETRY => continue,
+                Ok(NewCredential::Busy) => return Err(busy()),
+                Err(e) if e.is_unavailable() => {
+                    return Err(Error::Hashing(
+                        "database unavailable while checking the current credential".into(),
+                    ))
+                }
+                Err(e) => return Err(Error::Hashing(e.to_string())),
             }
-        };
-        let hash = slot
-            .run(Job::Hash, move || job(&hasher))
-            .await
-            .map_err(|e| Error::Hashing(e.to_string()))?;
-        Ok(NewHash {
-            phc: hash.phc,
-            key_id: hash.key_id,
-        })
+        }
     }
+}
+
+fn busy() -> Error {
+    Error::Hashing("every hashing slot stayed busy for 2 minutes; retry later".into())
 }

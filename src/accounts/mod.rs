@@ -67,7 +67,7 @@ impl Accounts {
     /// Builds the context from an open store. Loads the pepper keys and checks them against the
     /// fingerprint recorded in the database (a wrong key would make every new hash useless).
     pub async fn new(store: Store, config: &Config, clock: SharedClock) -> Result<Accounts, Error> {
-        let credentials = Credentials::new(&store, &config.security).await?;
+        let credentials = Credentials::new(&store, &config.security, clock.clone()).await?;
         Ok(Accounts {
             store,
             credentials: Arc::new(credentials),

@@ -13,8 +13,7 @@ use super::{Accounts, Error, Operator};
 use crate::auth::password_rules::PasswordContext;
 use crate::auth::pin_rules::PinContext;
 use crate::store::{
-    CredentialHash, NewPatron, Patron, PatronDetails, PatronFilter, PatronId, PatronRecord,
-    PatronStatus,
+    NewPatron, Patron, PatronDetails, PatronFilter, PatronId, PatronRecord, PatronStatus,
 };
 
 /// Where a patron is found: the card and the institution that issued it.
@@ -106,16 +105,9 @@ impl Accounts {
         super::import::check_card(&at.card)?;
         let pin = match pin {
             Some(pin) => {
-                self.credentials
-                    .check_pin(&pin, &pin_context(&at.card, &details))
-                    .map_err(Error::Refused)?;
-                let hash = self.credentials.hash(&pin).await?;
-                Some(CredentialHash {
-                    phc: hash.phc,
-                    key_id: hash.key_id,
-                    must_change: false,
-                    default_expires_at: None,
-                })
+                let context = pin_context(&at.card, &details);
+                let hash = self.credentials.new_pin(&pin, &context, None).await?;
+                Some(hash.map_err(Error::Refused)?)
             }
             None => None,
         };
@@ -160,7 +152,7 @@ impl Accounts {
         pin: &SecretString,
     ) -> Result<(), Error> {
         let record = self.patron(at).await?;
-        if let Err(reason) = self.checked_pin(&record, pin).await {
+        if let Err(reason) = self.apply_pin(&record, pin, None).await? {
             self.audit(
                 operator,
                 Some(&at.card),
@@ -171,7 +163,6 @@ impl Accounts {
             .await?;
             return Err(Error::Refused(reason));
         }
-        self.store_pin(&record, pin, false, None).await?;
         self.audit(operator, Some(&at.card), "pin_set", "ok", None)
             .await
     }
@@ -188,7 +179,7 @@ impl Accounts {
         let record = self.patron(at).await?;
         let outcome = match chosen {
             Some(pin) => {
-                if let Err(reason) = self.checked_pin(&record, pin).await {
+                if let Err(reason) = self.apply_pin(&record, pin, None).await? {
                     self.audit(
                         operator,
                         Some(&at.card),
@@ -199,7 +190,6 @@ impl Accounts {
                     .await?;
                     return Err(Error::Refused(reason));
                 }
-                self.store_pin(&record, pin, false, None).await?;
                 PinReset::Chosen
             }
             None => {
@@ -207,7 +197,9 @@ impl Accounts {
                 let lifetime = self.config.security.default_credential.lifetime;
                 let expires =
                     self.clock.now() + Duration::from_std(lifetime).unwrap_or(Duration::days(14));
-                self.store_pin(&record, &pin, true, Some(expires)).await?;
+                self.apply_pin(&record, &pin, Some(expires))
+                    .await?
+                    .map_err(Error::Refused)?;
                 PinReset::Issued(pin)
             }
         };
@@ -242,35 +234,23 @@ impl Accounts {
             email: d.email.as_deref(),
             library_name: Some(self.config.server.library_name.as_str()),
         };
-        let mut verdict = self.credentials.check_password(password, &context);
-        if verdict.is_ok() {
-            if let Some(pin) = &record.patron.pin {
-                if self
-                    .credentials
-                    .matches(&pin.phc, pin.key_id, password)
-                    .await?
-                {
-                    verdict = Err("Password must be different from your PIN".into());
-                }
-            }
-        }
-        if let Err(reason) = verdict {
-            self.audit(
-                operator,
-                Some(&at.card),
-                "password_set",
-                "refused",
-                Some(reason.clone()),
-            )
+        let verdict = self
+            .credentials
+            .new_password(password, &context, record.patron.pin.as_ref())
             .await?;
-            return Err(Error::Refused(reason));
-        }
-        let hash = self.credentials.hash_password(password).await?;
-        let stored = CredentialHash {
-            phc: hash.phc,
-            key_id: hash.key_id,
-            must_change: false,
-            default_expires_at: None,
+        let stored = match verdict {
+            Ok(hash) => hash,
+            Err(reason) => {
+                self.audit(
+                    operator,
+                    Some(&at.card),
+                    "password_set",
+                    "refused",
+                    Some(reason.clone()),
+                )
+                .await?;
+                return Err(Error::Refused(reason));
+            }
         };
         self.store
             .set_password_hash(record.patron.id, &stored)
@@ -347,38 +327,28 @@ impl Accounts {
             .await
     }
 
-    /// PIN rules, then "not the current PIN"; `Err` is the sentence for the patron.
-    async fn checked_pin(&self, record: &PatronRecord, pin: &SecretString) -> Result<(), String> {
-        let context = pin_context(&record.card.number, &record.patron.details);
-        self.credentials.check_pin(pin, &context)?;
-        if let Some(current) = &record.patron.pin {
-            let same = self
-                .credentials
-                .matches(&current.phc, current.key_id, pin)
-                .await
-                .map_err(|e| e.to_string())?;
-            if same {
-                return Err("PIN must be different from your current PIN".into());
-            }
-        }
-        Ok(())
-    }
-
-    async fn store_pin(
+    /// Checks (rules; not the current PIN unless issuing) and stores a PIN. `one_time` sets the
+    /// must-change flag and the expiry of an issued PIN. `Ok(Err(reason))` is a refusal.
+    async fn apply_pin(
         &self,
         record: &PatronRecord,
         pin: &SecretString,
-        must_change: bool,
-        default_expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<(), Error> {
-        let hash = self.credentials.hash(pin).await?;
-        let stored = CredentialHash {
-            phc: hash.phc,
-            key_id: hash.key_id,
-            must_change,
-            default_expires_at,
+        one_time: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Result<(), String>, Error> {
+        let context = pin_context(&record.card.number, &record.patron.details);
+        let current = if one_time.is_some() {
+            None
+        } else {
+            record.patron.pin.as_ref()
         };
-        Ok(self.store.set_pin_hash(record.patron.id, &stored).await?)
+        let mut hash = match self.credentials.new_pin(pin, &context, current).await? {
+            Ok(hash) => hash,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        hash.must_change = one_time.is_some();
+        hash.default_expires_at = one_time;
+        self.store.set_pin_hash(record.patron.id, &hash).await?;
+        Ok(Ok(()))
     }
 
     /// A random PIN that passes the rules: 6 digits (or the configured bounds).

@@ -7,7 +7,7 @@ use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Accounts, Error, Operator};
-use crate::store::{NewTerminal, StoredHash, Terminal, TerminalSettings};
+use crate::store::{NewTerminal, Terminal, TerminalSettings};
 
 /// Characters of a generated secret: no look-alikes (0/O, 1/I/l), nothing SIP2 treats specially.
 const SECRET_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -92,13 +92,10 @@ impl Accounts {
             }
             None => (generate_secret(), true),
         };
-        let hash = self.credentials.hash(&secret).await?;
+        let hash = self.credentials.terminal_secret(&secret).await?;
         let new = NewTerminal {
             login_id: login_id.to_owned(),
-            password: Some(StoredHash {
-                phc: hash.phc,
-                key_id: hash.key_id,
-            }),
+            password: Some(hash),
             settings,
         };
         let id = self
@@ -156,11 +153,7 @@ impl Accounts {
             }
             None => (generate_secret(), true),
         };
-        let hash = self.credentials.hash(&secret).await?;
-        let stored = StoredHash {
-            phc: hash.phc,
-            key_id: hash.key_id,
-        };
+        let stored = self.credentials.terminal_secret(&secret).await?;
         self.store
             .set_terminal_password_hash(terminal.id, Some(&stored))
             .await?;

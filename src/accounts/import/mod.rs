@@ -13,7 +13,6 @@ use std::collections::HashMap;
 
 use futures_util::future::join_all;
 
-use super::credentials::NewHash;
 use super::{Accounts, Error, Operator};
 use crate::auth::pin_rules::PinContext;
 use crate::store::{
@@ -340,7 +339,7 @@ impl Accounts {
             return Ok(());
         }
         let pins = join_all(
-            (0..batch.len()).map(|i| self.import_pin(&batch[i].record.pin, applies(i), options)),
+            (0..batch.len()).map(|i| self.import_pin(&batch[i].record, applies(i), options)),
         )
         .await;
         let mut imports = Vec::with_capacity(batch.len());
@@ -375,25 +374,36 @@ impl Accounts {
 
     async fn import_pin(
         &self,
-        pin: &Option<PinSource>,
+        record: &PatronRecord,
         applies: bool,
         options: &ImportOptions,
     ) -> Result<Option<CredentialHash>, Error> {
-        let hash = match pin {
+        let hash = match &record.pin {
             _ if !applies => return Ok(None),
             None => return Ok(None),
-            Some(PinSource::Clear(pin)) => self.credentials.hash(pin).await?,
-            Some(PinSource::Phc(phc)) => NewHash {
+            Some(PinSource::Clear(pin)) => {
+                let context = PinContext {
+                    card: Some(&record.card),
+                    phone: record.phone.as_deref(),
+                    birth_date: record.birth_date,
+                };
+                // The rules already passed in `prepare`; a refusal here means the rules changed
+                // between the two calls.
+                self.credentials
+                    .new_pin(pin, &context, None)
+                    .await?
+                    .map_err(|reason| {
+                        Error::Refused(format!("line {}: pin refused: {reason}", record.line))
+                    })?
+            }
+            Some(PinSource::Phc(phc)) => CredentialHash {
                 phc: phc.clone(),
                 // `prepare` rejected PHC rows without a configured key id.
                 key_id: options.phc_key_id.unwrap_or(0),
+                must_change: false,
+                default_expires_at: None,
             },
         };
-        Ok(Some(CredentialHash {
-            phc: hash.phc,
-            key_id: hash.key_id,
-            must_change: false,
-            default_expires_at: None,
-        }))
+        Ok(Some(hash))
     }
 }
