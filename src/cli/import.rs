@@ -122,6 +122,13 @@ pub async fn run(args: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> 
             eprintln!("error: cannot write {}: {err}", path.display());
         }
     }
+    if summary.refused {
+        eprintln!(
+            "error: --strict: {} row(s) rejected, nothing was written; fix them or run without --strict",
+            summary.rejected.len()
+        );
+        return Ok(Exit::Refused.into());
+    }
     let elapsed = started.elapsed().as_secs_f64();
     let written = summary.created + summary.updated + summary.unchanged;
     println!(

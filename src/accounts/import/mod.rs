@@ -47,6 +47,8 @@ pub struct Summary {
     /// Existing patrons who already had a PIN: the file's PIN was not applied to them.
     pub pins_kept: u64,
     pub rejected: Vec<Rejection>,
+    /// `--strict` refused the file because of `rejected`: nothing was written.
+    pub refused: bool,
 }
 
 /// Told after every batch; the CLI draws a progress bar from it.
@@ -199,10 +201,8 @@ impl Accounts {
         }
         summary.rejected.sort_by_key(|r| r.line);
         if options.strict && !summary.rejected.is_empty() {
-            return Err(Error::Refused(format!(
-                "--strict: {} row(s) rejected, nothing was written",
-                summary.rejected.len()
-            )));
+            summary.refused = true;
+            return Ok(summary);
         }
         progress.start(ready.len() as u64);
         let mut done = 0u64;
