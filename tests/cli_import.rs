@@ -16,7 +16,8 @@ const BAD_ROWS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/import/bad
 /// A file of `rows` patrons with distinct valid PINs; every 100th row has a PIN the rules refuse.
 fn generated(env: &Env, name: &str, rows: usize) -> (String, Vec<String>) {
     let mut pins = Vec::with_capacity(rows);
-    let mut text = String::from("card,institution,family_name,given_names,email,expires,fines,pin\n");
+    let mut text =
+        String::from("card,institution,family_name,given_names,email,expires,fines,pin\n");
     for i in 0..rows {
         let pin = if i % 100 == 99 {
             ["1111", "1234", "9876", "2222"][(i / 100) % 4].to_string()
@@ -37,14 +38,27 @@ fn generated(env: &Env, name: &str, rows: usize) -> (String, Vec<String>) {
 
 /// The rejected lines of an import's stderr; asserts none shows the row's PIN.
 fn rejections(stderr: &str, pins: &[String]) -> usize {
-    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("rejected:")).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("rejected:"))
+        .collect();
     for line in &lines {
-        let card = line.split("(card P").nth(1).expect("card").split(')').next().unwrap();
+        let card = line
+            .split("(card P")
+            .nth(1)
+            .expect("card")
+            .split(')')
+            .next()
+            .unwrap();
         let index: usize = card.parse().expect("index");
         let reason = line.split("):").nth(1).expect("reason");
         assert!(reason.contains("pin refused"), "{line}");
         let pin = &pins[index];
-        assert!(!reason.contains(&format!(" {pin}")) && !reason.ends_with(pin.as_str()) || reason.contains(&format!("like {pin}")), "PIN in {line}");
+        assert!(
+            !reason.contains(&format!(" {pin}")) && !reason.ends_with(pin.as_str())
+                || reason.contains(&format!("like {pin}")),
+            "PIN in {line}"
+        );
     }
     lines.len()
 }
@@ -54,13 +68,26 @@ async fn the_fixture_imports_and_a_rerun_changes_nothing() {
     let env = Env::new();
     let out = env.run(&["import", FIXTURE], None);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("36 created, 0 updated, 0 unchanged, 0 rejected"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("36 created, 0 updated, 0 unchanged, 0 rejected"),
+        "{}",
+        out.stdout
+    );
     let store = env.store().await;
-    let lost = store.find_by_card("MAIN", "21000142").await.unwrap().unwrap();
+    let lost = store
+        .find_by_card("MAIN", "21000142")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(lost.patron.status, sip2auth::store::PatronStatus::CardLost);
     let again = env.run(&["import", FIXTURE], None);
     assert_eq!(again.code, 0);
-    assert!(again.stdout.contains("0 created, 0 updated, 36 unchanged"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("0 created, 0 updated, 36 unchanged"),
+        "{}",
+        again.stdout
+    );
     assert_eq!(store.count_patrons().await.unwrap(), 36);
 }
 
@@ -69,7 +96,12 @@ async fn bad_rows_are_reported_by_line_and_reason_and_good_rows_still_load() {
     let env = Env::new();
     let report = env.path("rejects.csv");
     let out = env.run(
-        &["import", BAD_ROWS, "--reject-report", report.to_str().unwrap()],
+        &[
+            "import",
+            BAD_ROWS,
+            "--reject-report",
+            report.to_str().unwrap(),
+        ],
         None,
     );
     assert_eq!(out.code, 5, "partial: {}", out.all());
@@ -85,11 +117,31 @@ async fn bad_rows_are_reported_by_line_and_reason_and_good_rows_still_load() {
         "line 11 (card 3100010): pin is a PHC hash",
         "line 13 (card 3100012): fines must be an amount",
     ] {
-        assert!(out.stderr.contains(expected), "missing {expected:?} in\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(expected),
+            "missing {expected:?} in\n{}",
+            out.stderr
+        );
     }
-    assert!(out.stdout.contains("2 created") && out.stdout.contains("10 rejected"), "{}", out.stdout);
-    let rejections: String = out.stderr.lines().filter(|l| l.starts_with("rejected:")).collect();
-    for pin in ["3456", "12a4", "1987", "c2FsdHNhbHRzYWx0", "5820", "7316", "8053"] {
+    assert!(
+        out.stdout.contains("2 created") && out.stdout.contains("10 rejected"),
+        "{}",
+        out.stdout
+    );
+    let rejections: String = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("rejected:"))
+        .collect();
+    for pin in [
+        "3456",
+        "12a4",
+        "1987",
+        "c2FsdHNhbHRzYWx0",
+        "5820",
+        "7316",
+        "8053",
+    ] {
         assert!(!rejections.contains(pin), "PIN value {pin} printed");
     }
     let written = std::fs::read_to_string(&report).unwrap();
@@ -111,7 +163,11 @@ async fn strict_refuses_the_file_before_any_write_and_dry_run_writes_nothing() {
     std::fs::write(&header, "card,institution,surname\n1,MAIN,X\n").unwrap();
     let out = env.run(&["import", header.to_str().unwrap()], None);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("unknown column \"surname\""), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown column \"surname\""),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test]
@@ -124,10 +180,23 @@ async fn ten_thousand_rows_import_in_batches() {
     let rejected = rejections(&out.stderr, &pins);
     assert!(rejected >= 100, "{rejected}");
     let created = 10_000 - rejected;
-    assert!(out.stdout.contains(&format!("{created} created")), "{}", out.stdout);
-    assert!(out.stderr.contains("progress:"), "progress lines when not a TTY");
-    assert_eq!(env.store().await.count_patrons().await.unwrap() as usize, created);
-    eprintln!("10,000 rows (cheap test hashing) in {:?}", started.elapsed());
+    assert!(
+        out.stdout.contains(&format!("{created} created")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("progress:"),
+        "progress lines when not a TTY"
+    );
+    assert_eq!(
+        env.store().await.count_patrons().await.unwrap() as usize,
+        created
+    );
+    eprintln!(
+        "10,000 rows (cheap test hashing) in {:?}",
+        started.elapsed()
+    );
 }
 
 /// SECURITY.md §2 item 29, with the default argon2 parameters so the kill lands mid-run.
@@ -158,21 +227,37 @@ async fn killed_import_resumes_without_duplicates_or_rehashing() {
         assert!(Instant::now() < deadline, "no progress");
     }
     let _ = child.wait();
-    assert!(killed_at >= 500 && killed_at < 990, "killed at {killed_at}");
+    assert!((500..990).contains(&killed_at), "killed at {killed_at}");
     let store = env.store().await;
     let before = store.count_patrons().await.unwrap();
-    assert!(before >= 500 && before < 990, "{before} rows written before the kill");
+    assert!(
+        (500..990).contains(&before),
+        "{before} rows written before the kill"
+    );
     let started = Instant::now();
-    let rerun = env.run(&["import", &file, "--jobs", "2", "--batch-size", "50"], None);
+    let rerun = env.run(
+        &["import", &file, "--jobs", "2", "--batch-size", "50"],
+        None,
+    );
     let elapsed = started.elapsed();
     assert_eq!(rerun.code, 5, "{}", rerun.all());
     let valid = 1_000 - rejections(&rerun.stderr, &pins) as u64;
-    assert_eq!(store.count_patrons().await.unwrap(), valid, "no duplicates, nothing missing");
+    assert_eq!(
+        store.count_patrons().await.unwrap(),
+        valid,
+        "no duplicates, nothing missing"
+    );
     assert!(
-        rerun.stdout.contains(&format!("{} created", valid - before)),
+        rerun
+            .stdout
+            .contains(&format!("{} created", valid - before)),
         "only the remaining rows are created: {}",
         rerun.stdout
     );
-    assert!(rerun.stdout.contains(&format!("{before} unchanged")), "{}", rerun.stdout);
+    assert!(
+        rerun.stdout.contains(&format!("{before} unchanged")),
+        "{}",
+        rerun.stdout
+    );
     eprintln!("resume of {} rows took {elapsed:?}", valid - before);
 }

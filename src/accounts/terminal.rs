@@ -49,7 +49,7 @@ pub fn check_given_secret(secret: &SecretString) -> Result<(), Error> {
         "a terminal secret can have at most 128 characters".into()
     } else if text.chars().any(|c| c.is_control() || c == '|') {
         "a terminal secret cannot contain | or control characters".into()
-    } else if text.chars().all(|c| Some(c) == text.chars().next()) {
+    } else if text.chars().skip(1).all(|c| text.starts_with(c)) {
         "a terminal secret cannot be one repeated character".into()
     } else {
         return Ok(());

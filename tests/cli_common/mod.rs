@@ -42,9 +42,15 @@ impl Env {
         let config = dir.path().join("sip2.toml");
         std::fs::write(&config, text).expect("config");
         let pepper = dir.path().join("pepper.key");
-        let key: String = (0..32).map(|i| format!("{:02x}", (i * 37 + 11) % 256)).collect();
+        let key: String = (0..32)
+            .map(|i| format!("{:02x}", (i * 37 + 11) % 256))
+            .collect();
         std::fs::write(&pepper, format!("{key}\n")).expect("pepper");
-        Env { dir, config, pepper }
+        Env {
+            dir,
+            config,
+            pepper,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -71,7 +77,9 @@ impl Env {
     /// Runs the binary to completion, feeding `stdin` if given.
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Out {
         let mut cmd = self.command(args);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn sip2auth");
         {
             let mut input = child.stdin.take().expect("stdin");
