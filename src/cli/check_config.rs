@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::exit;
+use super::output::Exit;
 use crate::config::{self, Config};
 
 pub fn run(path: &Path) -> ExitCode {
@@ -13,18 +13,18 @@ pub fn run(path: &Path) -> ExitCode {
             let missing_pepper = pepper_problem(&config);
             if let Some(problem) = missing_pepper {
                 println!("{}: 1 problem(s):\n  {problem}", path.display());
-                return exit::code(exit::USAGE);
+                return Exit::Usage.into();
             }
             println!("{}: ok", path.display());
-            exit::code(exit::OK)
+            Exit::Ok.into()
         }
         Err(err @ config::Error::Read { .. }) => {
             eprintln!("{err}");
-            exit::code(exit::USAGE)
+            Exit::Usage.into()
         }
         Err(err) => {
             println!("{err}");
-            exit::code(exit::USAGE)
+            Exit::Usage.into()
         }
     }
 }

@@ -1,10 +1,20 @@
-//! The command line: `serve`, `check-config`, `migrate` and the administration commands.
+//! The command line: `serve`, `check-config`, `migrate` and the administration commands
+//! ([`admin`]).
 //!
-//! This is the one layer that may use every module. Errors become exit codes here (see
-//! [`exit`]); `anyhow` is used only in this module tree.
+//! This is the one layer that may use every module. Errors become the exit codes of
+//! [`output::Exit`]; `anyhow` is used only in this module tree.
 
+pub mod admin;
 mod check_config;
-pub mod exit;
+mod demo;
+mod explain;
+mod import;
+pub mod output;
+mod patron;
+mod probe;
+mod prompt;
+mod serve;
+mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,23 +22,20 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::store::{ConnectOptions, Store};
+use output::Exit;
 
 /// SIP2 authentication server for libraries.
 #[derive(Debug, Parser)]
 #[command(name = "sip2auth", version, about, long_about = None)]
 #[command(
-    after_help = "Examples:\n  sip2auth serve --demo\n  sip2auth --config /etc/sip2auth/sip2.toml serve\n  sip2auth check-config sip2.toml"
+    after_help = "Examples:\n  sip2auth serve --demo\n  sip2auth --config /etc/sip2auth/sip2.toml serve\n  sip2auth check-config sip2.toml\n  sip2auth terminal add selfcheck-1 --location BRANCH1 --cidr 10.0.4.0/24"
 )]
 pub struct Cli {
     /// Configuration file. Default: ./sip2.toml when present, else the built-in defaults.
-    #[arg(
-        long,
-        short = 'c',
-        global = true,
-        env = "SIP2AUTH_CONFIG",
-        value_name = "FILE"
-    )]
+    #[arg(long, short = 'c', global = true, env = "SIP2AUTH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
@@ -36,6 +43,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the SIP2 server.
+    Serve(serve::ServeArgs),
     /// Check a configuration file and list every problem with its key path.
     #[command(
         after_help = "Example:\n  sip2auth check-config /etc/sip2auth/sip2.toml\n\nExit status: 0 valid, 2 problems found."
@@ -44,17 +53,80 @@ pub enum Command {
         /// File to check (default: --config, then ./sip2.toml).
         file: Option<PathBuf>,
     },
+    /// Create or upgrade the database schema (the server also does this at start).
+    #[command(
+        after_help = "Example:\n  SIP2AUTH_DATABASE_URL=postgres://sip2auth@db/sip2auth sip2auth migrate"
+    )]
+    Migrate,
+    #[command(flatten)]
+    Admin(admin::AdminCommand),
 }
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {
-        Command::CheckConfig { file } => {
-            let path = file
-                .or(cli.config)
-                .unwrap_or_else(|| PathBuf::from("sip2.toml"));
-            check_config::run(&path)
+    if let Command::CheckConfig { file } = &cli.command {
+        let path = file
+            .clone()
+            .or(cli.config)
+            .unwrap_or_else(|| PathBuf::from("sip2.toml"));
+        return check_config::run(&path);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return Exit::Refused.into();
         }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            exit_code_of(&err).into()
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(cli.config.as_deref())?;
+    match cli.command {
+        Command::CheckConfig { .. } => unreachable_check_config(),
+        Command::Serve(args) => serve::run(args, config).await,
+        Command::Migrate => {
+            crate::telemetry::init(&config.logging);
+            open_store(&config, crate::clock::system())
+                .await
+                .context("cannot open or migrate the database: check database.url or SIP2AUTH_DATABASE_URL")?;
+            println!("database schema is up to date");
+            Ok(Exit::Ok.into())
+        }
+        Command::Admin(cmd) => admin::run(cmd, &config).await,
+    }
+}
+
+/// `check-config` is answered before the runtime starts; reaching here would be a dispatch bug,
+/// reported as a usage error rather than a panic.
+fn unreachable_check_config() -> anyhow::Result<ExitCode> {
+    Ok(Exit::Usage.into())
+}
+
+/// Database unavailable -> 3; everything else that stops a command -> 2 (fix the config/usage).
+fn exit_code_of(err: &anyhow::Error) -> Exit {
+    let unavailable = err.chain().any(|cause| {
+        cause
+            .downcast_ref::<crate::store::Error>()
+            .is_some_and(crate::store::Error::is_unavailable)
+            || cause
+                .downcast_ref::<crate::auth::Error>()
+                .is_some_and(crate::auth::Error::is_unavailable)
+    });
+    if unavailable {
+        Exit::DatabaseUnavailable
+    } else {
+        Exit::Usage
     }
 }
 
@@ -63,12 +135,28 @@ pub fn run(cli: Cli) -> ExitCode {
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     let default_path = Path::new("sip2.toml");
     let mut config = match path {
-        Some(path) => Config::load(path).with_context(|| {
-            "fix the configuration file, or check it with `sip2auth check-config FILE`"
-        })?,
+        Some(path) => Config::load(path)
+            .context("fix the configuration file (`sip2auth check-config FILE` lists every problem)")?,
         None if default_path.exists() => Config::load(default_path)?,
         None => Config::default(),
     };
     config.apply_env(|name| std::env::var(name).ok());
     Ok(config)
+}
+
+/// Opens the configured database and applies pending migrations (every command that touches
+/// the database comes through here).
+pub(crate) async fn open_store(
+    config: &Config,
+    clock: SharedClock,
+) -> Result<Store, crate::store::Error> {
+    let options = ConnectOptions {
+        max_connections: config.database.max_connections,
+        acquire_timeout: config.database.acquire_timeout,
+        clock,
+        ..ConnectOptions::default()
+    };
+    let store = Store::connect(&config.database.url, &options).await?;
+    store.migrate().await?;
+    Ok(store)
 }

@@ -9,7 +9,8 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::{demo, exit, open_store};
+use super::output::Exit;
+use super::{demo, open_store};
 use crate::auth::Authenticator;
 use crate::clock;
 use crate::config::Config;
@@ -36,7 +37,9 @@ pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode
     }
     crate::telemetry::init(&config.logging);
     let clock = clock::system();
-    let store = open_store(&config, clock.clone()).await?;
+    let store = open_store(&config, clock.clone())
+        .await
+        .context("cannot open the database: check database.url or SIP2AUTH_DATABASE_URL")?;
     if args.demo {
         demo::seed(&store, &config, clock.clone()).await?;
     } else {
@@ -52,7 +55,7 @@ pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     server.run(shutdown).await?;
-    Ok(exit::code(exit::OK))
+    Ok(Exit::Ok.into())
 }
 
 /// Cancels `shutdown` on the first SIGINT or SIGTERM.

@@ -1,0 +1,137 @@
+//! The one place where `accounts` meets `auth`: the [`Authenticator`] (pepper keys checked
+//! against the database fingerprints, hashing on its blocking pool, PIN and password rules with
+//! the patron's context) and card pseudonyms. Every other file of `accounts` goes through
+//! [`Credentials`], so a change in `auth` is absorbed here.
+//!
+//! Uses `auth`, `store` (hash types), `config` and `clock`. Must not import `sip2`, `server` or
+//! `cli`.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::error::Error;
+use crate::auth::{self, Authenticator, NewCredential, PasswordContext, PinContext};
+use crate::clock::SharedClock;
+use crate::config::SecurityConfig;
+use crate::store::{CredentialHash, Store, StoredHash};
+
+/// How long a staff action waits in total for a hashing slot before giving up.
+const BUSY_RETRY: Duration = Duration::from_secs(120);
+
+/// Hashing, rules and pseudonyms with the configured pepper keys.
+pub struct Credentials {
+    auth: Authenticator,
+    security: SecurityConfig,
+}
+
+impl Credentials {
+    /// Builds the authenticator: loads the pepper keys and checks them against the fingerprints
+    /// recorded in the database (a wrong key would make every new hash useless).
+    pub async fn new(
+        store: &Store,
+        security: &SecurityConfig,
+        clock: SharedClock,
+    ) -> Result<Credentials, Error> {
+        let auth = Authenticator::new(store.clone(), security, clock)
+            .await
+            .map_err(|err| match err {
+                auth::Error::Store(e) => Error::from(e),
+                auth::Error::Hashing(e) => Error::Hashing(e.to_string()),
+                other => Error::Pepper(other.to_string()),
+            })?;
+        Ok(Credentials {
+            auth,
+            security: security.clone(),
+        })
+    }
+
+    /// Number of hashes computed at once (`security.hashing.max_concurrent`, 0 = cores).
+    pub fn parallelism(&self) -> usize {
+        match self.security.hashing.max_concurrent {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+
+    /// Whether a pepper key with this id is configured (active or previous).
+    pub fn has_key(&self, key_id: u32) -> bool {
+        let pepper = &self.security.pepper;
+        pepper.key_id == key_id || pepper.previous_keys.iter().any(|k| k.id == key_id)
+    }
+
+    /// Applies the PIN rules without hashing; `Err` holds the sentence for the patron.
+    pub fn check_pin(&self, pin: &SecretString, context: &PinContext<'_>) -> Result<(), String> {
+        auth::pin_rules::check(pin.expose_secret(), &self.security.pin, context)
+            .map_err(|rejection| rejection.to_string())
+    }
+
+    /// Checks (rules, and "not the current PIN") and hashes a new PIN.
+    /// `Ok(Err(reason))` is a refusal with the sentence for the patron.
+    pub async fn new_pin(
+        &self,
+        pin: &SecretString,
+        context: &PinContext<'_>,
+        current: Option<&CredentialHash>,
+    ) -> Result<Result<CredentialHash, String>, Error> {
+        self.retry(|| self.auth.hash_pin(pin, context, current))
+            .await
+    }
+
+    /// Checks (rules, and "not the PIN") and hashes a new online password.
+    pub async fn new_password(
+        &self,
+        password: &SecretString,
+        context: &PasswordContext<'_>,
+        pin: Option<&CredentialHash>,
+    ) -> Result<Result<CredentialHash, String>, Error> {
+        self.retry(|| self.auth.hash_password(password, context, pin))
+            .await
+    }
+
+    /// Hashes a terminal secret (no rules: generated or checked by the caller).
+    pub async fn terminal_secret(&self, secret: &SecretString) -> Result<StoredHash, Error> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.auth.hash_terminal_password(secret).await {
+                Ok(Some(hash)) => return Ok(hash),
+                Ok(None) if started.elapsed() < BUSY_RETRY => continue,
+                Ok(None) => return Err(busy()),
+                Err(e) => return Err(Error::Hashing(e.to_string())),
+            }
+        }
+    }
+
+    /// A stable pseudonym of a card for the audit log (keyed with the active pepper).
+    pub fn pseudonym(&self, card: &str) -> String {
+        self.auth.pseudonym(card)
+    }
+
+    /// Runs a hashing call, waiting again while the pool answers "busy" (a bulk import fills
+    /// every slot with its own jobs; that must not fail the import).
+    async fn retry<'a, F, Fut>(&'a self, call: F) -> Result<Result<CredentialHash, String>, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = auth::Result<NewCredential>> + 'a,
+    {
+        let started = std::time::Instant::now();
+        loop {
+            match call().await {
+                Ok(NewCredential::Hashed(hash)) => return Ok(Ok(hash)),
+                Ok(NewCredential::Rejected(rejection)) => return Ok(Err(rejection.to_string())),
+                Ok(NewCredential::Busy) if started.elapsed() < BUSY_RETRY => continue,
+                Ok(NewCredential::Busy) => return Err(busy()),
+                Err(e) if e.is_unavailable() => {
+                    return Err(Error::Hashing(
+                        "database unavailable while checking the current credential".into(),
+                    ))
+                }
+                Err(e) => return Err(Error::Hashing(e.to_string())),
+            }
+        }
+    }
+}
+
+fn busy() -> Error {
+    Error::Hashing("every hashing slot stayed busy for 2 minutes; retry later".into())
+}

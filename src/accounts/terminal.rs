@@ -1,0 +1,243 @@
+//! Terminal accounts: add (with a generated ≥128-bit secret or one given by the operator), list,
+//! show, change secret, enable/disable, remove. Every change is audited with the operator's name.
+//!
+//! Uses `store` (terminal rows) and `credentials` (hashing). Must not import `sip2` or `cli`.
+
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Accounts, Error, Operator};
+use crate::store::{NewTerminal, Terminal, TerminalSettings};
+
+/// Characters of a generated secret: no look-alikes (0/O, 1/I/l), nothing SIP2 treats specially.
+const SECRET_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// 26 characters of a 32-symbol alphabet: 130 bits.
+const SECRET_CHARS: usize = 26;
+/// Shortest secret an operator may choose.
+pub const MIN_GIVEN_SECRET_CHARS: usize = 16;
+
+/// A fresh random terminal secret (130 bits from the OS generator).
+pub fn generate_secret() -> SecretString {
+    let mut rng = rand::rngs::OsRng;
+    let text: String = (0..SECRET_CHARS)
+        .map(|_| char::from(SECRET_ALPHABET[rng.gen_range(0..SECRET_ALPHABET.len())]))
+        .collect();
+    SecretString::from(text)
+}
+
+/// Checks a login id: 1-64 printable ASCII characters without spaces or `|`.
+pub fn check_login_id(login_id: &str) -> Result<(), Error> {
+    if login_id.is_empty()
+        || login_id.len() > 64
+        || !login_id.chars().all(|c| c.is_ascii_graphic() && c != '|')
+    {
+        return Err(Error::Invalid {
+            what: "terminal login id",
+            reason: "use 1-64 printable characters without spaces or |".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a secret chosen by the operator (never echoed back in the reason).
+pub fn check_given_secret(secret: &SecretString) -> Result<(), Error> {
+    let text = secret.expose_secret();
+    let count = text.chars().count();
+    let reason = if count < MIN_GIVEN_SECRET_CHARS {
+        format!("a terminal secret needs at least {MIN_GIVEN_SECRET_CHARS} characters (or let sip2auth generate one)")
+    } else if count > 128 {
+        "a terminal secret can have at most 128 characters".into()
+    } else if text.chars().any(|c| c.is_control() || c == '|') {
+        "a terminal secret cannot contain | or control characters".into()
+    } else if text.chars().skip(1).all(|c| text.starts_with(c)) {
+        "a terminal secret cannot be one repeated character".into()
+    } else {
+        return Ok(());
+    };
+    Err(Error::Refused(reason))
+}
+
+/// Checks settings that depend on each other.
+pub fn check_settings(settings: &TerminalSettings) -> Result<(), Error> {
+    if settings.login_optional && settings.allowed_cidrs.is_empty() {
+        return Err(Error::Invalid {
+            what: "terminal settings",
+            reason: "login-free access needs at least one --cidr to allow it from".into(),
+        });
+    }
+    if settings.institution.trim().is_empty() || settings.institution.contains('|') {
+        return Err(Error::Invalid {
+            what: "institution",
+            reason: "give a non-empty institution id without |".into(),
+        });
+    }
+    Ok(())
+}
+
+impl Accounts {
+    /// Creates a terminal. With `secret = None` a secret is generated and returned (show it once).
+    pub async fn add_terminal(
+        &self,
+        operator: &Operator,
+        login_id: &str,
+        settings: TerminalSettings,
+        secret: Option<SecretString>,
+    ) -> Result<(Terminal, Option<SecretString>), Error> {
+        check_login_id(login_id)?;
+        check_settings(&settings)?;
+        let (secret, generated) = match secret {
+            Some(given) => {
+                check_given_secret(&given)?;
+                (given, false)
+            }
+            None => (generate_secret(), true),
+        };
+        let hash = self.credentials.terminal_secret(&secret).await?;
+        let new = NewTerminal {
+            login_id: login_id.to_owned(),
+            password: Some(hash),
+            settings,
+        };
+        let id = self
+            .store
+            .create_terminal(&new)
+            .await
+            .map_err(|e| match e {
+                crate::store::Error::Duplicate { .. } => Error::Duplicate {
+                    what: "terminal",
+                    id: login_id.to_owned(),
+                },
+                other => other.into(),
+            })?;
+        self.audit(
+            operator,
+            None,
+            "terminal_add",
+            "ok",
+            Some(format!("terminal {login_id}")),
+        )
+        .await?;
+        let terminal = self
+            .store
+            .get_terminal(id)
+            .await?
+            .ok_or_else(|| not_found(login_id))?;
+        Ok((terminal, generated.then_some(secret)))
+    }
+
+    /// The terminal with this login id.
+    pub async fn terminal(&self, login_id: &str) -> Result<Terminal, Error> {
+        self.store
+            .terminal_by_login(login_id)
+            .await?
+            .ok_or_else(|| not_found(login_id))
+    }
+
+    /// Every terminal, by login id.
+    pub async fn terminals(&self) -> Result<Vec<Terminal>, Error> {
+        Ok(self.store.list_terminals().await?)
+    }
+
+    /// Replaces a terminal's secret; with `None` a new one is generated and returned.
+    pub async fn set_terminal_secret(
+        &self,
+        operator: &Operator,
+        login_id: &str,
+        secret: Option<SecretString>,
+    ) -> Result<Option<SecretString>, Error> {
+        let terminal = self.terminal(login_id).await?;
+        let (secret, generated) = match secret {
+            Some(given) => {
+                check_given_secret(&given)?;
+                (given, false)
+            }
+            None => (generate_secret(), true),
+        };
+        let stored = self.credentials.terminal_secret(&secret).await?;
+        self.store
+            .set_terminal_password_hash(terminal.id, Some(&stored))
+            .await?;
+        self.audit(
+            operator,
+            None,
+            "terminal_set_password",
+            "ok",
+            Some(format!("terminal {login_id}")),
+        )
+        .await?;
+        Ok(generated.then_some(secret))
+    }
+
+    /// Enables or disables a terminal (a disabled terminal cannot log in).
+    pub async fn set_terminal_enabled(
+        &self,
+        operator: &Operator,
+        login_id: &str,
+        enabled: bool,
+    ) -> Result<(), Error> {
+        let terminal = self.terminal(login_id).await?;
+        self.store
+            .set_terminal_enabled(terminal.id, enabled)
+            .await?;
+        let action = if enabled {
+            "terminal_enable"
+        } else {
+            "terminal_disable"
+        };
+        self.audit(
+            operator,
+            None,
+            action,
+            "ok",
+            Some(format!("terminal {login_id}")),
+        )
+        .await
+    }
+
+    /// Deletes a terminal.
+    pub async fn remove_terminal(&self, operator: &Operator, login_id: &str) -> Result<(), Error> {
+        let terminal = self.terminal(login_id).await?;
+        self.store.remove_terminal(terminal.id).await?;
+        self.audit(
+            operator,
+            None,
+            "terminal_remove",
+            "ok",
+            Some(format!("terminal {login_id}")),
+        )
+        .await
+    }
+}
+
+fn not_found(login_id: &str) -> Error {
+    Error::NotFound {
+        what: "terminal",
+        id: login_id.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_secrets_are_long_random_and_distinct() {
+        let a = generate_secret();
+        let b = generate_secret();
+        assert_eq!(a.expose_secret().len(), SECRET_CHARS);
+        assert_ne!(a.expose_secret(), b.expose_secret());
+        // 26 symbols of 5 bits each.
+        assert!(SECRET_CHARS * 5 >= 128 && SECRET_ALPHABET.len() == 32);
+    }
+
+    #[test]
+    fn weak_given_secrets_are_refused_without_echo() {
+        let short = SecretString::from("abc123".to_string());
+        let err = check_given_secret(&short).unwrap_err().to_string();
+        assert!(!err.contains("abc123"), "{err}");
+        assert!(check_given_secret(&SecretString::from("a".repeat(20))).is_err());
+        assert!(
+            check_given_secret(&SecretString::from("correct-horse-battery".to_string())).is_ok()
+        );
+    }
+}

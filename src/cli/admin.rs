@@ -1,0 +1,80 @@
+//! The administration commands (`terminal`, `patron`, `import`, `explain`, `probe`) as one clap
+//! subcommand enum and one entry point, so the top-level CLI only has to flatten [`AdminCommand`]
+//! and call [`run`]. Opens the database and the account context each command needs.
+//!
+//! May use everything; the work itself is done by `accounts` (and `sip2` for `probe`).
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::output::{report, Exit};
+use super::{explain, import, patron, probe, terminal};
+use crate::accounts::{Accounts, Error, Operator};
+use crate::config::Config;
+
+/// Administration subcommands, flattened into the top-level command list.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Manage terminal accounts (self-checks, PC booking, proxies).
+    #[command(subcommand)]
+    Terminal(terminal::TerminalCommand),
+    /// Manage patrons: details, PIN and password, locks, blocks, lost cards.
+    #[command(subcommand)]
+    Patron(patron::PatronCommand),
+    /// Load patrons from an ILS export (CSV), upserting by card.
+    Import(import::ImportArgs),
+    /// Show what a terminal would be told about a card, and why (no PIN is checked).
+    Explain(explain::ExplainArgs),
+    /// SIP2 client: log in, send SC status, optionally check a patron; for staff and health checks.
+    Probe(probe::ProbeArgs),
+}
+
+/// Runs an administration command with the loaded configuration (file + environment).
+pub async fn run(command: AdminCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    match command {
+        AdminCommand::Terminal(cmd) => terminal::run(cmd, config).await,
+        AdminCommand::Patron(cmd) => patron::run(cmd, config).await,
+        AdminCommand::Import(args) => import::run(args, config).await,
+        AdminCommand::Explain(args) => explain::run(args, config).await,
+        AdminCommand::Probe(args) => probe::run(args).await,
+    }
+}
+
+/// `--operator NAME`: who does a staff action (recorded in the audit log).
+#[derive(Debug, Clone, Args)]
+pub struct OperatorArg {
+    /// Operator name recorded in the audit log [default: $USER]
+    #[arg(long, value_name = "NAME", env = "USER", hide_env = true)]
+    pub operator: Option<String>,
+}
+
+impl OperatorArg {
+    pub fn operator(&self) -> Result<Operator, Error> {
+        Operator::new(self.operator.as_deref().unwrap_or(""))
+    }
+}
+
+/// Connects to the database, applies pending migrations and builds the account context.
+/// On failure prints what to fix and returns the exit code.
+pub async fn open(config: &Config) -> Result<Accounts, ExitCode> {
+    let clock = crate::clock::system();
+    let store = match super::open_store(config, clock.clone()).await {
+        Ok(store) => store,
+        Err(err) => return Err(report(&Error::from(err))),
+    };
+    Accounts::new(store, config, clock)
+        .await
+        .map_err(|err| report(&err))
+}
+
+/// Maps the result of an account action to an exit code (printing the error, if any).
+pub fn finish<T>(result: Result<T, Error>, on_ok: impl FnOnce(T)) -> ExitCode {
+    match result {
+        Ok(value) => {
+            on_ok(value);
+            Exit::Ok.into()
+        }
+        Err(err) => report(&err),
+    }
+}

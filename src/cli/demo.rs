@@ -1,0 +1,285 @@
+//! `serve --demo`: a self-contained demo world under `./demo` — its own SQLite database (marked
+//! as a demo in the meta table), a locally generated pepper key, and the terminals and patrons of
+//! `fixtures/demo/` (embedded in the binary). Demo mode refuses any other database, and a normal
+//! `serve` refuses a demo database, so demo secrets never reach production.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use chrono::{Duration, NaiveDate};
+use ipnet::IpNet;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::accounts::patron::CardRef;
+use crate::accounts::{Accounts, Operator};
+use crate::auth::pepper::write_new_key_file;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::store::{
+    Charset, Currency, ErrorDetection, MessageCodes, PatronCredential, PatronDetail,
+    PatronDetails, PersonName, Store, TerminalSettings, Terminator,
+};
+
+const DEMO_DIR: &str = "demo";
+const DEMO_DATABASE: &str = "sip2auth-demo.db";
+/// Meta key marking a demo database; its value says whether seeding finished.
+const DEMO_MARKER: &str = "demo";
+const SEEDED: &str = "seeded";
+/// The day the fixture world is written for (the transcripts' fixed clock); the demo moves every
+/// expiry date by the distance from this day to today, so each patron keeps its state.
+const FIXTURE_DAY: (i32, u32, u32) = (2025, 3, 14);
+
+const TERMINALS: &str = include_str!("../../fixtures/demo/terminal.toml");
+const PATRONS: &str = include_str!("../../fixtures/demo/patrons.csv");
+
+/// Points the configuration at the demo database and pepper (created if missing) and, unless
+/// configured otherwise, at 127.0.0.1:6001.
+pub fn prepare(config: &mut Config) -> anyhow::Result<()> {
+    let dir = PathBuf::from(DEMO_DIR);
+    let url = format!("sqlite://{}", dir.join(DEMO_DATABASE).display());
+    if std::env::var(crate::config::ENV_DATABASE_URL).is_ok_and(|set| !set.is_empty() && set != url)
+    {
+        bail!(
+            "demo mode uses its own database ({url}); unset {} to run the demo",
+            crate::config::ENV_DATABASE_URL
+        );
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    config.database.url = url;
+    let pepper = &mut config.security.pepper;
+    pepper.key_file = dir.join("pepper.key");
+    pepper.key_hex_from_env = None;
+    pepper.previous_keys.clear();
+    if !pepper.key_file.exists() {
+        write_new_key_file(&pepper.key_file)
+            .with_context(|| format!("cannot write {}", pepper.key_file.display()))?;
+    }
+    if config.server.listen == crate::config::ServerConfig::default().listen {
+        config.server.listen = SocketAddr::from(([127, 0, 0, 1], 6001));
+    }
+    Ok(())
+}
+
+/// Seeds the demo world once; refuses a database that is not a demo database.
+pub async fn seed(store: &Store, config: &Config, clock: SharedClock) -> anyhow::Result<()> {
+    match store.get_meta(DEMO_MARKER).await?.as_deref() {
+        Some(SEEDED) => return Ok(()),
+        Some(_) => {}
+        None if store.count_patrons().await? > 0 || store.count_terminals().await? > 0 => {
+            bail!("demo mode refuses this database: it holds data and is not a demo database")
+        }
+        None => store.set_meta(DEMO_MARKER, "seeding").await?,
+    }
+    let accounts = Accounts::new(store.clone(), config, clock.clone()).await?;
+    let operator = Operator::new("demo")?;
+    let today = clock.now().date_naive();
+    for terminal in demo_terminals()? {
+        let secret = terminal.password.clone().map(SecretString::from);
+        if accounts.terminal(&terminal.login_id).await.is_err() {
+            accounts
+                .add_terminal(&operator, &terminal.login_id, terminal.settings()?, secret)
+                .await?;
+        }
+    }
+    for patron in demo_patrons()? {
+        patron.create(&accounts, &operator, today).await?;
+    }
+    store.set_meta(DEMO_MARKER, SEEDED).await?;
+    Ok(())
+}
+
+/// A normal `serve` must not run on the demo database (its secrets are published).
+pub async fn refuse_demo_database(store: &Store) -> anyhow::Result<()> {
+    if store.get_meta(DEMO_MARKER).await?.is_some() {
+        bail!("this is a demo database (its PINs and terminal password are public): run `serve --demo`, or point database.url elsewhere");
+    }
+    Ok(())
+}
+
+/// The line printed once the server listens.
+pub fn ready_line(address: SocketAddr, demo: bool) -> String {
+    if demo {
+        format!(
+            "sip2auth demo ready on {address}: log in as sc_user / k7Qp2vXe9LmT4wZs, cards and PINs in README.md \
+             (try: sip2auth probe {address} --login sc_user --patron 21234000012345)"
+        )
+    } else {
+        format!("sip2auth ready on {address}")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TerminalFile {
+    terminal: Vec<DemoTerminal>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoTerminal {
+    login_id: String,
+    password: Option<String>,
+    institution: String,
+    location_code: Option<String>,
+    allowed_cidrs: Vec<IpNet>,
+    login_optional: bool,
+    patron_credential: String,
+    allowed_messages: Vec<String>,
+    patron_detail: String,
+    charset: String,
+    terminator: String,
+    error_detection: String,
+}
+
+impl DemoTerminal {
+    fn settings(&self) -> anyhow::Result<TerminalSettings> {
+        let mut settings = TerminalSettings::new(self.institution.clone());
+        settings.location_code = self.location_code.clone();
+        settings.allowed_cidrs = self.allowed_cidrs.clone();
+        settings.login_optional = self.login_optional;
+        settings.patron_credential = parse::<PatronCredential>(&self.patron_credential)?;
+        settings.allowed_messages = self.allowed_messages.join(" ").parse::<MessageCodes>()
+            .map_err(|err| anyhow::anyhow!("demo terminal {}: {err}", self.login_id))?;
+        settings.patron_detail = parse::<PatronDetail>(&self.patron_detail)?;
+        settings.charset = parse::<Charset>(&self.charset)?;
+        settings.terminator = parse::<Terminator>(&self.terminator)?;
+        settings.error_detection = parse::<ErrorDetection>(&self.error_detection)?;
+        Ok(settings)
+    }
+}
+
+fn parse<T: std::str::FromStr>(text: &str) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse::<T>()
+        .map_err(|err| anyhow::anyhow!("demo fixture value {text:?}: {err}"))
+}
+
+fn demo_terminals() -> anyhow::Result<Vec<DemoTerminal>> {
+    Ok(toml::from_str::<TerminalFile>(TERMINALS)
+        .context("fixtures/demo/terminal.toml")?
+        .terminal)
+}
+
+/// One row of fixtures/demo/patrons.csv (its columns are described in fixtures/demo/README.md).
+#[derive(Debug, Deserialize)]
+struct DemoPatron {
+    card_number: String,
+    family_name: String,
+    given_name: String,
+    email: String,
+    phone: String,
+    birth_date: Option<NaiveDate>,
+    patron_class: String,
+    home_library: String,
+    expires_on: Option<NaiveDate>,
+    fines_owed: String,
+    fee_limit: String,
+    currency: String,
+    status: String,
+    block_reason: String,
+    card_lost: bool,
+    pin: String,
+    default_pin: bool,
+}
+
+fn demo_patrons() -> anyhow::Result<Vec<DemoPatron>> {
+    csv::Reader::from_reader(PATRONS.as_bytes())
+        .deserialize()
+        .collect::<Result<Vec<DemoPatron>, _>>()
+        .context("fixtures/demo/patrons.csv")
+}
+
+fn optional(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+fn money(text: &str, column: &str) -> anyhow::Result<Option<i64>> {
+    crate::accounts::import::row::money(text, column).map_err(|reason| anyhow::anyhow!(reason))
+}
+
+impl DemoPatron {
+    fn details(&self, today: NaiveDate) -> anyhow::Result<PatronDetails> {
+        let fixture_day = NaiveDate::from_ymd_opt(FIXTURE_DAY.0, FIXTURE_DAY.1, FIXTURE_DAY.2)
+            .context("fixture day")?;
+        let shift = Duration::days((today - fixture_day).num_days());
+        Ok(PatronDetails {
+            name: PersonName::new(&self.family_name, &self.given_name),
+            email: optional(&self.email),
+            phone: optional(&self.phone),
+            birth_date: self.birth_date,
+            patron_class: optional(&self.patron_class),
+            home_library: optional(&self.home_library),
+            expires_on: self.expires_on.map(|day| day + shift),
+            fines_owed_minor: money(&self.fines_owed, "fines_owed")?.unwrap_or(0),
+            fee_limit_minor: money(&self.fee_limit, "fee_limit")?,
+            currency: parse::<Currency>(&self.currency)?,
+        })
+    }
+
+    async fn create(
+        &self,
+        accounts: &Accounts,
+        operator: &Operator,
+        today: NaiveDate,
+    ) -> anyhow::Result<()> {
+        let at = CardRef {
+            institution: "MAIN".into(),
+            card: self.card_number.clone(),
+        };
+        if accounts.patron(&at).await.is_ok() {
+            return Ok(());
+        }
+        let pin = optional(&self.pin).map(SecretString::from);
+        let first_pin = if self.default_pin { None } else { pin.clone() };
+        accounts
+            .add_patron(operator, &at, self.details(today)?, first_pin)
+            .await
+            .with_context(|| format!("demo patron {}", self.card_number))?;
+        if let (true, Some(pin)) = (self.default_pin, &pin) {
+            accounts.set_one_time_pin(operator, &at, pin).await?;
+        }
+        if self.status == "blocked" {
+            accounts.block(operator, &at, &self.block_reason).await?;
+        }
+        if self.card_lost {
+            accounts.mark_lost(operator, &at, true).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixtures_parse() {
+        let terminals = demo_terminals().expect("terminals");
+        assert!(terminals.iter().any(|t| t.login_id == "sc_user"));
+        for terminal in &terminals {
+            terminal.settings().expect("settings");
+        }
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+        for patron in demo_patrons().expect("patrons") {
+            patron.details(today).expect("details");
+        }
+    }
+
+    #[test]
+    fn expiry_dates_keep_their_state_relative_to_today() {
+        let today = NaiveDate::from_ymd_opt(2030, 6, 1).expect("date");
+        let patrons = demo_patrons().expect("patrons");
+        let good = patrons.iter().find(|p| p.card_number == "21234000012345").expect("good");
+        let expired = patrons.iter().find(|p| p.card_number == "21234000022222").expect("expired");
+        assert!(good.details(today).expect("d").expires_on > Some(today));
+        assert!(expired.details(today).expect("d").expires_on < Some(today));
+    }
+
+    #[test]
+    fn path_is_relative_to_the_working_directory() {
+        assert_eq!(Path::new(DEMO_DIR).join(DEMO_DATABASE), Path::new("demo/sip2auth-demo.db"));
+    }
+}

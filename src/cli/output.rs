@@ -1,0 +1,78 @@
+//! Exit codes of the administration commands and the plain-text output helpers they share.
+//!
+//! Owns the exit-code table (documented in the README) and the mapping from `accounts::Error` to
+//! it. Prints to stdout (results) and stderr (errors, progress); never prints a secret except the
+//! one-time generated one, through [`show_secret_once`].
+
+use std::process::ExitCode;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::accounts::{Error, ErrorKind};
+
+/// The documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Done.
+    Ok = 0,
+    /// Refused or failed: a rule refused the request, a probe check failed, `--strict` refused.
+    Refused = 1,
+    /// Usage or configuration error (bad option, bad CSV header, missing pepper key).
+    Usage = 2,
+    /// The database could not be reached.
+    DatabaseUnavailable = 3,
+    /// The patron, card or terminal does not exist.
+    NotFound = 4,
+    /// Import finished, but some rows were rejected (the valid rows were written).
+    Partial = 5,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// The exit code for an account error.
+pub fn exit_for(err: &Error) -> Exit {
+    match (err.kind(), err) {
+        (_, Error::Pepper(_)) => Exit::Usage,
+        (ErrorKind::Refused, _) => Exit::Refused,
+        (ErrorKind::Invalid, _) => Exit::Usage,
+        (ErrorKind::Unavailable, _) => Exit::DatabaseUnavailable,
+        (ErrorKind::NotFound, _) => Exit::NotFound,
+        (ErrorKind::Internal, _) => Exit::Refused,
+    }
+}
+
+/// Prints an account error with a hint of what to do, and returns its exit code.
+pub fn report(err: &Error) -> ExitCode {
+    let exit = exit_for(err);
+    let hint = match exit {
+        Exit::NotFound => " (check the card or login id, and --institution)",
+        Exit::Usage if matches!(err, Error::Pepper(_)) => {
+            " (set security.pepper.key_file, SIP2AUTH_PEPPER_FILE or SIP2AUTH_PEPPER)"
+        }
+        _ => "",
+    };
+    eprintln!("error: {err}{hint}");
+    exit.into()
+}
+
+/// One labelled line: `  label: value`, labels aligned.
+pub fn fact(label: &str, value: impl std::fmt::Display) {
+    println!("  {label:<20} {value}");
+}
+
+/// Shows a generated secret, the only time it is ever displayed.
+pub fn show_secret_once(label: &str, secret: &SecretString) {
+    println!("{label}: {}", secret.expose_secret());
+    println!("(shown once: it is stored only as a hash and cannot be displayed again)");
+}
+
+/// Amount in minor units as `12.50`.
+pub fn money(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", minor.abs() / 100, minor.abs() % 100)
+}

@@ -1,0 +1,439 @@
+//! `sip2auth probe HOST:PORT`: a small SIP2 client for staff and load-balancer health checks.
+//! Logs in (93, unless the terminal is login-free), asks SC status (99), optionally checks a
+//! patron (63), prints every response field by field with its spec name, and exits non-zero when
+//! any step fails. Secrets come from a prompt or stdin; every network step has a timeout.
+//!
+//! Uses `sip2` (messages, encoder, parser, framing) only; no database.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use futures_util::StreamExt;
+use secrecy::ExposeSecret;
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+use super::output::Exit;
+use super::prompt::{self, Source};
+use crate::sip2::message::{
+    AcsStatusResponse, LoginRequest, LoginResponse, PatronInformationRequest,
+    PatronInformationResponse, ScStatusRequest,
+};
+use crate::sip2::{
+    encode, parse, Charset, EncodeOptions, FieldId, Frame, FrameCodec, Language, ParseOptions,
+    PatronStatusFlag, PrintWidth, ProtocolVersion, Request, Response, Secret, SipDate, Summary,
+    SupportedMessage, TrailerMode,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TerminatorArg {
+    Cr,
+    Crlf,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  sip2auth probe sip.example.org:6001 --login selfcheck-01\n  \
+    printf '%s\\n%s\\n' \"$SECRET\" \"$PIN\" | sip2auth probe 127.0.0.1:6001 --login selfcheck-01 \
+    --password-stdin --patron 21000123 --pin-stdin\n  \
+    sip2auth probe 10.0.0.5:6001            # login-free terminal: SC status only\n\n\
+    Exit codes: 0 every step succeeded, 1 a step failed or timed out, 2 usage error."
+)]
+pub struct ProbeArgs {
+    /// Server address, HOST:PORT.
+    pub address: String,
+    /// Terminal login id (CN); without it no 93 login is sent (login-free terminals).
+    #[arg(long, value_name = "ID")]
+    pub login: Option<String>,
+    /// Read the terminal secret from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Location code (CP) sent in the login.
+    #[arg(long)]
+    pub location: Option<String>,
+    /// Also check this patron card with a 63 Patron Information request.
+    #[arg(long, value_name = "CARD")]
+    pub patron: Option<String>,
+    /// Read the patron PIN from standard input (after the terminal secret, if that is read too).
+    #[arg(long, requires = "patron")]
+    pub pin_stdin: bool,
+    /// Send the 63 without a PIN (only checks that the card is known).
+    #[arg(long, requires = "patron", conflicts_with = "pin_stdin")]
+    pub no_pin: bool,
+    /// Institution id (AO) in the 63.
+    #[arg(long, default_value = "MAIN")]
+    pub institution: String,
+    /// Add AY/AZ error detection to every request and require it in answers.
+    #[arg(long)]
+    pub checksums: bool,
+    /// Message terminator.
+    #[arg(long, value_enum, default_value_t = TerminatorArg::Cr)]
+    pub terminator: TerminatorArg,
+    /// Character set: utf-8, latin-1 or cp850.
+    #[arg(long, default_value = "utf-8", value_parser = |s: &str| s.parse::<Charset>().map_err(|e| e.to_string()))]
+    pub charset: Charset,
+    /// Longest wait for the connection and for each answer, e.g. 5s.
+    #[arg(long, default_value = "5s", value_parser = seconds)]
+    pub timeout: Duration,
+}
+
+pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
+    let password = match &args.login {
+        Some(_) => Some(prompt::secret(
+            Source::stdin_if(args.password_stdin),
+            "terminal secret",
+            false,
+        )?),
+        None => None,
+    };
+    let pin = match (&args.patron, args.no_pin) {
+        (Some(_), false) => Some(prompt::secret(
+            Source::stdin_if(args.pin_stdin),
+            "patron PIN",
+            false,
+        )?),
+        _ => None,
+    };
+    let mut client = match Client::connect(&args).await {
+        Ok(client) => client,
+        Err(message) => return Ok(fail(&message)),
+    };
+    let mut ok = true;
+    if let (Some(login), Some(password)) = (&args.login, &password) {
+        let request = Request::LoginRequest(LoginRequest {
+            uid_algorithm: b'0',
+            pwd_algorithm: b'0',
+            login_user_id: login.clone(),
+            login_password: Secret::new(password.expose_secret().as_bytes().to_vec()),
+            location_code: args.location.clone(),
+            extra: Vec::new(),
+        });
+        match client.exchange(&request, "93 Login").await {
+            Ok(Response::LoginResponse(r)) => {
+                print_login(&r);
+                if !r.ok {
+                    return Ok(fail(
+                        "login refused (check the login id, the secret and the source address)",
+                    ));
+                }
+            }
+            Ok(other) => {
+                return Ok(fail(&format!(
+                    "unexpected answer to the login: {}",
+                    name(&other)
+                )))
+            }
+            Err(message) => return Ok(fail(&message)),
+        }
+    }
+    let status = Request::ScStatusRequest(ScStatusRequest {
+        status_code: 0,
+        max_print_width: PrintWidth {
+            width: 80,
+            space_padded: false,
+        },
+        protocol_version: ProtocolVersion::V2_00,
+        extra: Vec::new(),
+    });
+    match client.exchange(&status, "99 SC Status").await {
+        Ok(Response::AcsStatusResponse(r)) => {
+            print_status(&r);
+            ok &= r.online_status;
+        }
+        Ok(other) => {
+            return Ok(fail(&format!(
+                "unexpected answer to SC status: {}",
+                name(&other)
+            )))
+        }
+        Err(message) => return Ok(fail(&message)),
+    }
+    if let Some(card) = &args.patron {
+        let request = Request::PatronInformationRequest(PatronInformationRequest {
+            language: Language::ENGLISH,
+            transaction_date: SipDate::local(chrono::Local::now().naive_local()),
+            summary: Summary::default(),
+            institution_id: args.institution.clone(),
+            patron_identifier: card.clone(),
+            terminal_password: None,
+            patron_password: pin
+                .as_ref()
+                .map(|p| Secret::new(p.expose_secret().as_bytes().to_vec())),
+            start_item: None,
+            end_item: None,
+            extra: Vec::new(),
+        });
+        match client.exchange(&request, "63 Patron Information").await {
+            Ok(Response::PatronInformationResponse(r)) => {
+                print_patron(&r);
+                ok &= r.valid_patron == Some(true);
+                if pin.is_some() {
+                    ok &= r.valid_patron_password == Some(true);
+                }
+            }
+            Ok(other) => {
+                return Ok(fail(&format!(
+                    "unexpected answer to the patron check: {}",
+                    name(&other)
+                )))
+            }
+            Err(message) => return Ok(fail(&message)),
+        }
+    }
+    if ok {
+        println!("probe: ok");
+        Ok(Exit::Ok.into())
+    } else {
+        Ok(fail("a check failed (see the fields above)"))
+    }
+}
+
+/// `5`, `5s` or `500ms`.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let bad = || "write the timeout like 5s or 500ms".to_string();
+    let duration = if let Some(ms) = text.strip_suffix("ms") {
+        Duration::from_millis(ms.parse().map_err(|_| bad())?)
+    } else {
+        Duration::from_secs(text.trim_end_matches('s').parse().map_err(|_| bad())?)
+    };
+    if duration.is_zero() || duration > Duration::from_secs(300) {
+        return Err("the timeout must be between 1ms and 300s".into());
+    }
+    Ok(duration)
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("probe: {message}");
+    Exit::Refused.into()
+}
+
+fn name(response: &Response) -> String {
+    let code = response.code();
+    format!(
+        "{} ({})",
+        Response::name_of(code).unwrap_or("unknown"),
+        String::from_utf8_lossy(&code)
+    )
+}
+
+struct Client {
+    framed: Framed<TcpStream, FrameCodec>,
+    encode: EncodeOptions,
+    parse: ParseOptions,
+    terminator: &'static [u8],
+    timeout: Duration,
+    sequence: u8,
+    checksums: bool,
+}
+
+impl Client {
+    async fn connect(args: &ProbeArgs) -> Result<Client, String> {
+        let stream = tokio::time::timeout(args.timeout, TcpStream::connect(&args.address))
+            .await
+            .map_err(|_| {
+                format!(
+                    "no connection to {} within {:?}",
+                    args.address, args.timeout
+                )
+            })?
+            .map_err(|e| format!("cannot connect to {}: {e}", args.address))?;
+        Ok(Client {
+            framed: Framed::new(stream, FrameCodec::default()),
+            encode: EncodeOptions {
+                charset: args.charset,
+                trailer: TrailerMode::None,
+            },
+            parse: ParseOptions {
+                charset: args.charset,
+                ..ParseOptions::default()
+            },
+            terminator: match args.terminator {
+                TerminatorArg::Cr => b"\r",
+                TerminatorArg::Crlf => b"\r\n",
+            },
+            timeout: args.timeout,
+            sequence: 0,
+            checksums: args.checksums,
+        })
+    }
+
+    async fn exchange(&mut self, request: &Request, what: &str) -> Result<Response, String> {
+        let mut options = self.encode;
+        if self.checksums {
+            options.trailer = TrailerMode::Checksum {
+                sequence: Some(self.sequence),
+            };
+            self.sequence = (self.sequence + 1) % 10;
+        }
+        let mut bytes = encode::request(request, &options);
+        bytes.extend_from_slice(self.terminator);
+        let stream = self.framed.get_mut();
+        tokio::time::timeout(
+            self.timeout,
+            tokio::io::AsyncWriteExt::write_all(stream, &bytes),
+        )
+        .await
+        .map_err(|_| format!("{what}: could not send within {:?}", self.timeout))?
+        .map_err(|e| format!("{what}: send failed: {e}"))?;
+        let frame = tokio::time::timeout(self.timeout, self.framed.next())
+            .await
+            .map_err(|_| format!("{what}: no answer within {:?}", self.timeout))?;
+        let frame = match frame {
+            Some(Ok(Frame::Message(frame))) => frame,
+            Some(Ok(Frame::Oversized)) => return Err(format!("{what}: answer too long")),
+            Some(Err(e)) => return Err(format!("{what}: read failed: {e}")),
+            None => return Err(format!("{what}: the server closed the connection")),
+        };
+        let parsed = parse::response(&frame, &self.parse)
+            .map_err(|e| format!("{what}: unreadable answer: {e}"))?;
+        if self.checksums
+            && parsed.trailer.is_none()
+            && !matches!(parsed.message, Response::RequestScResend(_))
+        {
+            return Err(format!(
+                "{what}: answer has no checksum although --checksums was given"
+            ));
+        }
+        println!(
+            "{} {}",
+            String::from_utf8_lossy(&parsed.message.code()),
+            Response::name_of(parsed.message.code()).unwrap_or("")
+        );
+        Ok(parsed.message)
+    }
+}
+
+fn fixed(name: &str, value: impl std::fmt::Display) {
+    println!("  {:<33} {value}", name);
+}
+
+fn field(id: FieldId, value: impl std::fmt::Display) {
+    println!(
+        "  {} {:<30} {value}",
+        String::from_utf8_lossy(&id.code()),
+        id.name()
+    );
+}
+
+fn yn(value: bool) -> &'static str {
+    if value {
+        "Y"
+    } else {
+        "N"
+    }
+}
+
+fn date(d: &SipDate) -> String {
+    d.datetime.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn print_login(r: &LoginResponse) {
+    fixed("ok", if r.ok { "1 (accepted)" } else { "0 (refused)" });
+    extra(&r.extra);
+}
+
+fn print_status(r: &AcsStatusResponse) {
+    fixed("on-line status", yn(r.online_status));
+    fixed("checkin ok", yn(r.checkin_ok));
+    fixed("checkout ok", yn(r.checkout_ok));
+    fixed("ACS renewal policy", yn(r.acs_renewal_policy));
+    fixed("status update ok", yn(r.status_update_ok));
+    fixed("off-line ok", yn(r.offline_ok));
+    fixed("timeout period", r.timeout_period);
+    fixed("retries allowed", r.retries_allowed);
+    fixed(
+        "date / time sync",
+        r.date_time_sync
+            .as_ref()
+            .map_or("not supported".into(), date),
+    );
+    fixed(
+        "protocol version",
+        format!(
+            "{}.{:02}",
+            r.protocol_version.major, r.protocol_version.minor
+        ),
+    );
+    field(FieldId::InstitutionId, &r.institution_id);
+    if let Some(v) = &r.library_name {
+        field(FieldId::LibraryName, v);
+    }
+    let supported = SupportedMessage::ALL
+        .iter()
+        .filter(|m| r.supported_messages.get(**m))
+        .map(|m| format!("{m:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    field(FieldId::SupportedMessages, supported);
+    if let Some(v) = &r.terminal_location {
+        field(FieldId::TerminalLocation, v);
+    }
+    lines(&r.screen_message, &r.print_line);
+    extra(&r.extra);
+}
+
+fn print_patron(r: &PatronInformationResponse) {
+    let flags = PatronStatusFlag::ALL
+        .iter()
+        .filter(|f| r.patron_status.get(**f))
+        .map(|f| format!("{f:?}"))
+        .collect::<Vec<_>>();
+    fixed(
+        "patron status",
+        if flags.is_empty() {
+            "no flag set".into()
+        } else {
+            flags.join(", ")
+        },
+    );
+    fixed("language", format!("{:03}", r.language.0));
+    fixed("transaction date", date(&r.transaction_date));
+    let count = |c: Option<u16>| c.map_or("unknown".into(), |n| n.to_string());
+    fixed("hold items count", count(r.hold_items_count));
+    fixed("overdue items count", count(r.overdue_items_count));
+    fixed("charged items count", count(r.charged_items_count));
+    fixed("fine items count", count(r.fine_items_count));
+    fixed("recall items count", count(r.recall_items_count));
+    fixed("unavailable holds count", count(r.unavailable_holds_count));
+    field(FieldId::InstitutionId, &r.institution_id);
+    field(FieldId::PatronIdentifier, &r.patron_identifier);
+    field(FieldId::PersonalName, &r.personal_name);
+    let tri = |v: Option<bool>| v.map_or("absent", yn);
+    field(FieldId::ValidPatron, tri(r.valid_patron));
+    field(FieldId::ValidPatronPassword, tri(r.valid_patron_password));
+    let optional = [
+        (FieldId::CurrencyType, &r.currency_type),
+        (FieldId::FeeAmount, &r.fee_amount),
+        (FieldId::FeeLimit, &r.fee_limit),
+        (FieldId::HomeAddress, &r.home_address),
+        (FieldId::EmailAddress, &r.email_address),
+        (FieldId::HomePhoneNumber, &r.home_phone_number),
+        (FieldId::PatronExpirationDate, &r.patron_expiration_date),
+        (FieldId::PatronBirthDate, &r.patron_birth_date),
+        (FieldId::PatronClass, &r.patron_class),
+        (FieldId::PermanentLocation, &r.home_library),
+    ];
+    for (id, value) in optional {
+        if let Some(v) = value {
+            field(id, v);
+        }
+    }
+    lines(&r.screen_message, &r.print_line);
+    extra(&r.extra);
+}
+
+fn lines(screen: &[String], print: &[String]) {
+    for line in screen {
+        field(FieldId::ScreenMessage, line);
+    }
+    for line in print {
+        field(FieldId::PrintLine, line);
+    }
+}
+
+fn extra(fields: &[(FieldId, String)]) {
+    for (id, value) in fields {
+        field(*id, value);
+    }
+}

@@ -1,0 +1,275 @@
+//! `sip2auth terminal …`: terminal accounts from the command line. Secrets are generated (and
+//! shown once) or read from standard input with `--password-stdin`; never taken from arguments.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use ipnet::IpNet;
+
+use super::admin::{finish, open, OperatorArg};
+use super::output::{fact, report, show_secret_once};
+use super::prompt::{self, Source};
+use crate::config::Config;
+use crate::store::{
+    Charset, ErrorDetection, MessageCodes, PatronCredential, PatronDetail, Terminal,
+    TerminalSettings, Terminator,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum TerminalCommand {
+    /// Create a terminal account; prints its generated secret once.
+    #[command(
+        after_help = "Example:\n  sip2auth terminal add selfcheck-01 --institution MAIN \
+        --location BRANCH1 --cidr 10.1.2.0/24 --operator alice\n  \
+        printf '%s\\n' \"$SECRET\" | sip2auth terminal add ezproxy --password-stdin --detail minimal"
+    )]
+    Add(AddArgs),
+    /// List terminals.
+    #[command(after_help = "Example:\n  sip2auth terminal list")]
+    List,
+    /// Show one terminal's settings (never its secret).
+    #[command(after_help = "Example:\n  sip2auth terminal show selfcheck-01")]
+    Show { login_id: String },
+    /// Replace a terminal's secret (generated and shown once, or from stdin).
+    #[command(
+        after_help = "Example:\n  sip2auth terminal set-password selfcheck-01 --operator alice"
+    )]
+    SetPassword {
+        login_id: String,
+        /// Read the new secret from the first line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        operator: OperatorArg,
+    },
+    /// Disable a terminal: it can no longer log in.
+    #[command(after_help = "Example:\n  sip2auth terminal disable selfcheck-01 --operator alice")]
+    Disable {
+        login_id: String,
+        #[command(flatten)]
+        operator: OperatorArg,
+    },
+    /// Enable a disabled terminal.
+    #[command(after_help = "Example:\n  sip2auth terminal enable selfcheck-01 --operator alice")]
+    Enable {
+        login_id: String,
+        #[command(flatten)]
+        operator: OperatorArg,
+    },
+    /// Delete a terminal account.
+    #[command(after_help = "Example:\n  sip2auth terminal remove selfcheck-01 --operator alice")]
+    Remove {
+        login_id: String,
+        #[command(flatten)]
+        operator: OperatorArg,
+    },
+}
+
+fn parse<T: std::str::FromStr>(text: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse::<T>().map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Login id the terminal sends in its 93 login (CN).
+    pub login_id: String,
+    /// Institution id (AO) [default: server.institution_id]
+    #[arg(long)]
+    pub institution: Option<String>,
+    /// Location code (CP) of the terminal.
+    #[arg(long)]
+    pub location: Option<String>,
+    /// Source network allowed to connect as this terminal (repeat for several).
+    #[arg(long = "cidr", value_name = "NET")]
+    pub cidrs: Vec<IpNet>,
+    /// Allow this terminal to skip the 93 login from its --cidr networks.
+    #[arg(long)]
+    pub login_free: bool,
+    /// Which patron credential the terminal checks: pin, password or either.
+    #[arg(long, default_value = "pin", value_parser = parse::<PatronCredential>)]
+    pub credential: PatronCredential,
+    /// Request codes the terminal may send, e.g. "23 63 99 35" [default: all]
+    #[arg(long, value_name = "CODES", value_parser = parse::<MessageCodes>)]
+    pub allow_messages: Option<MessageCodes>,
+    /// Patron detail in answers: full or minimal.
+    #[arg(long, default_value = "full", value_parser = parse::<PatronDetail>)]
+    pub detail: PatronDetail,
+    /// Character set: utf-8, latin-1 or cp850.
+    #[arg(long, default_value = "utf-8", value_parser = parse::<Charset>)]
+    pub charset: Charset,
+    /// Message terminator: cr or crlf.
+    #[arg(long, default_value = "cr", value_parser = parse::<Terminator>)]
+    pub terminator: Terminator,
+    /// Error detection (AY/AZ checksums): off, auto or required.
+    #[arg(long, default_value = "auto", value_parser = parse::<ErrorDetection>)]
+    pub error_detection: ErrorDetection,
+    /// Read the secret from the first line of standard input instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    pub operator: OperatorArg,
+}
+
+pub async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    let given_secret = |flag: bool| -> anyhow::Result<Option<secrecy::SecretString>> {
+        Ok(if flag {
+            Some(prompt::secret(Source::Stdin, "terminal secret", false)?)
+        } else {
+            None
+        })
+    };
+    let operator = match &command {
+        TerminalCommand::Add(AddArgs { operator, .. })
+        | TerminalCommand::SetPassword { operator, .. }
+        | TerminalCommand::Disable { operator, .. }
+        | TerminalCommand::Enable { operator, .. }
+        | TerminalCommand::Remove { operator, .. } => match operator.operator() {
+            Ok(op) => Some(op),
+            Err(err) => return Ok(report(&err)),
+        },
+        TerminalCommand::List | TerminalCommand::Show { .. } => None,
+    };
+    let accounts = match open(config).await {
+        Ok(accounts) => accounts,
+        Err(code) => return Ok(code),
+    };
+    // Invariant: every mutating command set `operator` above.
+    let op = || {
+        operator
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("--operator is required"))
+    };
+    Ok(match command {
+        TerminalCommand::Add(args) => {
+            let secret = given_secret(args.password_stdin)?;
+            let mut settings = TerminalSettings::new(
+                args.institution
+                    .unwrap_or_else(|| config.server.institution_id.clone()),
+            );
+            settings.location_code = args.location;
+            settings.allowed_cidrs = args.cidrs;
+            settings.login_optional = args.login_free;
+            settings.patron_credential = args.credential;
+            settings.allowed_messages = args.allow_messages.unwrap_or_default();
+            settings.patron_detail = args.detail;
+            settings.charset = args.charset;
+            settings.terminator = args.terminator;
+            settings.error_detection = args.error_detection;
+            let result = accounts
+                .add_terminal(&op()?, &args.login_id, settings, secret)
+                .await;
+            finish(result, |(terminal, generated)| {
+                println!("terminal {} created", terminal.login_id);
+                print_terminal(&terminal);
+                if let Some(secret) = generated {
+                    show_secret_once("secret", &secret);
+                }
+            })
+        }
+        TerminalCommand::List => finish(accounts.terminals().await, |terminals| {
+            println!(
+                "{:<24} {:<12} {:<8} {:<10} CIDRS",
+                "LOGIN", "INSTITUTION", "ENABLED", "CREDENTIAL"
+            );
+            for t in terminals {
+                let s = &t.settings;
+                println!(
+                    "{:<24} {:<12} {:<8} {:<10} {}",
+                    t.login_id,
+                    s.institution,
+                    if s.enabled { "yes" } else { "no" },
+                    s.patron_credential,
+                    cidrs(&s.allowed_cidrs)
+                );
+            }
+        }),
+        TerminalCommand::Show { login_id } => {
+            finish(accounts.terminal(&login_id).await, |t| print_terminal(&t))
+        }
+        TerminalCommand::SetPassword {
+            login_id,
+            password_stdin,
+            ..
+        } => {
+            let secret = given_secret(password_stdin)?;
+            let result = accounts
+                .set_terminal_secret(&op()?, &login_id, secret)
+                .await;
+            finish(result, |generated| {
+                println!("terminal {login_id}: secret replaced");
+                if let Some(secret) = generated {
+                    show_secret_once("secret", &secret);
+                }
+            })
+        }
+        TerminalCommand::Disable { login_id, .. } => finish(
+            accounts
+                .set_terminal_enabled(&op()?, &login_id, false)
+                .await,
+            |()| println!("terminal {login_id} disabled"),
+        ),
+        TerminalCommand::Enable { login_id, .. } => finish(
+            accounts.set_terminal_enabled(&op()?, &login_id, true).await,
+            |()| println!("terminal {login_id} enabled"),
+        ),
+        TerminalCommand::Remove { login_id, .. } => {
+            finish(accounts.remove_terminal(&op()?, &login_id).await, |()| {
+                println!("terminal {login_id} removed")
+            })
+        }
+    })
+}
+
+fn cidrs(nets: &[IpNet]) -> String {
+    if nets.is_empty() {
+        "any".into()
+    } else {
+        nets.iter()
+            .map(IpNet::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+fn print_terminal(t: &Terminal) {
+    let s = &t.settings;
+    fact("login id", &t.login_id);
+    fact("institution", &s.institution);
+    fact("location", s.location_code.as_deref().unwrap_or("-"));
+    fact("enabled", if s.enabled { "yes" } else { "no" });
+    fact(
+        "secret",
+        if t.password.is_some() {
+            "set (hashed)"
+        } else {
+            "none"
+        },
+    );
+    fact("allowed from", cidrs(&s.allowed_cidrs));
+    fact(
+        "login-free",
+        if s.login_optional {
+            "yes (from the allowed networks)"
+        } else {
+            "no"
+        },
+    );
+    fact("credential", s.patron_credential);
+    let messages = s.allowed_messages.iter().collect::<Vec<_>>().join(" ");
+    fact(
+        "allowed messages",
+        if messages.is_empty() {
+            "all".to_string()
+        } else {
+            messages
+        },
+    );
+    fact("detail", s.patron_detail);
+    fact("charset", s.charset);
+    fact("terminator", s.terminator);
+    fact("error detection", s.error_detection);
+    fact("created", t.created_at.format("%Y-%m-%d %H:%M UTC"));
+}

@@ -1,0 +1,236 @@
+//! The protocol-valid negative answer to every request this server does not perform: the
+//! circulation messages (11, 09, 17, 19, 25, 15, 29, 65, 37), and any message a terminal's
+//! allowed-messages list leaves out (01 included). Never silence, never a dropped connection.
+//!
+//! Owns: the shape of each refusal (PROTOCOL.md §3.7-3.15 and the `C-` vectors): ok `0` / `N`,
+//! identifiers echoed, empty required fields, and one AF with `messages.circulation_refused`.
+//! Chosen shapes where the spec leaves room:
+//! - 12 and 30: `0NUN` (not ok, no renewal, magnetic media unknown, no desensitize), AJ and AH
+//!   empty; BL is left out because no patron was looked up.
+//! - 18: circulation status 01 (other), security marker 01 (none), fee type 01 (other).
+//! - 26: patron status `YYYY` (privileges denied: nothing was enabled), language 000, AE empty,
+//!   and neither BL nor CQ: the patron was not looked up, so validity is not stated.
+//! - 24 (a refused 01): status blank, language 000, AE empty, no BL/CQ: nothing was blocked.
+//! - 23/63 not allowed for the terminal: answered like an unknown patron (BL=N, CQ=N) with the
+//!   refusal text, so no client can read it as a valid card.
+//!
+//! Uses `sip2` message types only; must not import `auth` or `store`.
+
+use crate::sip2::response::{
+    CheckinResponse, CheckoutResponse, EndSessionResponse, FeePaidResponse, HoldResponse,
+    ItemInformationResponse, ItemStatusUpdateResponse, PatronEnableResponse, RenewAllResponse,
+    RenewResponse,
+};
+use crate::sip2::{Language, PatronStatus, PatronStatusFlag, Request, Response, SipDate, Tristate};
+
+/// Positions 0-3: charge, renewal, recall and hold privileges denied.
+pub(crate) const PRIVILEGES_DENIED: [PatronStatusFlag; 4] = [
+    PatronStatusFlag::ChargePrivilegesDenied,
+    PatronStatusFlag::RenewalPrivilegesDenied,
+    PatronStatusFlag::RecallPrivilegesDenied,
+    PatronStatusFlag::HoldPrivilegesDenied,
+];
+
+/// What every refusal needs besides the request.
+pub(crate) struct Refusal<'a> {
+    pub(crate) date: SipDate,
+    /// The terminal's (or the server's) institution, used when the request's AO is empty.
+    pub(crate) institution: &'a str,
+    pub(crate) text: &'a str,
+}
+
+impl Refusal<'_> {
+    fn institution(&self, requested: &str) -> String {
+        if requested.is_empty() {
+            self.institution.to_owned()
+        } else {
+            requested.to_owned()
+        }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        if self.text.is_empty() {
+            Vec::new()
+        } else {
+            vec![self.text.to_owned()]
+        }
+    }
+
+    /// The negative answer to `request`; `None` for the messages that have no negative form
+    /// here (93, 99, 97, 23, 63, 01 are answered elsewhere).
+    pub(crate) fn circulation(&self, request: &Request) -> Option<Response> {
+        let date = self.date;
+        let response = match request {
+            Request::CheckoutRequest(r) => Response::CheckoutResponse(CheckoutResponse {
+                ok: false,
+                renewal_ok: false,
+                magnetic_media: Tristate::Unknown,
+                desensitize: Tristate::No,
+                transaction_date: date,
+                institution_id: self.institution(&r.institution_id),
+                patron_identifier: r.patron_identifier.clone(),
+                item_identifier: r.item_identifier.clone(),
+                title_identifier: String::new(),
+                due_date: String::new(),
+                fee_type: None,
+                security_inhibit: None,
+                currency_type: None,
+                fee_amount: None,
+                media_type: None,
+                item_properties: None,
+                transaction_id: None,
+                screen_message: self.messages(),
+                print_line: Vec::new(),
+                valid_patron: None,
+                extra: Vec::new(),
+            }),
+            Request::CheckinRequest(r) => Response::CheckinResponse(CheckinResponse {
+                ok: false,
+                resensitize: false,
+                magnetic_media: Tristate::Unknown,
+                alert: false,
+                transaction_date: date,
+                institution_id: self.institution(&r.institution_id),
+                item_identifier: r.item_identifier.clone(),
+                permanent_location: String::new(),
+                title_identifier: None,
+                sort_bin: None,
+                patron_identifier: None,
+                media_type: None,
+                item_properties: None,
+                screen_message: self.messages(),
+                print_line: Vec::new(),
+                extra: Vec::new(),
+            }),
+            Request::ItemInformationRequest(r) => {
+                Response::ItemInformationResponse(ItemInformationResponse {
+                    circulation_status: 1,
+                    security_marker: 1,
+                    fee_type: 1,
+                    transaction_date: date,
+                    hold_queue_length: None,
+                    due_date: None,
+                    recall_date: None,
+                    hold_pickup_date: None,
+                    item_identifier: r.item_identifier.clone(),
+                    title_identifier: String::new(),
+                    owner: None,
+                    currency_type: None,
+                    fee_amount: None,
+                    media_type: None,
+                    permanent_location: None,
+                    current_location: None,
+                    item_properties: None,
+                    screen_message: self.messages(),
+                    print_line: Vec::new(),
+                    extra: Vec::new(),
+                })
+            }
+            Request::ItemStatusUpdateRequest(r) => {
+                Response::ItemStatusUpdateResponse(ItemStatusUpdateResponse {
+                    item_properties_ok: false,
+                    transaction_date: date,
+                    item_identifier: r.item_identifier.clone(),
+                    title_identifier: Some(String::new()),
+                    item_properties: None,
+                    screen_message: self.messages(),
+                    print_line: Vec::new(),
+                    extra: Vec::new(),
+                })
+            }
+            Request::PatronEnableRequest(r) => {
+                Response::PatronEnableResponse(PatronEnableResponse {
+                    patron_status: PatronStatus::with(&PRIVILEGES_DENIED),
+                    language: Language::UNKNOWN,
+                    transaction_date: date,
+                    institution_id: self.institution(&r.institution_id),
+                    patron_identifier: r.patron_identifier.clone(),
+                    personal_name: String::new(),
+                    valid_patron: None,
+                    valid_patron_password: None,
+                    screen_message: self.messages(),
+                    print_line: Vec::new(),
+                    extra: Vec::new(),
+                })
+            }
+            Request::HoldRequest(r) => Response::HoldResponse(HoldResponse {
+                ok: false,
+                available: false,
+                transaction_date: date,
+                expiration_date: None,
+                queue_position: None,
+                pickup_location: None,
+                institution_id: self.institution(&r.institution_id),
+                patron_identifier: r.patron_identifier.clone(),
+                item_identifier: None,
+                title_identifier: None,
+                screen_message: self.messages(),
+                print_line: Vec::new(),
+                extra: Vec::new(),
+            }),
+            Request::RenewRequest(r) => Response::RenewResponse(RenewResponse {
+                ok: false,
+                renewal_ok: false,
+                magnetic_media: Tristate::Unknown,
+                desensitize: Tristate::No,
+                transaction_date: date,
+                institution_id: self.institution(&r.institution_id),
+                patron_identifier: r.patron_identifier.clone(),
+                item_identifier: r.item_identifier.clone().unwrap_or_default(),
+                title_identifier: String::new(),
+                due_date: String::new(),
+                fee_type: None,
+                security_inhibit: None,
+                currency_type: None,
+                fee_amount: None,
+                media_type: None,
+                item_properties: None,
+                transaction_id: None,
+                screen_message: self.messages(),
+                print_line: Vec::new(),
+                valid_patron: None,
+                extra: Vec::new(),
+            }),
+            Request::RenewAllRequest(r) => Response::RenewAllResponse(RenewAllResponse {
+                ok: false,
+                renewed_count: 0,
+                unrenewed_count: 0,
+                transaction_date: date,
+                institution_id: self.institution(&r.institution_id),
+                renewed_items: Vec::new(),
+                unrenewed_items: Vec::new(),
+                screen_message: self.messages(),
+                print_line: Vec::new(),
+                extra: Vec::new(),
+            }),
+            Request::FeePaidRequest(r) => Response::FeePaidResponse(FeePaidResponse {
+                payment_accepted: false,
+                transaction_date: date,
+                institution_id: self.institution(&r.institution_id),
+                patron_identifier: r.patron_identifier.clone(),
+                transaction_id: None,
+                screen_message: self.messages(),
+                print_line: Vec::new(),
+                extra: Vec::new(),
+            }),
+            Request::EndPatronSessionRequest(r) => {
+                Response::EndSessionResponse(EndSessionResponse {
+                    end_session: true,
+                    transaction_date: date,
+                    institution_id: self.institution(&r.institution_id),
+                    patron_identifier: r.patron_identifier.clone(),
+                    screen_message: self.messages(),
+                    print_line: Vec::new(),
+                    extra: Vec::new(),
+                })
+            }
+            Request::LoginRequest(_)
+            | Request::ScStatusRequest(_)
+            | Request::RequestAcsResend(_)
+            | Request::PatronStatusRequest(_)
+            | Request::PatronInformationRequest(_)
+            | Request::BlockPatronRequest(_) => return None,
+        };
+        Some(response)
+    }
+}

@@ -1,0 +1,58 @@
+//! Every fixtures/transcripts/*.sip file, replayed byte for byte against a fresh server, on
+//! SQLite and on PostgreSQL.
+
+mod support;
+
+use sip2auth::store::Backend;
+
+macro_rules! transcripts {
+    ($($name:ident),* $(,)?) => {
+        $(
+            async fn $name(backend: Backend) {
+                let server = support::start(backend).await;
+                support::transcript::replay(&server, stringify!($name)).await;
+            }
+        )*
+        mod transcript {
+            $( crate::on_both_backends! { $name => crate::$name; } )*
+        }
+
+        #[test]
+        fn every_transcript_file_is_listed() {
+            let listed = [$(stringify!($name)),*];
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/transcripts");
+            for entry in std::fs::read_dir(dir).expect("transcripts dir") {
+                let path = entry.expect("entry").path();
+                if path.extension().is_some_and(|e| e == "sip") {
+                    let stem = path.file_stem().and_then(|s| s.to_str()).expect("name");
+                    assert!(listed.contains(&stem), "{stem}.sip is not replayed");
+                }
+            }
+        }
+    };
+}
+
+transcripts!(
+    address_blocked,
+    block_patron,
+    block_patron_refused,
+    circulation_refused,
+    end_session,
+    error_detection,
+    error_detection_off,
+    error_detection_required,
+    garbage,
+    locked,
+    login_accepted,
+    login_refused,
+    login_wrong_address,
+    malformed,
+    minimal_detail,
+    no_login_refused_address,
+    no_login_terminal,
+    patron_information,
+    patron_status,
+    pre_login_refused,
+    terminators,
+    unknown_command,
+);

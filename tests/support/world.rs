@@ -1,0 +1,248 @@
+//! The standard world: the terminals of fixtures/transcripts/README.md and the patrons of
+//! fixtures/demo/patrons.csv, created through the store and auth APIs with cheap hashing.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use ipnet::IpNet;
+use std::sync::Arc;
+
+use sip2auth::auth::hashing::Hasher;
+use sip2auth::auth::{Authenticator, KeyRing, PepperKey};
+use sip2auth::clock::SharedClock;
+use sip2auth::config::Config;
+use sip2auth::store::{
+    CredentialHash, ErrorDetection, MessageCodes, NewPatron, NewTerminal, PatronDetail,
+    PatronDetails, PatronStatus, PersonName, Store, StoredHash, TerminalSettings, Terminator,
+};
+
+/// Terminal password of `sc_user`.
+pub const SC_USER_PASSWORD: &str = "k7Qp2vXe9LmT4wZs";
+/// The 93 that logs `sc_user` in, sealed with AY0.
+pub const SC_USER_LOGIN: &str = "9300CNsc_user|COk7Qp2vXe9LmT4wZs|CPBRANCH1|AY0AZF04C";
+
+/// A terminal of the world.
+pub struct TerminalSpec {
+    pub login: &'static str,
+    pub password: Option<&'static str>,
+    pub cidrs: &'static [&'static str],
+    pub login_optional: bool,
+    pub allowed: &'static [&'static str],
+    pub detail: PatronDetail,
+    pub terminator: Terminator,
+    pub error_detection: ErrorDetection,
+    pub location: Option<&'static str>,
+}
+
+pub const TERMINALS: &[TerminalSpec] = &[
+    TerminalSpec {
+        login: "sc_user",
+        password: Some(SC_USER_PASSWORD),
+        cidrs: &["127.0.0.0/8"],
+        login_optional: false,
+        allowed: &["23", "63", "35", "01"],
+        detail: PatronDetail::Full,
+        terminator: Terminator::Cr,
+        error_detection: ErrorDetection::Auto,
+        location: Some("BRANCH1"),
+    },
+    TerminalSpec {
+        login: "minimal",
+        password: Some("m3Rv8NcY2pLq6TgH"),
+        cidrs: &["127.0.0.0/8"],
+        login_optional: false,
+        allowed: &[],
+        detail: PatronDetail::Minimal,
+        terminator: Terminator::Cr,
+        error_detection: ErrorDetection::Auto,
+        location: None,
+    },
+    TerminalSpec {
+        login: "strict",
+        password: Some("s9Dk4WbX7nJf2QaZ"),
+        cidrs: &["127.0.0.0/8"],
+        login_optional: false,
+        allowed: &[],
+        detail: PatronDetail::Full,
+        terminator: Terminator::CrLf,
+        error_detection: ErrorDetection::Required,
+        location: None,
+    },
+    TerminalSpec {
+        login: "plain",
+        password: Some("p5Hy8MzC3vRt6KeW"),
+        cidrs: &["127.0.0.0/8"],
+        login_optional: false,
+        allowed: &[],
+        detail: PatronDetail::Full,
+        terminator: Terminator::Cr,
+        error_detection: ErrorDetection::Off,
+        location: None,
+    },
+    TerminalSpec {
+        login: "lab_only",
+        password: Some("l2Fx7QdN9wBs4VcM"),
+        cidrs: &["127.0.0.9/32"],
+        login_optional: false,
+        allowed: &[],
+        detail: PatronDetail::Full,
+        terminator: Terminator::Cr,
+        error_detection: ErrorDetection::Auto,
+        location: None,
+    },
+    TerminalSpec {
+        login: "libki",
+        password: None,
+        cidrs: &["127.0.0.5/32"],
+        login_optional: true,
+        allowed: &[],
+        detail: PatronDetail::Full,
+        terminator: Terminator::Cr,
+        error_detection: ErrorDetection::Auto,
+        location: Some("LAB"),
+    },
+];
+
+/// The pepper of every test world (tests only).
+pub const TEST_PEPPER: [u8; 32] = [0x5a; 32];
+
+/// Cheap argon2id parameters: the tests are about the protocol, not hashing cost.
+pub fn cheap_hashing(config: &mut Config) {
+    config.security.hashing.memory_kib = 64;
+    config.security.hashing.iterations = 1;
+    config.security.hashing.parallelism = 1;
+}
+
+fn keys() -> KeyRing {
+    KeyRing::new(1, PepperKey::from_bytes(TEST_PEPPER), Vec::new())
+}
+
+/// The authenticator tests use: the configured policy and the test pepper.
+pub async fn authenticator(config: &Config, store: Store, clock: SharedClock) -> Authenticator {
+    Authenticator::with_keys(store, &config.security, clock, keys())
+        .await
+        .expect("authenticator")
+}
+
+/// The hasher the authenticator uses (same parameters and pepper), for seeding.
+pub fn hasher(config: &Config) -> Hasher {
+    Hasher::new(&config.security.hashing, Arc::new(keys())).expect("hasher")
+}
+
+fn terminal_hash(hasher: &Hasher, secret: &str) -> StoredHash {
+    let hashed = hasher.hash(secret.as_bytes()).expect("hash");
+    StoredHash {
+        phc: hashed.phc,
+        key_id: hashed.key_id,
+    }
+}
+
+fn pin_hash(hasher: &Hasher, pin: &str, default_until: Option<DateTime<Utc>>) -> CredentialHash {
+    let hashed = hasher.hash(pin.as_bytes()).expect("hash");
+    CredentialHash {
+        phc: hashed.phc,
+        key_id: hashed.key_id,
+        must_change: default_until.is_some(),
+        default_expires_at: default_until,
+    }
+}
+
+/// Creates every terminal and patron of the world.
+pub async fn seed(store: &Store, hasher: &Hasher, now: DateTime<Utc>) {
+    for spec in TERMINALS {
+        let mut settings = TerminalSettings::new("MAIN");
+        settings.location_code = spec.location.map(str::to_owned);
+        settings.allowed_cidrs = spec
+            .cidrs
+            .iter()
+            .map(|c| c.parse::<IpNet>().expect("cidr"))
+            .collect();
+        settings.login_optional = spec.login_optional;
+        settings.allowed_messages = MessageCodes::new(spec.allowed.iter().copied()).expect("codes");
+        settings.patron_detail = spec.detail;
+        settings.terminator = spec.terminator;
+        settings.error_detection = spec.error_detection;
+        let new = NewTerminal {
+            login_id: spec.login.to_owned(),
+            password: spec.password.map(|p| terminal_hash(hasher, p)),
+            settings,
+        };
+        store.create_terminal(&new).await.expect("terminal created");
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/patrons.csv");
+    let mut reader = csv::Reader::from_path(path).expect("patrons.csv");
+    for row in reader.deserialize::<PatronRow>() {
+        let row = row.expect("patrons.csv row");
+        row.create(store, hasher, now).await;
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct PatronRow {
+    card_number: String,
+    family_name: String,
+    given_name: String,
+    email: String,
+    phone: String,
+    birth_date: String,
+    patron_class: String,
+    home_library: String,
+    expires_on: String,
+    fines_owed: String,
+    fee_limit: String,
+    currency: String,
+    status: String,
+    block_reason: String,
+    card_lost: bool,
+    pin: String,
+    default_pin: bool,
+}
+
+fn opt(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+fn date(text: &str) -> Option<NaiveDate> {
+    opt(text).map(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").expect("date"))
+}
+
+fn minor(text: &str) -> i64 {
+    let (units, cents) = text.split_once('.').unwrap_or((text, "0"));
+    units.parse::<i64>().expect("amount") * 100 + cents.parse::<i64>().expect("cents")
+}
+
+impl PatronRow {
+    async fn create(&self, store: &Store, hasher: &Hasher, now: DateTime<Utc>) {
+        let details = PatronDetails {
+            name: PersonName::new(&self.family_name, &self.given_name),
+            email: opt(&self.email),
+            phone: opt(&self.phone),
+            birth_date: date(&self.birth_date),
+            patron_class: opt(&self.patron_class),
+            home_library: opt(&self.home_library),
+            expires_on: date(&self.expires_on),
+            fines_owed_minor: minor(&self.fines_owed),
+            fee_limit_minor: opt(&self.fee_limit).map(|t| minor(&t)),
+            currency: self.currency.parse().expect("currency"),
+        };
+        let default_until = self.default_pin.then(|| now + Duration::days(14));
+        let new = NewPatron {
+            institution: "MAIN".into(),
+            card_number: self.card_number.clone(),
+            details,
+            pin: opt(&self.pin).map(|pin| pin_hash(hasher, &pin, default_until)),
+            password: None,
+        };
+        let id = store.create_patron(&new).await.expect("patron created");
+        if self.status == "blocked" {
+            let status = PatronStatus::Blocked {
+                reason: self.block_reason.clone(),
+            };
+            store.set_status(id, &status).await.expect("status");
+        }
+        if self.card_lost {
+            store
+                .mark_card_lost("MAIN", &self.card_number, true)
+                .await
+                .expect("card lost");
+        }
+    }
+}
