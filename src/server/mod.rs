@@ -13,6 +13,7 @@
 
 mod answer;
 mod error;
+mod framing;
 mod limits;
 mod patron;
 mod refusal;
