@@ -221,3 +221,102 @@ impl<T: PutField> PutField for Option<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip2::message::{AcsStatusResponse, LoginResponse, RequestScResend};
+    use crate::sip2::status::ProtocolVersion;
+
+    fn acs(screen: Vec<String>, name: &str) -> Response {
+        Response::AcsStatusResponse(AcsStatusResponse {
+            online_status: true,
+            checkin_ok: false,
+            checkout_ok: false,
+            acs_renewal_policy: false,
+            status_update_ok: false,
+            offline_ok: false,
+            timeout_period: 100,
+            retries_allowed: 3,
+            date_time_sync: None,
+            protocol_version: ProtocolVersion::V2_00,
+            institution_id: "MAIN".into(),
+            library_name: Some(name.into()),
+            supported_messages: SupportedMessages::default(),
+            terminal_location: None,
+            screen_message: screen,
+            print_line: vec![],
+            extra: vec![],
+        })
+    }
+
+    fn text(msg: &Response, charset: Charset) -> Vec<u8> {
+        response(
+            msg,
+            &EncodeOptions {
+                charset,
+                trailer: TrailerMode::None,
+            },
+        )
+    }
+
+    #[test]
+    fn resend_gets_a_checksum_without_sequence() {
+        let opts = EncodeOptions {
+            trailer: TrailerMode::Checksum { sequence: None },
+            ..Default::default()
+        };
+        let msg = Response::RequestScResend(RequestScResend { extra: vec![] });
+        assert_eq!(response(&msg, &opts), b"96AZFEF6");
+    }
+
+    #[test]
+    fn login_response_echoes_the_sequence() {
+        let opts = EncodeOptions {
+            trailer: TrailerMode::Checksum { sequence: Some(0) },
+            ..Default::default()
+        };
+        let msg = Response::LoginResponse(LoginResponse {
+            ok: true,
+            extra: vec![],
+        });
+        assert_eq!(response(&msg, &opts), b"941AY0AZFDFD");
+    }
+
+    #[test]
+    fn delimiters_and_line_breaks_in_values_become_spaces() {
+        let out = text(&acs(vec!["a|b\r\nc\x07d".into()], "x"), Charset::Utf8);
+        assert!(
+            out.ends_with(b"AFa b  cd|"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+
+    #[test]
+    fn long_screen_messages_are_split_into_255_byte_repeats() {
+        let out = text(&acs(vec!["x".repeat(600)], "x"), Charset::Utf8);
+        let s = String::from_utf8(out).unwrap();
+        let parts: Vec<&str> = s.split('|').filter(|p| p.starts_with("AF")).collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len() - 2).collect::<Vec<_>>(),
+            [255, 255, 90]
+        );
+    }
+
+    #[test]
+    fn long_single_fields_are_capped_without_splitting_a_character() {
+        let out = text(&acs(vec![], &"\u{e9}".repeat(200)), Charset::Utf8);
+        let s = String::from_utf8(out).expect("still valid UTF-8");
+        let am = s.split('|').find(|p| p.starts_with("AM")).unwrap();
+        assert_eq!(am.len() - 2, 254);
+    }
+
+    #[test]
+    fn text_is_encoded_in_the_terminal_charset() {
+        let cp850 = text(&acs(vec![], "Jos\u{e9}\u{2603}"), Charset::Cp850);
+        assert!(cp850.windows(7).any(|w| w == b"AMJos\x82?"));
+        let latin1 = text(&acs(vec![], "Jos\u{e9}"), Charset::Latin1);
+        assert!(latin1.windows(6).any(|w| w == b"AMJos\xE9"));
+    }
+}

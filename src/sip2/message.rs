@@ -63,6 +63,9 @@ macro_rules! sip_message {
 macro_rules! command_table {
     ($(#[$meta:meta])* $enum:ident { $( $code:literal => $variant:ident, )* }) => {
         $(#[$meta])*
+        // One message is built per exchange and moved a few times; boxing the large variants
+        // would cost an allocation each for no measurable gain.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq)]
         pub enum $enum {
             $( #[doc = concat!("`", stringify!($code), "`")] $variant($variant), )*

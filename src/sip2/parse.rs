@@ -387,3 +387,267 @@ impl TakeField for SupportedMessages {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip2::message::{PatronInformationRequest, PatronStatusRequest};
+    use crate::sip2::status::{PrintWidth, ProtocolVersion};
+    use crate::sip2::ErrorKind;
+
+    fn req(frame: &[u8]) -> Result<Parsed<Request>, ParseError> {
+        request(frame, &ParseOptions::default())
+    }
+
+    fn patron_status(frame: &[u8]) -> PatronStatusRequest {
+        match req(frame).unwrap().message {
+            Request::PatronStatusRequest(m) => m,
+            other => panic!("not a 23: {other:?}"),
+        }
+    }
+
+    fn patron_info(frame: &[u8]) -> PatronInformationRequest {
+        match req(frame).unwrap().message {
+            Request::PatronInformationRequest(m) => m,
+            other => panic!("not a 63: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unpadded_print_width_is_accepted() {
+        let Request::ScStatusRequest(m) = req(b"990401.00|").unwrap().message else {
+            panic!()
+        };
+        assert_eq!(
+            (m.max_print_width.width, m.protocol_version),
+            (40, ProtocolVersion::V1_00)
+        );
+        let strict = ParseOptions {
+            strict_fixed: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            request(b"990401.00|", &strict).unwrap_err().kind(),
+            ErrorKind::BadFixedValue
+        );
+    }
+
+    #[test]
+    fn space_padded_print_width_is_kept() {
+        let Request::ScStatusRequest(m) = req(b"990 802.00").unwrap().message else {
+            panic!()
+        };
+        assert_eq!(
+            m.max_print_width,
+            PrintWidth {
+                width: 80,
+                space_padded: true
+            }
+        );
+    }
+
+    #[test]
+    fn delimiter_right_after_fixed_fields_is_ignored() {
+        assert!(req(b"9920102.00|AY1AZFC29").is_ok());
+    }
+
+    #[test]
+    fn zone_0000_is_read_as_utc() {
+        let m = patron_info(b"63000202503140000093005          AOMAIN|AA1|");
+        assert!(m.transaction_date.zone.is_utc());
+    }
+
+    #[test]
+    fn eighteen_blank_return_date_means_no_date() {
+        let frame = b"09N19980821    085721                  APloc|AOinst|ABitem|";
+        let Request::CheckinRequest(m) = req(frame).unwrap().message else {
+            panic!()
+        };
+        assert_eq!(m.return_date, None);
+    }
+
+    #[test]
+    fn missing_final_delimiter_is_accepted() {
+        let m = patron_status(b"2300120250314    093000AOMAIN|AA21234000012345|AC|AD1234");
+        assert_eq!(m.patron_password, Some(Secret::from("1234")));
+    }
+
+    #[test]
+    fn lowercase_checksum_hex_is_accepted() {
+        let p = req(b"9300CNuser_id|COpassw0rd|AY1AZf594").unwrap();
+        assert_eq!(
+            p.trailer,
+            Some(Trailer {
+                sequence: Some(1),
+                checksum: 0xF594
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_kept_in_extra() {
+        let m = patron_info(b"6300120250314    093005          AOMAIN|AA1|XYextension value|");
+        assert_eq!(
+            m.extra,
+            [(FieldId::Unknown(*b"XY"), "extension value".to_owned())]
+        );
+    }
+
+    #[test]
+    fn empty_ad_differs_from_absent_ad() {
+        let empty = patron_status(b"2300120250314    093000AOMAIN|AA1|AC|AD|");
+        assert_eq!(empty.patron_password, Some(Secret::default()));
+        assert_eq!(empty.terminal_password, Some(Secret::default()));
+        let absent = patron_status(b"2300120250314    093000AOMAIN|AA1|");
+        assert_eq!(absent.patron_password, None);
+        assert_eq!(absent.terminal_password, None);
+    }
+
+    #[test]
+    fn renew_all_without_date_is_accepted() {
+        let Request::RenewAllRequest(m) = req(b"65AOMAIN|AA1|ADpin|").unwrap().message else {
+            panic!()
+        };
+        assert_eq!(
+            (m.transaction_date, m.institution_id.as_str()),
+            (None, "MAIN")
+        );
+    }
+
+    #[test]
+    fn leading_whitespace_and_control_bytes_before_the_code_are_skipped() {
+        assert!(req(b"\n\x00 \t9900302.00AY1AZFCA5\r\n").is_ok());
+    }
+
+    #[test]
+    fn repeated_non_repeatable_field_keeps_the_first() {
+        let m = patron_status(b"2300120250314    093000AOMAIN|AAfirst|AAsecond|");
+        assert_eq!(m.patron_identifier, "first");
+        assert!(m.extra.is_empty());
+    }
+
+    #[test]
+    fn empty_segments_are_ignored() {
+        let m = patron_status(b"2300120250314    093000||AOMAIN||AA1|||");
+        assert_eq!(m.patron_identifier, "1");
+    }
+
+    #[test]
+    fn credentials_are_redacted_in_debug_output() {
+        let p = req(b"9300CNuser|COsecretpw|CPloc|").unwrap();
+        let shown = format!("{p:?}");
+        assert!(!shown.contains("secretpw"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+        let m = patron_status(b"2300120250314    093000AOMAIN|AA1|ACterm|AD9876|");
+        assert!(!format!("{m:?}").contains("9876"));
+    }
+
+    #[test]
+    fn undeclared_credentials_are_dropped_not_kept_as_text() {
+        let Request::ItemInformationRequest(m) = req(b"1720250314    093000AOMAIN|ABitem|AD4321|")
+            .unwrap()
+            .message
+        else {
+            panic!()
+        };
+        assert!(m.extra.is_empty());
+    }
+
+    #[test]
+    fn short_checksum_is_malformed_when_strict_and_verified_when_lenient() {
+        let strict = req(b"9900302.00AY1AZFCA").unwrap_err();
+        assert_eq!(strict.kind(), ErrorKind::MalformedTrailer);
+        let lenient = ParseOptions {
+            checksum: ChecksumPolicy::Lenient,
+            ..Default::default()
+        };
+        // FCA is a truncated FCA5, so it does not verify.
+        let err = request(b"9900302.00AY1AZFCA", &lenient).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadChecksum);
+        // A genuinely unpadded checksum (value below 0x1000) verifies.
+        let mut body = b"9900302.00|AF".to_vec();
+        while checksum::compute(&[&body[..], b"|AY1AZ"].concat()) >= 0x1000 {
+            body.push(b'~');
+        }
+        body.extend_from_slice(b"|AY1AZ");
+        let value = checksum::compute(&body);
+        let frame = [&body[..], format!("{value:X}").as_bytes()].concat();
+        assert!(frame.len() - body.len() < 4);
+        assert!(request(&frame, &lenient).is_ok());
+        assert_eq!(req(&frame).unwrap_err().kind(), ErrorKind::MalformedTrailer);
+    }
+
+    #[test]
+    fn resend_with_sequence_is_accepted_unless_strict() {
+        assert!(req(b"97AY3AZFE28").is_ok());
+        let strict = ParseOptions {
+            strict_resend: true,
+            ..Default::default()
+        };
+        let err = request(b"97AY3AZFE28", &strict).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ResendWithSeq);
+    }
+
+    #[test]
+    fn non_ascii_is_rejected_only_with_strict_ascii() {
+        let frame = b"2300120250314    093000AOMAIN|AAJos\xC3\xA9|";
+        assert_eq!(patron_status(frame).patron_identifier, "Jos\u{e9}");
+        let strict = ParseOptions {
+            strict_ascii: true,
+            ..Default::default()
+        };
+        let err = request(frame, &strict).unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::NonAscii {
+                offset: 35,
+                byte: 0xC3
+            }
+        );
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let err = req(b"2300120250314    0930").unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::TruncatedFixed {
+                offset: 5,
+                field: "transaction_date"
+            }
+        );
+        let err = req(b"2300120250314    093000AOMAIN|aa1|").unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::BadFieldId {
+                offset: 30,
+                id: "aa".into()
+            }
+        );
+        let err = req(b"XSAY5AZFDEB").unwrap_err();
+        assert_eq!(err, ParseError::UnknownCommand { code: "XS".into() });
+    }
+
+    #[test]
+    fn responses_are_not_requests() {
+        assert_eq!(req(b"941").unwrap_err().kind(), ErrorKind::UnknownCommand);
+        assert!(response(b"941", &ParseOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn tiny_and_empty_frames_do_not_panic() {
+        for frame in [
+            &b""[..],
+            b"\r\n",
+            b"9",
+            b"AZ",
+            b"AY1",
+            b"|AZ1",
+            b"AZFFFF",
+            b"97AZ1",
+        ] {
+            let _ = req(frame);
+            let _ = response(frame, &ParseOptions::default());
+        }
+    }
+}
