@@ -37,7 +37,12 @@ impl Store {
 
     /// Marks a card lost (or found again with `lost = false`). The card keeps resolving to its
     /// patron, so callers can refuse it explicitly.
-    pub async fn mark_card_lost(&self, institution: &str, card_number: &str, lost: bool) -> Result<()> {
+    pub async fn mark_card_lost(
+        &self,
+        institution: &str,
+        card_number: &str,
+        lost: bool,
+    ) -> Result<()> {
         let lost_at = lost.then(|| self.now_secs());
         let done = with_pool!(self, |pool| {
             sqlx::query(

@@ -3,7 +3,8 @@
 //! must not import `auth` or any hashing crate, and never logs or reports a hash.
 
 use super::error::Result;
-use super::patrons::{bind_credential, found, CredentialHash};
+use super::patron_row::bind_credential;
+use super::patrons::{found, CredentialHash};
 use super::values::PatronId;
 use super::Store;
 
@@ -55,8 +56,13 @@ impl Store {
     }
 
     /// Stores a new online-password hash with its flags. Does not touch the failure counters.
-    pub async fn set_password_hash(&self, patron: PatronId, password: &CredentialHash) -> Result<()> {
-        self.set_credential(Which::Password, patron, Some(password)).await
+    pub async fn set_password_hash(
+        &self,
+        patron: PatronId,
+        password: &CredentialHash,
+    ) -> Result<()> {
+        self.set_credential(Which::Password, patron, Some(password))
+            .await
     }
 
     /// Removes the online password.

@@ -4,10 +4,11 @@
 //! parsed).
 
 use super::error::{Error, Result};
-use super::patrons::{
-    bind_credential, bind_details, patron_columns, CredentialHash, PatronDetails, PatronRow,
-    INSERT_CARD, INSERT_PATRON, UPDATE_PATRON_DETAILS,
+use super::patron_row::{
+    bind_credential, bind_details, patron_columns, PatronRow, INSERT_CARD, INSERT_PATRON,
+    UPDATE_PATRON_DETAILS,
 };
+use super::patrons::{CredentialHash, PatronDetails};
 use super::values::PatronId;
 use super::Store;
 

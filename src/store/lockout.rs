@@ -203,7 +203,9 @@ impl Store {
                     attempt: count_u32(attempt),
                 });
             }
-            let row = self.counters(patron, "pin_failures", "pin_locked_until").await?;
+            let row = self
+                .counters(patron, "pin_failures", "pin_locked_until")
+                .await?;
             if row.failures >= hard {
                 return Ok(AttemptSlot::HardLocked);
             }

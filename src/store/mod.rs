@@ -65,6 +65,7 @@ mod error;
 mod import;
 mod lockout;
 mod meta;
+mod patron_row;
 mod patrons;
 mod terminals;
 #[doc(hidden)]
@@ -82,8 +83,8 @@ pub use patrons::{
     PatronStatus, PersonName,
 };
 pub use terminals::{
-    Charset, ErrorDetection, MessageCodes, NewTerminal, PatronCredential, PatronDetail,
-    StoredHash, Terminal, TerminalSettings, Terminator,
+    Charset, ErrorDetection, MessageCodes, NewTerminal, PatronCredential, PatronDetail, StoredHash,
+    Terminal, TerminalSettings, Terminator,
 };
 pub use tokens::TokenDigest;
 pub use values::{Currency, PatronId, TerminalId};
@@ -148,8 +149,7 @@ pub struct Store {
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
-static POSTGRES_MIGRATOR: sqlx::migrate::Migrator =
-    sqlx::migrate!("src/store/migrations/postgres");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
 impl Store {
     /// Opens a pool on `url` (`sqlite:path` / `sqlite://path`, or `postgres://…` /

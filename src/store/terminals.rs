@@ -210,8 +210,14 @@ impl TerminalRow {
                 enabled: self.enabled,
                 allowed_cidrs,
                 login_optional: self.login_optional,
-                patron_credential: parse_column(&self.patron_credential, "terminals.patron_credential")?,
-                allowed_messages: parse_column(&self.allowed_messages, "terminals.allowed_messages")?,
+                patron_credential: parse_column(
+                    &self.patron_credential,
+                    "terminals.patron_credential",
+                )?,
+                allowed_messages: parse_column(
+                    &self.allowed_messages,
+                    "terminals.allowed_messages",
+                )?,
                 patron_detail: parse_column(&self.patron_detail, "terminals.patron_detail")?,
                 charset: parse_column(&self.charset, "terminals.charset")?,
                 terminator: parse_column(&self.terminator, "terminals.terminator")?,
@@ -224,7 +230,11 @@ impl TerminalRow {
 }
 
 fn cidr_text(cidrs: &[IpNet]) -> String {
-    cidrs.iter().map(IpNet::to_string).collect::<Vec<_>>().join(",")
+    cidrs
+        .iter()
+        .map(IpNet::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Binds the eleven settings columns in the order institution … error_detection.

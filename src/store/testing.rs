@@ -14,7 +14,7 @@ use rand::Rng;
 use sqlx::Connection;
 
 use super::error::Result;
-use super::{Backend, ConnectOptions, Store};
+use super::{Backend, ConnectOptions, NewPatron, PatronDetails, PersonName, Store};
 
 /// Environment variable naming the PostgreSQL admin URL used to create test databases.
 pub const PG_URL_ENV: &str = "SIP2AUTH_TEST_PG_URL";
@@ -143,6 +143,29 @@ impl Drop for TempDb {
     }
 }
 
+/// A patron at `institution` holding `card_number`, with plain sample details and no credentials.
+pub fn sample_patron(institution: &str, card_number: &str) -> NewPatron {
+    NewPatron {
+        institution: institution.to_owned(),
+        card_number: card_number.to_owned(),
+        details: PatronDetails {
+            name: PersonName::new("Lovelace", "Ada"),
+            email: Some("ada@example.org".to_owned()),
+            phone: None,
+            birth_date: None,
+            patron_class: Some("adult".to_owned()),
+            home_library: Some("main".to_owned()),
+            expires_on: chrono::NaiveDate::from_ymd_opt(2030, 12, 31),
+            fines_owed_minor: 0,
+            fee_limit_minor: Some(1000),
+            // Invariant: a constant three-letter code.
+            currency: "EUR".parse().unwrap_or_else(|_| unreachable!()),
+        },
+        pin: None,
+        password: None,
+    }
+}
+
 /// Scans every text column of every table for each needle (substring match) and returns the
 /// (table, column) pairs where one occurs. Used to prove that no PIN or password is stored in
 /// clear.
@@ -228,6 +251,9 @@ mod tests {
             with_database("postgres://u:p@h/db?sslmode=disable", "t1"),
             "postgres://u:p@h/t1?sslmode=disable"
         );
-        assert_eq!(with_database("postgres://h:5432", "t1"), "postgres://h:5432/t1");
+        assert_eq!(
+            with_database("postgres://h:5432", "t1"),
+            "postgres://h:5432/t1"
+        );
     }
 }

@@ -118,7 +118,10 @@ pub(crate) fn date_text(date: Option<NaiveDate>) -> Option<String> {
     date.map(|d| d.format("%Y-%m-%d").to_string())
 }
 
-pub(crate) fn date_from_text(text: Option<&str>, column: &'static str) -> Result<Option<NaiveDate>> {
+pub(crate) fn date_from_text(
+    text: Option<&str>,
+    column: &'static str,
+) -> Result<Option<NaiveDate>> {
     text.map(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| Error::corrupt(column)))
         .transpose()
 }
@@ -139,7 +142,10 @@ mod tests {
 
     #[test]
     fn currency_accepts_three_capitals_only() {
-        assert_eq!("EUR".parse::<Currency>().map(|c| c.to_string()).ok(), Some("EUR".into()));
+        assert_eq!(
+            "EUR".parse::<Currency>().map(|c| c.to_string()).ok(),
+            Some("EUR".into())
+        );
         assert!("eur".parse::<Currency>().is_err());
         assert!("EURO".parse::<Currency>().is_err());
         assert!("€".parse::<Currency>().is_err());

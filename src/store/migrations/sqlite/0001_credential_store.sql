@@ -41,6 +41,7 @@ CREATE TABLE patrons (
     created_at                  INTEGER NOT NULL,
     updated_at                  INTEGER NOT NULL,
     UNIQUE (id, institution),
+    CHECK (fee_limit_minor IS NULL OR fee_limit_minor >= 0),
     CHECK ((pin_hash IS NULL) = (pin_key_id IS NULL)),
     CHECK ((password_hash IS NULL) = (password_key_id IS NULL))
 );
@@ -55,6 +56,7 @@ CREATE TABLE cards (
     lost        BOOLEAN NOT NULL DEFAULT FALSE,
     lost_at     INTEGER,
     created_at  INTEGER NOT NULL,
+    CHECK (card_number <> ''),
     UNIQUE (institution, card_number),
     FOREIGN KEY (patron_id, institution) REFERENCES patrons (id, institution) ON DELETE CASCADE
 );

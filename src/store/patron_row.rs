@@ -1,0 +1,204 @@
+//! Patron rows: the column list, bind order and row mapping of the `patrons` table (and the
+//! card join), shared by `patrons.rs` (single writes) and `import.rs` (batch upserts), so each
+//! column's position is written once. Must not import `sip2` or `auth`.
+
+use super::error::{Error, Result};
+use super::lockout::LockCounters;
+use super::patrons::{CredentialHash, Patron, PatronDetails, PatronStatus, PersonName};
+use super::values::{
+    count_u32, date_from_text, opt_time_from_secs, parse_column, time_from_secs, PatronId,
+};
+
+/// The patron columns in `PatronRow` order, qualified with the alias `p`.
+macro_rules! patron_columns {
+    () => {
+        "p.id, p.institution, p.family_name, p.given_name, p.display_name, p.email, p.phone, \
+         p.birth_date, p.patron_class, p.home_library, p.expires_on, p.fines_owed_minor, \
+         p.fee_limit_minor, p.currency, p.status, p.block_reason, p.pin_hash, p.pin_key_id, \
+         p.pin_must_change, p.pin_default_expires_at, p.password_hash, p.password_key_id, \
+         p.password_must_change, p.password_default_expires_at, p.pin_failures, \
+         p.pin_locked_until, p.password_failures, p.password_locked_until, p.password_locks, \
+         p.created_at, p.updated_at"
+    };
+}
+pub(crate) use patron_columns;
+
+/// Binds the twelve `PatronDetails` columns in the order family_name … currency.
+macro_rules! bind_details {
+    ($query:expr, $d:expr) => {
+        $query
+            .bind(&$d.name.family)
+            .bind(&$d.name.given)
+            .bind(&$d.name.display)
+            .bind(&$d.email)
+            .bind(&$d.phone)
+            .bind($crate::store::values::date_text($d.birth_date))
+            .bind(&$d.patron_class)
+            .bind(&$d.home_library)
+            .bind($crate::store::values::date_text($d.expires_on))
+            .bind($d.fines_owed_minor)
+            .bind($d.fee_limit_minor)
+            .bind($d.currency.as_str())
+    };
+}
+pub(crate) use bind_details;
+
+/// Binds the four columns of an optional credential: hash, key id, must_change, default expiry.
+macro_rules! bind_credential {
+    ($query:expr, $c:expr) => {{
+        let c: Option<&$crate::store::patrons::CredentialHash> = $c;
+        $query
+            .bind(c.map(|c| c.phc.as_str()))
+            .bind(c.map(|c| i64::from(c.key_id)))
+            .bind(c.is_some_and(|c| c.must_change))
+            .bind(c.and_then(|c| c.default_expires_at).map(|t| t.timestamp()))
+    }};
+}
+pub(crate) use bind_credential;
+
+pub(crate) const INSERT_PATRON: &str = "INSERT INTO patrons (institution, family_name, \
+    given_name, display_name, email, phone, birth_date, patron_class, home_library, expires_on, \
+    fines_owed_minor, fee_limit_minor, currency, pin_hash, pin_key_id, pin_must_change, \
+    pin_default_expires_at, password_hash, password_key_id, password_must_change, \
+    password_default_expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+    $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22) RETURNING id";
+
+pub(crate) const INSERT_CARD: &str = "INSERT INTO cards (patron_id, institution, card_number, \
+    created_at) VALUES ($1, $2, $3, $4)";
+
+pub(crate) const UPDATE_PATRON_DETAILS: &str =
+    "UPDATE patrons SET family_name = $2, given_name = $3, \
+    display_name = $4, email = $5, phone = $6, birth_date = $7, patron_class = $8, \
+    home_library = $9, expires_on = $10, fines_owed_minor = $11, fee_limit_minor = $12, \
+    currency = $13, updated_at = $14 WHERE id = $1";
+
+/// A `patrons` row as selected by `patron_columns!()`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PatronRow {
+    id: i64,
+    institution: String,
+    family_name: String,
+    given_name: String,
+    display_name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    birth_date: Option<String>,
+    patron_class: Option<String>,
+    home_library: Option<String>,
+    expires_on: Option<String>,
+    fines_owed_minor: i64,
+    fee_limit_minor: Option<i64>,
+    currency: String,
+    status: String,
+    block_reason: Option<String>,
+    pin_hash: Option<String>,
+    pin_key_id: Option<i64>,
+    pin_must_change: bool,
+    pin_default_expires_at: Option<i64>,
+    password_hash: Option<String>,
+    password_key_id: Option<i64>,
+    password_must_change: bool,
+    password_default_expires_at: Option<i64>,
+    pin_failures: i64,
+    pin_locked_until: Option<i64>,
+    password_failures: i64,
+    password_locked_until: Option<i64>,
+    password_locks: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A patron row joined with the card that matched.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PatronCardRow {
+    #[sqlx(flatten)]
+    pub(crate) patron: PatronRow,
+    pub(crate) card_number: String,
+    pub(crate) lost: bool,
+    pub(crate) lost_at: Option<i64>,
+}
+
+fn credential(
+    phc: Option<String>,
+    key_id: Option<i64>,
+    must_change: bool,
+    default_expires_at: Option<i64>,
+    column: &'static str,
+) -> Result<Option<CredentialHash>> {
+    let (Some(phc), Some(key_id)) = (phc, key_id) else {
+        return Ok(None);
+    };
+    Ok(Some(CredentialHash {
+        phc,
+        key_id: u32::try_from(key_id).map_err(|_| Error::corrupt(column))?,
+        must_change,
+        default_expires_at: opt_time_from_secs(default_expires_at, column)?,
+    }))
+}
+
+impl PatronRow {
+    pub(crate) fn into_patron(self) -> Result<Patron> {
+        let status = match (self.status.as_str(), self.block_reason) {
+            ("active", _) => PatronStatus::Active,
+            ("blocked", reason) => PatronStatus::Blocked {
+                reason: reason.unwrap_or_default(),
+            },
+            ("card_lost", _) => PatronStatus::CardLost,
+            _ => return Err(Error::corrupt("patrons.status")),
+        };
+        let details = PatronDetails {
+            name: PersonName {
+                family: self.family_name,
+                given: self.given_name,
+                display: self.display_name,
+            },
+            email: self.email,
+            phone: self.phone,
+            birth_date: date_from_text(self.birth_date.as_deref(), "patrons.birth_date")?,
+            patron_class: self.patron_class,
+            home_library: self.home_library,
+            expires_on: date_from_text(self.expires_on.as_deref(), "patrons.expires_on")?,
+            fines_owed_minor: self.fines_owed_minor,
+            fee_limit_minor: self.fee_limit_minor,
+            currency: parse_column(&self.currency, "patrons.currency")?,
+        };
+        Ok(Patron {
+            id: PatronId(self.id),
+            institution: self.institution,
+            details,
+            status,
+            pin: credential(
+                self.pin_hash,
+                self.pin_key_id,
+                self.pin_must_change,
+                self.pin_default_expires_at,
+                "patrons.pin_key_id",
+            )?,
+            password: credential(
+                self.password_hash,
+                self.password_key_id,
+                self.password_must_change,
+                self.password_default_expires_at,
+                "patrons.password_key_id",
+            )?,
+            pin_lock: LockCounters {
+                failures: count_u32(self.pin_failures),
+                locked_until: opt_time_from_secs(
+                    self.pin_locked_until,
+                    "patrons.pin_locked_until",
+                )?,
+                locks: 0,
+            },
+            password_lock: LockCounters {
+                failures: count_u32(self.password_failures),
+                locked_until: opt_time_from_secs(
+                    self.password_locked_until,
+                    "patrons.password_locked_until",
+                )?,
+                locks: count_u32(self.password_locks),
+            },
+            created_at: time_from_secs(self.created_at, "patrons.created_at")?,
+            updated_at: time_from_secs(self.updated_at, "patrons.updated_at")?,
+        })
+    }
+}
