@@ -66,7 +66,9 @@ impl Authenticator {
                 .await?;
         }
         let window = chrono::Duration::from_std(config.window).unwrap_or(chrono::Duration::MAX);
-        let since = now.checked_sub_signed(window).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let since = now
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let counts = store.terminal_failure_counts(terminal.id, since).await?;
         let budget = evaluate(&counts, config, failed);
         if budget.alert {
@@ -83,8 +85,14 @@ impl Authenticator {
                 "failures={} distinct_cards={} unknown_cards={}",
                 counts.failures, counts.distinct_cards, counts.unknown_cards
             );
-            self.audit(&terminal.login_id, None, "terminal_budget", "alert", Some(&reason))
-                .await?;
+            self.audit(
+                &terminal.login_id,
+                None,
+                "terminal_budget",
+                "alert",
+                Some(&reason),
+            )
+            .await?;
         }
         Ok(budget)
     }
@@ -106,7 +114,10 @@ mod tests {
     fn thresholds_delay_then_end_the_session() {
         let config = TerminalBudgetConfig::default();
         let wrong = Some(FailureKind::WrongCredential);
-        assert_eq!(evaluate(&counts(19, 3, 0), &config, wrong).action, BudgetAction::None);
+        assert_eq!(
+            evaluate(&counts(19, 3, 0), &config, wrong).action,
+            BudgetAction::None
+        );
         let at_20 = evaluate(&counts(20, 3, 0), &config, wrong);
         assert_eq!(at_20.action, BudgetAction::Delay(config.delay));
         assert!(at_20.alert);

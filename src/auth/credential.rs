@@ -54,8 +54,8 @@ impl Authenticator {
         pin: Option<&CredentialHash>,
     ) -> Result<NewCredential> {
         let rules = &self.inner.config.password;
-        let checked = password_rules::normalize(password.expose_secret(), rules)
-            .and_then(|normalized| {
+        let checked =
+            password_rules::normalize(password.expose_secret(), rules).and_then(|normalized| {
                 password_rules::check(&normalized, rules, context).map(|()| normalized)
             });
         let normalized = match checked {
@@ -122,7 +122,12 @@ impl Authenticator {
         default_expires_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<NewCredential> {
         let hasher = self.inner.hasher.clone();
-        let Ok(hashed) = self.inner.pool.run(Job::Hash, move || hasher.hash(&bytes)).await else {
+        let Ok(hashed) = self
+            .inner
+            .pool
+            .run(Job::Hash, move || hasher.hash(&bytes))
+            .await
+        else {
             return Ok(NewCredential::Busy);
         };
         let hashed = hashed?;
@@ -132,5 +137,22 @@ impl Authenticator {
             must_change: default_expires_at.is_some(),
             default_expires_at,
         }))
+    }
+}
+
+impl Authenticator {
+    /// Hashes a terminal's login password (generated, ≥128-bit: no PIN or password rules apply).
+    /// `None` when busy.
+    pub async fn hash_terminal_password(
+        &self,
+        password: &SecretString,
+    ) -> Result<Option<crate::store::StoredHash>> {
+        Ok(match self.hashed(secret_bytes(password), None).await? {
+            NewCredential::Hashed(h) => Some(crate::store::StoredHash {
+                phc: h.phc,
+                key_id: h.key_id,
+            }),
+            _ => None,
+        })
     }
 }

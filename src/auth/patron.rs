@@ -72,7 +72,9 @@ fn standing(record: &PatronRecord, now: DateTime<Utc>) -> Standing {
             _ => None,
         },
         card_lost: record.card.lost || p.status == PatronStatus::CardLost,
-        fines_over_limit: d.fee_limit_minor.is_some_and(|limit| d.fines_owed_minor > limit),
+        fines_over_limit: d
+            .fee_limit_minor
+            .is_some_and(|limit| d.fines_owed_minor > limit),
     }
 }
 
@@ -216,7 +218,10 @@ impl Authenticator {
                     // Longer than any password can be: wrong, without hashing the excess.
                     Err(_) => {
                         return Ok(self
-                            .dummy_verdict(&SecretString::from(""), CredentialVerdict::WrongCredential)
+                            .dummy_verdict(
+                                &SecretString::from(""),
+                                CredentialVerdict::WrongCredential,
+                            )
                             .await)
                     }
                 }
@@ -227,7 +232,9 @@ impl Authenticator {
             Which::Password => patron.password.as_ref(),
         };
         let Some(stored) = stored else {
-            return Ok(self.dummy_verdict(secret, CredentialVerdict::NoPinOnFile).await);
+            return Ok(self
+                .dummy_verdict(secret, CredentialVerdict::NoPinOnFile)
+                .await);
         };
         let hasher = self.inner.hasher.clone();
         let Ok(slot) = self.inner.pool.acquire().await else {
@@ -237,13 +244,23 @@ impl Authenticator {
         if hasher.keys().get(stored.key_id).is_none() {
             slot.run(Job::DummyVerify, move || hasher.verify_dummy(&bytes))
                 .await;
-            self.audit(actor, Some(card), which.name(), "reset_required", Some("retired pepper key"))
-                .await?;
+            self.audit(
+                actor,
+                Some(card),
+                which.name(),
+                "reset_required",
+                Some("retired pepper key"),
+            )
+            .await?;
             return Ok(CredentialVerdict::ResetRequired);
         }
         let store = &self.inner.store;
         let reservation = match which {
-            Which::Pin => store.reserve_pin_attempt(patron.id, now, &self.pin_policy()).await?,
+            Which::Pin => {
+                store
+                    .reserve_pin_attempt(patron.id, now, &self.pin_policy())
+                    .await?
+            }
             Which::Password => {
                 store
                     .reserve_password_attempt(patron.id, now, &self.password_policy())
@@ -288,7 +305,11 @@ impl Authenticator {
                 Ok(CredentialVerdict::WrongCredential)
             }
             Verification::Unverifiable => {
-                tracing::warn!(patron_id = patron.id.0, credential = which.name(), "stored hash unreadable");
+                tracing::warn!(
+                    patron_id = patron.id.0,
+                    credential = which.name(),
+                    "stored hash unreadable"
+                );
                 Ok(CredentialVerdict::ResetRequired)
             }
         }
@@ -311,12 +332,19 @@ impl Authenticator {
         } else {
             (CredentialVerdict::DefaultToChange, "default_used")
         };
-        self.audit(actor, Some(card), which.name(), outcome, None).await?;
+        self.audit(actor, Some(card), which.name(), outcome, None)
+            .await?;
         Ok(verdict)
     }
 
     /// Audits what a wrong credential did: a lock, or a hard lock (and the patron notification).
-    async fn count_failure(&self, which: Which, attempt: u32, actor: &str, card: &str) -> Result<()> {
+    async fn count_failure(
+        &self,
+        which: Which,
+        attempt: u32,
+        actor: &str,
+        card: &str,
+    ) -> Result<()> {
         let effect = match which {
             Which::Pin => self.pin_policy().effect_of_failure(attempt),
             Which::Password => self.password_policy().effect_of_failure(attempt),
@@ -326,12 +354,24 @@ impl Authenticator {
             FailureEffect::TemporaryLock => "locked",
             FailureEffect::HardLock => "hard_locked",
         };
-        tracing::info!(credential = which.name(), attempt, outcome, "account locked");
-        self.audit(actor, Some(card), which.name(), outcome, None).await?;
+        tracing::info!(
+            credential = which.name(),
+            attempt,
+            outcome,
+            "account locked"
+        );
+        self.audit(actor, Some(card), which.name(), outcome, None)
+            .await?;
         if effect == FailureEffect::HardLock {
             // No mail module yet: the queued notification is an audit record the mailer will read.
-            self.audit(actor, Some(card), "patron_notification", "queued", Some("hard_lock"))
-                .await?;
+            self.audit(
+                actor,
+                Some(card),
+                "patron_notification",
+                "queued",
+                Some("hard_lock"),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -348,7 +388,12 @@ impl Authenticator {
         if !hasher.needs_rehash(stored) {
             return Ok(());
         }
-        let Ok(fresh) = self.inner.pool.run(Job::Hash, move || hasher.hash(&bytes)).await else {
+        let Ok(fresh) = self
+            .inner
+            .pool
+            .run(Job::Hash, move || hasher.hash(&bytes))
+            .await
+        else {
             return Ok(()); // Busy: the next login tries again.
         };
         let fresh = fresh?;
@@ -366,7 +411,12 @@ impl Authenticator {
                     .await?
             }
         };
-        tracing::debug!(patron_id = id.0, credential = which.name(), replaced, "re-hashed on login");
+        tracing::debug!(
+            patron_id = id.0,
+            credential = which.name(),
+            replaced,
+            "re-hashed on login"
+        );
         Ok(())
     }
 }

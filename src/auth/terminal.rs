@@ -95,8 +95,14 @@ impl Authenticator {
             reason = refusal.as_str(),
             "terminal login refused"
         );
-        self.audit(login_id, None, "terminal_login", "refused", Some(refusal.as_str()))
-            .await?;
+        self.audit(
+            login_id,
+            None,
+            "terminal_login",
+            "refused",
+            Some(refusal.as_str()),
+        )
+        .await?;
         Ok(TerminalDecision::Refused(refusal))
     }
 
@@ -108,7 +114,10 @@ impl Authenticator {
             .find(|t| {
                 t.settings.enabled
                     && t.settings.login_optional
-                    && t.settings.allowed_cidrs.iter().any(|net| net.contains(&peer))
+                    && t.settings
+                        .allowed_cidrs
+                        .iter()
+                        .any(|net| net.contains(&peer))
             })
             .map(TerminalProfile::of))
     }
