@@ -367,45 +367,7 @@ impl Answerer {
             institution: &institution,
             text: &self.messages.circulation_refused,
         };
-        if let Some(response) = refusal.circulation(request) {
-            return Answer::new(response, "refused");
-        }
-        let text = patron::text(&self.messages.circulation_refused);
-        let response = match request {
-            Request::BlockPatronRequest(r) => PatronReply {
-                status: PatronStatus::default(),
-                personal_name: String::new(),
-                valid_patron: false,
-                valid_password: None,
-                fees: None,
-                extensions: None,
-                messages: text,
-            }
-            .into_24_without_validity(
-                Language::UNKNOWN,
-                refusal.date,
-                &or_default(&r.institution_id, &institution),
-                &r.patron_identifier,
-            ),
-            Request::PatronStatusRequest(r) => PatronReply::refused(text).into_24(
-                r.language,
-                refusal.date,
-                &or_default(&r.institution_id, &institution),
-                &r.patron_identifier,
-            ),
-            Request::PatronInformationRequest(r) => PatronReply::refused(text).into_64(
-                r.language,
-                refusal.date,
-                &or_default(&r.institution_id, &institution),
-                &r.patron_identifier,
-            ),
-            // 93, 99 and 97 are session control, always allowed, and answered by the session.
-            _ => {
-                let resend = crate::sip2::response::RequestScResend { extra: Vec::new() };
-                return Answer::new(Response::RequestScResend(resend), "refused");
-            }
-        };
-        Answer::new(response, "refused")
+        Answer::new(refusal.answer(request), "refused")
     }
 
     /// AO: the request's when given, else the terminal's institution, else the server's.

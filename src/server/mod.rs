@@ -13,6 +13,7 @@
 
 mod answer;
 mod error;
+mod framing;
 mod limits;
 mod patron;
 mod refusal;
@@ -99,7 +100,12 @@ impl Server {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+                Some(ended) = sessions.join_next(), if !sessions.is_empty() => {
+                    if let Err(error) = ended {
+                        // A session task panicked; it ended alone and the loop goes on.
+                        warn!(%error, "session task failed");
+                    }
+                }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => admit(&shared, &mut sessions, stream, peer, &shutdown),
                     Err(error) => {

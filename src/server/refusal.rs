@@ -14,12 +14,13 @@
 //! - 23/63 not allowed for the terminal: answered like an unknown patron (BL=N, CQ=N) with the
 //!   refusal text, so no client can read it as a valid card.
 //!
-//! Uses `sip2` message types only; must not import `auth` or `store`.
+//! Uses `sip2` message types and `patron.rs` replies; must not import `auth` or `store`.
 
+use super::patron::{self, PatronReply};
 use crate::sip2::response::{
     CheckinResponse, CheckoutResponse, EndSessionResponse, FeePaidResponse, HoldResponse,
     ItemInformationResponse, ItemStatusUpdateResponse, PatronEnableResponse, RenewAllResponse,
-    RenewResponse,
+    RenewResponse, RequestScResend,
 };
 use crate::sip2::{Language, PatronStatus, PatronStatusFlag, Request, Response, SipDate, Tristate};
 
@@ -56,9 +57,47 @@ impl Refusal<'_> {
         }
     }
 
-    /// The negative answer to `request`; `None` for the messages that have no negative form
-    /// here (93, 99, 97, 23, 63, 01 are answered elsewhere).
-    pub(crate) fn circulation(&self, request: &Request) -> Option<Response> {
+    /// The negative answer to any request but 93, 99 and 97 (session control, never refused;
+    /// answered with 96 should one get here).
+    pub(crate) fn answer(&self, request: &Request) -> Response {
+        if let Some(response) = self.circulation(request) {
+            return response;
+        }
+        let text = patron::text(self.text);
+        match request {
+            Request::BlockPatronRequest(r) => PatronReply {
+                status: PatronStatus::default(),
+                personal_name: String::new(),
+                valid_patron: false,
+                valid_password: None,
+                fees: None,
+                extensions: None,
+                messages: text,
+            }
+            .into_24_without_validity(
+                Language::UNKNOWN,
+                self.date,
+                &self.institution(&r.institution_id),
+                &r.patron_identifier,
+            ),
+            Request::PatronStatusRequest(r) => PatronReply::refused(text).into_24(
+                r.language,
+                self.date,
+                &self.institution(&r.institution_id),
+                &r.patron_identifier,
+            ),
+            Request::PatronInformationRequest(r) => PatronReply::refused(text).into_64(
+                r.language,
+                self.date,
+                &self.institution(&r.institution_id),
+                &r.patron_identifier,
+            ),
+            _ => Response::RequestScResend(RequestScResend { extra: Vec::new() }),
+        }
+    }
+
+    /// The negative answer to a circulation message (and 35); `None` for the others.
+    fn circulation(&self, request: &Request) -> Option<Response> {
         let date = self.date;
         let response = match request {
             Request::CheckoutRequest(r) => Response::CheckoutResponse(CheckoutResponse {

@@ -15,23 +15,27 @@
 //!   blanks/CR/LF: TLS ClientHello, NUL, binary, HTTP) close the connection at once.
 //! - 97 resends the last response byte for byte (96 if nothing was sent); a request with the
 //!   same AY and AZ as the previous one gets the last response again without reprocessing.
-//! - before a successful 93 only 93, 99 and 97 are answered; anything else closes.
+//! - before a successful 93 only 93, 99 and 97 are answered; anything else closes. A failed 93
+//!   also ends an earlier login (including a login-free terminal's profile); 3 failures on one
+//!   connection close it, and the 93 failure address block closes it at once.
+//! - a login that could not be decided (database down, hashing busy) is answered 940 but not
+//!   counted as a failure.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::BytesMut;
 use futures_util::StreamExt;
 use secrecy::SecretString;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio_util::codec::{Decoder, FramedRead};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::{field, info, info_span, warn, Instrument, Span};
 
 use super::answer::{Answer, Budget};
+use super::framing::{command_code, has_trailer, strip_trailer, ReadError, SessionCodec};
 use super::limits::ConnectionPermit;
 use super::terminal::{terminator_bytes, Profile};
 use super::Shared;
@@ -41,7 +45,7 @@ use crate::sip2::encode::{self, EncodeOptions, TrailerMode};
 use crate::sip2::parse::{self, ParseOptions, Parsed, Trailer};
 use crate::sip2::request::LoginRequest;
 use crate::sip2::response::{LoginResponse, RequestScResend};
-use crate::sip2::{Charset, FieldId, Frame, FrameCodec, ParseError, Request, Response};
+use crate::sip2::{Charset, Frame, FrameCodec, ParseError, Request, Response};
 use crate::store::{ErrorDetection, Terminator};
 
 /// Serves one connection until it ends; logs how it ended, once, in the session's span.
@@ -122,39 +126,6 @@ struct Session {
     failed_logins: u32,
     last_request: Option<Trailer>,
     last_response: Option<Vec<u8>>,
-}
-
-/// Errors of the session's framing layer.
-#[derive(Debug)]
-enum ReadError {
-    Io(io::Error),
-    NotSip2,
-}
-
-impl From<io::Error> for ReadError {
-    fn from(error: io::Error) -> Self {
-        ReadError::Io(error)
-    }
-}
-
-/// The sip2 framer plus an early check: a message must start with a digit (after blanks, CR
-/// and LF), so a TLS ClientHello or other binary input closes the connection without waiting
-/// for a terminator.
-struct SessionCodec(FrameCodec);
-
-impl Decoder for SessionCodec {
-    type Item = Frame;
-    type Error = ReadError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, ReadError> {
-        let first = src
-            .iter()
-            .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
-        if first.is_some_and(|b| !b.is_ascii_digit()) {
-            return Err(ReadError::NotSip2);
-        }
-        Ok(self.0.decode(src)?)
-    }
 }
 
 impl Session {
@@ -275,7 +246,9 @@ impl Session {
                 return self.ask_resend(code, true, "bad_checksum")
             }
             Err(error) => {
-                return self.ask_resend(code, echo, error.kind().reason_code());
+                // The reason code only: an error's value may hold part of a PIN.
+                tracing::debug!(reason = error.kind().reason_code(), "malformed request");
+                return self.ask_resend(code, echo, "malformed");
             }
         };
         let trailer = if mode == ErrorDetection::Off {
@@ -502,84 +475,4 @@ fn login_response(ok: bool) -> Response {
         ok,
         extra: Vec::new(),
     })
-}
-
-/// The two-digit command code, for logs only (the codec guarantees a leading digit; anything
-/// else is shown as `?`).
-fn command_code(frame: &[u8]) -> String {
-    let start = frame
-        .iter()
-        .position(|b| !(b.is_ascii_whitespace() || b.is_ascii_control()))
-        .unwrap_or(frame.len());
-    frame[start..]
-        .iter()
-        .take(2)
-        .map(|b| {
-            if b.is_ascii_digit() {
-                char::from(*b)
-            } else {
-                '?'
-            }
-        })
-        .collect()
-}
-
-/// Whether the frame ends with `AZ` and four hex digits (a trailer, valid or not).
-fn has_trailer(frame: &[u8]) -> bool {
-    trailer_start(frame).is_some()
-}
-
-/// The frame without its `AY<n>AZxxxx` / `AZxxxx` trailer (error detection off).
-fn strip_trailer(frame: &[u8]) -> &[u8] {
-    match trailer_start(frame) {
-        Some(start) => &frame[..start],
-        None => frame,
-    }
-}
-
-fn trailer_start(frame: &[u8]) -> Option<usize> {
-    let checksum = FieldId::Checksum.code();
-    let sequence = FieldId::SequenceNumber.code();
-    let n = frame.len();
-    if n < 6 || frame[n - 6..n - 4] != checksum || !frame[n - 4..].iter().all(u8::is_ascii_hexdigit)
-    {
-        return None;
-    }
-    let az = n - 6;
-    if az >= 3 && frame[az - 3..az - 1] == sequence {
-        Some(az - 3)
-    } else {
-        Some(az)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trailer_is_found_from_the_end() {
-        assert!(has_trailer(b"9900302.00AY1AZFCA5"));
-        assert!(has_trailer(b"97AZFEF5"));
-        assert!(!has_trailer(b"9900302.00"));
-        assert!(!has_trailer(b"9900302.00AY1AZFCA"));
-        assert_eq!(strip_trailer(b"9900302.00AY1AZFCA5"), b"9900302.00");
-        assert_eq!(strip_trailer(b"97AZFEF5"), b"97");
-    }
-
-    #[test]
-    fn command_code_never_shows_more_than_two_digits() {
-        assert_eq!(command_code(b"6300120250314"), "63");
-        assert_eq!(command_code(b"\n 93"), "93");
-        assert_eq!(command_code(b"9"), "9");
-    }
-
-    #[test]
-    fn codec_refuses_a_tls_client_hello_before_any_terminator() {
-        let mut codec = SessionCodec(FrameCodec::new(1024));
-        let mut buf = BytesMut::from(&b"\x16\x03\x01\x00\xa5\x01"[..]);
-        assert!(matches!(codec.decode(&mut buf), Err(ReadError::NotSip2)));
-        let mut buf = BytesMut::from(&b"\r\n99003"[..]);
-        assert!(matches!(codec.decode(&mut buf), Ok(None)));
-    }
 }

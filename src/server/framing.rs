@@ -1,0 +1,126 @@
+//! Framing for a session: the sip2 frame codec behind an early "is this SIP2 at all?" check,
+//! and the byte-level look at a frame the session needs before parsing (its command code for
+//! logs, whether it carries an AY/AZ trailer).
+//!
+//! Owns: `SessionCodec`, `ReadError`, `command_code`, `has_trailer`, `strip_trailer`. Uses
+//! `sip2` only; must not log (the session logs) and never exposes frame contents.
+
+use std::io;
+
+use bytes::BytesMut;
+use tokio_util::codec::Decoder;
+
+use crate::sip2::{FieldId, Frame, FrameCodec};
+
+/// Errors of the session's framing layer.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    Io(io::Error),
+    NotSip2,
+}
+
+impl From<io::Error> for ReadError {
+    fn from(error: io::Error) -> Self {
+        ReadError::Io(error)
+    }
+}
+
+/// The sip2 framer plus an early check: a message must start with a digit (after blanks, CR
+/// and LF), so a TLS ClientHello or other binary input closes the connection without waiting
+/// for a terminator.
+pub(crate) struct SessionCodec(pub(crate) FrameCodec);
+
+impl Decoder for SessionCodec {
+    type Item = Frame;
+    type Error = ReadError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, ReadError> {
+        let first = src
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+        if first.is_some_and(|b| !b.is_ascii_digit()) {
+            return Err(ReadError::NotSip2);
+        }
+        Ok(self.0.decode(src)?)
+    }
+}
+
+/// The two-digit command code, for logs only (the codec guarantees a leading digit; anything
+/// else is shown as `?`).
+pub(crate) fn command_code(frame: &[u8]) -> String {
+    let start = frame
+        .iter()
+        .position(|b| !(b.is_ascii_whitespace() || b.is_ascii_control()))
+        .unwrap_or(frame.len());
+    frame[start..]
+        .iter()
+        .take(2)
+        .map(|b| {
+            if b.is_ascii_digit() {
+                char::from(*b)
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// Whether the frame ends with `AZ` and four hex digits (a trailer, valid or not).
+pub(crate) fn has_trailer(frame: &[u8]) -> bool {
+    trailer_start(frame).is_some()
+}
+
+/// The frame without its `AY<n>AZxxxx` / `AZxxxx` trailer (error detection off).
+pub(crate) fn strip_trailer(frame: &[u8]) -> &[u8] {
+    match trailer_start(frame) {
+        Some(start) => &frame[..start],
+        None => frame,
+    }
+}
+
+fn trailer_start(frame: &[u8]) -> Option<usize> {
+    let checksum = FieldId::Checksum.code();
+    let sequence = FieldId::SequenceNumber.code();
+    let n = frame.len();
+    if n < 6 || frame[n - 6..n - 4] != checksum || !frame[n - 4..].iter().all(u8::is_ascii_hexdigit)
+    {
+        return None;
+    }
+    let az = n - 6;
+    if az >= 3 && frame[az - 3..az - 1] == sequence {
+        Some(az - 3)
+    } else {
+        Some(az)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailer_is_found_from_the_end() {
+        assert!(has_trailer(b"9900302.00AY1AZFCA5"));
+        assert!(has_trailer(b"97AZFEF5"));
+        assert!(!has_trailer(b"9900302.00"));
+        assert!(!has_trailer(b"9900302.00AY1AZFCA"));
+        assert_eq!(strip_trailer(b"9900302.00AY1AZFCA5"), b"9900302.00");
+        assert_eq!(strip_trailer(b"97AZFEF5"), b"97");
+    }
+
+    #[test]
+    fn command_code_never_shows_more_than_two_digits() {
+        assert_eq!(command_code(b"6300120250314"), "63");
+        assert_eq!(command_code(b"\n 93"), "93");
+        assert_eq!(command_code(b"9"), "9");
+    }
+
+    #[test]
+    fn codec_refuses_a_tls_client_hello_before_any_terminator() {
+        let mut codec = SessionCodec(FrameCodec::new(1024));
+        let mut buf = BytesMut::from(&b"\x16\x03\x01\x00\xa5\x01"[..]);
+        assert!(matches!(codec.decode(&mut buf), Err(ReadError::NotSip2)));
+        let mut buf = BytesMut::from(&b"\r\n99003"[..]);
+        assert!(matches!(codec.decode(&mut buf), Ok(None)));
+    }
+}

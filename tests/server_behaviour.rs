@@ -1,0 +1,293 @@
+//! Behaviour of the SIP2 server that transcripts cannot show: limits, timeouts, oversized and
+//! binary input, shutdown with a request in flight, and the database going away and coming back.
+//! Every test runs on SQLite and on PostgreSQL.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sip2auth::auth::hashing::Hasher;
+use sip2auth::auth::{KeyRing, PepperKey};
+use sip2auth::config::server::UnknownCommand;
+use sip2auth::store::{Backend, CredentialHash, NewPatron};
+use support::world::{SC_USER_LOGIN, TEST_PEPPER};
+use support::{seal, start, start_with, test_config, Client};
+
+const VALID_63: &str = "6300120250314    093005          AOMAIN|AA21234000012345|AC|AD4931|";
+
+async fn login(client: &mut Client) {
+    assert_eq!(client.exchange(SC_USER_LOGIN).await, "941AY0AZFDFD");
+}
+
+/// A valid 64 for Jane Doe starts like this (no trailer requested).
+const VALID_64_PREFIX: &str = "64              00120250314   Z093000";
+
+async fn a_line_of_one_megabyte_closes_only_that_connection(backend: Backend) {
+    let server = start(backend).await;
+    let mut bystander = server.client().await;
+    login(&mut bystander).await;
+    let mut client = server.client().await;
+    let line = vec![b'9'; 1024 * 1024];
+    // The server closes once the line passes max_frame_bytes; the rest of the write may fail.
+    let _ = tokio::io::AsyncWriteExt::write_all(&mut client.stream, &line).await;
+    assert!(
+        client.is_closed().await,
+        "an oversized line closes the connection"
+    );
+    let answer = bystander.exchange(VALID_63).await;
+    assert!(answer.starts_with(VALID_64_PREFIX), "{answer}");
+    let mut fresh = server.client().await;
+    login(&mut fresh).await;
+}
+
+async fn nul_bytes_and_invalid_utf8_inside_a_message_are_answered(backend: Backend) {
+    let server = start(backend).await;
+    let mut client = server.client().await;
+    login(&mut client).await;
+    client
+        .send(b"6300120250314    093005          AOMAIN|AA2123\x004000012345|AC|AD4931|\r")
+        .await;
+    assert_eq!(
+        client.read_message().await,
+        "96",
+        "a NUL inside a message asks for a resend"
+    );
+    client
+        .send(b"6300120250314    093005          AOMAIN|AA\xff\xfe2123|AC|AD4931|\r")
+        .await;
+    let answer = client.read_message().await;
+    assert!(answer.starts_with("64YYYY"), "{answer}");
+    assert!(
+        answer.contains("|BLN|CQN|"),
+        "an unreadable card is an unknown card: {answer}"
+    );
+    let answer = client.exchange(VALID_63).await;
+    assert!(answer.starts_with(VALID_64_PREFIX), "{answer}");
+}
+
+async fn idle_connections_are_closed_after_the_idle_timeout(backend: Backend) {
+    let mut config = test_config();
+    config.server.idle_timeout = Duration::from_secs(1);
+    let server = start_with(backend, config).await;
+    let mut client = server.client().await;
+    login(&mut client).await;
+    let started = std::time::Instant::now();
+    assert!(client.is_closed().await, "idle connection closed");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900),
+        "closed too early: {waited:?}"
+    );
+    let mut fresh = server.client().await;
+    login(&mut fresh).await;
+}
+
+async fn connection_limits_hold_per_address_and_in_total(backend: Backend) {
+    let mut config = test_config();
+    config.server.max_connections_per_address = 2;
+    config.server.max_connections = 3;
+    let server = start_with(backend, config).await;
+    let mut first = server.client_from([127, 0, 0, 7]).await;
+    let mut second = server.client_from([127, 0, 0, 7]).await;
+    login(&mut first).await;
+    login(&mut second).await;
+    let mut third = server.client_from([127, 0, 0, 7]).await;
+    assert!(
+        third.is_closed().await,
+        "a third connection from one address is closed"
+    );
+    let mut other = server.client_from([127, 0, 0, 8]).await;
+    login(&mut other).await;
+    let mut over = server.client_from([127, 0, 0, 9]).await;
+    assert!(
+        over.is_closed().await,
+        "a fourth connection in total is closed"
+    );
+    drop(first);
+    // The slot frees when the server notices the close; retry a few times, bounded.
+    let mut admitted = false;
+    for _ in 0..50 {
+        let mut again = server.client_from([127, 0, 0, 7]).await;
+        again.send_message(SC_USER_LOGIN).await;
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::io::AsyncReadExt::read(&mut again.stream, &mut buf),
+        )
+        .await;
+        if let Ok(Ok(n)) = read {
+            if n > 0 {
+                admitted = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admitted, "a freed slot admits a new connection");
+}
+
+async fn a_blocked_address_is_admitted_again_after_the_block(backend: Backend) {
+    let server = start(backend).await;
+    for attempt in 0..5u8 {
+        let mut client = server.client_from([127, 0, 0, 3]).await;
+        let answer = client
+            .exchange(&seal("9300CNsc_user|COwrong|", Some(attempt)))
+            .await;
+        assert!(answer.starts_with("940"), "{answer}");
+    }
+    let mut blocked = server.client_from([127, 0, 0, 3]).await;
+    assert!(blocked.is_closed().await, "blocked address closed at once");
+    server.clock.advance(chrono::Duration::minutes(15));
+    let mut client = server.client_from([127, 0, 0, 3]).await;
+    login(&mut client).await;
+}
+
+async fn ninety_nine_with_version_one_gets_version_one(backend: Backend) {
+    let server = start(backend).await;
+    let mut client = server.client().await;
+    let answer = client.exchange("9900301.00").await;
+    assert_eq!(
+        answer,
+        "98YNNNNN10000320250314   Z0930001.00AOMAIN|AMMain Library|BXYNNNYYYYYNNNNNNN|"
+    );
+}
+
+async fn unknown_commands_can_be_answered_with_96(backend: Backend) {
+    let mut config = test_config();
+    config.server.unknown_command = UnknownCommand::Resend;
+    let server = start_with(backend, config).await;
+    let mut client = server.client().await;
+    login(&mut client).await;
+    assert_eq!(client.exchange(&seal("88", Some(5))).await, "96AZFEF6");
+    assert_eq!(client.exchange("88").await, "96");
+}
+
+async fn pin_required_turns_an_absent_pin_into_cq_n(backend: Backend) {
+    let mut config = test_config();
+    config.server.pin_required = true;
+    let server = start_with(backend, config).await;
+    let mut client = server.client().await;
+    login(&mut client).await;
+    let answer = client
+        .exchange("6300020250314    093005          AOMAIN|AA21234000012345|AC|")
+        .await;
+    assert!(answer.contains("|BLY|CQN|"), "{answer}");
+    assert!(answer.ends_with("AFPIN required|"), "{answer}");
+}
+
+async fn lost_card_can_be_answered_as_unknown(backend: Backend) {
+    let mut config = test_config();
+    config.server.lost_card_as_unknown = true;
+    let server = start_with(backend, config).await;
+    let mut client = server.client().await;
+    login(&mut client).await;
+    let answer = client
+        .exchange("6300120250314    093005          AOMAIN|AA21234000044444|AC|AD6185|")
+        .await;
+    assert_eq!(
+        answer,
+        "64YYYY          00120250314   Z093000000000000000000000000000AOMAIN|AA21234000044444|AE|BLN|CQN|AFUnknown library card|"
+    );
+}
+
+async fn shutdown_finishes_the_request_in_flight_then_closes(backend: Backend) {
+    let mut config = test_config();
+    config.server.shutdown_grace = Duration::from_secs(10);
+    let mut server = start_with(backend, config.clone()).await;
+    // A patron whose PIN hash is costly to verify, so the check is still running at shutdown.
+    let mut costly = config.security.hashing.clone();
+    costly.memory_kib = 64 * 1024;
+    costly.iterations = 4;
+    let keys = KeyRing::new(1, PepperKey::from_bytes(TEST_PEPPER), Vec::new());
+    let hasher = Hasher::new(&costly, Arc::new(keys)).expect("hasher");
+    let hashed = hasher.hash(b"5819").expect("hash");
+    let mut patron = NewPatron {
+        institution: "MAIN".into(),
+        card_number: "21234000011111".into(),
+        details: server
+            .store
+            .find_by_card("MAIN", "21234000012345")
+            .await
+            .expect("lookup")
+            .expect("Jane")
+            .patron
+            .details,
+        pin: Some(CredentialHash {
+            phc: hashed.phc,
+            key_id: hashed.key_id,
+            must_change: false,
+            default_expires_at: None,
+        }),
+        password: None,
+    };
+    patron.details.birth_date = None;
+    server.store.create_patron(&patron).await.expect("patron");
+    let mut client = server.client().await;
+    login(&mut client).await;
+    client
+        .send_message("6300120250314    093005          AOMAIN|AA21234000011111|AC|AD5819|")
+        .await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    server.shutdown.cancel();
+    let answer = client.read_message().await;
+    assert!(
+        answer.contains("|BLY|CQY|"),
+        "the request in flight is answered: {answer}"
+    );
+    assert!(client.is_closed().await, "then the session closes");
+    server.stop().await;
+    let refused = tokio::net::TcpStream::connect(server.addr).await;
+    assert!(refused.is_err(), "no new connections after shutdown");
+}
+
+async fn database_outage_is_answered_and_recovered_from(backend: Backend) {
+    let server = start(backend).await;
+    let mut client = server.client().await;
+    login(&mut client).await;
+    let online = client.exchange("9900302.00").await;
+    assert!(online.starts_with("98Y"), "{online}");
+    let outage = support::outage::Outage::begin(&server).await;
+    let offline = client.exchange("9900302.00").await;
+    assert!(
+        offline.starts_with("98N"),
+        "on-line N while the database is down: {offline}"
+    );
+    assert!(
+        offline.contains("|AFService unavailable, please try again later|"),
+        "{offline}"
+    );
+    let answer = client.exchange(VALID_63).await;
+    assert_eq!(
+        answer,
+        "64YYYY          00120250314   Z093000000000000000000000000000AOMAIN|AA21234000012345|AE|BLN|CQN|AFService unavailable, please try again later|"
+    );
+    let answer = client
+        .exchange("2300120250314    093000AOMAIN|AA21234000012345|AC|AD4931|")
+        .await;
+    assert!(
+        answer.contains("|BLN|CQN|AFService unavailable"),
+        "{answer}"
+    );
+    if !outage.end().await {
+        return; // SQLite: the outage (a closed pool) has no end; see support::outage.
+    }
+    let online = client.exchange("9900302.00").await;
+    assert!(online.starts_with("98Y"), "on-line again: {online}");
+    let answer = client.exchange(VALID_63).await;
+    assert!(answer.starts_with(VALID_64_PREFIX), "recovered: {answer}");
+}
+
+on_both_backends! {
+    a_line_of_one_megabyte_closes_only_that_connection => crate::a_line_of_one_megabyte_closes_only_that_connection;
+    nul_bytes_and_invalid_utf8_inside_a_message_are_answered => crate::nul_bytes_and_invalid_utf8_inside_a_message_are_answered;
+    idle_connections_are_closed_after_the_idle_timeout => crate::idle_connections_are_closed_after_the_idle_timeout;
+    connection_limits_hold_per_address_and_in_total => crate::connection_limits_hold_per_address_and_in_total;
+    a_blocked_address_is_admitted_again_after_the_block => crate::a_blocked_address_is_admitted_again_after_the_block;
+    ninety_nine_with_version_one_gets_version_one => crate::ninety_nine_with_version_one_gets_version_one;
+    unknown_commands_can_be_answered_with_96 => crate::unknown_commands_can_be_answered_with_96;
+    pin_required_turns_an_absent_pin_into_cq_n => crate::pin_required_turns_an_absent_pin_into_cq_n;
+    lost_card_can_be_answered_as_unknown => crate::lost_card_can_be_answered_as_unknown;
+    shutdown_finishes_the_request_in_flight_then_closes => crate::shutdown_finishes_the_request_in_flight_then_closes;
+    database_outage_is_answered_and_recovered_from => crate::database_outage_is_answered_and_recovered_from;
+}

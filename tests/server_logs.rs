@@ -1,0 +1,124 @@
+//! A whole session at TRACE level leaves no secret in the logs (SECURITY.md §2 item 21): no PIN,
+//! no terminal or login password, no AC, no argon2 PHC string; and each request is logged once
+//! with its message type and outcome.
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sip2auth::store::{Backend, CredentialHash, NewPatron};
+use support::world::{self, SC_USER_LOGIN, SC_USER_PASSWORD};
+use support::{seal, start};
+
+const PIN: &str = "5819273640";
+const WRONG_PIN: &str = "7391046285";
+const WRONG_LOGIN_PASSWORD: &str = "term-secret-XYZ";
+const TERMINAL_PASSWORD_AC: &str = "acpass-Zq9";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn captured() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        logs
+    })
+}
+
+async fn a_session_at_trace_level_logs_no_secret(backend: Backend) {
+    let logs = captured();
+    let server = start(backend).await;
+    let mut details = server
+        .store
+        .find_by_card("MAIN", "21234000012345")
+        .await
+        .expect("lookup")
+        .expect("Jane")
+        .patron
+        .details;
+    details.birth_date = None;
+    let hashed = world::hasher(&support::test_config())
+        .hash(PIN.as_bytes())
+        .expect("hash");
+    let patron = NewPatron {
+        institution: "MAIN".into(),
+        card_number: "21234000010101".into(),
+        details,
+        pin: Some(CredentialHash {
+            phc: hashed.phc,
+            key_id: hashed.key_id,
+            must_change: false,
+            default_expires_at: None,
+        }),
+        password: None,
+    };
+    server.store.create_patron(&patron).await.expect("patron");
+
+    let mut client = server.client().await;
+    let refused = client
+        .exchange(&format!("9300CNsc_user|CO{WRONG_LOGIN_PASSWORD}|"))
+        .await;
+    assert_eq!(refused, "940");
+    assert_eq!(client.exchange(SC_USER_LOGIN).await, "941AY0AZFDFD");
+    for (pin, seq) in [(WRONG_PIN, 1), (PIN, 2)] {
+        let request = format!(
+            "6300120250314    093005          AOMAIN|AA21234000010101|AC{TERMINAL_PASSWORD_AC}|AD{pin}|"
+        );
+        let answer = client.exchange(&seal(&request, Some(seq))).await;
+        assert!(answer.starts_with("64"), "{answer}");
+    }
+    let request = format!("2300120250314    093000AOMAIN|AA21234000010101|AC|AD{PIN}|");
+    let answer = client.exchange(&request).await;
+    assert!(answer.contains("|CQY|"), "{answer}");
+    // A malformed message carrying the PIN: its parse error must not be logged with values.
+    let answer = client.exchange(&format!("230AD{PIN}|")).await;
+    assert_eq!(answer, "96");
+    drop(client);
+
+    let text =
+        String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    for secret in [
+        PIN,
+        WRONG_PIN,
+        WRONG_LOGIN_PASSWORD,
+        SC_USER_PASSWORD,
+        TERMINAL_PASSWORD_AC,
+        "$argon2id$",
+    ] {
+        assert!(!text.contains(secret), "the logs contain {secret:?}");
+    }
+    assert!(
+        text.contains("request=63"),
+        "each request is logged with its type"
+    );
+    assert!(
+        text.contains("outcome=\"wrong_credential\""),
+        "and its outcome:\n{text}"
+    );
+    assert!(text.contains("latency_us="), "and its latency");
+}
+
+on_both_backends! {
+    a_session_at_trace_level_logs_no_secret => crate::a_session_at_trace_level_logs_no_secret;
+}
