@@ -360,8 +360,14 @@ impl Accounts {
         self.apply_pin(&record, pin, Some(self.one_time_expiry()))
             .await?
             .map_err(Error::Refused)?;
-        self.audit(operator, Some(&at.card), "pin_reset", "ok", Some("one-time PIN set".into()))
-            .await
+        self.audit(
+            operator,
+            Some(&at.card),
+            "pin_reset",
+            "ok",
+            Some("one-time PIN set".into()),
+        )
+        .await
     }
 
     fn one_time_expiry(&self) -> chrono::DateTime<chrono::Utc> {

@@ -4,7 +4,7 @@
 //! `serve` refuses a demo database, so demo secrets never reach production.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use chrono::{Duration, NaiveDate};
@@ -18,8 +18,8 @@ use crate::auth::pepper::write_new_key_file;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::{
-    Charset, Currency, ErrorDetection, MessageCodes, PatronCredential, PatronDetail,
-    PatronDetails, PersonName, Store, TerminalSettings, Terminator,
+    Charset, Currency, ErrorDetection, MessageCodes, PatronCredential, PatronDetail, PatronDetails,
+    PersonName, Store, TerminalSettings, Terminator,
 };
 
 const DEMO_DIR: &str = "demo";
@@ -139,7 +139,10 @@ impl DemoTerminal {
         settings.allowed_cidrs = self.allowed_cidrs.clone();
         settings.login_optional = self.login_optional;
         settings.patron_credential = parse::<PatronCredential>(&self.patron_credential)?;
-        settings.allowed_messages = self.allowed_messages.join(" ").parse::<MessageCodes>()
+        settings.allowed_messages = self
+            .allowed_messages
+            .join(" ")
+            .parse::<MessageCodes>()
             .map_err(|err| anyhow::anyhow!("demo terminal {}: {err}", self.login_id))?;
         settings.patron_detail = parse::<PatronDetail>(&self.patron_detail)?;
         settings.charset = parse::<Charset>(&self.charset)?;
@@ -272,14 +275,21 @@ mod tests {
     fn expiry_dates_keep_their_state_relative_to_today() {
         let today = NaiveDate::from_ymd_opt(2030, 6, 1).expect("date");
         let patrons = demo_patrons().expect("patrons");
-        let good = patrons.iter().find(|p| p.card_number == "21234000012345").expect("good");
-        let expired = patrons.iter().find(|p| p.card_number == "21234000022222").expect("expired");
+        let good = patrons
+            .iter()
+            .find(|p| p.card_number == "21234000012345")
+            .expect("good");
+        let expired = patrons
+            .iter()
+            .find(|p| p.card_number == "21234000022222")
+            .expect("expired");
         assert!(good.details(today).expect("d").expires_on > Some(today));
         assert!(expired.details(today).expect("d").expires_on < Some(today));
     }
 
     #[test]
     fn path_is_relative_to_the_working_directory() {
-        assert_eq!(Path::new(DEMO_DIR).join(DEMO_DATABASE), Path::new("demo/sip2auth-demo.db"));
+        let path = std::path::Path::new(DEMO_DIR).join(DEMO_DATABASE);
+        assert_eq!(path, std::path::Path::new("demo/sip2auth-demo.db"));
     }
 }

@@ -35,7 +35,13 @@ use output::Exit;
 )]
 pub struct Cli {
     /// Configuration file. Default: ./sip2.toml when present, else the built-in defaults.
-    #[arg(long, short = 'c', global = true, env = "SIP2AUTH_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "SIP2AUTH_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
@@ -59,7 +65,7 @@ pub enum Command {
     )]
     Migrate,
     #[command(flatten)]
-    Admin(admin::AdminCommand),
+    Admin(Box<admin::AdminCommand>),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -97,13 +103,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args, config).await,
         Command::Migrate => {
             crate::telemetry::init(&config.logging);
-            open_store(&config, crate::clock::system())
-                .await
-                .context("cannot open or migrate the database: check database.url or SIP2AUTH_DATABASE_URL")?;
+            open_store(&config, crate::clock::system()).await.context(
+                "cannot open or migrate the database: check database.url or SIP2AUTH_DATABASE_URL",
+            )?;
             println!("database schema is up to date");
             Ok(Exit::Ok.into())
         }
-        Command::Admin(cmd) => admin::run(cmd, &config).await,
+        Command::Admin(cmd) => admin::run(*cmd, &config).await,
     }
 }
 
@@ -135,8 +141,9 @@ fn exit_code_of(err: &anyhow::Error) -> Exit {
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     let default_path = Path::new("sip2.toml");
     let mut config = match path {
-        Some(path) => Config::load(path)
-            .context("fix the configuration file (`sip2auth check-config FILE` lists every problem)")?,
+        Some(path) => Config::load(path).context(
+            "fix the configuration file (`sip2auth check-config FILE` lists every problem)",
+        )?,
         None if default_path.exists() => Config::load(default_path)?,
         None => Config::default(),
     };

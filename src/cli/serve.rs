@@ -17,7 +17,9 @@ use crate::config::Config;
 use crate::server::Server;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  sip2auth serve --demo\n  sip2auth --config /etc/sip2auth/sip2.toml serve\n  SIP2AUTH_DATABASE_URL=postgres://sip2auth@db/sip2auth sip2auth serve --listen 0.0.0.0:6001")]
+#[command(
+    after_help = "Examples:\n  sip2auth serve --demo\n  sip2auth --config /etc/sip2auth/sip2.toml serve\n  SIP2AUTH_DATABASE_URL=postgres://sip2auth@db/sip2auth sip2auth serve --listen 0.0.0.0:6001"
+)]
 pub struct ServeArgs {
     /// Serve the demo world: a demo SQLite database and pepper under ./demo, a demo terminal and
     /// patrons in every state, listening on 127.0.0.1:6001 unless --listen says otherwise.
