@@ -46,6 +46,14 @@ impl Credentials {
         })
     }
 
+    /// Wraps an authenticator that is already running.
+    pub fn from_authenticator(auth: Authenticator, security: &SecurityConfig) -> Credentials {
+        Credentials {
+            auth,
+            security: security.clone(),
+        }
+    }
+
     /// Number of hashes computed at once (`security.hashing.max_concurrent`, 0 = cores).
     pub fn parallelism(&self) -> usize {
         match self.security.hashing.max_concurrent {

@@ -17,6 +17,7 @@ pub mod terminal;
 
 use std::sync::Arc;
 
+use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::{NewAuditEntry, Store};
@@ -24,12 +25,15 @@ use crate::store::{NewAuditEntry, Store};
 pub use credentials::Credentials;
 pub use error::{Error, ErrorKind};
 
-/// Who performs a staff action (recorded in the audit log).
+/// Who performs an account action (recorded in the audit log): a member of staff, or a SIP2
+/// terminal acting for the library (a self-check retaining a card with 01).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Operator(String);
+pub struct Operator {
+    actor: String,
+}
 
 impl Operator {
-    /// An operator name: 1-64 printable characters.
+    /// A member of staff: 1-64 printable characters.
     pub fn new(name: &str) -> Result<Operator, Error> {
         let name = name.trim();
         if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
@@ -39,12 +43,21 @@ impl Operator {
                     .into(),
             });
         }
-        Ok(Operator(name.to_owned()))
+        Ok(Operator {
+            actor: format!("staff:{name}"),
+        })
     }
 
-    /// The audit-log actor: `staff:NAME`.
+    /// A SIP2 terminal, by its login id.
+    pub fn terminal(login_id: &str) -> Operator {
+        Operator {
+            actor: format!("terminal:{login_id}"),
+        }
+    }
+
+    /// The audit-log actor: `staff:NAME` or `terminal:LOGIN`.
     pub fn actor(&self) -> String {
-        format!("staff:{}", self.0)
+        self.actor.clone()
     }
 }
 
@@ -74,6 +87,27 @@ impl Accounts {
             config: Arc::new(config.clone()),
             clock,
         })
+    }
+
+    /// Builds the context around an authenticator that is already running (the server's), so
+    /// one process has one hashing pool.
+    pub fn with_authenticator(
+        store: Store,
+        config: &Config,
+        clock: SharedClock,
+        auth: Authenticator,
+    ) -> Accounts {
+        Accounts {
+            store,
+            credentials: Arc::new(Credentials::from_authenticator(auth, &config.security)),
+            config: Arc::new(config.clone()),
+            clock,
+        }
+    }
+
+    /// Whether the database answers right now.
+    pub async fn database_online(&self) -> bool {
+        self.store.ping().await.is_ok()
     }
 
     pub fn store(&self) -> &Store {

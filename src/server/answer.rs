@@ -26,6 +26,8 @@ use secrecy::SecretString;
 use super::patron::{self, PatronReply};
 use super::refusal::{Refusal, PRIVILEGES_DENIED};
 use super::terminal::Profile;
+use crate::accounts::patron::CardRef;
+use crate::accounts::{Accounts, ErrorKind, Operator};
 use crate::auth::{Authenticator, Presented};
 use crate::clock::SharedClock;
 use crate::config::server::SipTimezone;
@@ -39,7 +41,7 @@ use crate::sip2::{
     Language, PatronStatus, ProtocolVersion, Request, Response, SipDate, SupportedMessage,
     SupportedMessages,
 };
-use crate::store::{NewAuditEntry, Store};
+use crate::store::Store;
 
 /// What the terminal-failure budget asks the session to do with this answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +74,7 @@ impl Answer {
 /// Answers requests for every session of a server.
 #[derive(Debug)]
 pub(crate) struct Answerer {
-    store: Store,
+    accounts: Accounts,
     auth: Authenticator,
     clock: SharedClock,
     settings: ServerConfig,
@@ -87,7 +89,7 @@ impl Answerer {
         clock: SharedClock,
     ) -> Self {
         Answerer {
-            store,
+            accounts: Accounts::with_authenticator(store, config, clock.clone(), auth.clone()),
             auth,
             clock,
             settings: config.server.clone(),
@@ -110,7 +112,7 @@ impl Answerer {
         profile: Option<&Profile>,
         request: &ScStatusRequest,
     ) -> Answer {
-        let online = self.store.ping().await.is_ok();
+        let online = self.accounts.database_online().await;
         let may_block = profile.is_some_and(Profile::may_block_patrons);
         let mut supported = SupportedMessages::with(&[
             SupportedMessage::PatronStatus,
@@ -291,10 +293,13 @@ impl Answerer {
         let ao = self.institution(Some(profile), &request.institution_id);
         let card = &request.patron_identifier;
         let date = self.now();
-        let found = self.store.find_by_card(profile.institution(), card).await;
-        let record = match found {
-            Ok(Some(record)) => record,
-            Ok(None) => {
+        let at = CardRef {
+            institution: profile.institution().to_owned(),
+            card: card.clone(),
+        };
+        let record = match self.accounts.patron(&at).await {
+            Ok(record) => record,
+            Err(error) if error.kind() == ErrorKind::NotFound => {
                 let reply = PatronReply::unknown(&self.messages);
                 return Answer::new(
                     reply.into_24(Language::UNKNOWN, date, &ao, card),
@@ -315,23 +320,8 @@ impl Answerer {
         } else {
             patron::sanitise(&request.blocked_card_msg)
         };
-        let blocked = self.store.block(record.patron.id, &reason).await;
-        let audit = NewAuditEntry {
-            at: self.clock.now(),
-            actor: profile.login_id().to_owned(),
-            card_pseudonym: Some(self.auth.pseudonym(card)),
-            action: "sip_block_patron".into(),
-            outcome: if blocked.is_ok() {
-                "blocked"
-            } else {
-                "unavailable"
-            }
-            .into(),
-            reason: Some(reason),
-        };
-        if let Err(error) = self.store.append_audit(&audit).await {
-            tracing::warn!(%error, "block patron audit record not written");
-        }
+        let operator = Operator::terminal(profile.login_id());
+        let blocked = self.accounts.block(&operator, &at, &reason).await;
         let mut reply = match blocked {
             Ok(()) => PatronReply {
                 status: PatronStatus::with(&PRIVILEGES_DENIED),
