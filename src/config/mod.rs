@@ -8,6 +8,7 @@
 //!
 //! Uses nothing else in the crate.
 
+mod document;
 mod problems;
 pub mod security;
 pub mod server;
@@ -132,21 +133,19 @@ impl Config {
         })
     }
 
-    /// Parses and validates TOML text (the path in errors is `<text>`).
+    /// Parses and validates TOML text (the path in errors is `<text>`), reporting every
+    /// problem: unknown keys, values of the wrong type and invalid values, each at its key path.
     pub fn from_toml(text: &str) -> Result<Config, Error> {
-        let config: Config = toml::from_str(text).map_err(|err| Error::Syntax {
-            path: PathBuf::from("<text>"),
-            message: err.to_string(),
-        })?;
-        let problems = config.problems();
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(Error::Invalid {
+        document::read(text).map_err(|refusal| match refusal {
+            document::Refusal::Syntax(message) => Error::Syntax {
+                path: PathBuf::from("<text>"),
+                message,
+            },
+            document::Refusal::Invalid(problems) => Error::Invalid {
                 path: PathBuf::from("<text>"),
                 problems,
-            })
-        }
+            },
+        })
     }
 
     /// Applies environment overrides (highest precedence).
