@@ -36,7 +36,7 @@ fn pepper_problem(config: &Config) -> Option<String> {
         return None;
     }
     Some(format!(
-        "security.pepper.key_file: {} does not exist (create it with 32 random bytes, e.g. `head -c 32 /dev/urandom > {}`, or set {})",
+        "security.pepper.key_file: {} does not exist (create it with `sip2auth pepper generate --out {}`, or set {})",
         pepper.key_file.display(),
         pepper.key_file.display(),
         config::security::ENV_PEPPER

@@ -11,6 +11,7 @@ mod explain;
 mod import;
 pub mod output;
 mod patron;
+mod pepper;
 mod probe;
 mod prompt;
 mod serve;
@@ -64,6 +65,9 @@ pub enum Command {
         after_help = "Example:\n  SIP2AUTH_DATABASE_URL=postgres://sip2auth@db/sip2auth sip2auth migrate"
     )]
     Migrate,
+    /// Manage the pepper key (the secret mixed into every hash).
+    #[command(subcommand)]
+    Pepper(pepper::PepperCommand),
     #[command(flatten)]
     Admin(Box<admin::AdminCommand>),
 }
@@ -109,6 +113,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("database schema is up to date");
             Ok(Exit::Ok.into())
         }
+        Command::Pepper(cmd) => pepper::run(cmd, &config),
         Command::Admin(cmd) => admin::run(*cmd, &config).await,
     }
 }

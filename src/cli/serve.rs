@@ -49,7 +49,7 @@ pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode
     }
     let auth = Authenticator::new(store.clone(), &config.security, clock.clone())
         .await
-        .context("cannot start: the pepper key does not fit this database")?;
+        .context("cannot start the authenticator")?;
     let server = Server::bind(&config, store, auth, clock).await?;
     let address = server.local_addr()?;
     info!(%address, demo = args.demo, "sip2auth ready");
