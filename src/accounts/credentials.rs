@@ -97,6 +97,35 @@ impl Credentials {
             .await
     }
 
+    /// The default PIN of a new patron without one (`security.default_credential`): the last
+    /// `digits` digits of `phone`, hashed, must-change and expiring, made by
+    /// [`Authenticator::default_pin`]. `Ok(None)` when the policy is off or the phone has too few
+    /// digits. No PIN rule applies: the digits are the phone's by definition, and the PIN only
+    /// lasts until the patron chooses one (which may then equal neither).
+    pub async fn default_pin(&self, phone: Option<&str>) -> Result<Option<CredentialHash>, Error> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.auth.default_pin(phone).await {
+                Ok(None) => return Ok(None),
+                Ok(Some(NewCredential::Hashed(hash))) => return Ok(Some(hash)),
+                Ok(Some(NewCredential::Busy)) if started.elapsed() < BUSY_RETRY => continue,
+                Ok(Some(NewCredential::Busy)) => return Err(busy()),
+                Ok(Some(NewCredential::Rejected(rejection))) => {
+                    return Err(Error::Refused(rejection.to_string()))
+                }
+                Err(e) => return Err(Error::Hashing(e.to_string())),
+            }
+        }
+    }
+
+    /// Whether [`Credentials::default_pin`] would issue a PIN for this phone (dry runs: no
+    /// hashing). Mirrors the condition of [`Authenticator::default_pin`].
+    pub fn default_pin_applies(&self, phone: Option<&str>) -> bool {
+        let policy = &self.security.default_credential;
+        let digits = phone.map_or(0, |p| p.bytes().filter(u8::is_ascii_digit).count());
+        policy.enabled && digits >= policy.digits
+    }
+
     /// Hashes a terminal secret (no rules: generated or checked by the caller).
     pub async fn terminal_secret(&self, secret: &SecretString) -> Result<StoredHash, Error> {
         let started = std::time::Instant::now();

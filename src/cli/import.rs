@@ -1,6 +1,7 @@
 //! `sip2auth import FILE.csv`: load an ILS export. Reports each rejected row with its line and
 //! reason (never a PIN), draws a progress bar on a terminal (plain progress lines otherwise), and
-//! ends with a summary. The format is documented in `accounts::import::row`.
+//! ends with a summary (with the default PINs issued, when `security.default_credential` is on;
+//! never their digits). The format is documented in `accounts::import::column` and `row`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -146,6 +147,23 @@ pub async fn run(args: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> 
         elapsed,
         written as f64 / elapsed.max(0.001)
     );
+    if let Some(policy) = accounts.default_pin_policy() {
+        let verb = if args.dry_run { "would get" } else { "got" };
+        println!(
+            "default PINs: {} new patron(s) {verb} a default PIN from the last {} digits of the \
+             phone (not shown; must be changed within {})",
+            summary.default_pins,
+            policy.digits,
+            super::patron::output::lifetime(policy.lifetime)
+        );
+        if summary.created_without_pin > 0 {
+            println!(
+                "{} new patron(s) {verb} no PIN: no pin in the file and no phone with at least {} \
+                 digits (use patron reset-pin)",
+                summary.created_without_pin, policy.digits
+            );
+        }
+    }
     if summary.pins_kept > 0 {
         println!(
             "{} existing patron(s) already had a PIN: the file's PIN was not applied (use patron reset-pin)",

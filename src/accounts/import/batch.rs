@@ -1,0 +1,280 @@
+//! One import batch: each valid row turned into store values ([`Accounts::prepare`], PIN rules
+//! and PHC policy checked before any write), then the batch's PINs hashed in parallel on the
+//! auth hashing pool and every row upserted by card in ONE transaction.
+//!
+//! Which PIN a row gets ([`PinPlan`]): the file's PIN when the patron is new or has none yet
+//! (an existing PIN is never overwritten); for a NEW patron without a PIN in the file, the
+//! default PIN from the phone when `security.default_credential` is enabled (audited as
+//! `default_pin_issued`, see `accounts::patron` for its rules); otherwise none. Existing patrons
+//! never get a default PIN, so a rerun issues none.
+//!
+//! Uses `store` and `credentials` (through [`Accounts`]); must not import `sip2` or `cli`.
+
+use futures_util::future::join_all;
+
+use super::row::{PatronRecord, PinSource, RecordStatus, Rejection};
+use super::{ImportOptions, Summary};
+use crate::accounts::patron::DefaultPin;
+use crate::accounts::{Accounts, Error, Operator};
+use crate::auth::pin_rules::PinContext;
+use crate::store::{
+    CredentialHash, Patron, PatronDetails, PatronImport, PatronStatus, PersonName, UpsertOutcome,
+};
+
+/// A valid row ready for the store, with the PIN still to hash (if any).
+pub(super) struct Prepared {
+    record: PatronRecord,
+    details: PatronDetails,
+    status: PatronStatus,
+}
+
+/// The PIN a row is written with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PinPlan {
+    /// No PIN is written (an existing patron keeps theirs; a new one stays without).
+    None,
+    /// The file's PIN (the patron is new, or has no PIN yet).
+    FromFile,
+    /// A new patron without a PIN in the file: the default PIN, if the policy gives one.
+    Default,
+}
+
+impl PinPlan {
+    fn of(row: &Prepared, existing: Option<&Patron>) -> PinPlan {
+        match (&row.record.pin, existing) {
+            (Some(_), None) => PinPlan::FromFile,
+            (Some(_), Some(patron)) if patron.pin.is_none() => PinPlan::FromFile,
+            (Some(_), Some(_)) => PinPlan::None,
+            (None, None) => PinPlan::Default,
+            (None, Some(_)) => PinPlan::None,
+        }
+    }
+}
+
+/// The hash written for a row, and whether it is a default PIN.
+type RowPin = (Option<CredentialHash>, Option<DefaultPin>);
+
+impl Accounts {
+    /// Turns a record into store values and checks its PIN; the error is the row's rejection.
+    pub(super) fn prepare(
+        &self,
+        record: PatronRecord,
+        options: &ImportOptions,
+    ) -> Result<Prepared, Rejection> {
+        let reject = |reason: String| Rejection {
+            line: record.line,
+            card: Some(record.card.clone()),
+            reason,
+        };
+        let currency = match &record.currency {
+            Some(code) => code
+                .parse()
+                .map_err(|_| reject("currency must be a 3-letter code".into()))?,
+            None => options.default_currency,
+        };
+        match &record.pin {
+            Some(PinSource::Clear(pin)) => {
+                let context = PinContext {
+                    card: Some(&record.card),
+                    phone: record.phone.as_deref(),
+                    birth_date: record.birth_date,
+                };
+                self.credentials
+                    .check_pin(pin, &context)
+                    .map_err(|r| reject(format!("pin refused: {r}")))?;
+            }
+            Some(PinSource::Phc(_)) => match options.phc_key_id {
+                Some(id) if self.credentials.has_key(id) => {}
+                Some(id) => {
+                    return Err(reject(format!(
+                        "pin PHC string: pepper key {id} is not configured"
+                    )))
+                }
+                None => return Err(reject(
+                    "pin is a PHC hash; hashes from another system carry no pepper and cannot be \
+                     imported (give the PIN in clear, leave it empty, or pass --phc-key-id when \
+                     the hash was made by sip2auth)"
+                        .into(),
+                )),
+            },
+            None => {}
+        }
+        let status = match &record.status {
+            RecordStatus::Active => PatronStatus::Active,
+            RecordStatus::Blocked { reason } => PatronStatus::Blocked {
+                reason: reason
+                    .clone()
+                    .unwrap_or_else(|| "blocked in the ILS".into()),
+            },
+            RecordStatus::Lost => PatronStatus::CardLost,
+        };
+        let details = PatronDetails {
+            name: PersonName::new(
+                record.family_name.clone(),
+                record.given_names.clone().unwrap_or_default(),
+            ),
+            email: record.email.clone(),
+            phone: record.phone.clone(),
+            birth_date: record.birth_date,
+            patron_class: record.class.clone(),
+            home_library: record.home_library.clone(),
+            expires_on: record.expires,
+            fines_owed_minor: record.fines_minor,
+            fee_limit_minor: record.fine_limit_minor,
+            currency,
+        };
+        Ok(Prepared {
+            record,
+            details,
+            status,
+        })
+    }
+
+    pub(super) async fn import_batch(
+        &self,
+        operator: &Operator,
+        batch: Vec<Prepared>,
+        options: &ImportOptions,
+        summary: &mut Summary,
+    ) -> Result<(), Error> {
+        // Which rows exist, and which PIN each gets.
+        let mut existing = Vec::with_capacity(batch.len());
+        for row in &batch {
+            let found = self
+                .store
+                .find_by_card(&row.record.institution, &row.record.card)
+                .await?;
+            existing.push(found.map(|r| r.patron));
+        }
+        let plans: Vec<PinPlan> = batch
+            .iter()
+            .zip(&existing)
+            .map(|(row, before)| PinPlan::of(row, before.as_ref()))
+            .collect();
+        summary.pins_kept += batch
+            .iter()
+            .zip(&plans)
+            .filter(|(row, plan)| row.record.pin.is_some() && **plan == PinPlan::None)
+            .count() as u64;
+        if options.dry_run {
+            for ((row, before), plan) in batch.iter().zip(&existing).zip(&plans) {
+                match before {
+                    None if *plan == PinPlan::Default => {
+                        summary.created += 1;
+                        if self
+                            .credentials
+                            .default_pin_applies(row.record.phone.as_deref())
+                        {
+                            summary.default_pins += 1;
+                        } else {
+                            summary.created_without_pin += 1;
+                        }
+                    }
+                    None => summary.created += 1,
+                    Some(p)
+                        if p.details == row.details
+                            && p.status == row.status
+                            && *plan == PinPlan::None =>
+                    {
+                        summary.unchanged += 1
+                    }
+                    Some(_) => summary.updated += 1,
+                }
+            }
+            return Ok(());
+        }
+        let pins = join_all(
+            batch
+                .iter()
+                .zip(&plans)
+                .map(|(row, plan)| self.import_pin(&row.record, *plan, options)),
+        )
+        .await;
+        let mut imports = Vec::with_capacity(batch.len());
+        let mut defaults = Vec::with_capacity(batch.len());
+        for (row, pin) in batch.iter().zip(pins) {
+            let (hash, default) = pin?;
+            defaults.push(default);
+            imports.push(PatronImport {
+                institution: row.record.institution.clone(),
+                card_number: row.record.card.clone(),
+                details: row.details.clone(),
+                pin: hash,
+            });
+        }
+        let outcomes = self.store.upsert_patrons(&imports).await?;
+        let rows = batch.iter().zip(&imports).zip(defaults);
+        for (((row, import), default), (outcome, before)) in
+            rows.zip(outcomes.into_iter().zip(existing))
+        {
+            let (id, mut changed) = match outcome {
+                UpsertOutcome::Created(id) => (id, None),
+                UpsertOutcome::Updated(id) => (id, Some(true)),
+                UpsertOutcome::Unchanged(id) => (id, Some(false)),
+            };
+            let current = before.map_or(PatronStatus::Active, |p| p.status);
+            if current != row.status {
+                self.store.set_status(id, &row.status).await?;
+                changed = changed.map(|_| true);
+            }
+            match changed {
+                None => summary.created += 1,
+                Some(true) => summary.updated += 1,
+                Some(false) => summary.unchanged += 1,
+            }
+            if changed.is_none() && import.pin.is_none() {
+                summary.created_without_pin += 1;
+            }
+            if let Some(issued) = default {
+                summary.default_pins += 1;
+                self.audit_default_pin(operator, &row.record.card, &issued)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn import_pin(
+        &self,
+        record: &PatronRecord,
+        plan: PinPlan,
+        options: &ImportOptions,
+    ) -> Result<RowPin, Error> {
+        let pin = match plan {
+            PinPlan::None => None,
+            PinPlan::FromFile => record.pin.as_ref(),
+            PinPlan::Default => {
+                let default = self.default_pin(record.phone.as_deref()).await?;
+                return Ok(
+                    default.map_or((None, None), |(hash, issued)| (Some(hash), Some(issued)))
+                );
+            }
+        };
+        let hash = match pin {
+            None => return Ok((None, None)),
+            Some(PinSource::Clear(pin)) => {
+                let context = PinContext {
+                    card: Some(&record.card),
+                    phone: record.phone.as_deref(),
+                    birth_date: record.birth_date,
+                };
+                // The rules already passed in `prepare`; a refusal here means the rules changed
+                // between the two calls.
+                self.credentials
+                    .new_pin(pin, &context, None)
+                    .await?
+                    .map_err(|reason| {
+                        Error::Refused(format!("line {}: pin refused: {reason}", record.line))
+                    })?
+            }
+            Some(PinSource::Phc(phc)) => CredentialHash {
+                phc: phc.clone(),
+                // `prepare` rejected PHC rows without a configured key id.
+                key_id: options.phc_key_id.unwrap_or(0),
+                must_change: false,
+                default_expires_at: None,
+            },
+        };
+        Ok((Some(hash), None))
+    }
+}

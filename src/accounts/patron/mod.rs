@@ -1,0 +1,176 @@
+//! Patron accounts: the record itself (add, show, list, update, remove) and where a patron is
+//! found ([`CardRef`]). PIN and password changes live in [`pin`] and [`password`], the default
+//! PIN issued at creation in [`default_pin`], standing (locks, blocks, lost cards) in [`status`].
+//! Every staff action is audited with the operator's name and the pseudonymised card.
+//!
+//! Uses `store` (patron rows, audit) and `credentials` (rules, hashing). Must not import `sip2`,
+//! `server` or `cli`.
+
+mod default_pin;
+mod password;
+mod pin;
+mod status;
+
+use secrecy::SecretString;
+
+use super::{Accounts, Error, Operator};
+use crate::auth::pin_rules::PinContext;
+use crate::store::{NewPatron, Patron, PatronDetails, PatronFilter, PatronId, PatronRecord};
+
+pub use default_pin::DefaultPin;
+pub use pin::PinReset;
+
+/// Where a patron is found: the card and the institution that issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardRef {
+    pub institution: String,
+    pub card: String,
+}
+
+/// The descriptive changes of `patron update`; `None` keeps the stored value.
+#[derive(Debug, Clone, Default)]
+pub struct PatronChanges {
+    pub family_name: Option<String>,
+    pub given_names: Option<String>,
+    /// `Some(None)` clears the value.
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub birth_date: Option<Option<chrono::NaiveDate>>,
+    pub class: Option<Option<String>>,
+    pub home_library: Option<Option<String>>,
+    pub expires: Option<Option<chrono::NaiveDate>>,
+    pub fines_minor: Option<i64>,
+    pub fine_limit_minor: Option<Option<i64>>,
+    pub currency: Option<crate::store::Currency>,
+}
+
+impl PatronChanges {
+    pub fn apply(self, mut d: PatronDetails) -> PatronDetails {
+        if self.family_name.is_some() || self.given_names.is_some() {
+            let family = self.family_name.unwrap_or(d.name.family.clone());
+            let given = self.given_names.unwrap_or(d.name.given.clone());
+            d.name = crate::store::PersonName::new(family, given);
+        }
+        d.email = self.email.unwrap_or(d.email);
+        d.phone = self.phone.unwrap_or(d.phone);
+        d.birth_date = self.birth_date.unwrap_or(d.birth_date);
+        d.patron_class = self.class.unwrap_or(d.patron_class);
+        d.home_library = self.home_library.unwrap_or(d.home_library);
+        d.expires_on = self.expires.unwrap_or(d.expires_on);
+        d.fines_owed_minor = self.fines_minor.unwrap_or(d.fines_owed_minor);
+        d.fee_limit_minor = self.fine_limit_minor.unwrap_or(d.fee_limit_minor);
+        d.currency = self.currency.unwrap_or(d.currency);
+        d
+    }
+}
+
+/// The PIN a new patron starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstPin {
+    /// The PIN given at creation (PIN rules applied).
+    Chosen,
+    /// The default PIN from the registered phone (`security.default_credential`).
+    Default(DefaultPin),
+    /// No PIN: none was given, and no default PIN applies (policy off, or no usable phone).
+    NotSet,
+}
+
+/// What `add_patron` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatronAdded {
+    pub id: PatronId,
+    pub pin: FirstPin,
+}
+
+pub(super) fn pin_context<'a>(card: &'a str, details: &'a PatronDetails) -> PinContext<'a> {
+    PinContext {
+        card: Some(card),
+        phone: details.phone.as_deref(),
+        birth_date: details.birth_date,
+    }
+}
+
+impl Accounts {
+    /// The patron holding this card (which may be marked lost).
+    pub async fn patron(&self, at: &CardRef) -> Result<PatronRecord, Error> {
+        self.store
+            .find_by_card(&at.institution, &at.card)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "card",
+                id: format!("{} at institution {}", at.card, at.institution),
+            })
+    }
+
+    /// A page of patrons.
+    pub async fn patrons(&self, filter: &PatronFilter) -> Result<Vec<Patron>, Error> {
+        Ok(self.store.list_patrons(filter).await?)
+    }
+
+    /// Creates a patron, optionally with a first PIN (checked against the PIN rules). Without
+    /// one, the default PIN from the phone is set when `security.default_credential` is enabled
+    /// (see [`default_pin`] for its rules).
+    pub async fn add_patron(
+        &self,
+        operator: &Operator,
+        at: &CardRef,
+        details: PatronDetails,
+        pin: Option<SecretString>,
+    ) -> Result<PatronAdded, Error> {
+        super::import::check_card(&at.card)?;
+        let (hash, first) = match pin {
+            Some(pin) => {
+                let context = pin_context(&at.card, &details);
+                let hash = self.credentials.new_pin(&pin, &context, None).await?;
+                (Some(hash.map_err(Error::Refused)?), FirstPin::Chosen)
+            }
+            None => match self.default_pin(details.phone.as_deref()).await? {
+                Some((hash, issued)) => (Some(hash), FirstPin::Default(issued)),
+                None => (None, FirstPin::NotSet),
+            },
+        };
+        let new = NewPatron {
+            institution: at.institution.clone(),
+            card_number: at.card.clone(),
+            details,
+            pin: hash,
+            password: None,
+        };
+        let id = self.store.create_patron(&new).await.map_err(|e| match e {
+            crate::store::Error::Duplicate { .. } => Error::Duplicate {
+                what: "card",
+                id: at.card.clone(),
+            },
+            other => other.into(),
+        })?;
+        self.audit(operator, Some(&at.card), "patron_add", "ok", None)
+            .await?;
+        if let FirstPin::Default(issued) = &first {
+            self.audit_default_pin(operator, &at.card, issued).await?;
+        }
+        Ok(PatronAdded { id, pin: first })
+    }
+
+    /// Changes descriptive fields. The PIN is never touched: a default PIN keeps the digits of
+    /// the phone it was made from.
+    pub async fn update_patron(
+        &self,
+        operator: &Operator,
+        at: &CardRef,
+        changes: PatronChanges,
+    ) -> Result<(), Error> {
+        let record = self.patron(at).await?;
+        let details = changes.apply(record.patron.details);
+        self.store.update_patron(record.patron.id, &details).await?;
+        self.audit(operator, Some(&at.card), "patron_update", "ok", None)
+            .await
+    }
+
+    /// Deletes the patron and their cards (audit records stay, pseudonymised).
+    pub async fn remove_patron(&self, operator: &Operator, at: &CardRef) -> Result<(), Error> {
+        let record = self.patron(at).await?;
+        self.store.remove_patron(record.patron.id).await?;
+        self.audit(operator, Some(&at.card), "patron_remove", "ok", None)
+            .await
+    }
+}

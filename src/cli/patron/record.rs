@@ -1,0 +1,86 @@
+//! `patron add | show | list | update | remove`: the patron record from the command line.
+//!
+//! Uses `accounts` and the CLI output helpers; must not import `server` or `sip2`, and never
+//! prints a PIN, password or hash.
+
+use std::process::ExitCode;
+
+use secrecy::SecretString;
+
+use super::args::DetailArgs;
+use super::output::{self, usage};
+use crate::accounts::patron::CardRef;
+use crate::accounts::{Accounts, Operator};
+use crate::cli::admin::finish;
+use crate::cli::output::{report, Exit};
+use crate::store::PatronFilter;
+
+pub(super) async fn add(
+    accounts: &Accounts,
+    op: &Operator,
+    at: &CardRef,
+    details: &DetailArgs,
+    pin: Option<SecretString>,
+) -> ExitCode {
+    let details = match details.new_patron() {
+        Ok(details) => details,
+        Err(message) => return usage(&message),
+    };
+    let policy = accounts.default_pin_policy();
+    finish(accounts.add_patron(op, at, details, pin).await, |added| {
+        output::added(at, &added, policy)
+    })
+}
+
+pub(super) async fn show(accounts: &Accounts, at: &CardRef) -> ExitCode {
+    match accounts.patron(at).await {
+        Ok(record) => {
+            let cards = accounts
+                .store()
+                .cards(record.patron.id)
+                .await
+                .unwrap_or_default();
+            output::show(&record, &cards);
+            Exit::Ok.into()
+        }
+        Err(err) => report(&err),
+    }
+}
+
+pub(super) async fn list(accounts: &Accounts, filter: &PatronFilter) -> ExitCode {
+    finish(accounts.patrons(filter).await, |patrons| {
+        output::list(&patrons)
+    })
+}
+
+/// Changes details. A changed phone never changes the PIN; when the patron still has a default
+/// (or one-time) PIN, staff are reminded that it keeps working until changed or expired.
+pub(super) async fn update(
+    accounts: &Accounts,
+    op: &Operator,
+    at: &CardRef,
+    details: &DetailArgs,
+) -> ExitCode {
+    let changes = match details.changes() {
+        Ok(changes) => changes,
+        Err(message) => return usage(&message),
+    };
+    let phone_changed = changes.phone.is_some();
+    if let Err(err) = accounts.update_patron(op, at, changes).await {
+        return report(&err);
+    }
+    println!("patron with card {} updated", at.card);
+    if phone_changed {
+        let temporary = accounts.patron(at).await.ok().and_then(|r| r.patron.pin);
+        if let Some(expires) = temporary.and_then(|pin| pin.default_expires_at) {
+            output::pin_kept_after_phone_change(expires);
+        }
+    }
+    Exit::Ok.into()
+}
+
+pub(super) async fn remove(accounts: &Accounts, op: &Operator, at: &CardRef) -> ExitCode {
+    finish(accounts.remove_patron(op, at).await, |()| {
+        println!("patron with card {} removed", at.card)
+    })
+}
