@@ -226,6 +226,19 @@ mod tests {
     }
 
     #[test]
+    fn a_default_pin_shorter_than_the_pin_minimum_is_refused() {
+        let err = Config::from_toml(
+            "[security.pin]\nmin_length = 6\n[security.default_credential]\nenabled = true\ndigits = 4\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("security.default_credential.digits"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn environment_overrides_the_database_url() {
         let mut config = Config::default();
         config.apply_env(|name| (name == ENV_DATABASE_URL).then(|| "postgres://db/x".to_string()));

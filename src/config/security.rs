@@ -322,6 +322,12 @@ impl SecurityConfig {
             at.at("default_credential")
                 .push("digits", "must be between 4 and 8");
         }
+        if d.enabled && d.digits < p.min_length {
+            at.at("default_credential").push(
+                "digits",
+                "must be at least security.pin.min_length (a default PIN is a PIN)",
+            );
+        }
         if d.lifetime.is_zero() {
             at.at("default_credential")
                 .push("lifetime", "must be longer than 0s");
