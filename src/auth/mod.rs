@@ -8,6 +8,7 @@
 //! Uses `store`, `config` and `clock` only; must not import `sip2`, `server` or `accounts`.
 //! Never logs a PIN, password, hash, token or raw card number, at any level.
 
+mod attempt;
 mod authenticator;
 mod budget;
 mod credential;
@@ -18,6 +19,7 @@ mod patron;
 pub mod pepper;
 pub mod pin_rules;
 pub mod pool;
+mod standing;
 mod terminal;
 
 pub use authenticator::Authenticator;
