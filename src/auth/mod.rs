@@ -22,7 +22,7 @@ pub mod pool;
 mod standing;
 mod terminal;
 
-pub use authenticator::Authenticator;
+pub use authenticator::{pin_lock_policy, Authenticator};
 pub use decision::{
     BudgetAction, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
     Rejection, Standing, TerminalBudget, TerminalDecision, TerminalProfile, TerminalRefusal,
