@@ -223,13 +223,9 @@ impl Store {
 
     /// Deletes a terminal and its failure events.
     pub async fn remove_terminal(&self, id: TerminalId) -> Result<()> {
-        let done = with_pool!(self, |pool| {
-            sqlx::query("DELETE FROM terminals WHERE id = $1")
-                .bind(id.0)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let done = self
+            .delete_rows("DELETE FROM terminals WHERE id = $1", id.0)
+            .await?;
         found(done, "terminal")
     }
 
