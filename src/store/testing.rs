@@ -49,7 +49,9 @@ fn with_database(admin_url: &str, name: &str) -> String {
         Some((scheme, rest)) => (format!("{scheme}://"), rest),
         None => (String::new(), base),
     };
-    let authority = rest.split_once('/').map_or(rest, |(authority, _)| authority);
+    let authority = rest
+        .split_once('/')
+        .map_or(rest, |(authority, _)| authority);
     format!("{scheme}{authority}/{name}{query}")
 }
 
