@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sip2auth::store::testing::{sample_patron, TempDb};
 use sip2auth::store::{
-    AttemptSlot, ConnectOptions, Error, FailureEffect, LockPolicy, PasswordLockPolicy, PatronId,
-    Store,
+    AttemptSlot, ConnectOptions, Error, FailureEffect, LockCounters, LockPolicy,
+    PasswordLockPolicy, PatronId, Store,
 };
 use sip2auth::store_test_on_both_backends;
 
@@ -27,6 +27,11 @@ async fn patron(store: &Store) -> PatronId {
         .create_patron(&sample_patron("MAIN", "1001"))
         .await
         .unwrap()
+}
+
+/// The patron's PIN counters as stored now.
+async fn pin_lock(store: &Store, id: PatronId) -> LockCounters {
+    store.get_patron(id).await.unwrap().unwrap().pin_lock
 }
 
 /// Runs `n` concurrent PIN reservations at `now`, spread round-robin over `stores`.
@@ -78,7 +83,7 @@ async fn assert_fifty_concurrent_attempts_grant_exactly_the_threshold(stores: &[
             "{slot:?}"
         );
     }
-    let counters = store.get_patron(id).await.unwrap().unwrap().pin_lock;
+    let counters = pin_lock(store, id).await;
     assert_eq!(counters.failures, 5);
     assert_eq!(counters.locked_until, Some(lock_end));
 
@@ -96,16 +101,7 @@ async fn assert_fifty_concurrent_attempts_grant_exactly_the_threshold(stores: &[
             .unwrap(),
         AttemptSlot::HardLocked
     );
-    assert_eq!(
-        store
-            .get_patron(id)
-            .await
-            .unwrap()
-            .unwrap()
-            .pin_lock
-            .failures,
-        10
-    );
+    assert_eq!(pin_lock(store, id).await.failures, 10);
 }
 
 async fn fifty_concurrent_pin_attempts_grant_exactly_the_threshold(db: TempDb) {
@@ -175,7 +171,7 @@ async fn ten_consecutive_failures_set_the_hard_lock_until_unlock(db: TempDb) {
         store.reserve_pin_attempt(id, far, &policy()).await.unwrap(),
         AttemptSlot::HardLocked
     );
-    let counters = store.get_patron(id).await.unwrap().unwrap().pin_lock;
+    let counters = pin_lock(store, id).await;
     assert_eq!(
         policy().refusal(&counters, far),
         Some(AttemptSlot::HardLocked)
@@ -205,23 +201,14 @@ async fn success_resets_the_count_and_clears_a_temporary_lock(db: TempDb) {
         store.reserve_pin_attempt(id, now, &policy()).await.unwrap();
     }
     store.record_pin_success(id).await.unwrap();
-    assert_eq!(
-        store
-            .get_patron(id)
-            .await
-            .unwrap()
-            .unwrap()
-            .pin_lock
-            .failures,
-        0
-    );
+    assert_eq!(pin_lock(store, id).await.failures, 0);
     for expected in 1..=5 {
         let slot = store.reserve_pin_attempt(id, now, &policy()).await.unwrap();
         assert_eq!(slot, AttemptSlot::Granted { attempt: expected });
     }
     // Attempt 5 set the lock up front; the right PIN in that slot lifts it.
     store.record_pin_success(id).await.unwrap();
-    let counters = store.get_patron(id).await.unwrap().unwrap().pin_lock;
+    let counters = pin_lock(store, id).await;
     assert_eq!((counters.failures, counters.locked_until), (0, None));
     assert_eq!(
         store.reserve_pin_attempt(id, now, &policy()).await.unwrap(),
@@ -262,16 +249,7 @@ async fn password_lock_doubles_up_to_the_cap_and_is_never_permanent(db: TempDb) 
     let counters = store.get_patron(id).await.unwrap().unwrap().password_lock;
     assert_eq!((counters.failures, counters.locks), (15, 5));
     // The PIN counter is separate.
-    assert_eq!(
-        store
-            .get_patron(id)
-            .await
-            .unwrap()
-            .unwrap()
-            .pin_lock
-            .failures,
-        0
-    );
+    assert_eq!(pin_lock(store, id).await.failures, 0);
 
     store.record_password_success(id).await.unwrap();
     for _ in 0..3 {

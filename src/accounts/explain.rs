@@ -2,15 +2,16 @@
 //! fines, PIN on file and its flags, lock state, and the terminal's own settings — without
 //! verifying a PIN and without showing any secret or hash.
 //!
-//! Reads stored facts only (no hashing, no counter changes). Uses `store`, `config`, `clock`;
-//! must not import `sip2` or `cli`.
+//! Reads stored facts only (no hashing, no counter changes). The standing rules and the lock
+//! policy come from `auth`, so `explain` and the SIP2 answer cannot disagree. Uses `auth`,
+//! `store`, `config`, `clock`; must not import `sip2` or `cli`.
 
 use chrono::{DateTime, Utc};
 
 use super::patron::CardRef;
 use super::{Accounts, Error};
-use crate::store::AttemptSlot;
-use crate::store::{LockPolicy, PatronCredential, PatronRecord, PatronStatus, Terminal};
+use crate::auth::{pin_lock_policy, Standing};
+use crate::store::{AttemptSlot, PatronCredential, PatronRecord, PatronStatus, Terminal};
 
 /// The answer of `explain`: a verdict and the facts behind it, each as a labelled sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +63,8 @@ impl Accounts {
     ) -> Explanation {
         let patron = &record.patron;
         let security = &self.config.security;
+        // The same rules the SIP2 answer applies; this function only words them.
+        let standing = Standing::of(record, now);
         let mut facts: Vec<(&'static str, String)> = Vec::new();
         let mut refusals: Vec<String> = Vec::new();
         facts.push((
@@ -81,7 +84,7 @@ impl Accounts {
             }
         }
         let lost_as_unknown = self.config.server.lost_card_as_unknown;
-        let card_lost = record.card.lost || patron.status == PatronStatus::CardLost;
+        let card_lost = standing.card_lost;
         let status = match &patron.status {
             PatronStatus::Active => "active".to_string(),
             PatronStatus::Blocked { reason } => format!("blocked: {reason}"),
@@ -104,12 +107,12 @@ impl Accounts {
                 "the card is lost: the patron status says so (card reported lost)".into()
             });
         }
-        if let PatronStatus::Blocked { reason } = &patron.status {
+        if let Some(reason) = &standing.blocked {
             refusals.push(format!("the patron is blocked ({reason})"));
         }
         let d = &patron.details;
         match d.expires_on {
-            Some(day) if day < now.date_naive() => {
+            Some(day) if standing.expired => {
                 facts.push(("expiry", format!("registration expired on {day}")));
                 refusals.push(format!("registration expired on {day}"));
             }
@@ -119,7 +122,7 @@ impl Accounts {
         let money =
             |minor: i64| format!("{}.{:02} {}", minor / 100, (minor % 100).abs(), d.currency);
         let fines = match d.fee_limit_minor {
-            Some(limit) if d.fines_owed_minor > limit => {
+            Some(limit) if standing.fines_over_limit => {
                 refusals.push("fines are over the limit".into());
                 format!(
                     "owes {} (over the limit of {})",
@@ -166,13 +169,7 @@ impl Accounts {
             },
         };
         facts.push(("pin", pin));
-        let policy = LockPolicy {
-            temp_threshold: security.lockout.pin_temporary_threshold,
-            temp_lock: chrono::Duration::from_std(security.lockout.pin_temporary_lock)
-                .unwrap_or(chrono::Duration::minutes(15)),
-            hard_threshold: security.lockout.pin_hard_threshold,
-        };
-        let lock = match policy.refusal(&patron.pin_lock, now) {
+        let lock = match pin_lock_policy(&security.lockout).refusal(&patron.pin_lock, now) {
             Some(AttemptSlot::HardLocked) => {
                 pin_ok = false;
                 format!(

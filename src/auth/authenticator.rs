@@ -15,7 +15,7 @@ use super::pepper::KeyRing;
 use super::pool::{HashPool, PoolCounts};
 use super::{Error, Result};
 use crate::clock::SharedClock;
-use crate::config::security::SecurityConfig;
+use crate::config::security::{LockoutConfig, SecurityConfig};
 use crate::store::{LockPolicy, NewAuditEntry, PasswordLockPolicy, Store};
 
 /// Meta-table key under which the fingerprint of pepper key `id` is recorded.
@@ -101,12 +101,7 @@ impl Authenticator {
     }
 
     pub(super) fn pin_policy(&self) -> LockPolicy {
-        let l = &self.inner.config.lockout;
-        LockPolicy {
-            temp_threshold: l.pin_temporary_threshold,
-            temp_lock: duration(l.pin_temporary_lock),
-            hard_threshold: l.pin_hard_threshold,
-        }
+        pin_lock_policy(&self.inner.config.lockout)
     }
 
     pub(super) fn password_policy(&self) -> PasswordLockPolicy {
@@ -137,6 +132,16 @@ impl Authenticator {
         };
         self.inner.store.append_audit(&entry).await?;
         Ok(())
+    }
+}
+
+/// The PIN lockout thresholds and lock time as the store applies them. Public so that `explain`
+/// reads a lock exactly as a check would.
+pub fn pin_lock_policy(lockout: &LockoutConfig) -> LockPolicy {
+    LockPolicy {
+        temp_threshold: lockout.pin_temporary_threshold,
+        temp_lock: duration(lockout.pin_temporary_lock),
+        hard_threshold: lockout.pin_hard_threshold,
     }
 }
 

@@ -8,6 +8,7 @@
 //! Uses `store`, `config` and `clock` only; must not import `sip2`, `server` or `accounts`.
 //! Never logs a PIN, password, hash, token or raw card number, at any level.
 
+mod attempt;
 mod authenticator;
 mod budget;
 mod credential;
@@ -18,9 +19,10 @@ mod patron;
 pub mod pepper;
 pub mod pin_rules;
 pub mod pool;
+mod standing;
 mod terminal;
 
-pub use authenticator::Authenticator;
+pub use authenticator::{pin_lock_policy, Authenticator};
 pub use decision::{
     BudgetAction, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
     Rejection, Standing, TerminalBudget, TerminalDecision, TerminalProfile, TerminalRefusal,

@@ -5,26 +5,23 @@
 //!
 //! Uses `sip2` (messages, encoder, parser, framing) only; no database.
 
+mod client;
+mod report;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use futures_util::StreamExt;
 use secrecy::ExposeSecret;
-use tokio::net::TcpStream;
-use tokio_util::codec::Framed;
 
 use super::output::Exit;
 use super::prompt::{self, Source};
-use crate::sip2::message::{
-    AcsStatusResponse, LoginRequest, LoginResponse, PatronInformationRequest,
-    PatronInformationResponse, ScStatusRequest,
-};
+use crate::sip2::message::{LoginRequest, PatronInformationRequest, ScStatusRequest};
 use crate::sip2::{
-    encode, parse, Charset, EncodeOptions, FieldId, Frame, FrameCodec, Language, ParseOptions,
-    PatronStatusFlag, PrintWidth, ProtocolVersion, Request, Response, Secret, SipDate, Summary,
-    SupportedMessage, TrailerMode,
+    Charset, Language, PrintWidth, ProtocolVersion, Request, Response, Secret, SipDate, Summary,
 };
+use client::Client;
+use report::{print_login, print_patron, print_status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TerminatorArg {
@@ -215,225 +212,4 @@ fn name(response: &Response) -> String {
         Response::name_of(code).unwrap_or("unknown"),
         String::from_utf8_lossy(&code)
     )
-}
-
-struct Client {
-    framed: Framed<TcpStream, FrameCodec>,
-    encode: EncodeOptions,
-    parse: ParseOptions,
-    terminator: &'static [u8],
-    timeout: Duration,
-    sequence: u8,
-    checksums: bool,
-}
-
-impl Client {
-    async fn connect(args: &ProbeArgs) -> Result<Client, String> {
-        let stream = tokio::time::timeout(args.timeout, TcpStream::connect(&args.address))
-            .await
-            .map_err(|_| {
-                format!(
-                    "no connection to {} within {:?}",
-                    args.address, args.timeout
-                )
-            })?
-            .map_err(|e| format!("cannot connect to {}: {e}", args.address))?;
-        Ok(Client {
-            framed: Framed::new(stream, FrameCodec::default()),
-            encode: EncodeOptions {
-                charset: args.charset,
-                trailer: TrailerMode::None,
-            },
-            parse: ParseOptions {
-                charset: args.charset,
-                ..ParseOptions::default()
-            },
-            terminator: match args.terminator {
-                TerminatorArg::Cr => b"\r",
-                TerminatorArg::Crlf => b"\r\n",
-            },
-            timeout: args.timeout,
-            sequence: 0,
-            checksums: args.checksums,
-        })
-    }
-
-    async fn exchange(&mut self, request: &Request, what: &str) -> Result<Response, String> {
-        let mut options = self.encode;
-        if self.checksums {
-            options.trailer = TrailerMode::Checksum {
-                sequence: Some(self.sequence),
-            };
-            self.sequence = (self.sequence + 1) % 10;
-        }
-        let mut bytes = encode::request(request, &options);
-        bytes.extend_from_slice(self.terminator);
-        let stream = self.framed.get_mut();
-        tokio::time::timeout(
-            self.timeout,
-            tokio::io::AsyncWriteExt::write_all(stream, &bytes),
-        )
-        .await
-        .map_err(|_| format!("{what}: could not send within {:?}", self.timeout))?
-        .map_err(|e| format!("{what}: send failed: {e}"))?;
-        let frame = tokio::time::timeout(self.timeout, self.framed.next())
-            .await
-            .map_err(|_| format!("{what}: no answer within {:?}", self.timeout))?;
-        let frame = match frame {
-            Some(Ok(Frame::Message(frame))) => frame,
-            Some(Ok(Frame::Oversized)) => return Err(format!("{what}: answer too long")),
-            Some(Err(e)) => return Err(format!("{what}: read failed: {e}")),
-            None => return Err(format!("{what}: the server closed the connection")),
-        };
-        let parsed = parse::response(&frame, &self.parse)
-            .map_err(|e| format!("{what}: unreadable answer: {e}"))?;
-        if self.checksums
-            && parsed.trailer.is_none()
-            && !matches!(parsed.message, Response::RequestScResend(_))
-        {
-            return Err(format!(
-                "{what}: answer has no checksum although --checksums was given"
-            ));
-        }
-        println!(
-            "{} {}",
-            String::from_utf8_lossy(&parsed.message.code()),
-            Response::name_of(parsed.message.code()).unwrap_or("")
-        );
-        Ok(parsed.message)
-    }
-}
-
-fn fixed(name: &str, value: impl std::fmt::Display) {
-    println!("  {:<33} {value}", name);
-}
-
-fn field(id: FieldId, value: impl std::fmt::Display) {
-    println!(
-        "  {} {:<30} {value}",
-        String::from_utf8_lossy(&id.code()),
-        id.name()
-    );
-}
-
-fn yn(value: bool) -> &'static str {
-    if value {
-        "Y"
-    } else {
-        "N"
-    }
-}
-
-fn date(d: &SipDate) -> String {
-    d.datetime.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-fn print_login(r: &LoginResponse) {
-    fixed("ok", if r.ok { "1 (accepted)" } else { "0 (refused)" });
-    extra(&r.extra);
-}
-
-fn print_status(r: &AcsStatusResponse) {
-    fixed("on-line status", yn(r.online_status));
-    fixed("checkin ok", yn(r.checkin_ok));
-    fixed("checkout ok", yn(r.checkout_ok));
-    fixed("ACS renewal policy", yn(r.acs_renewal_policy));
-    fixed("status update ok", yn(r.status_update_ok));
-    fixed("off-line ok", yn(r.offline_ok));
-    fixed("timeout period", r.timeout_period);
-    fixed("retries allowed", r.retries_allowed);
-    fixed(
-        "date / time sync",
-        r.date_time_sync
-            .as_ref()
-            .map_or("not supported".into(), date),
-    );
-    fixed(
-        "protocol version",
-        format!(
-            "{}.{:02}",
-            r.protocol_version.major, r.protocol_version.minor
-        ),
-    );
-    field(FieldId::InstitutionId, &r.institution_id);
-    if let Some(v) = &r.library_name {
-        field(FieldId::LibraryName, v);
-    }
-    let supported = SupportedMessage::ALL
-        .iter()
-        .filter(|m| r.supported_messages.get(**m))
-        .map(|m| format!("{m:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    field(FieldId::SupportedMessages, supported);
-    if let Some(v) = &r.terminal_location {
-        field(FieldId::TerminalLocation, v);
-    }
-    lines(&r.screen_message, &r.print_line);
-    extra(&r.extra);
-}
-
-fn print_patron(r: &PatronInformationResponse) {
-    let flags = PatronStatusFlag::ALL
-        .iter()
-        .filter(|f| r.patron_status.get(**f))
-        .map(|f| format!("{f:?}"))
-        .collect::<Vec<_>>();
-    fixed(
-        "patron status",
-        if flags.is_empty() {
-            "no flag set".into()
-        } else {
-            flags.join(", ")
-        },
-    );
-    fixed("language", format!("{:03}", r.language.0));
-    fixed("transaction date", date(&r.transaction_date));
-    let count = |c: Option<u16>| c.map_or("unknown".into(), |n| n.to_string());
-    fixed("hold items count", count(r.hold_items_count));
-    fixed("overdue items count", count(r.overdue_items_count));
-    fixed("charged items count", count(r.charged_items_count));
-    fixed("fine items count", count(r.fine_items_count));
-    fixed("recall items count", count(r.recall_items_count));
-    fixed("unavailable holds count", count(r.unavailable_holds_count));
-    field(FieldId::InstitutionId, &r.institution_id);
-    field(FieldId::PatronIdentifier, &r.patron_identifier);
-    field(FieldId::PersonalName, &r.personal_name);
-    let tri = |v: Option<bool>| v.map_or("absent", yn);
-    field(FieldId::ValidPatron, tri(r.valid_patron));
-    field(FieldId::ValidPatronPassword, tri(r.valid_patron_password));
-    let optional = [
-        (FieldId::CurrencyType, &r.currency_type),
-        (FieldId::FeeAmount, &r.fee_amount),
-        (FieldId::FeeLimit, &r.fee_limit),
-        (FieldId::HomeAddress, &r.home_address),
-        (FieldId::EmailAddress, &r.email_address),
-        (FieldId::HomePhoneNumber, &r.home_phone_number),
-        (FieldId::PatronExpirationDate, &r.patron_expiration_date),
-        (FieldId::PatronBirthDate, &r.patron_birth_date),
-        (FieldId::PatronClass, &r.patron_class),
-        (FieldId::PermanentLocation, &r.home_library),
-    ];
-    for (id, value) in optional {
-        if let Some(v) = value {
-            field(id, v);
-        }
-    }
-    lines(&r.screen_message, &r.print_line);
-    extra(&r.extra);
-}
-
-fn lines(screen: &[String], print: &[String]) {
-    for line in screen {
-        field(FieldId::ScreenMessage, line);
-    }
-    for line in print {
-        field(FieldId::PrintLine, line);
-    }
-}
-
-fn extra(fields: &[(FieldId, String)]) {
-    for (id, value) in fields {
-        field(*id, value);
-    }
 }

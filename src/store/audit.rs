@@ -112,13 +112,7 @@ impl Store {
 
     /// Deletes records older than `cutoff` (retention); returns how many.
     pub async fn purge_audit_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        let done = with_pool!(self, |pool| {
-            sqlx::query("DELETE FROM audit_log WHERE at < $1")
-                .bind(cutoff.timestamp())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(done)
+        self.delete_rows("DELETE FROM audit_log WHERE at < $1", cutoff.timestamp())
+            .await
     }
 }

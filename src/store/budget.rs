@@ -95,13 +95,10 @@ impl Store {
 
     /// Deletes events older than `cutoff`; returns how many.
     pub async fn purge_terminal_failures_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        let done = with_pool!(self, |pool| {
-            sqlx::query("DELETE FROM terminal_failures WHERE at < $1")
-                .bind(cutoff.timestamp())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(done)
+        self.delete_rows(
+            "DELETE FROM terminal_failures WHERE at < $1",
+            cutoff.timestamp(),
+        )
+        .await
     }
 }

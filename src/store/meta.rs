@@ -1,6 +1,6 @@
 //! Meta: the key/value table for facts about the database itself (pepper fingerprint, `demo`
-//! marker), and the small counting helper. Must not import `auth` (the fingerprint arrives
-//! computed).
+//! marker), and two statement shapes several tables share: a parameterless count and a delete
+//! bounded by one integer. Must not import `auth` (the fingerprint arrives computed).
 
 use super::error::Result;
 use super::Store;
@@ -51,5 +51,17 @@ impl Store {
             sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await
         })?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Runs a `DELETE … WHERE <column> <op> $1` with `bound` as `$1`; returns how many rows went.
+    pub(crate) async fn delete_rows(&self, sql: &'static str, bound: i64) -> Result<u64> {
+        let done = with_pool!(self, |pool| {
+            sqlx::query(sql)
+                .bind(bound)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done)
     }
 }

@@ -67,6 +67,7 @@ mod lockout;
 mod meta;
 mod patron_row;
 mod patrons;
+mod terminal;
 mod terminals;
 #[doc(hidden)]
 pub mod testing;
@@ -82,7 +83,7 @@ pub use patrons::{
     Card, CredentialHash, NewPatron, Patron, PatronDetails, PatronFilter, PatronRecord,
     PatronStatus, PersonName,
 };
-pub use terminals::{
+pub use terminal::{
     Charset, ErrorDetection, MessageCodes, NewTerminal, PatronCredential, PatronDetail, StoredHash,
     Terminal, TerminalSettings, Terminator,
 };

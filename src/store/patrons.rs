@@ -302,13 +302,9 @@ impl Store {
     /// Deletes the patron with their cards and reset token. Audit entries stay (they hold only
     /// pseudonyms).
     pub async fn remove_patron(&self, id: PatronId) -> Result<()> {
-        let done = with_pool!(self, |pool| {
-            sqlx::query("DELETE FROM patrons WHERE id = $1")
-                .bind(id.0)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let done = self
+            .delete_rows("DELETE FROM patrons WHERE id = $1", id.0)
+            .await?;
         found(done, "patron")
     }
 

@@ -45,11 +45,14 @@ fn with_database(admin_url: &str, name: &str) -> String {
         Some((base, query)) => (base, format!("?{query}")),
         None => (admin_url, String::new()),
     };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    format!("{}/{name}{query}", &base[..path_start])
+    let (scheme, rest) = match base.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), base),
+    };
+    let authority = rest
+        .split_once('/')
+        .map_or(rest, |(authority, _)| authority);
+    format!("{scheme}{authority}/{name}{query}")
 }
 
 impl TempDb {

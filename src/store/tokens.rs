@@ -81,13 +81,10 @@ impl Store {
 
     /// Deletes tokens that expired at or before `now`; returns how many.
     pub async fn purge_expired_reset_tokens(&self, now: DateTime<Utc>) -> Result<u64> {
-        let done = with_pool!(self, |pool| {
-            sqlx::query("DELETE FROM reset_tokens WHERE expires_at <= $1")
-                .bind(now.timestamp())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(done)
+        self.delete_rows(
+            "DELETE FROM reset_tokens WHERE expires_at <= $1",
+            now.timestamp(),
+        )
+        .await
     }
 }

@@ -1,0 +1,220 @@
+//! The parts of a message body after its command code: fixed fields read in spec order through
+//! their `FixedFormat`, then identified fields split on `|` and taken by type ([`TakeField`]).
+//!
+//! Field rules: empty segments (`||`) are ignored; a last field without `|` is accepted; a
+//! non-repeatable field that appears twice keeps its FIRST value (SIPServer/Koha, §1.6); fields
+//! a message does not define (unknown extensions included) are kept in `extra`, except
+//! credentials (AC, AD, CO), which are dropped rather than kept as plain text. AC and AD are
+//! always optional; `None` = absent, `Some(empty)` = `AD|`.
+//!
+//! Owns: `Cx`, `RawField`, `TakeField`. Must not import anything from the crate outside `sip2`.
+
+use nom::bytes::complete::{take_till, take_while_m_n};
+use nom::{IResult, Parser};
+
+use super::ParseOptions;
+use crate::sip2::date::SipDate;
+use crate::sip2::error::ParseError;
+use crate::sip2::field::FieldId;
+use crate::sip2::fixed::{FixedError, FixedFormat};
+use crate::sip2::secret::Secret;
+use crate::sip2::status::SupportedMessages;
+
+/// One identified field as found in the message.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawField<'a> {
+    pub id: FieldId,
+    pub value: &'a [u8],
+    pub offset: usize,
+}
+
+/// Parsing context: options plus the body, to turn remaining input into offsets.
+pub(crate) struct Cx<'a> {
+    pub opts: &'a ParseOptions,
+    len: usize,
+}
+
+/// Separates identified fields.
+pub(super) const DELIMITER: u8 = b'|';
+
+/// `field identifier`: two upper-case letters.
+fn field_identifier(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while_m_n(2, 2, |b: u8| b.is_ascii_uppercase()).parse(input)
+}
+
+/// `field segment`: everything up to the next delimiter.
+fn field_segment(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_till(|b| b == DELIMITER).parse(input)
+}
+
+impl<'a> Cx<'a> {
+    pub(super) fn new(opts: &'a ParseOptions, body: &[u8]) -> Cx<'a> {
+        Cx {
+            opts,
+            len: body.len(),
+        }
+    }
+
+    fn offset(&self, rest: &[u8]) -> usize {
+        self.len - rest.len()
+    }
+
+    /// Reads one fixed field with format `F`; `name` is reported in errors.
+    pub fn fixed<'i, F: FixedFormat>(
+        &self,
+        input: &'i [u8],
+        name: &'static str,
+    ) -> Result<(&'i [u8], F::Value), ParseError> {
+        F::parse(input, self.opts).map_err(|e| match e {
+            nom::Err::Error(FixedError::Bad { at, width })
+            | nom::Err::Failure(FixedError::Bad { at, width }) => ParseError::BadFixedValue {
+                offset: self.offset(at),
+                field: name,
+                value: String::from_utf8_lossy(&at[..width.min(at.len())]).into_owned(),
+            },
+            _ => ParseError::TruncatedFixed {
+                offset: self.offset(input),
+                field: name,
+            },
+        })
+    }
+
+    /// Splits the identified part into fields.
+    pub fn fields<'i>(&self, mut rest: &'i [u8]) -> Result<Vec<RawField<'i>>, ParseError> {
+        let mut out = Vec::with_capacity(8);
+        while let Some(&first) = rest.first() {
+            if first == DELIMITER {
+                rest = &rest[1..];
+                continue;
+            }
+            let offset = self.offset(rest);
+            let (after, segment) = field_segment(rest).map_err(|_| ParseError::Empty)?;
+            let (value, code) = field_identifier(segment).map_err(|_| ParseError::BadFieldId {
+                offset,
+                id: String::from_utf8_lossy(&segment[..segment.len().min(2)]).into_owned(),
+            })?;
+            let id = FieldId::from_code([code[0], code[1]]);
+            if matches!(id, FieldId::SequenceNumber | FieldId::Checksum) {
+                return Err(ParseError::MalformedTrailer { offset });
+            }
+            out.push(RawField {
+                id,
+                value,
+                offset: offset + 2,
+            });
+            rest = after;
+        }
+        Ok(out)
+    }
+
+    /// Fields not in `declared`, in arrival order; credentials are dropped.
+    pub fn extra(&self, fields: &[RawField<'_>], declared: &[FieldId]) -> Vec<(FieldId, String)> {
+        fields
+            .iter()
+            .filter(|f| !declared.contains(&f.id) && !f.id.is_secret())
+            .map(|f| (f.id, self.text(f.value)))
+            .collect()
+    }
+
+    fn text(&self, raw: &[u8]) -> String {
+        self.opts.charset.decode(raw).into_owned()
+    }
+}
+
+/// How a typed field value is taken from the field list.
+pub(crate) trait TakeField: Sized {
+    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError>;
+}
+
+fn first<'f, 'a>(fields: &'f [RawField<'a>], id: FieldId) -> Option<&'f RawField<'a>> {
+    fields.iter().find(|f| f.id == id)
+}
+
+/// A required text field.
+impl TakeField for String {
+    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError> {
+        first(fields, id)
+            .map(|f| cx.text(f.value))
+            .ok_or(ParseError::MissingField { field: id })
+    }
+}
+
+/// An optional text field.
+impl TakeField for Option<String> {
+    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError> {
+        Ok(first(fields, id).map(|f| cx.text(f.value)))
+    }
+}
+
+/// A repeatable text field, in arrival order.
+impl TakeField for Vec<String> {
+    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError> {
+        Ok(fields
+            .iter()
+            .filter(|f| f.id == id)
+            .map(|f| cx.text(f.value))
+            .collect())
+    }
+}
+
+/// A required credential.
+impl TakeField for Secret {
+    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError> {
+        first(fields, id)
+            .map(|f| Secret::from(cx.text(f.value)))
+            .ok_or(ParseError::MissingField { field: id })
+    }
+}
+
+/// An optional credential: `None` = absent, `Some(empty)` = present and empty.
+impl TakeField for Option<Secret> {
+    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError> {
+        Ok(first(fields, id).map(|f| Secret::from(cx.text(f.value))))
+    }
+}
+
+fn bad_value(f: &RawField<'_>) -> ParseError {
+    ParseError::BadFieldValue {
+        offset: f.offset,
+        field: f.id,
+        value: String::from_utf8_lossy(f.value).into_owned(),
+    }
+}
+
+/// An optional `Y`/`N` flag (BL, CQ, BO, BI, CI).
+impl TakeField for Option<bool> {
+    fn take(fields: &[RawField<'_>], id: FieldId, _: &Cx<'_>) -> Result<Self, ParseError> {
+        first(fields, id)
+            .map(|f| match f.value {
+                b"Y" => Ok(true),
+                b"N" => Ok(false),
+                _ => Err(bad_value(f)),
+            })
+            .transpose()
+    }
+}
+
+/// An optional 18-character date field (BW, CJ, CM).
+impl TakeField for Option<SipDate> {
+    fn take(fields: &[RawField<'_>], id: FieldId, _: &Cx<'_>) -> Result<Self, ParseError> {
+        first(fields, id)
+            .map(|f| SipDate::from_bytes(f.value).ok_or_else(|| bad_value(f)))
+            .transpose()
+    }
+}
+
+/// BX: `Y`/`N` per position; missing positions are `N`, positions past 16 are ignored.
+impl TakeField for SupportedMessages {
+    fn take(fields: &[RawField<'_>], id: FieldId, _: &Cx<'_>) -> Result<Self, ParseError> {
+        let f = first(fields, id).ok_or(ParseError::MissingField { field: id })?;
+        let mut out = SupportedMessages::default();
+        for (slot, b) in out.0.iter_mut().zip(f.value) {
+            *slot = match b {
+                b'Y' => true,
+                b'N' => false,
+                _ => return Err(bad_value(f)),
+            };
+        }
+        Ok(out)
+    }
+}
