@@ -77,19 +77,20 @@ pub struct ProbeArgs {
 
 pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     let password = match &args.login {
-        Some(_) => Some(prompt::secret(
-            Source::stdin_if(args.password_stdin),
-            "terminal secret",
-            false,
-        )?),
+        Some(_) => Some(
+            prompt::secret(
+                Source::stdin_if(args.password_stdin),
+                "terminal secret",
+                false,
+            )
+            .await?,
+        ),
         None => None,
     };
     let pin = match (&args.patron, args.no_pin) {
-        (Some(_), false) => Some(prompt::secret(
-            Source::stdin_if(args.pin_stdin),
-            "patron PIN",
-            false,
-        )?),
+        (Some(_), false) => {
+            Some(prompt::secret(Source::stdin_if(args.pin_stdin), "patron PIN", false).await?)
+        }
         _ => None,
     };
     let mut client = match Client::connect(&args).await {

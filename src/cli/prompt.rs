@@ -1,5 +1,6 @@
 //! Reading secrets (PINs, passwords, terminal secrets) from a prompt without echo or from
-//! standard input — never from the command line. Nothing read here is printed or logged.
+//! standard input — never from the command line. Nothing read here is printed or logged. The
+//! terminal and stdin are read on the blocking pool, never on the async reactor.
 
 use std::io::BufRead;
 
@@ -26,7 +27,14 @@ impl Source {
 }
 
 /// Reads one secret. With `confirm`, the prompt asks twice and refuses a mismatch.
-pub fn secret(source: Source, what: &str, confirm: bool) -> anyhow::Result<SecretString> {
+pub async fn secret(source: Source, what: &str, confirm: bool) -> anyhow::Result<SecretString> {
+    let what = what.to_owned();
+    tokio::task::spawn_blocking(move || read(source, &what, confirm))
+        .await
+        .context("the prompt could not run")?
+}
+
+fn read(source: Source, what: &str, confirm: bool) -> anyhow::Result<SecretString> {
     match source {
         Source::Stdin => {
             let mut line = String::new();

@@ -114,13 +114,6 @@ pub struct AddArgs {
 }
 
 pub async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<ExitCode> {
-    let given_secret = |flag: bool| -> anyhow::Result<Option<secrecy::SecretString>> {
-        Ok(if flag {
-            Some(prompt::secret(Source::Stdin, "terminal secret", false)?)
-        } else {
-            None
-        })
-    };
     let operator = match &command {
         TerminalCommand::Add(AddArgs { operator, .. })
         | TerminalCommand::SetPassword { operator, .. }
@@ -144,7 +137,7 @@ pub async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<Ex
     };
     Ok(match command {
         TerminalCommand::Add(args) => {
-            let secret = given_secret(args.password_stdin)?;
+            let secret = given_secret(args.password_stdin).await?;
             let mut settings = TerminalSettings::new(
                 args.institution
                     .unwrap_or_else(|| config.server.institution_id.clone()),
@@ -194,7 +187,7 @@ pub async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<Ex
             password_stdin,
             ..
         } => {
-            let secret = given_secret(password_stdin)?;
+            let secret = given_secret(password_stdin).await?;
             let result = accounts
                 .set_terminal_secret(&op()?, &login_id, secret)
                 .await;
@@ -272,4 +265,13 @@ fn print_terminal(t: &Terminal) {
     fact("terminator", s.terminator);
     fact("error detection", s.error_detection);
     fact("created", t.created_at.format("%Y-%m-%d %H:%M UTC"));
+}
+
+/// The terminal secret from standard input when `--password-stdin` is given.
+async fn given_secret(from_stdin: bool) -> anyhow::Result<Option<secrecy::SecretString>> {
+    Ok(if from_stdin {
+        Some(prompt::secret(Source::Stdin, "terminal secret", false).await?)
+    } else {
+        None
+    })
 }

@@ -19,24 +19,26 @@ use crate::cli::prompt::{self, Source};
 
 /// The secret `command` needs, read before the database is opened (so a prompt never holds a
 /// connection); `None` for commands that take none.
-pub(super) fn read(command: &PatronCommand) -> anyhow::Result<Option<SecretString>> {
+pub(super) async fn read(command: &PatronCommand) -> anyhow::Result<Option<SecretString>> {
     use PatronCommand as P;
-    let ask = |stdin: bool, what: &str| prompt::secret(Source::stdin_if(stdin), what, true);
-    Ok(match command {
+    let (stdin, what) = match command {
         P::Add {
             with_pin,
             pin_stdin,
             ..
-        } if *with_pin || *pin_stdin => Some(ask(*pin_stdin, "new PIN")?),
-        P::SetPin { pin_stdin, .. } => Some(ask(*pin_stdin, "new PIN")?),
+        } if *with_pin || *pin_stdin => (*pin_stdin, "new PIN"),
+        P::SetPin { pin_stdin, .. } => (*pin_stdin, "new PIN"),
         P::ResetPin {
             chosen: true,
             pin_stdin,
             ..
-        } => Some(ask(*pin_stdin, "PIN chosen by the patron")?),
-        P::SetPassword { password_stdin, .. } => Some(ask(*password_stdin, "new password")?),
-        _ => None,
-    })
+        } => (*pin_stdin, "PIN chosen by the patron"),
+        P::SetPassword { password_stdin, .. } => (*password_stdin, "new password"),
+        _ => return Ok(None),
+    };
+    Ok(Some(
+        prompt::secret(Source::stdin_if(stdin), what, true).await?,
+    ))
 }
 
 pub(super) async fn set_pin(

@@ -189,7 +189,7 @@ pub async fn run(command: PatronCommand, config: &Config) -> anyhow::Result<Exit
             .ok_or_else(|| anyhow::anyhow!("--operator is required"))
     };
     // Secrets are read before the database is opened, so a prompt never holds a connection.
-    let secret = credentials::read(&command)?;
+    let secret = credentials::read(&command).await?;
     let accounts = match open(config).await {
         Ok(accounts) => accounts,
         Err(code) => return Ok(code),
