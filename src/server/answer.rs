@@ -41,7 +41,6 @@ use crate::sip2::{
     Language, PatronStatus, ProtocolVersion, Request, Response, SipDate, SupportedMessage,
     SupportedMessages,
 };
-use crate::store::Store;
 
 /// What the terminal-failure budget asks the session to do with this answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,12 +83,12 @@ pub(crate) struct Answerer {
 impl Answerer {
     pub(crate) fn new(
         config: &Config,
-        store: Store,
+        accounts: Accounts,
         auth: Authenticator,
         clock: SharedClock,
     ) -> Self {
         Answerer {
-            accounts: Accounts::with_authenticator(store, config, clock.clone(), auth.clone()),
+            accounts,
             auth,
             clock,
             settings: config.server.clone(),
@@ -265,7 +264,8 @@ impl Answerer {
         };
         match decision {
             Ok(decision) => {
-                let budget = patron::budget(&decision);
+                let delay = self.auth.config().terminal_budget.delay;
+                let budget = patron::budget(&decision, delay);
                 (rules.reply(&decision), budget)
             }
             Err(error) => {

@@ -5,6 +5,8 @@
 //! standing to flags and texts (PROTOCOL.md §6.2-6.3), and text sanitising. Called only from
 //! `answer.rs`; must not import `store` queries or touch the network.
 
+use std::time::Duration;
+
 use super::answer::Budget;
 use super::refusal::PRIVILEGES_DENIED;
 use crate::auth::{BudgetAction, CredentialVerdict as Verdict, PatronDecision};
@@ -337,11 +339,20 @@ impl Rules<'_> {
 }
 
 /// The budget action of a decision, as the session applies it.
-pub(crate) fn budget(decision: &PatronDecision) -> Budget {
+///
+/// The budget is counted in the database over the window, so it outlives the session it ended:
+/// after logging in again, the terminal is still over the threshold. Each further failed check
+/// (a wrong PIN, or a PIN for an unknown card) ends the session again; any other check is
+/// answered after `delay` and keeps the session, so a patron typing the right PIN is not thrown
+/// out with the sprayer.
+pub(crate) fn budget(decision: &PatronDecision, delay: Duration) -> Budget {
     match decision.budget.action {
         BudgetAction::None => Budget::Within,
         BudgetAction::Delay(pause) => Budget::Delay(pause),
-        BudgetAction::EndSession => Budget::EndSession,
+        BudgetAction::EndSession if decision.credential == Verdict::WrongCredential => {
+            Budget::EndSession
+        }
+        BudgetAction::EndSession => Budget::Delay(delay),
     }
 }
 
