@@ -1,16 +1,19 @@
-//! The SIP2 TCP server: accept loop, connection limits and graceful shutdown.
+//! The SIP2 TCP server: accept loop, connection limits, housekeeping and graceful shutdown.
 //!
 //! Owns: the listening socket, admission of connections (global and per-address limits, the 93
 //! failure address block), one task per connection, the housekeeping task (retention purge,
-//! `housekeeping.rs`), and the drain on shutdown. A connection's
-//! failure is logged once in its own span (`session.rs`) and never reaches this loop.
+//! `housekeeping.rs`), and the drain on shutdown. A connection's failure is logged once in its
+//! own span (`session`) and never reaches this loop.
 //!
-//! Uses `sip2` (through `session.rs`), `auth` and `accounts` (through `answer.rs` and
-//! `housekeeping.rs`), `config` and `clock`; the store only as a handle passed to `accounts`. Must not be imported by anything but the CLI, `main` and tests.
+//! Uses `sip2` (through `session`), `auth` and `accounts` (through `answer` and
+//! `housekeeping.rs`), `config` and `clock`. Of `store`, only the handle passed on to `accounts`
+//! and terminal setting types: behaviour never calls the store directly. Must not be imported by
+//! anything but the CLI, `main` and tests.
 //!
 //! Shutdown: [`Server::run`] stops accepting as soon as its token is cancelled; sessions finish
 //! the request they are answering, then close, and the housekeeping task finishes a purge in
-//! progress. After `shutdown_grace` what remains is aborted. Nothing polls: every wait is a `select!` on the token.
+//! progress. After `shutdown_grace` what remains is aborted. Nothing polls: every wait is a
+//! `select!` on the token.
 
 mod answer;
 mod error;
