@@ -1,5 +1,6 @@
 //! Behaviour of the SIP2 server that transcripts cannot show: limits, timeouts, oversized and
-//! binary input, shutdown with a request in flight, and the database going away and coming back.
+//! binary input, shutdown with a request in flight, the database going away and coming back, the
+//! per-terminal failure budget (SECURITY.md §1.2, §2 item 13) and the retention purge at start.
 //! Every test runs on SQLite and on PostgreSQL.
 
 mod support;
@@ -10,9 +11,10 @@ use std::time::Duration;
 use sip2auth::auth::hashing::Hasher;
 use sip2auth::auth::{KeyRing, PepperKey};
 use sip2auth::config::server::UnknownCommand;
-use sip2auth::store::{Backend, CredentialHash, NewPatron};
-use support::world::{SC_USER_LOGIN, TEST_PEPPER};
-use support::{seal, start, start_with, test_config, Client};
+use sip2auth::store::testing::sample_patron;
+use sip2auth::store::{AuditQuery, Backend, CredentialHash, NewAuditEntry, NewPatron};
+use support::world::{self, SC_USER_LOGIN, TEST_PEPPER};
+use support::{fixed_now, seal, start, start_with, test_config, Client, World, STEP_TIMEOUT};
 
 const VALID_63: &str = "6300120250314    093005          AOMAIN|AA21234000012345|AC|AD4931|";
 
@@ -278,6 +280,172 @@ async fn database_outage_is_answered_and_recovered_from(backend: Backend) {
     assert!(answer.starts_with(VALID_64_PREFIX), "recovered: {answer}");
 }
 
+/// PIN of every patron created for the budget test: long enough that it cannot turn up in the
+/// logs by chance (in a latency, a port, a database name).
+const SPRAY_PIN: &str = "3948572610";
+/// The wrong PIN the sprayer tries.
+const SPRAYED_PIN: &str = "7260195834";
+
+/// A 63 for `card` with `pin`, sealed with sequence `seq`.
+fn information_request(card: &str, pin: &str, seq: u8) -> String {
+    seal(
+        &format!("6300120250314    093005          AOMAIN|AA{card}|AC|AD{pin}|"),
+        Some(seq % 10),
+    )
+}
+
+async fn a_terminal_spraying_wrong_pins_is_slowed_then_sent_to_log_in_again(backend: Backend) {
+    let logs = support::logs::captured();
+    let mut config = test_config();
+    let budget = &mut config.security.terminal_budget;
+    budget.delay_after_failures = 3;
+    budget.delay_after_distinct_cards = 3;
+    budget.delay = Duration::from_millis(10);
+    budget.end_session_after_failures = 6;
+    let world = World::new(backend, &config).await;
+    // Distinct cards, one wrong PIN each: no account comes near its own lock.
+    let hasher = world::hasher(&config);
+    let cards: Vec<String> = (0..8).map(|n| format!("2123400007100{n}")).collect();
+    for card in &cards {
+        let hashed = hasher.hash(SPRAY_PIN.as_bytes()).expect("hash");
+        let mut patron = sample_patron("MAIN", card);
+        patron.pin = Some(CredentialHash {
+            phc: hashed.phc,
+            key_id: hashed.key_id,
+            must_change: false,
+            default_expires_at: None,
+        });
+        world.store.create_patron(&patron).await.expect("patron");
+    }
+    let server = world.serve(config).await;
+
+    let mut client = server.client().await;
+    login(&mut client).await;
+    // Failures 1-5 are answered on the same connection (from the 3rd on, after the delay).
+    for (seq, card) in cards.iter().take(5).enumerate() {
+        let answer = client
+            .exchange(&information_request(card, SPRAYED_PIN, seq as u8 + 1))
+            .await;
+        assert!(
+            answer.contains("|BLY|CQN|"),
+            "failure {}: {answer}",
+            seq + 1
+        );
+    }
+    // The 6th is still answered, then the connection closes.
+    let answer = client
+        .exchange(&information_request(&cards[5], SPRAYED_PIN, 6))
+        .await;
+    assert!(answer.contains("|BLY|CQN|"), "failure 6: {answer}");
+    assert!(
+        client.is_closed().await,
+        "the session ends at the end-session threshold"
+    );
+
+    // A new connection logs in again. The budget is counted in the database over the window, so
+    // it carries over: a correct PIN is answered and the session stays open (slowed down) ...
+    let mut again = server.client().await;
+    login(&mut again).await;
+    let answer = again
+        .exchange(&information_request(&cards[6], SPRAY_PIN, 1))
+        .await;
+    assert!(answer.contains("|BLY|CQY|"), "correct PIN: {answer}");
+    let answer = again
+        .exchange(&information_request(&cards[7], SPRAY_PIN, 2))
+        .await;
+    assert!(
+        answer.contains("|BLY|CQY|"),
+        "the session stays open after a correct PIN: {answer}"
+    );
+    // ... but the next failure ends the session again.
+    let answer = again
+        .exchange(&information_request(&cards[6], SPRAYED_PIN, 3))
+        .await;
+    assert!(answer.contains("|BLY|CQN|"), "failure 7: {answer}");
+    assert!(
+        again.is_closed().await,
+        "a failure over the threshold ends the new session too"
+    );
+
+    let text = logs.text();
+    let alerts: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("terminal failure budget exceeded"))
+        .filter(|line| line.contains("terminal=sc_user"))
+        .collect();
+    assert!(
+        alerts.iter().any(|line| line.contains("action=EndSession")),
+        "an alert when the session is ended: {alerts:#?}"
+    );
+    assert!(
+        alerts.iter().any(|line| line.contains("action=Delay")),
+        "an alert when the delay starts: {alerts:#?}"
+    );
+    assert!(
+        text.contains("reason=\"terminal_failure_budget\""),
+        "the session end is logged with its reason"
+    );
+    for pin in [SPRAY_PIN, SPRAYED_PIN] {
+        assert!(!text.contains(pin), "the logs contain the PIN {pin}");
+    }
+}
+
+fn audit_entry(days_ago: i64, action: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        at: fixed_now() - chrono::Duration::days(days_ago),
+        actor: "staff:retention-test".into(),
+        card_pseudonym: None,
+        action: action.into(),
+        outcome: "ok".into(),
+        reason: None,
+    }
+}
+
+async fn audit_entries_past_retention_are_purged_soon_after_start(backend: Backend) {
+    let mut config = test_config();
+    config.audit.retention = Duration::from_secs(90 * 24 * 3600);
+    let world = World::new(backend, &config).await;
+    for (days_ago, action) in [
+        (400, "ancient"),
+        (91, "expired"),
+        (89, "kept"),
+        (1, "recent"),
+    ] {
+        world
+            .store
+            .append_audit(&audit_entry(days_ago, action))
+            .await
+            .expect("audit entry");
+    }
+    let server = world.serve(config).await;
+    let actions = || async {
+        let mut actions: Vec<String> = server
+            .store
+            .list_audit(&AuditQuery {
+                actor: Some("staff:retention-test".into()),
+                ..AuditQuery::default()
+            })
+            .await
+            .expect("audit")
+            .into_iter()
+            .map(|entry| entry.entry.action)
+            .collect();
+        actions.sort();
+        actions
+    };
+    // The purge runs in its own task right after start: wait for it, bounded.
+    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+    let mut left = actions().await;
+    while left.len() > 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        left = actions().await;
+    }
+    assert_eq!(left, vec!["kept".to_owned(), "recent".to_owned()]);
+    // The server still answers.
+    let mut client = server.client().await;
+    login(&mut client).await;
+}
+
 on_both_backends! {
     a_line_of_one_megabyte_closes_only_that_connection => crate::a_line_of_one_megabyte_closes_only_that_connection;
     nul_bytes_and_invalid_utf8_inside_a_message_are_answered => crate::nul_bytes_and_invalid_utf8_inside_a_message_are_answered;
@@ -290,4 +458,6 @@ on_both_backends! {
     lost_card_can_be_answered_as_unknown => crate::lost_card_can_be_answered_as_unknown;
     shutdown_finishes_the_request_in_flight_then_closes => crate::shutdown_finishes_the_request_in_flight_then_closes;
     database_outage_is_answered_and_recovered_from => crate::database_outage_is_answered_and_recovered_from;
+    a_terminal_spraying_wrong_pins_is_slowed_then_sent_to_log_in_again => crate::a_terminal_spraying_wrong_pins_is_slowed_then_sent_to_log_in_again;
+    audit_entries_past_retention_are_purged_soon_after_start => crate::audit_entries_past_retention_are_purged_soon_after_start;
 }

@@ -1,5 +1,6 @@
 //! accounts: the lifecycle of patrons and terminals (create, change, reset, block, remove,
-//! bulk import, explain), shared by the command line and, later, the web admin API.
+//! bulk import, explain) and the retention purge (`housekeeping.rs`), shared by the command line,
+//! the SIP2 server and, later, the web admin API.
 //!
 //! Owns every staff action's rules: which secret is generated or accepted, which PIN and password
 //! rules apply, what goes to the audit log (with the operator's name and a pseudonymised card).
@@ -11,6 +12,7 @@
 mod credentials;
 mod error;
 pub mod explain;
+mod housekeeping;
 pub mod import;
 pub mod patron;
 pub mod terminal;
@@ -24,6 +26,7 @@ use crate::store::{NewAuditEntry, Store};
 
 pub use credentials::Credentials;
 pub use error::{Error, ErrorKind};
+pub use housekeeping::PurgeCounts;
 
 /// Who performs an account action (recorded in the audit log): a member of staff, or a SIP2
 /// terminal acting for the library (a self-check retaining a card with 01).

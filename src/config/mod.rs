@@ -64,12 +64,18 @@ pub struct AuditConfig {
     /// Audit entries older than this are purged.
     #[serde(with = "humantime_serde")]
     pub retention: std::time::Duration,
+    /// How often the server purges expired records (audit entries past `retention`, terminal
+    /// failure events past `security.terminal_budget.window`, expired reset tokens); it also
+    /// purges once at start.
+    #[serde(with = "humantime_serde")]
+    pub purge_interval: std::time::Duration,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
         Self {
             retention: std::time::Duration::from_secs(365 * 24 * 3600),
+            purge_interval: std::time::Duration::from_secs(3600),
         }
     }
 }

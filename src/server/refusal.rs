@@ -14,7 +14,7 @@
 //! - 23/63 not allowed for the terminal: answered like an unknown patron (BL=N, CQ=N) with the
 //!   refusal text, so no client can read it as a valid card.
 //!
-//! Uses `sip2` message types and `patron.rs` replies; must not import `auth` or `store`.
+//! Uses `sip2` message types and `patron` replies; must not import `auth` or `store`.
 
 use super::patron::{self, PatronReply};
 use crate::sip2::response::{

@@ -4,6 +4,7 @@
 //! small SIP2 client over a socket bound to a chosen loopback source address.
 #![allow(dead_code)]
 
+pub mod logs;
 pub mod outage;
 pub mod transcript;
 pub mod world;
@@ -82,22 +83,47 @@ pub async fn start(backend: Backend) -> TestServer {
 }
 
 pub async fn start_with(backend: Backend, config: Config) -> TestServer {
-    let clock = Arc::new(ManualClock::new(fixed_now()));
-    let shared: SharedClock = clock.clone();
-    let options = ConnectOptions {
-        clock: shared.clone(),
-        acquire_timeout: Duration::from_secs(2),
-        busy_timeout: Duration::from_secs(2),
-        ..ConnectOptions::default()
-    };
-    let db = TempDb::with_options(backend, &options)
-        .await
-        .expect("temporary database");
-    let store = db.store().clone();
-    // The authenticator records the pepper fingerprint, which must precede the first hash.
-    let auth = world::authenticator(&config, store.clone(), shared.clone()).await;
-    world::seed(&store, &world::hasher(&config), fixed_now()).await;
-    serve(config, db, store, auth, clock).await
+    World::new(backend, &config).await.serve(config).await
+}
+
+/// A fresh database holding the standard world, with a server not yet started: for tests that
+/// put records in place before the server sees them. Start it with [`serve`].
+pub struct World {
+    pub db: TempDb,
+    pub store: Store,
+    pub auth: Authenticator,
+    pub clock: Arc<ManualClock>,
+}
+
+impl World {
+    pub async fn new(backend: Backend, config: &Config) -> World {
+        let clock = Arc::new(ManualClock::new(fixed_now()));
+        let shared: SharedClock = clock.clone();
+        let options = ConnectOptions {
+            clock: shared.clone(),
+            acquire_timeout: Duration::from_secs(2),
+            busy_timeout: Duration::from_secs(2),
+            ..ConnectOptions::default()
+        };
+        let db = TempDb::with_options(backend, &options)
+            .await
+            .expect("temporary database");
+        let store = db.store().clone();
+        // The authenticator records the pepper fingerprint, which must precede the first hash.
+        let auth = world::authenticator(config, store.clone(), shared.clone()).await;
+        world::seed(&store, &world::hasher(config), fixed_now()).await;
+        World {
+            db,
+            store,
+            auth,
+            clock,
+        }
+    }
+
+    /// Starts the server over this world.
+    pub async fn serve(self, config: Config) -> TestServer {
+        serve(config, self.db, self.store, self.auth, self.clock).await
+    }
 }
 
 /// Starts a server over an already seeded store.

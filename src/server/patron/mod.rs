@@ -1,17 +1,19 @@
 //! Patron answers (24 and 64) built from an `auth` patron decision: validity (BL, CQ), patron
 //! status flags, screen messages, and how much of the patron is disclosed.
 //!
-//! Owns: `PatronReply` (one description, encoded as 24 or 64), the mapping of verdicts and
-//! standing to flags and texts (PROTOCOL.md §6.2-6.3), and text sanitising. Called only from
-//! `answer.rs`; must not import `store` queries or touch the network.
+//! Owns: `PatronReply` (one description, encoded as 24 or 64), money and text sanitising. The
+//! mapping of verdicts and standing to flags and texts (PROTOCOL.md §6.2-6.3) is its child
+//! `disclosure.rs`. Called only from `answer`; must not import `store` queries or touch the
+//! network.
 
-use super::answer::Budget;
+mod disclosure;
+
 use super::refusal::PRIVILEGES_DENIED;
-use crate::auth::{BudgetAction, CredentialVerdict as Verdict, PatronDecision};
-use crate::config::security::DefaultPinSipPolicy;
 use crate::config::MessagesConfig;
 use crate::sip2::response::{PatronInformationResponse, PatronStatusResponse};
-use crate::sip2::{Language, PatronStatus, PatronStatusFlag, Response, SipDate};
+use crate::sip2::{Language, PatronStatus, Response, SipDate};
+
+pub(crate) use disclosure::{budget, Rules};
 
 /// Fees owed, as sent in BH, BV and (64) CC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,158 +192,6 @@ impl PatronReply {
             print_line: Vec::new(),
             extra: Vec::new(),
         })
-    }
-}
-
-/// How much of a known patron a reply shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Disclosure {
-    /// The credential was verified: everything the terminal's detail level allows.
-    Verified,
-    /// No credential presented (barcode-only check): name, status flags and fees.
-    Unverified,
-    /// A presented credential failed: validity and the reason only.
-    Withheld,
-}
-
-/// The settings that shape patron replies.
-pub(crate) struct Rules<'a> {
-    pub(crate) messages: &'a MessagesConfig,
-    /// A correct default PIN: accepted with a notice, or refused.
-    pub(crate) default_pin: DefaultPinSipPolicy,
-    pub(crate) full_detail: bool,
-    /// Send PA/PB/PC (64 only, `server.extensions`).
-    pub(crate) extensions: bool,
-    pub(crate) lost_card_as_unknown: bool,
-}
-
-impl Rules<'_> {
-    /// The reply to a decided patron check.
-    pub(crate) fn reply(&self, decision: &PatronDecision) -> Checked {
-        let m = self.messages;
-        let Some(patron) = decision.patron.as_ref() else {
-            return Checked {
-                reply: PatronReply::unknown(m),
-                outcome: "unknown_card",
-            };
-        };
-        let standing = &decision.standing;
-        if standing.card_lost && self.lost_card_as_unknown {
-            return Checked {
-                reply: PatronReply::unknown(m),
-                outcome: "card_lost_as_unknown",
-            };
-        }
-        let (valid_password, notice, disclosure, outcome) = match decision.credential {
-            Verdict::Valid => (Some(true), None, Disclosure::Verified, "valid"),
-            Verdict::DefaultToChange if decision.credential.is_accepted(self.default_pin) => (
-                Some(true),
-                Some(&m.default_pin_change),
-                Disclosure::Verified,
-                "valid_default_pin",
-            ),
-            Verdict::DefaultToChange => (
-                Some(false),
-                Some(&m.default_pin_change),
-                Disclosure::Withheld,
-                "default_pin_refused",
-            ),
-            Verdict::NotGiven => (None, None, Disclosure::Unverified, "no_credential"),
-            Verdict::Empty => (
-                Some(false),
-                Some(&m.pin_required),
-                Disclosure::Unverified,
-                "empty_credential",
-            ),
-            Verdict::WrongCredential => (
-                Some(false),
-                Some(&m.wrong_pin),
-                Disclosure::Withheld,
-                "wrong_credential",
-            ),
-            Verdict::NoPinOnFile => (
-                Some(false),
-                Some(&m.wrong_pin),
-                Disclosure::Withheld,
-                "no_credential_on_file",
-            ),
-            Verdict::Locked { .. } => {
-                (Some(false), Some(&m.locked), Disclosure::Withheld, "locked")
-            }
-            Verdict::ResetRequired => (
-                Some(false),
-                Some(&m.locked),
-                Disclosure::Withheld,
-                "reset_required",
-            ),
-            Verdict::DefaultExpired => (
-                Some(false),
-                Some(&m.default_pin_expired),
-                Disclosure::Withheld,
-                "default_pin_expired",
-            ),
-            Verdict::Busy => (Some(false), Some(&m.busy), Disclosure::Withheld, "busy"),
-        };
-        let mut reply = PatronReply {
-            status: PatronStatus::default(),
-            personal_name: String::new(),
-            valid_patron: true,
-            valid_password,
-            fees: None,
-            extensions: None,
-            messages: notice.map(|t| text(t)).unwrap_or_default(),
-        };
-        if disclosure != Disclosure::Withheld {
-            let mut flags: Vec<PatronStatusFlag> = Vec::new();
-            let mut standing_texts = Vec::new();
-            if standing.expired {
-                flags.extend(PRIVILEGES_DENIED);
-                standing_texts.extend(text(&m.expired));
-            }
-            if standing.blocked.is_some() {
-                flags.extend(PRIVILEGES_DENIED);
-                standing_texts.extend(text(&m.blocked));
-            }
-            if standing.card_lost {
-                flags.extend(PRIVILEGES_DENIED);
-                flags.push(PatronStatusFlag::CardReportedLost);
-                standing_texts.extend(text(&m.card_lost));
-            }
-            if standing.fines_over_limit {
-                flags.push(PatronStatusFlag::ExcessiveOutstandingFines);
-                standing_texts.extend(text(&m.fines_over_limit));
-            }
-            reply.status = PatronStatus::with(&flags);
-            reply.messages.extend(standing_texts);
-            if self.full_detail {
-                reply.personal_name = sanitise(&patron.display_name);
-                reply.fees = Some(Fees {
-                    currency: patron.currency.to_string(),
-                    owed: money(patron.fines_owed_minor),
-                    limit: patron.fee_limit_minor.map(money),
-                });
-                if disclosure == Disclosure::Verified && self.extensions {
-                    reply.extensions = Some(Extensions {
-                        expiry: patron.expires_on.map(|d| d.format("%Y%m%d").to_string()),
-                        birth_date: patron.birth_date.map(|d| d.format("%Y%m%d").to_string()),
-                        class: patron.patron_class.as_deref().map(sanitise),
-                    });
-                }
-            }
-            if disclosure == Disclosure::Verified && reply.messages.is_empty() {
-                reply.messages = text(&m.welcome);
-            }
-        }
-        Checked { reply, outcome }
-    }
-}
-
-/// The budget action of a decision, as the session applies it.
-pub(crate) fn budget(decision: &PatronDecision) -> Budget {
-    match decision.budget.action {
-        BudgetAction::None => Budget::Within,
-        BudgetAction::Delay(pause) => Budget::Delay(pause),
-        BudgetAction::EndSession => Budget::EndSession,
     }
 }
 

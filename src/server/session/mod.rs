@@ -1,10 +1,13 @@
 //! One SIP2 connection: framing, error detection (AY/AZ, 96/97, duplicates), the login state and
 //! the idle timeout. Turns each frame into at most one response, written in one `write_all`.
 //!
-//! Owns: `serve` and the per-connection state (who the terminal is, the last response for 97,
-//! failed logins on this connection). Decisions about patrons and terminals come from
-//! `answer.rs` and `auth`; this file never looks a patron up. Must not log frames, field values or
-//! parse-error values (they may hold a PIN): only command codes, outcomes and reason codes.
+//! Owns: `serve`, the per-connection state (who the terminal is, the last response for 97,
+//! failed logins on this connection) and the request loop. By noun, in its children:
+//! `login.rs` (93 and login-free terminals), `error_detection.rs` (trailer mode, 96, 97,
+//! encoding) and `outcome.rs` (what handling a frame produced, why a session ended).
+//! Decisions about patrons and terminals come from `answer` and `auth`; this module never
+//! looks a patron up. Must not log frames, field values or parse-error values (they may hold a
+//! PIN): only command codes, outcomes and reason codes.
 //!
 //! Behaviours where PROTOCOL.md offers a choice (per terminal where it says so):
 //! - error detection `auto`: a trailer in, a trailer out (AY echoed); `required`: a request
@@ -21,32 +24,33 @@
 //! - a login that could not be decided (database down, hashing busy) is answered 940 but not
 //!   counted as a failure.
 
+mod error_detection;
+mod login;
+mod outcome;
+
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use secrecy::SecretString;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
-use tracing::{field, info, info_span, warn, Instrument, Span};
+use tracing::{field, info, info_span, warn, Instrument};
 
+use self::outcome::{Dispatched, End, Handled};
 use super::answer::{Answer, Budget};
 use super::framing::{command_code, has_trailer, strip_trailer, ReadError, SessionCodec};
 use super::limits::ConnectionPermit;
-use super::terminal::{terminator_bytes, Profile};
+use super::terminal::Profile;
 use super::Shared;
-use crate::auth::TerminalDecision;
 use crate::config::server::UnknownCommand;
-use crate::sip2::encode::{self, EncodeOptions, TrailerMode};
+use crate::sip2::encode::TrailerMode;
 use crate::sip2::parse::{self, ParseOptions, Parsed, Trailer};
-use crate::sip2::request::LoginRequest;
-use crate::sip2::response::{LoginResponse, RequestScResend};
-use crate::sip2::{Charset, Frame, FrameCodec, ParseError, Request, Response};
-use crate::store::{ErrorDetection, Terminator};
+use crate::sip2::{Charset, Frame, FrameCodec, ParseError, Request};
+use crate::store::ErrorDetection;
 
 /// Serves one connection until it ends; logs how it ended, once, in the session's span.
 pub(crate) async fn serve(
@@ -69,36 +73,6 @@ pub(crate) async fn serve(
     .await;
 }
 
-/// Why a session ended (logged once).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    ClientClosed,
-    IdleTimeout,
-    Shutdown,
-    NotSip2,
-    Oversized,
-    RequestBeforeLogin,
-    LoginAttempts,
-    AddressBlocked,
-    TerminalBudget,
-}
-
-impl End {
-    fn as_str(self) -> &'static str {
-        match self {
-            End::ClientClosed => "client_closed",
-            End::IdleTimeout => "idle_timeout",
-            End::Shutdown => "shutdown",
-            End::NotSip2 => "not_sip2",
-            End::Oversized => "frame_too_long",
-            End::RequestBeforeLogin => "request_before_login",
-            End::LoginAttempts => "login_attempts_exhausted",
-            End::AddressBlocked => "address_blocked",
-            End::TerminalBudget => "terminal_failure_budget",
-        }
-    }
-}
-
 /// Who the connection speaks for.
 #[derive(Debug)]
 enum Access {
@@ -109,14 +83,6 @@ enum Access {
     AddressUndecided,
     /// A terminal, by 93 or by a login-free source address.
     Terminal(Profile),
-}
-
-/// What handling one frame produced.
-struct Handled {
-    code: String,
-    outcome: &'static str,
-    reply: Option<Vec<u8>>,
-    end: Option<End>,
 }
 
 struct Session {
@@ -186,37 +152,11 @@ impl Session {
         }
     }
 
-    /// Gives the connection a login-free terminal's profile when its address has one.
-    async fn decide_address(&mut self) {
-        match self.shared.auth.terminal_for_address(self.peer.ip()).await {
-            Ok(Some(terminal)) => self.enter(Profile::new(terminal)),
-            Ok(None) => self.access = Access::NotLoggedIn,
-            Err(error) => {
-                warn!(%error, "login-free terminal lookup failed; retried at the next request");
-                self.access = Access::AddressUndecided;
-            }
-        }
-    }
-
-    fn enter(&mut self, profile: Profile) {
-        let span = Span::current();
-        span.record("terminal", profile.login_id());
-        if let Some(location) = profile.location() {
-            span.record("location", location);
-        }
-        self.access = Access::Terminal(profile);
-    }
-
     fn profile(&self) -> Option<&Profile> {
         match &self.access {
             Access::Terminal(profile) => Some(profile),
             _ => None,
         }
-    }
-
-    fn error_detection(&self) -> ErrorDetection {
-        self.profile()
-            .map_or(ErrorDetection::Auto, Profile::error_detection)
     }
 
     async fn handle(&mut self, frame: &[u8]) -> Handled {
@@ -331,136 +271,6 @@ impl Session {
             }
         }
     }
-
-    async fn login(&mut self, login: LoginRequest) -> Dispatched {
-        let refused = |outcome| Dispatched::answer(Answer::new(login_response(false), outcome));
-        // UID and PWD algorithm must be 0 (not encrypted); anything else is a failed login.
-        let decision = if login.uid_algorithm == b'0' && login.pwd_algorithm == b'0' {
-            let password = SecretString::from(
-                String::from_utf8_lossy(login.login_password.expose()).into_owned(),
-            );
-            let decision = self
-                .shared
-                .auth
-                .login_terminal(&login.login_user_id, &password, self.peer.ip())
-                .await;
-            Some(decision)
-        } else {
-            None
-        };
-        match decision {
-            Some(Ok(TerminalDecision::Accepted(terminal))) => {
-                self.enter(Profile::new(terminal));
-                return Dispatched::answer(Answer::new(login_response(true), "login_accepted"));
-            }
-            // Could not decide: refused, but not counted against the terminal or the address.
-            Some(Ok(TerminalDecision::Busy)) => return refused("login_busy"),
-            Some(Err(error)) => {
-                warn!(%error, "terminal login could not be checked");
-                return refused("login_unavailable");
-            }
-            Some(Ok(TerminalDecision::Refused(_))) | None => {}
-        }
-        self.access = Access::NotLoggedIn;
-        self.failed_logins += 1;
-        let blocked = self.shared.limits.record_login_failure(self.peer.ip());
-        let mut dispatched = refused("login_refused");
-        if blocked {
-            warn!("address blocked after repeated failed logins");
-            dispatched.end = Some(End::AddressBlocked);
-        } else if self.failed_logins >= self.shared.settings.login_attempts_per_connection {
-            dispatched.end = Some(End::LoginAttempts);
-        }
-        dispatched
-    }
-
-    /// Answers 96, with `AZ` when `checksum` (96 never carries AY), and remembers it for 97.
-    fn ask_resend(&mut self, code: String, checksum: bool, outcome: &'static str) -> Handled {
-        let mode = if checksum {
-            TrailerMode::Checksum { sequence: None }
-        } else {
-            TrailerMode::None
-        };
-        let reply = self.encode(
-            &Response::RequestScResend(RequestScResend { extra: Vec::new() }),
-            mode,
-        );
-        self.last_request = None;
-        self.last_response = Some(reply.clone());
-        Handled::reply(code, outcome, reply)
-    }
-
-    /// 97: the last response byte for byte, or 96 when nothing was sent yet.
-    fn resend_last(&mut self, code: String, checksum: bool) -> Handled {
-        match &self.last_response {
-            Some(last) => Handled::reply(code, "resent", last.clone()),
-            None => self.ask_resend(code, checksum, "nothing_to_resend"),
-        }
-    }
-
-    fn encode(&self, response: &Response, trailer: TrailerMode) -> Vec<u8> {
-        let (charset, terminator) = match self.profile() {
-            Some(profile) => (profile.charset, profile.terminator()),
-            None => (Charset::Utf8, terminator_bytes(Terminator::Cr)),
-        };
-        let mut out = encode::response(response, &EncodeOptions { charset, trailer });
-        out.extend_from_slice(terminator);
-        out
-    }
-}
-
-/// The outcome of dispatching a parsed request.
-struct Dispatched {
-    answer: Option<Answer>,
-    outcome: &'static str,
-    end: Option<End>,
-}
-
-impl Dispatched {
-    fn answer(answer: Answer) -> Dispatched {
-        Dispatched {
-            outcome: answer.outcome,
-            answer: Some(answer),
-            end: None,
-        }
-    }
-
-    fn close(outcome: &'static str, end: End) -> Dispatched {
-        Dispatched {
-            answer: None,
-            outcome,
-            end: Some(end),
-        }
-    }
-}
-
-impl Handled {
-    fn silent(code: String, outcome: &'static str) -> Handled {
-        Handled {
-            code,
-            outcome,
-            reply: None,
-            end: None,
-        }
-    }
-
-    fn reply(code: String, outcome: &'static str, reply: Vec<u8>) -> Handled {
-        Handled {
-            code,
-            outcome,
-            reply: Some(reply),
-            end: None,
-        }
-    }
-
-    fn close(code: String, outcome: &'static str, end: End) -> Handled {
-        Handled {
-            code,
-            outcome,
-            reply: None,
-            end: Some(end),
-        }
-    }
 }
 
 fn profile_of(access: &Access) -> Option<&Profile> {
@@ -468,11 +278,4 @@ fn profile_of(access: &Access) -> Option<&Profile> {
         Access::Terminal(profile) => Some(profile),
         _ => None,
     }
-}
-
-fn login_response(ok: bool) -> Response {
-    Response::LoginResponse(LoginResponse {
-        ok,
-        extra: Vec::new(),
-    })
 }

@@ -1,0 +1,81 @@
+//! Block patron (01 -> 24) from a terminal allowed to send it: the card's patron is blocked
+//! through `accounts` with the terminal as operator (audited there), and the answer is a 24.
+//!
+//! Must not write to the store directly or verify credentials.
+
+use super::{Answer, Answerer};
+use crate::accounts::patron::CardRef;
+use crate::accounts::{ErrorKind, Operator};
+use crate::server::patron::{self, PatronReply};
+use crate::server::refusal::PRIVILEGES_DENIED;
+use crate::server::terminal::Profile;
+use crate::sip2::request::BlockPatronRequest;
+use crate::sip2::{Language, PatronStatus};
+
+impl Answerer {
+    /// 01 from a terminal allowed to send it: block the card's patron, audit it, answer 24.
+    pub(super) async fn block_patron(
+        &self,
+        request: BlockPatronRequest,
+        profile: &Profile,
+    ) -> Answer {
+        let ao = self.institution(Some(profile), &request.institution_id);
+        let card = &request.patron_identifier;
+        let date = self.now();
+        let at = CardRef {
+            institution: profile.institution().to_owned(),
+            card: card.clone(),
+        };
+        let record = match self.accounts.patron(&at).await {
+            Ok(record) => record,
+            Err(error) if error.kind() == ErrorKind::NotFound => {
+                let reply = PatronReply::unknown(&self.messages);
+                return Answer::new(
+                    reply.into_24(Language::UNKNOWN, date, &ao, card),
+                    "unknown_card",
+                );
+            }
+            Err(error) => {
+                tracing::warn!(%error, "block patron could not be recorded");
+                let reply = PatronReply::unavailable(&self.messages);
+                return Answer::new(
+                    reply.into_24(Language::UNKNOWN, date, &ao, card),
+                    "unavailable",
+                );
+            }
+        };
+        let reason = if request.blocked_card_msg.trim().is_empty() {
+            format!("blocked by SIP2 terminal {}", profile.login_id())
+        } else {
+            patron::sanitise(&request.blocked_card_msg)
+        };
+        let operator = Operator::terminal(profile.login_id());
+        let blocked = self.accounts.block(&operator, &at, &reason).await;
+        let mut reply = match blocked {
+            Ok(()) => PatronReply {
+                status: PatronStatus::with(&PRIVILEGES_DENIED),
+                personal_name: if profile.full_detail() {
+                    patron::sanitise(&record.patron.details.name.display)
+                } else {
+                    String::new()
+                },
+                valid_patron: true,
+                valid_password: None,
+                fees: None,
+                extensions: None,
+                messages: patron::text(&self.messages.patron_blocked_by_terminal),
+            },
+            Err(error) => {
+                tracing::warn!(%error, "block patron could not be recorded");
+                PatronReply::unavailable(&self.messages)
+            }
+        };
+        reply.messages.retain(|m| !m.is_empty());
+        let outcome = if reply.valid_patron {
+            "patron_blocked"
+        } else {
+            "unavailable"
+        };
+        Answer::new(reply.into_24(Language::UNKNOWN, date, &ao, card), outcome)
+    }
+}

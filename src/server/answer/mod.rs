@@ -1,0 +1,186 @@
+//! Request -> Response using authentication decisions: the one place where SIP2 meets `auth`.
+//!
+//! Owns: routing each request to its answer, end session (36), the answer when the terminal
+//! could not be decided, and routing of everything else to `refusal.rs`. By noun, in its
+//! children: `status.rs` (99 -> 98), `patron_check.rs` (23 -> 24, 63 -> 64) and `block.rs`
+//! (01 -> 24). Must not frame, parse or write bytes (that is `session`), and never verifies a
+//! credential itself.
+//!
+//! Rules (PROTOCOL.md §5.3-5.4, §6), with the choices made where it offers them:
+//! - BL and CQ are always explicit, except CQ in a 64 without AD (left out unless
+//!   `pin_required`). CQ=Y only when `auth` verified the credential (`Valid`, `DefaultToChange`).
+//! - Disclosure: a verified patron gets name, fees and (64, `extensions`) PA/PB/PC; a check with
+//!   no credential presented (AD absent or empty) gets name, status flags and fees, no
+//!   extensions; a presented credential that failed (wrong, locked, expired default, busy) gets
+//!   no personal data, no fees and blank status flags, only BL=Y, CQ=N and the reason in AF.
+//!   Minimal-detail terminals never get a name, fees or extensions.
+//! - Standing: expired -> 0-3 + `expired` AF (+ PA); blocked -> 0-3; card lost -> 0-4 (or an
+//!   unknown patron with `lost_card_as_unknown`); fines over the limit -> 10 (+ BH, BV, CC).
+//! - Database unavailable: 98 on-line N; 24/64 answered like an unknown card with the
+//!   `unavailable` AF (BL=N, CQ=N); nothing is cached, so the next request retries.
+//! - Free text (AE, PC, AF) is sanitised: no `|`, CR, LF, control bytes, and never "BLN".
+
+mod block;
+mod patron_check;
+mod status;
+
+use std::time::Duration;
+
+use chrono::Local;
+
+use super::patron::{self, PatronReply};
+use super::refusal::Refusal;
+use super::terminal::Profile;
+use crate::accounts::Accounts;
+use crate::auth::Authenticator;
+use crate::clock::SharedClock;
+use crate::config::server::SipTimezone;
+use crate::config::{Config, MessagesConfig, ServerConfig};
+use crate::sip2::request::EndPatronSessionRequest;
+use crate::sip2::response::EndSessionResponse;
+use crate::sip2::{Request, Response, SipDate};
+
+/// What the terminal-failure budget asks the session to do with this answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budget {
+    Within,
+    /// Wait this long before answering (spraying defence).
+    Delay(Duration),
+    /// Answer, then end the session: the terminal must log in again.
+    EndSession,
+}
+
+/// A response and how the request went, for the request log line.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) response: Response,
+    pub(crate) outcome: &'static str,
+    pub(crate) budget: Budget,
+}
+
+impl Answer {
+    pub(crate) fn new(response: Response, outcome: &'static str) -> Answer {
+        Answer {
+            response,
+            outcome,
+            budget: Budget::Within,
+        }
+    }
+}
+
+/// Answers requests for every session of a server.
+#[derive(Debug)]
+pub(crate) struct Answerer {
+    accounts: Accounts,
+    auth: Authenticator,
+    clock: SharedClock,
+    settings: ServerConfig,
+    messages: MessagesConfig,
+}
+
+impl Answerer {
+    pub(crate) fn new(
+        config: &Config,
+        accounts: Accounts,
+        auth: Authenticator,
+        clock: SharedClock,
+    ) -> Self {
+        Answerer {
+            accounts,
+            auth,
+            clock,
+            settings: config.server.clone(),
+            messages: config.messages.clone(),
+        }
+    }
+
+    /// The transaction date: now, in local time (four blanks) or UTC (`   Z`).
+    pub(crate) fn now(&self) -> SipDate {
+        let now = self.clock.now();
+        match self.settings.timezone {
+            SipTimezone::Utc => SipDate::utc(now.naive_utc()),
+            SipTimezone::Local => SipDate::local(now.with_timezone(&Local).naive_local()),
+        }
+    }
+
+    /// Every request of a terminal other than 93, 99 and 97.
+    pub(crate) async fn answer(&self, request: Request, profile: &Profile) -> Answer {
+        if !profile.may_send(&request) {
+            return self.refuse(&request, Some(profile));
+        }
+        match request {
+            Request::PatronStatusRequest(r) => self.patron_status(r, profile).await,
+            Request::PatronInformationRequest(r) => self.patron_information(r, profile).await,
+            Request::EndPatronSessionRequest(r) => self.end_session(&r, profile),
+            Request::BlockPatronRequest(r) => self.block_patron(r, profile).await,
+            other => self.refuse(&other, Some(profile)),
+        }
+    }
+
+    /// The answer when the terminal could not be decided (database down at accept).
+    pub(crate) fn unavailable(&self, request: &Request) -> Answer {
+        let reply = PatronReply::unavailable(&self.messages);
+        let date = self.now();
+        let institution = self.settings.institution_id.as_str();
+        match request {
+            Request::PatronStatusRequest(r) => {
+                let ao = or_default(&r.institution_id, institution);
+                Answer::new(
+                    reply.into_24(r.language, date, &ao, &r.patron_identifier),
+                    "unavailable",
+                )
+            }
+            Request::PatronInformationRequest(r) => {
+                let ao = or_default(&r.institution_id, institution);
+                Answer::new(
+                    reply.into_64(r.language, date, &ao, &r.patron_identifier),
+                    "unavailable",
+                )
+            }
+            other => self.refuse(other, None),
+        }
+    }
+
+    fn end_session(&self, request: &EndPatronSessionRequest, profile: &Profile) -> Answer {
+        let response = EndSessionResponse {
+            end_session: true,
+            transaction_date: self.now(),
+            institution_id: self.institution(Some(profile), &request.institution_id),
+            patron_identifier: request.patron_identifier.clone(),
+            screen_message: patron::text(&self.messages.end_session),
+            print_line: Vec::new(),
+            extra: Vec::new(),
+        };
+        Answer::new(Response::EndSessionResponse(response), "session_ended")
+    }
+
+    fn refuse(&self, request: &Request, profile: Option<&Profile>) -> Answer {
+        let institution = self.institution(profile, "");
+        let refusal = Refusal {
+            date: self.now(),
+            institution: &institution,
+            text: &self.messages.circulation_refused,
+        };
+        Answer::new(refusal.answer(request), "refused")
+    }
+
+    /// AO: the request's when given, else the terminal's institution, else the server's.
+    fn institution(&self, profile: Option<&Profile>, requested: &str) -> String {
+        if !requested.is_empty() {
+            return requested.to_owned();
+        }
+        profile.map_or_else(
+            || self.settings.institution_id.clone(),
+            |p| p.institution().to_owned(),
+        )
+    }
+}
+
+fn or_default(requested: &str, fallback: &str) -> String {
+    if requested.is_empty() {
+        fallback
+    } else {
+        requested
+    }
+    .to_owned()
+}

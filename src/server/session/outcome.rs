@@ -1,0 +1,98 @@
+//! What handling one frame produced (`Handled`), what dispatching a parsed request produced
+//! (`Dispatched`), and why a session ended (`End`, logged once).
+//!
+//! Plain values: must not import `sip2`, `auth`, the network or the clock.
+
+use crate::server::answer::Answer;
+
+/// Why a session ended (logged once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum End {
+    ClientClosed,
+    IdleTimeout,
+    Shutdown,
+    NotSip2,
+    Oversized,
+    RequestBeforeLogin,
+    LoginAttempts,
+    AddressBlocked,
+    TerminalBudget,
+}
+
+impl End {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            End::ClientClosed => "client_closed",
+            End::IdleTimeout => "idle_timeout",
+            End::Shutdown => "shutdown",
+            End::NotSip2 => "not_sip2",
+            End::Oversized => "frame_too_long",
+            End::RequestBeforeLogin => "request_before_login",
+            End::LoginAttempts => "login_attempts_exhausted",
+            End::AddressBlocked => "address_blocked",
+            End::TerminalBudget => "terminal_failure_budget",
+        }
+    }
+}
+
+/// What handling one frame produced.
+pub(super) struct Handled {
+    pub(super) code: String,
+    pub(super) outcome: &'static str,
+    pub(super) reply: Option<Vec<u8>>,
+    pub(super) end: Option<End>,
+}
+
+/// The outcome of dispatching a parsed request.
+pub(super) struct Dispatched {
+    pub(super) answer: Option<Answer>,
+    pub(super) outcome: &'static str,
+    pub(super) end: Option<End>,
+}
+
+impl Dispatched {
+    pub(super) fn answer(answer: Answer) -> Dispatched {
+        Dispatched {
+            outcome: answer.outcome,
+            answer: Some(answer),
+            end: None,
+        }
+    }
+
+    pub(super) fn close(outcome: &'static str, end: End) -> Dispatched {
+        Dispatched {
+            answer: None,
+            outcome,
+            end: Some(end),
+        }
+    }
+}
+
+impl Handled {
+    pub(super) fn silent(code: String, outcome: &'static str) -> Handled {
+        Handled {
+            code,
+            outcome,
+            reply: None,
+            end: None,
+        }
+    }
+
+    pub(super) fn reply(code: String, outcome: &'static str, reply: Vec<u8>) -> Handled {
+        Handled {
+            code,
+            outcome,
+            reply: Some(reply),
+            end: None,
+        }
+    }
+
+    pub(super) fn close(code: String, outcome: &'static str, end: End) -> Handled {
+        Handled {
+            code,
+            outcome,
+            reply: None,
+            end: Some(end),
+        }
+    }
+}
