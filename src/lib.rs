@@ -21,7 +21,7 @@
 //! - `server` -> `sip2`, `auth`, `accounts`. `accounts` -> `auth`, `store`. `auth` -> `store`.
 //! - Anyone may use `config` and `clock`; they use nothing else in the crate.
 //! - `sip2` uses nothing else in the crate. `store` knows nothing of SIP2 or argon2.
-//! - `server/answer.rs` is the one place where SIP2 meets authentication decisions.
+//! - `server/answer/` is the one place where SIP2 meets authentication decisions.
 
 #![forbid(unsafe_code)]
 

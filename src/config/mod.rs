@@ -186,6 +186,11 @@ impl Config {
                 .at("audit")
                 .push("retention", "must be longer than 0s");
         }
+        if self.audit.purge_interval < std::time::Duration::from_secs(1) {
+            problems
+                .at("audit")
+                .push("purge_interval", "must be at least 1s");
+        }
         if self.logging.level.trim().is_empty() {
             problems.at("logging").push("level", "must not be empty");
         }

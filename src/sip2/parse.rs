@@ -90,6 +90,23 @@ mod tests {
     }
 
     #[test]
+    fn a_value_ending_in_ay_before_a_trailer_without_sequence_stays_a_value() {
+        let mut frame = b"2300120250314    093000AOMAIN|AA21234000012345|ZZAY|AZ".to_vec();
+        let sum = checksum::compute(&frame);
+        frame.extend_from_slice(format!("{sum:04X}").as_bytes());
+        let parsed = req(&frame).unwrap();
+        assert_eq!(parsed.trailer.map(|t| t.sequence), Some(None));
+        let Request::PatronStatusRequest(m) = parsed.message else {
+            panic!("not a 23")
+        };
+        let unknown = FieldId::from_code(*b"ZZ");
+        assert!(m
+            .extra
+            .iter()
+            .any(|(id, value)| *id == unknown && value == "AY"));
+    }
+
+    #[test]
     fn unpadded_print_width_is_accepted() {
         let Request::ScStatusRequest(m) = req(b"990401.00|").unwrap().message else {
             panic!()

@@ -80,7 +80,11 @@ fn trailer(msg: &[u8], policy: ChecksumPolicy) -> Result<(usize, Option<Trailer>
     let az = FieldId::Checksum.code();
     let ay = FieldId::SequenceNumber.code();
     debug_assert_eq!(ay, AY);
-    let sequence_before = |z: usize| (z >= 3 && msg[z - 3..z - 1] == ay).then(|| msg[z - 1]);
+    // `AY` + one byte right before `AZ`; a delimiter there ends a field whose value happens to
+    // end in "AY" (`…|XXAY|AZ…`), it is never a sequence number.
+    let sequence_before = |z: usize| {
+        (z >= 3 && msg[z - 3..z - 1] == ay && msg[z - 1] != DELIMITER).then(|| msg[z - 1])
+    };
     let found = (1..=4).rev().find_map(|digits| {
         let z = n.checked_sub(digits + 2)?;
         let hex = &msg[z + 2..];
