@@ -198,7 +198,7 @@ impl Accounts {
                 ));
             }
         }
-        let terminal_ok = terminal.map_or(true, |t| t.settings.enabled);
+        let terminal_ok = terminal.is_none_or(|t| t.settings.enabled);
         let pin_would_verify = valid_patron && pin_ok && terminal_ok;
         let verdict = match (valid_patron, pin_would_verify) {
             (false, _) => "the terminal is told the card is unknown (BL=N, CQ=N)".to_string(),

@@ -134,7 +134,7 @@ fn all_same(d: &[u8]) -> bool {
 
 /// The PIN is a shorter block repeated (1212, 123123, 2222).
 fn repeated_block(d: &[u8]) -> bool {
-    (1..d.len()).any(|p| d.len() % p == 0 && d.chunks(p).all(|c| c == &d[..p]))
+    (1..d.len()).any(|p| d.len().is_multiple_of(p) && d.chunks(p).all(|c| c == &d[..p]))
 }
 
 /// Each digit is one more (or one less) than the previous, wrapping 9 -> 0 (7890, 0987).

@@ -260,7 +260,7 @@ impl Progress for Reporter {
         let now = Instant::now();
         let due = self
             .last_line
-            .map_or(true, |t| now - t >= Duration::from_secs(1))
+            .is_none_or(|t| now - t >= Duration::from_secs(1))
             || done == self.total;
         if !due {
             return;

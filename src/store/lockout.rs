@@ -103,7 +103,7 @@ impl LockPolicy {
     pub fn effect_of_failure(&self, attempt: u32) -> FailureEffect {
         if self.hard_threshold != 0 && attempt >= self.hard_threshold {
             FailureEffect::HardLock
-        } else if self.temp_threshold != 0 && attempt % self.temp_threshold == 0 {
+        } else if self.temp_threshold != 0 && attempt.is_multiple_of(self.temp_threshold) {
             FailureEffect::TemporaryLock
         } else {
             FailureEffect::Counted
@@ -126,7 +126,7 @@ impl LockPolicy {
 impl PasswordLockPolicy {
     /// What a wrong password in `Granted { attempt }` did.
     pub fn effect_of_failure(&self, attempt: u32) -> FailureEffect {
-        if self.threshold != 0 && attempt % self.threshold == 0 {
+        if self.threshold != 0 && attempt.is_multiple_of(self.threshold) {
             FailureEffect::TemporaryLock
         } else {
             FailureEffect::Counted
