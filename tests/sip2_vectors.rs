@@ -8,6 +8,10 @@ use sip2auth::sip2::{
     Response, TrailerMode,
 };
 use std::path::Path;
+
+#[path = "support/escapes.rs"]
+mod escapes;
+use escapes::unescape;
 use tokio_util::codec::Decoder;
 
 /// Valid vectors whose bytes are not what the encoder produces, and why.
@@ -29,44 +33,6 @@ struct Vector {
     tag: String,
     bytes: Vec<u8>,
     rest: Vec<String>,
-}
-
-fn unescape(text: &str) -> Vec<u8> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() {
-            match b[i + 1] {
-                b'r' => {
-                    out.push(b'\r');
-                    i += 2;
-                    continue;
-                }
-                b'n' => {
-                    out.push(b'\n');
-                    i += 2;
-                    continue;
-                }
-                b'\\' => {
-                    out.push(b'\\');
-                    i += 2;
-                    continue;
-                }
-                b'x' if i + 3 < b.len() => {
-                    if let Ok(v) = u8::from_str_radix(&text[i + 2..i + 4], 16) {
-                        out.push(v);
-                        i += 4;
-                        continue;
-                    }
-                }
-                _ => {}
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
 }
 
 fn vectors() -> Vec<Vector> {

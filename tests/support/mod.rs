@@ -4,6 +4,7 @@
 //! small SIP2 client over a socket bound to a chosen loopback source address.
 #![allow(dead_code)]
 
+pub mod escapes;
 pub mod logs;
 pub mod outage;
 pub mod transcript;

@@ -33,17 +33,8 @@ impl Accounts {
         pin: &SecretString,
     ) -> Result<(), Error> {
         let record = self.patron(at).await?;
-        if let Err(reason) = self.apply_pin(&record, pin, None).await? {
-            self.audit(
-                operator,
-                Some(&at.card),
-                "pin_set",
-                "refused",
-                Some(reason.clone()),
-            )
+        self.apply_chosen_pin(operator, at, &record, pin, "pin_set")
             .await?;
-            return Err(Error::Refused(reason));
-        }
         self.audit(operator, Some(&at.card), "pin_set", "ok", None)
             .await
     }
@@ -60,17 +51,8 @@ impl Accounts {
         let record = self.patron(at).await?;
         let outcome = match chosen {
             Some(pin) => {
-                if let Err(reason) = self.apply_pin(&record, pin, None).await? {
-                    self.audit(
-                        operator,
-                        Some(&at.card),
-                        "pin_reset",
-                        "refused",
-                        Some(reason.clone()),
-                    )
+                self.apply_chosen_pin(operator, at, &record, pin, "pin_reset")
                     .await?;
-                    return Err(Error::Refused(reason));
-                }
                 PinReset::Chosen
             }
             None => {
@@ -95,6 +77,30 @@ impl Accounts {
         )
         .await?;
         Ok(outcome)
+    }
+
+    /// Applies a PIN the patron chose (rules apply); a refusal is audited under `action` and
+    /// returned with the sentence for the patron.
+    async fn apply_chosen_pin(
+        &self,
+        operator: &Operator,
+        at: &CardRef,
+        record: &PatronRecord,
+        pin: &SecretString,
+        action: &str,
+    ) -> Result<(), Error> {
+        if let Err(reason) = self.apply_pin(record, pin, None).await? {
+            self.audit(
+                operator,
+                Some(&at.card),
+                action,
+                "refused",
+                Some(reason.clone()),
+            )
+            .await?;
+            return Err(Error::Refused(reason));
+        }
+        Ok(())
     }
 
     /// Checks (rules; not the current PIN unless issuing) and stores a PIN. `one_time` sets the
