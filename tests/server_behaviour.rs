@@ -145,6 +145,23 @@ async fn a_blocked_address_is_admitted_again_after_the_block(backend: Backend) {
     login(&mut client).await;
 }
 
+async fn a_connection_opened_before_its_address_was_blocked_cannot_go_on_logging_in(
+    backend: Backend,
+) {
+    let server = start(backend).await;
+    let wrong = |sequence| seal("9300CNsc_user|COwrong|", Some(sequence));
+    let mut early = server.client_from([127, 0, 0, 6]).await;
+    assert!(early.exchange(&wrong(0)).await.starts_with("940"));
+    // Four more failures from other connections: the fifth from this address blocks it.
+    for sequence in 1..5u8 {
+        let mut other = server.client_from([127, 0, 0, 6]).await;
+        assert!(other.exchange(&wrong(sequence)).await.starts_with("940"));
+    }
+    // The connection opened before the block may not go on: not even the right password.
+    assert_eq!(early.exchange(SC_USER_LOGIN).await, "940AY0AZFDFE");
+    assert!(early.is_closed().await, "closed after the refused login");
+}
+
 async fn ninety_nine_with_version_one_gets_version_one(backend: Backend) {
     let server = start(backend).await;
     let mut client = server.client().await;
@@ -452,6 +469,7 @@ on_both_backends! {
     idle_connections_are_closed_after_the_idle_timeout => crate::idle_connections_are_closed_after_the_idle_timeout;
     connection_limits_hold_per_address_and_in_total => crate::connection_limits_hold_per_address_and_in_total;
     a_blocked_address_is_admitted_again_after_the_block => crate::a_blocked_address_is_admitted_again_after_the_block;
+    a_connection_opened_before_its_address_was_blocked_cannot_go_on_logging_in => crate::a_connection_opened_before_its_address_was_blocked_cannot_go_on_logging_in;
     ninety_nine_with_version_one_gets_version_one => crate::ninety_nine_with_version_one_gets_version_one;
     unknown_commands_can_be_answered_with_96 => crate::unknown_commands_can_be_answered_with_96;
     pin_required_turns_an_absent_pin_into_cq_n => crate::pin_required_turns_an_absent_pin_into_cq_n;

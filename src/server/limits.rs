@@ -137,7 +137,8 @@ impl Limits {
             .is_some_and(|until| now < until)
     }
 
-    /// Records a failed 93 from `address`; returns true when this failure blocks the address.
+    /// Records a failed 93 from `address`; returns true when the address is blocked after it
+    /// (by this failure, or by others recorded while this login was being checked).
     pub(crate) fn record_login_failure(&self, address: IpAddr) -> bool {
         let now = self.clock.now();
         let window_start = now - self.failure_window;
@@ -159,8 +160,11 @@ impl Limits {
         {
             record.failures.pop_front();
         }
+        if record.blocked_until.is_some() {
+            return true;
+        }
         record.failures.push_back(now);
-        if record.failures.len() >= self.failures_per_address && record.blocked_until.is_none() {
+        if record.failures.len() >= self.failures_per_address {
             record.blocked_until = Some(now + self.address_block);
             record.failures.clear();
             return true;
@@ -249,6 +253,18 @@ mod tests {
         assert!(limits.admit(ip(2)).is_ok());
         clock.advance(chrono::Duration::minutes(15));
         assert!(limits.admit(ip(1)).is_ok(), "the block lifts on its own");
+    }
+
+    #[test]
+    fn a_failure_recorded_while_blocked_reports_the_block() {
+        let (limits, _) = limits(ServerConfig::default());
+        for _ in 0..5 {
+            limits.record_login_failure(ip(1));
+        }
+        assert!(
+            limits.record_login_failure(ip(1)),
+            "a login checked while the block began still ends its connection"
+        );
     }
 
     #[test]

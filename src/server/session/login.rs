@@ -40,6 +40,14 @@ impl Session {
 
     pub(super) async fn login(&mut self, login: LoginRequest) -> Dispatched {
         let refused = |outcome| Dispatched::answer(Answer::new(login_response(false), outcome));
+        // The address block applies to connections opened before it too: no password is checked
+        // from a blocked address, so a connection kept open cannot go on guessing.
+        if self.shared.limits.is_blocked(self.peer.ip()) {
+            let mut dispatched = refused("login_address_blocked");
+            dispatched.end = Some(End::AddressBlocked);
+            self.access = Access::NotLoggedIn;
+            return dispatched;
+        }
         // UID and PWD algorithm must be 0 (not encrypted); anything else is a failed login.
         let decision = if login.uid_algorithm == b'0' && login.pwd_algorithm == b'0' {
             let password = SecretString::from(
