@@ -10,7 +10,8 @@
 //! - 18: circulation status 01 (other), security marker 01 (none), fee type 01 (other).
 //! - 26: patron status `YYYY` (privileges denied: nothing was enabled), language 000, AE empty,
 //!   and neither BL nor CQ: the patron was not looked up, so validity is not stated.
-//! - 24 (a refused 01): status blank, language 000, AE empty, no BL/CQ: nothing was blocked.
+//! - 24 (a refused 01): status blank, language 000, AE empty, no BL (nothing was looked up) and
+//!   CQ=N (nothing was verified; clients that accept a missing CQ must not read it as a pass).
 //! - 23/63 not allowed for the terminal: answered like an unknown patron (BL=N, CQ=N) with the
 //!   refusal text, so no client can read it as a valid card.
 //!
@@ -49,12 +50,9 @@ impl Refusal<'_> {
         }
     }
 
+    /// The refusal text as AF, sanitised like every other free text (no `|`, CR, LF, "BLN").
     fn messages(&self) -> Vec<String> {
-        if self.text.is_empty() {
-            Vec::new()
-        } else {
-            vec![self.text.to_owned()]
-        }
+        patron::text(self.text)
     }
 
     /// The negative answer to any request but 93, 99 and 97 (session control, never refused;
@@ -271,5 +269,28 @@ impl Refusal<'_> {
             | Request::BlockPatronRequest(_) => return None,
         };
         Some(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sip2::parse::{self, ParseOptions};
+
+    #[test]
+    fn the_refusal_text_is_sanitised_like_every_other_af() {
+        let checkout = b"11YN20250314    093000                  AOMAIN|AA2123|AB3900|AC|";
+        let request = parse::request(checkout, &ParseOptions::default())
+            .expect("a valid 11")
+            .message;
+        let refusal = Refusal {
+            date: SipDate::utc(chrono::NaiveDateTime::default()),
+            institution: "MAIN",
+            text: "No|checkout\rhere: BLNK",
+        };
+        let Response::CheckoutResponse(response) = refusal.answer(&request) else {
+            panic!("a 12 answers an 11");
+        };
+        assert_eq!(response.screen_message, vec!["No checkout here: BL NK"]);
     }
 }
