@@ -60,7 +60,8 @@ impl Answerer {
                     String::new()
                 },
                 valid_patron: true,
-                valid_password: None,
+                // Nothing was verified: CQ is stated, and N (PROTOCOL.md §6.2).
+                valid_password: Some(false),
                 fees: None,
                 extensions: None,
                 messages: patron::text(&self.messages.patron_blocked_by_terminal),

@@ -105,7 +105,7 @@ impl PatronReply {
         self.build_24(language, date, ao, aa, valid_patron, valid_password)
     }
 
-    /// A 24 that states nothing about validity (a refused 01: nothing was looked up).
+    /// A 24 for a refused 01: no BL (nothing was looked up), CQ=N (nothing was verified).
     pub(crate) fn into_24_without_validity(
         self,
         language: Language,
@@ -113,7 +113,7 @@ impl PatronReply {
         ao: &str,
         aa: &str,
     ) -> Response {
-        self.build_24(language, date, ao, aa, None, None)
+        self.build_24(language, date, ao, aa, None, Some(false))
     }
 
     fn build_24(
