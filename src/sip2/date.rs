@@ -35,11 +35,19 @@ impl Zone {
         }
     }
 
+    /// The four bytes written. `Other` bytes the parser would refuse (control bytes, `|`,
+    /// non-ASCII) are written as blanks, so no date can break a message.
     fn bytes(self) -> [u8; 4] {
         match self {
             Zone::Local => *b"    ",
             Zone::Utc => *b"   Z",
-            Zone::Other(raw) => raw,
+            Zone::Other(raw) => raw.map(|b| {
+                if b.is_ascii_graphic() && b != b'|' {
+                    b
+                } else {
+                    b' '
+                }
+            }),
         }
     }
 
@@ -156,6 +164,15 @@ mod tests {
         let d = SipDate::from_bytes(b"20250314   Q093005").unwrap();
         assert!(!d.zone.is_utc());
         assert_eq!(d.to_string(), "20250314   Q093005");
+    }
+
+    #[test]
+    fn a_zone_holding_bytes_the_parser_refuses_is_written_as_blanks() {
+        let d = SipDate {
+            datetime: dt("2025-03-14 09:30:00"),
+            zone: Zone::Other(*b"\r|\xE9Z"),
+        };
+        assert_eq!(d.to_string(), "20250314   Z093000");
     }
 
     #[test]

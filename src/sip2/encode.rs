@@ -5,7 +5,9 @@
 //! terminal's charset (unencodable characters become `?`). Values never contain `|`, CR or LF
 //! (replaced by a space) nor other control characters (dropped), PROTOCOL.md §1.3 and §6.4.
 //! Variable fields are capped at 255 bytes; repeatable ones (AF, AG, item lists) are split
-//! into several fields instead.
+//! into several fields instead. `extra` entries whose identifier the parser would refuse are
+//! skipped, and fixed-field numbers too wide for their field saturate at all nines (`fixed.rs`),
+//! so whatever is encoded parses back.
 //!
 //! Owns: `EncodeOptions`, `TrailerMode`, `request`, `response`. Must not import anything from
 //! the crate outside `sip2`.
@@ -108,15 +110,21 @@ impl Writer<'_> {
         }
     }
 
-    /// Largest cut ≤ MAX_FIELD_BYTES that does not split a character.
+    /// Largest cut ≤ MAX_FIELD_BYTES that does not split a character (never 0 for non-empty
+    /// input, so splitting always advances).
     fn cut(&self, bytes: &[u8]) -> usize {
-        let mut k = bytes.len().min(MAX_FIELD_BYTES);
+        let cap = bytes.len().min(MAX_FIELD_BYTES);
+        let mut k = cap;
         if !self.charset.is_single_byte() {
             while k > 0 && k < bytes.len() && bytes[k] & 0xC0 == 0x80 {
                 k -= 1;
             }
         }
-        k
+        if k == 0 {
+            cap
+        } else {
+            k
+        }
     }
 
     /// One field, value capped at 255 bytes.
@@ -134,28 +142,30 @@ impl Writer<'_> {
         self.out.extend_from_slice(&id.code());
         let start = self.out.len();
         self.text(text);
-        if self.out.len() - start > MAX_FIELD_BYTES {
-            let mut rest = self.out.split_off(start);
-            let mut first = true;
-            while first || !rest.is_empty() {
-                if !first {
-                    self.out.extend_from_slice(&id.code());
-                }
-                first = false;
-                let k = self.cut(&rest);
-                let tail = rest.split_off(k);
-                self.out.extend_from_slice(&rest);
-                self.out.push(b'|');
-                rest = tail;
-            }
+        if self.out.len() - start <= MAX_FIELD_BYTES {
+            self.out.push(b'|');
             return;
         }
-        self.out.push(b'|');
+        // One copy of the encoded value, then each piece once: linear in the value's length.
+        let value = self.out.split_off(start);
+        let mut rest = &value[..];
+        loop {
+            let k = self.cut(rest);
+            self.out.extend_from_slice(&rest[..k]);
+            self.out.push(b'|');
+            rest = &rest[k..];
+            if rest.is_empty() {
+                return;
+            }
+            self.out.extend_from_slice(&id.code());
+        }
     }
 
-    /// Fields a message does not define, kept from parsing or added by the caller.
+    /// Fields a message does not define, kept from parsing or added by the caller. An identifier
+    /// the parser would refuse (AY, AZ, anything but two upper-case letters) is not written: it
+    /// would corrupt the trailer or put a delimiter or control byte on the wire.
     pub fn extra(&mut self, extra: &[(FieldId, String)]) {
-        for (id, value) in extra {
+        for (id, value) in extra.iter().filter(|(id, _)| id.is_body_field()) {
             if id.is_repeatable() {
                 self.repeated(*id, value);
             } else {
@@ -225,7 +235,10 @@ impl<T: PutField> PutField for Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sip2::message::{AcsStatusResponse, LoginResponse, RequestScResend};
+    use crate::sip2::message::{
+        AcsStatusResponse, FeePaidRequest, LoginRequest, LoginResponse, RequestScResend,
+    };
+    use crate::sip2::parse::{self, ParseOptions};
     use crate::sip2::status::ProtocolVersion;
 
     fn acs(screen: Vec<String>, name: &str) -> Response {
@@ -318,5 +331,125 @@ mod tests {
         assert!(cp850.windows(7).any(|w| w == b"AMJos\x82?"));
         let latin1 = text(&acs(vec![], "Jos\u{e9}"), Charset::Latin1);
         assert!(latin1.windows(6).any(|w| w == b"AMJos\xE9"));
+    }
+
+    #[test]
+    fn extra_identifiers_the_parser_would_refuse_are_not_written() {
+        let mut msg = acs(vec![], "x");
+        let Response::AcsStatusResponse(m) = &mut msg else {
+            unreachable!()
+        };
+        m.extra = vec![
+            (FieldId::Unknown(*b"x|"), "v".into()),
+            (FieldId::Unknown(*b"\r\n"), "w".into()),
+            (FieldId::SequenceNumber, "1".into()),
+            (FieldId::Checksum, "0000".into()),
+            (FieldId::Unknown(*b"XY"), "kept".into()),
+        ];
+        let opts = EncodeOptions {
+            charset: Charset::Utf8,
+            trailer: TrailerMode::Checksum { sequence: Some(4) },
+        };
+        let out = response(&msg, &opts);
+        assert!(out[..out.len() - 4].ends_with(b"|XYkept|AY4AZ"));
+        assert!(!out.contains(&b'\r') && !out.contains(&b'\n'));
+        let parsed = parse::response(&out, &ParseOptions::default()).expect("parses back");
+        let Response::AcsStatusResponse(back) = parsed.message else {
+            panic!("not a 98")
+        };
+        assert_eq!(back.extra, [(FieldId::Unknown(*b"XY"), "kept".to_owned())]);
+    }
+
+    #[test]
+    fn numbers_too_wide_for_their_fixed_field_saturate() {
+        let mut msg = acs(vec![], "x");
+        let Response::AcsStatusResponse(m) = &mut msg else {
+            unreachable!()
+        };
+        (m.timeout_period, m.retries_allowed) = (1000, 4321);
+        m.protocol_version = ProtocolVersion {
+            major: 12,
+            minor: 250,
+        };
+        let out = text(&msg, Charset::Utf8);
+        assert_eq!(&out[8..14], b"999999");
+        assert_eq!(&out[32..36], b"9.99");
+    }
+
+    #[test]
+    fn request_fixed_fields_never_carry_control_bytes_or_unreadable_currency() {
+        let login = Request::LoginRequest(LoginRequest {
+            uid_algorithm: b'\r',
+            pwd_algorithm: b'0',
+            login_user_id: "u".into(),
+            login_password: Secret::from("p"),
+            location_code: None,
+            extra: vec![],
+        });
+        let out = request(&login, &EncodeOptions::default());
+        assert_eq!(&out[..4], b"93 0");
+        assert!(parse::request(&out, &ParseOptions::default()).is_ok());
+        let date = SipDate::from_bytes(b"20250314    093000").expect("valid date");
+        for (given, sent) in [("usd", &b"USD"[..]), ("", b"XXX"), ("EURO", b"XXX")] {
+            let fee = Request::FeePaidRequest(FeePaidRequest {
+                transaction_date: date,
+                fee_type: 1,
+                payment_type: 0,
+                currency_type: given.into(),
+                fee_amount: "1.00".into(),
+                institution_id: "MAIN".into(),
+                patron_identifier: "1".into(),
+                terminal_password: None,
+                patron_password: None,
+                fee_identifier: None,
+                transaction_id: None,
+                extra: vec![],
+            });
+            let out = request(&fee, &EncodeOptions::default());
+            assert_eq!(&out[24..27], sent, "{given:?}");
+            assert!(parse::request(&out, &ParseOptions::default()).is_ok());
+        }
+    }
+
+    #[test]
+    fn long_repeatable_values_split_on_character_boundaries() {
+        let out = text(&acs(vec!["\u{e9}".repeat(200)], "x"), Charset::Utf8);
+        let s = String::from_utf8(out).expect("still valid UTF-8");
+        let parts: Vec<usize> = s
+            .split('|')
+            .filter(|p| p.starts_with("AF"))
+            .map(|p| p.len() - 2)
+            .collect();
+        assert_eq!(parts, [254, 146]);
+    }
+
+    #[test]
+    fn a_checksum_of_zero_is_written_as_four_zeros_and_verifies() {
+        // A Latin-1 value whose bytes bring the sum through "AZ" to exactly 0x10000.
+        let needed = 0x10000 - b"96ZZ|AZ".iter().map(|b| u32::from(*b)).sum::<u32>();
+        let printable = |b: u32| (0x20..0x7F).contains(&b) || (0xA0..0x100).contains(&b);
+        let n = (0..255u32)
+            .find(|n| printable(needed - 255 * n))
+            .expect("some split fits");
+        let mut value: String = std::iter::repeat_n('\u{ff}', n as usize).collect();
+        value.push(char::from_u32(needed - 255 * n).expect("a Latin-1 character"));
+        let msg = Response::RequestScResend(RequestScResend {
+            extra: vec![(FieldId::Unknown(*b"ZZ"), value)],
+        });
+        let opts = EncodeOptions {
+            charset: Charset::Latin1,
+            trailer: TrailerMode::Checksum { sequence: None },
+        };
+        let out = response(&msg, &opts);
+        assert!(
+            out.ends_with(b"|AZ0000"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        let latin1 = ParseOptions {
+            charset: Charset::Latin1,
+            ..Default::default()
+        };
+        assert!(parse::response(&out, &latin1).is_ok());
     }
 }

@@ -146,6 +146,14 @@ impl FieldId {
         self.flags() & SECRET != 0
     }
 
+    /// Whether the identifier may stand in a message body: two upper-case letters, and neither
+    /// AY nor AZ, which belong to the trailer. The parser refuses anything else, so the encoder
+    /// never writes it.
+    pub fn is_body_field(self) -> bool {
+        !matches!(self, FieldId::SequenceNumber | FieldId::Checksum)
+            && self.code().iter().all(u8::is_ascii_uppercase)
+    }
+
     /// Whether the identifier is a known extension rather than a spec field.
     pub fn is_extension(self) -> bool {
         self.flags() & EXT != 0
@@ -185,6 +193,16 @@ mod tests {
         let id = FieldId::from_code(*b"XY");
         assert_eq!(id, FieldId::Unknown(*b"XY"));
         assert_eq!(id.to_string(), "XY");
+    }
+
+    #[test]
+    fn only_upper_case_pairs_other_than_the_trailer_are_body_fields() {
+        assert!(FieldId::InstitutionId.is_body_field());
+        assert!(FieldId::Unknown(*b"XY").is_body_field());
+        assert!(!FieldId::SequenceNumber.is_body_field());
+        assert!(!FieldId::Checksum.is_body_field());
+        assert!(!FieldId::Unknown(*b"x|").is_body_field());
+        assert!(!FieldId::Unknown(*b"A\r").is_body_field());
     }
 
     #[test]

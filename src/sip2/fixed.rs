@@ -69,8 +69,10 @@ pub(crate) fn digits(raw: &[u8]) -> Option<u32> {
     })
 }
 
-/// Appends the last `width` decimal digits of `value`, zero-padded.
+/// Appends `value` as `width` decimal digits, zero-padded. A value too wide for the field
+/// saturates at all nines: a count of 12000 items is sent as `9999`, never as `2000`.
 pub(crate) fn push_number(value: u32, width: u32, out: &mut Vec<u8>) {
+    let value = value.min(10u32.pow(width) - 1);
     for k in (0..width).rev() {
         // A decimal digit is below 10, so it fits in a byte.
         out.push(b'0' + (value / 10u32.pow(k) % 10) as u8);
@@ -131,12 +133,12 @@ fixed_format!(/// `Y` / `N` / `U`.
 fixed_format!(/// One byte kept as received (93's algorithm fields).
     AnyByte: u8,
     |i, o| fixed_width(1, |r: &[u8]| Some(r[0]))(i),
-    |v, out| out.push(*v));
+    |v, out| out.push(if v.is_ascii_control() { b' ' } else { *v }));
 
 fixed_format!(/// One digit (99 status code).
     Digit1: u8,
     |i, o| fixed_width(1, |r: &[u8]| r[0].is_ascii_digit().then(|| r[0] - b'0'))(i),
-    |v, out| out.push(b'0' + v % 10));
+    |v, out| push_number(u32::from(*v), 1, out));
 
 fixed_format!(/// Two digits.
     Digits2: u8,
@@ -211,20 +213,25 @@ fixed_format!(/// Hold mode `+`, `-`, `*`.
     })(i),
     |v, out| out.push(match v { HoldMode::Add => b'+', HoldMode::Delete => b'-', HoldMode::Change => b'*' }));
 
-fixed_format!(/// Currency type: three upper-case letters (37).
+fixed_format!(/// Currency type: three upper-case letters (37). Written upper-cased; a value that is not
+/// three ASCII letters is written `XXX`, ISO 4217's "no currency", which parses back.
 Currency: String,
 |i, o| fixed_width(3, |r: &[u8]| r.iter().all(u8::is_ascii_uppercase)
     .then(|| String::from_utf8_lossy(r).into_owned()))(i),
 |v, out| {
     let b = v.as_bytes();
-    out.extend((0..3).map(|k| b.get(k).copied().filter(u8::is_ascii_uppercase).unwrap_or(b' ')));
+    if b.len() == 3 && b.iter().all(u8::is_ascii_alphabetic) {
+        out.extend(b.iter().map(u8::to_ascii_uppercase));
+    } else {
+        out.extend_from_slice(b"XXX");
+    }
 });
 
 fixed_format!(/// Protocol version `d.dd`.
 Version: ProtocolVersion,
 |i, o| fixed_width(4, version)(i),
 |v, out| {
-    out.push(b'0' + v.major % 10);
+    push_number(u32::from(v.major), 1, out);
     out.push(b'.');
     push_number(u32::from(v.minor), 2, out);
 });

@@ -236,6 +236,33 @@ mod tests {
     }
 
     #[test]
+    fn a_credential_swallowed_by_a_bad_flag_value_never_reaches_the_error() {
+        let frame = b"11YN20250314    093000                  AOMAIN|AA1|ABitem|BOYADsecret9|";
+        let err = req(frame).unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::BadFieldValue {
+                offset: 60,
+                field: FieldId::FeeAcknowledged,
+                value: "YAD\u{2026}".into()
+            }
+        );
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(!shown.contains("secret9"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_long_bad_value_is_shown_cut_short() {
+        let mut frame = b"11YN20250314    093000                  AOMAIN|AA1|ABitem|BO".to_vec();
+        frame.extend_from_slice(&[b'x'; 1000]);
+        let ParseError::BadFieldValue { value, .. } = req(&frame).unwrap_err() else {
+            panic!("not a bad field value")
+        };
+        assert_eq!(value, format!("{}\u{2026}", "x".repeat(32)));
+    }
+
+    #[test]
     fn undeclared_credentials_are_dropped_not_kept_as_text() {
         let Request::ItemInformationRequest(m) = req(b"1720250314    093000AOMAIN|ABitem|AD4321|")
             .unwrap()

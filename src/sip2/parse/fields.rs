@@ -94,7 +94,7 @@ impl<'a> Cx<'a> {
                 id: String::from_utf8_lossy(&segment[..segment.len().min(2)]).into_owned(),
             })?;
             let id = FieldId::from_code([code[0], code[1]]);
-            if matches!(id, FieldId::SequenceNumber | FieldId::Checksum) {
+            if !id.is_body_field() {
                 return Err(ParseError::MalformedTrailer { offset });
             }
             out.push(RawField {
@@ -177,8 +177,30 @@ fn bad_value(f: &RawField<'_>) -> ParseError {
     ParseError::BadFieldValue {
         offset: f.offset,
         field: f.id,
-        value: String::from_utf8_lossy(f.value).into_owned(),
+        value: shown_value(f.value),
     }
+}
+
+/// Longest part of a bad value an error repeats.
+const SHOWN_VALUE_BYTES: usize = 32;
+
+/// What an error may repeat of a bad value: at most `SHOWN_VALUE_BYTES`, and never past a
+/// credential identifier swallowed by a missing delimiter (`BOYADsecret` shows `YAD…`), so a
+/// PIN or password cannot reach an error message or a log through it.
+fn shown_value(raw: &[u8]) -> String {
+    let credential_end = raw
+        .windows(2)
+        .position(|w| FieldId::from_code([w[0], w[1]]).is_secret())
+        .map(|at| at + 2);
+    let k = credential_end
+        .unwrap_or(raw.len())
+        .min(SHOWN_VALUE_BYTES)
+        .min(raw.len());
+    let mut shown = String::from_utf8_lossy(&raw[..k]).into_owned();
+    if k < raw.len() {
+        shown.push('…');
+    }
+    shown
 }
 
 /// An optional `Y`/`N` flag (BL, CQ, BO, BI, CI).
