@@ -261,3 +261,25 @@ async fn killed_import_resumes_without_duplicates_or_rehashing() {
     );
     eprintln!("resume of {} rows took {elapsed:?}", valid - before);
 }
+
+#[test]
+fn an_unwritable_reject_report_fails_the_import_and_says_so() {
+    let env = Env::new();
+    let report = env.path("no-such-dir/rejects.csv");
+    let out = env.run(
+        &[
+            "import",
+            BAD_ROWS,
+            "--reject-report",
+            report.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "a nightly job must notice: {}", out.all());
+    assert!(
+        out.stderr.contains("cannot write the reject report"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--reject-report"), "{}", out.stderr);
+}

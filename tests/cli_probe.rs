@@ -163,3 +163,17 @@ async fn probe_fails_fast_with_a_bounded_timeout_when_nothing_answers() {
     assert!(out.stderr.contains("no answer within"), "{}", out.stderr);
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn an_unreachable_server_exits_3_and_says_what_to_check() {
+    let env = Env::new();
+    // A port that was just free: nothing listens on it.
+    let address = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let out = run(&env, vec!["probe".into(), address], String::new()).await;
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
+    assert!(out.stderr.contains("HOST:PORT"), "{}", out.stderr);
+}

@@ -113,6 +113,14 @@ fn set_password_disable_enable_remove_and_exit_codes() {
 fn every_command_help_shows_an_example() {
     let env = Env::new();
     let commands: &[&[&str]] = &[
+        &[],
+        &["serve"],
+        &["check-config"],
+        &["migrate"],
+        &["pepper"],
+        &["pepper", "generate"],
+        &["terminal"],
+        &["patron"],
         &["terminal", "add"],
         &["terminal", "list"],
         &["terminal", "show"],

@@ -17,10 +17,18 @@ use crate::config::Config;
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Manage terminal accounts (self-checks, PC booking, proxies).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  sip2auth terminal add selfcheck-01 --location BRANCH1 --cidr 10.1.2.0/24\n  \
+        sip2auth terminal list\n  sip2auth terminal add ezproxy --login-free --cidr 10.0.9.17/32 --detail minimal"
+    )]
     Terminal(terminal::TerminalCommand),
     /// Manage patrons: details, PIN and password, locks, blocks, lost cards.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  sip2auth patron add 21000123 --family-name Okafor --with-pin\n  \
+        sip2auth patron show 21000123\n  sip2auth patron reset-pin 21000123 --operator alice"
+    )]
     Patron(patron::PatronCommand),
     /// Load patrons from an ILS export (CSV), upserting by card.
     Import(import::ImportArgs),

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::admin::{open, OperatorArg};
 use super::output::{report, Exit};
-use crate::accounts::import::{parse_csv, ImportOptions, Progress, Summary};
+use crate::accounts::import::{parse_csv, ImportOptions, Progress, Rejection, Summary};
 use crate::accounts::Error;
 use crate::config::Config;
 use crate::store::Currency;
@@ -33,7 +33,8 @@ pub enum ProgressMode {
     Columns (header row, any order, case-insensitive; card, institution, family_name required):\n  \
     card,institution,family_name,given_names,email,phone,birth_date,class,home_library,expires,\n  \
     status,block_reason,fines,fine_limit,currency,pin\n\
-    Exit codes: 0 all rows imported, 5 done but some rows rejected, 1 refused (--strict),\n  \
+    Exit codes: 0 all rows imported, 5 done but some rows rejected, 1 refused (--strict) or the\n  \
+    reject report could not be written,\n  \
     2 bad file or option, 3 database unavailable.")]
 pub struct ImportArgs {
     /// The CSV file (UTF-8, header row).
@@ -118,9 +119,19 @@ pub async fn run(args: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> 
     for rejection in &summary.rejected {
         eprintln!("rejected: {rejection}");
     }
+    let mut report_written = true;
     if let Some(path) = &args.reject_report {
-        if let Err(err) = write_report(path, &summary) {
-            eprintln!("error: cannot write {}: {err}", path.display());
+        let (target, rejected) = (path.clone(), summary.rejected.clone());
+        let written = tokio::task::spawn_blocking(move || write_report(&target, &rejected))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|result| result);
+        if let Err(err) = written {
+            report_written = false;
+            eprintln!(
+                "error: cannot write the reject report {}: {err} (choose a writable --reject-report path)",
+                path.display()
+            );
         }
     }
     if summary.refused {
@@ -170,7 +181,9 @@ pub async fn run(args: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> 
             summary.pins_kept
         );
     }
-    Ok(if summary.rejected.is_empty() {
+    Ok(if !report_written {
+        Exit::Refused
+    } else if summary.rejected.is_empty() {
         Exit::Ok
     } else {
         Exit::Partial
@@ -182,10 +195,12 @@ fn exit_of(err: &Error) -> ExitCode {
     super::output::exit_for(err).into()
 }
 
-fn write_report(path: &std::path::Path, summary: &Summary) -> std::io::Result<()> {
+/// Writes the rejected rows (line, card, reason; never a PIN) as CSV. Blocking: run it off the
+/// reactor.
+fn write_report(path: &std::path::Path, rejected: &[Rejection]) -> std::io::Result<()> {
     let mut writer = csv::Writer::from_path(path)?;
     writer.write_record(["line", "card", "reason"])?;
-    for r in &summary.rejected {
+    for r in rejected {
         writer.write_record([
             r.line.to_string(),
             r.card.clone().unwrap_or_default(),

@@ -66,7 +66,10 @@ pub enum Command {
     )]
     Migrate,
     /// Manage the pepper key (the secret mixed into every hash).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  sip2auth pepper generate --out /etc/sip2auth/pepper.key"
+    )]
     Pepper(pepper::PepperCommand),
     #[command(flatten)]
     Admin(Box<admin::AdminCommand>),

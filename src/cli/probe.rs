@@ -35,7 +35,8 @@ pub enum TerminatorArg {
     printf '%s\\n%s\\n' \"$SECRET\" \"$PIN\" | sip2auth probe 127.0.0.1:6001 --login selfcheck-01 \
     --password-stdin --patron 21000123 --pin-stdin\n  \
     sip2auth probe 10.0.0.5:6001            # login-free terminal: SC status only\n\n\
-    Exit codes: 0 every step succeeded, 1 a step failed or timed out, 2 usage error."
+    Exit codes: 0 every step succeeded, 1 a step failed or timed out, 2 usage error,\n  \
+    3 server unreachable (no connection)."
 )]
 pub struct ProbeArgs {
     /// Server address, HOST:PORT.
@@ -95,7 +96,10 @@ pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     };
     let mut client = match Client::connect(&args).await {
         Ok(client) => client,
-        Err(message) => return Ok(fail(&message)),
+        Err(message) => {
+            eprintln!("probe: {message} (check HOST:PORT, that the server runs, and firewalls)");
+            return Ok(Exit::DatabaseUnavailable.into());
+        }
     };
     let mut ok = true;
     if let (Some(login), Some(password)) = (&args.login, &password) {
