@@ -1,8 +1,8 @@
 //! Framing for a session: the sip2 frame codec behind an early "is this SIP2 at all?" check,
 //! and the byte-level look at a frame the session needs before parsing (its command code for
-//! logs, whether it carries an AY/AZ trailer).
+//! logs).
 //!
-//! Owns: `SessionCodec`, `ReadError`, `command_code`, `has_trailer`, `strip_trailer`. Uses
+//! Owns: `SessionCodec`, `ReadError`, `command_code`. Uses
 //! `sip2` only; must not log (the session logs) and never exposes frame contents.
 
 use std::io;
@@ -10,7 +10,7 @@ use std::io;
 use bytes::BytesMut;
 use tokio_util::codec::Decoder;
 
-use crate::sip2::{FieldId, Frame, FrameCodec};
+use crate::sip2::{Frame, FrameCodec};
 
 /// Errors of the session's framing layer.
 #[derive(Debug)]
@@ -65,48 +65,9 @@ pub(crate) fn command_code(frame: &[u8]) -> String {
         .collect()
 }
 
-/// Whether the frame ends with `AZ` and four hex digits (a trailer, valid or not).
-pub(crate) fn has_trailer(frame: &[u8]) -> bool {
-    trailer_start(frame).is_some()
-}
-
-/// The frame without its `AY<n>AZxxxx` / `AZxxxx` trailer (error detection off).
-pub(crate) fn strip_trailer(frame: &[u8]) -> &[u8] {
-    match trailer_start(frame) {
-        Some(start) => &frame[..start],
-        None => frame,
-    }
-}
-
-fn trailer_start(frame: &[u8]) -> Option<usize> {
-    let checksum = FieldId::Checksum.code();
-    let sequence = FieldId::SequenceNumber.code();
-    let n = frame.len();
-    if n < 6 || frame[n - 6..n - 4] != checksum || !frame[n - 4..].iter().all(u8::is_ascii_hexdigit)
-    {
-        return None;
-    }
-    let az = n - 6;
-    if az >= 3 && frame[az - 3..az - 1] == sequence {
-        Some(az - 3)
-    } else {
-        Some(az)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn trailer_is_found_from_the_end() {
-        assert!(has_trailer(b"9900302.00AY1AZFCA5"));
-        assert!(has_trailer(b"97AZFEF5"));
-        assert!(!has_trailer(b"9900302.00"));
-        assert!(!has_trailer(b"9900302.00AY1AZFCA"));
-        assert_eq!(strip_trailer(b"9900302.00AY1AZFCA5"), b"9900302.00");
-        assert_eq!(strip_trailer(b"97AZFEF5"), b"97");
-    }
 
     #[test]
     fn command_code_never_shows_more_than_two_digits() {

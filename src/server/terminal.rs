@@ -9,14 +9,21 @@
 //! must be listed to be honoured. Anything not allowed gets its message's negative answer.
 
 use crate::auth::TerminalProfile;
+use crate::sip2::message::{
+    BlockPatronRequest, EndPatronSessionRequest, PatronInformationRequest, PatronStatusRequest,
+};
 use crate::sip2::{Charset, Request};
 use crate::store::{self, ErrorDetection, PatronDetail, Terminator};
 
 /// Request codes allowed when a terminal's list is empty. The store keeps a terminal's list as
 /// two-digit codes, so the comparison is on codes.
-const DEFAULT_ALLOWED: [[u8; 2]; 3] = [*b"23", *b"63", *b"35"];
+const DEFAULT_ALLOWED: [[u8; 2]; 3] = [
+    PatronStatusRequest::CODE,
+    PatronInformationRequest::CODE,
+    EndPatronSessionRequest::CODE,
+];
 /// Block Patron's request code, which a terminal's list must name to be honoured.
-const BLOCK_PATRON: [u8; 2] = *b"01";
+const BLOCK_PATRON: [u8; 2] = BlockPatronRequest::CODE;
 
 /// How a session talks to one terminal.
 #[derive(Debug, Clone)]

@@ -71,6 +71,13 @@ macro_rules! command_table {
             $( #[doc = concat!("`", stringify!($code), "`")] $variant($variant), )*
         }
 
+        $(
+            impl $variant {
+                /// This message's two-digit command code.
+                pub const CODE: [u8; 2] = *$code;
+            }
+        )*
+
         impl $enum {
             /// The two-digit command code.
             pub fn code(&self) -> [u8; 2] {

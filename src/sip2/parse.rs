@@ -15,7 +15,7 @@ use super::message::{Request, Response};
 use super::Charset;
 use envelope::{prepare, reject_resend_sequence};
 
-pub use envelope::{ChecksumPolicy, Trailer};
+pub use envelope::{unchecked_trailer, ChecksumPolicy, Trailer};
 pub(crate) use fields::{Cx, TakeField};
 
 /// Parser settings. `Default` = UTF-8, strict checksum, every named quirk tolerated.
@@ -87,6 +87,31 @@ mod tests {
             Request::PatronInformationRequest(m) => m,
             other => panic!("not a 63: {other:?}"),
         }
+    }
+
+    #[test]
+    fn unchecked_trailers_are_split_off_without_verification() {
+        assert_eq!(
+            unchecked_trailer(b"9900302.00AY1AZFCA5"),
+            (&b"9900302.00"[..], true)
+        );
+        assert_eq!(
+            unchecked_trailer(b"9900302.00AY1AZ0000"),
+            (&b"9900302.00"[..], true)
+        );
+        assert_eq!(unchecked_trailer(b"97AZFEF5"), (&b"97"[..], true));
+        assert_eq!(
+            unchecked_trailer(b"9900302.00"),
+            (&b"9900302.00"[..], false)
+        );
+        assert_eq!(
+            unchecked_trailer(b"9900302.00AY1AZFCA"),
+            (&b"9900302.00AY1AZFCA"[..], false)
+        );
+        assert_eq!(
+            unchecked_trailer(b"23AAx|ZZAY|AZ1234"),
+            (&b"23AAx|ZZAY|"[..], true)
+        );
     }
 
     #[test]

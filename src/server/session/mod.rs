@@ -42,7 +42,7 @@ use tracing::{field, info, info_span, warn, Instrument};
 
 use self::outcome::{Dispatched, End, Handled};
 use super::answer::{Answer, Budget};
-use super::framing::{command_code, has_trailer, strip_trailer, ReadError, SessionCodec};
+use super::framing::{command_code, ReadError, SessionCodec};
 use super::limits::ConnectionPermit;
 use super::terminal::Profile;
 use super::Shared;
@@ -162,9 +162,9 @@ impl Session {
     async fn handle(&mut self, frame: &[u8]) -> Handled {
         let code = command_code(frame);
         let mode = self.error_detection();
-        let carried_trailer = has_trailer(frame);
+        let (body, carried_trailer) = parse::unchecked_trailer(frame);
         let input = if mode == ErrorDetection::Off {
-            strip_trailer(frame)
+            body
         } else {
             frame
         };

@@ -72,6 +72,22 @@ pub(super) fn prepare<'a>(
     Ok((&msg[..body_len], trailer))
 }
 
+/// Splits an `AY<n>AZxxxx` or `AZxxxx` trailer off the end of `frame` WITHOUT checking it, for
+/// links with error detection off: the body, and whether a trailer was there.
+pub fn unchecked_trailer(frame: &[u8]) -> (&[u8], bool) {
+    let n = frame.len();
+    let az = FieldId::Checksum.code();
+    if n < 6 || frame[n - 6..n - 4] != az || !frame[n - 4..].iter().all(u8::is_ascii_hexdigit) {
+        return (frame, false);
+    }
+    let z = n - 6;
+    let with_sequence = z >= 3
+        && frame[z - 3..z - 1] == FieldId::SequenceNumber.code()
+        && frame[z - 1] != DELIMITER;
+    let body_len = if with_sequence { z - 3 } else { z };
+    (&frame[..body_len], true)
+}
+
 const AY: [u8; 2] = [b'A', b'Y'];
 
 /// Finds the trailer at the end of `msg`: returns the body length and the trailer.
