@@ -593,6 +593,27 @@ async fn a_missing_or_wrong_pepper_refuses_to_start(db: TempDb) {
     );
 }
 
+// Item 17, start-up race: instances starting at once on a fresh database with different peppers
+// must not each record their own fingerprint; exactly one key is accepted, the others refused.
+async fn concurrent_first_starts_with_different_peppers_accept_one_key(db: TempDb) {
+    let starts = (1..=6u8).map(|byte| {
+        let store = db.store().clone();
+        tokio::spawn(async move {
+            let clock = Arc::new(ManualClock::new(start()));
+            Authenticator::with_keys(store, &cheap(), clock, ring(byte)).await
+        })
+    });
+    let mut accepted = 0;
+    for start in starts.collect::<Vec<_>>() {
+        match start.await.unwrap() {
+            Ok(_) => accepted += 1,
+            Err(sip2auth::auth::Error::FingerprintMismatch { key_id: 1 }) => {}
+            Err(other) => panic!("unexpected start-up error: {other}"),
+        }
+    }
+    assert_eq!(accepted, 1, "exactly one pepper may claim key id 1");
+}
+
 // Item 18: rotation re-hashes to the new key on login; retiring the old key makes the remaining
 // old rows need a reset.
 async fn key_rotation_rehashes_and_retired_keys_need_a_reset(db: TempDb) {
@@ -787,6 +808,7 @@ sip2auth::store_test_on_both_backends!(
     stored_pins_are_argon2id_phc_strings_with_unique_salts,
     the_database_without_the_pepper_does_not_verify,
     a_missing_or_wrong_pepper_refuses_to_start,
+    concurrent_first_starts_with_different_peppers_accept_one_key,
     key_rotation_rehashes_and_retired_keys_need_a_reset,
     weaker_parameters_are_rehashed_on_login,
     default_pin_from_the_phone,
