@@ -614,6 +614,28 @@ async fn concurrent_first_starts_with_different_peppers_accept_one_key(db: TempD
     assert_eq!(accepted, 1, "exactly one pepper may claim key id 1");
 }
 
+// Item 18, the other way a hash cannot be verified: an unreadable PHC string (hand-edited or
+// corrupt row) needs a reset like a retired key; it costs a dummy verification, is decided before
+// any reservation and never counts failures, so it cannot lock the patron.
+async fn an_unreadable_stored_hash_needs_a_reset_without_counting_failures(db: TempDb) {
+    let h = harness(&db, &cheap()).await;
+    let id = h.patron_with_pin("2900014").await;
+    let mut garbage = h.pin_phc(id).await;
+    garbage.phc = "$argon2id$not-a-phc-string".into();
+    h.store.set_pin_hash(id, &garbage).await.unwrap();
+    let before = h.auth.pool_counts();
+    for _ in 0..6 {
+        assert_eq!(
+            h.check("2900014", given("555555")).await,
+            CredentialVerdict::ResetRequired
+        );
+    }
+    assert_eq!(h.failures(id).await, 0);
+    let after = h.auth.pool_counts();
+    assert_eq!(after.verifications, before.verifications);
+    assert_eq!(after.dummy_verifications, before.dummy_verifications + 6);
+}
+
 // Item 18: rotation re-hashes to the new key on login; retiring the old key makes the remaining
 // old rows need a reset.
 async fn key_rotation_rehashes_and_retired_keys_need_a_reset(db: TempDb) {
@@ -810,6 +832,7 @@ sip2auth::store_test_on_both_backends!(
     a_missing_or_wrong_pepper_refuses_to_start,
     concurrent_first_starts_with_different_peppers_accept_one_key,
     key_rotation_rehashes_and_retired_keys_need_a_reset,
+    an_unreadable_stored_hash_needs_a_reset_without_counting_failures,
     weaker_parameters_are_rehashed_on_login,
     default_pin_from_the_phone,
     terminal_logins_are_refused_alike,
