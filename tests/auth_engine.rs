@@ -593,6 +593,49 @@ async fn a_missing_or_wrong_pepper_refuses_to_start(db: TempDb) {
     );
 }
 
+// Item 17, start-up race: instances starting at once on a fresh database with different peppers
+// must not each record their own fingerprint; exactly one key is accepted, the others refused.
+async fn concurrent_first_starts_with_different_peppers_accept_one_key(db: TempDb) {
+    let starts = (1..=6u8).map(|byte| {
+        let store = db.store().clone();
+        tokio::spawn(async move {
+            let clock = Arc::new(ManualClock::new(start()));
+            Authenticator::with_keys(store, &cheap(), clock, ring(byte)).await
+        })
+    });
+    let mut accepted = 0;
+    for start in starts.collect::<Vec<_>>() {
+        match start.await.unwrap() {
+            Ok(_) => accepted += 1,
+            Err(sip2auth::auth::Error::FingerprintMismatch { key_id: 1 }) => {}
+            Err(other) => panic!("unexpected start-up error: {other}"),
+        }
+    }
+    assert_eq!(accepted, 1, "exactly one pepper may claim key id 1");
+}
+
+// Item 18, the other way a hash cannot be verified: an unreadable PHC string (hand-edited or
+// corrupt row) needs a reset like a retired key; it costs a dummy verification, is decided before
+// any reservation and never counts failures, so it cannot lock the patron.
+async fn an_unreadable_stored_hash_needs_a_reset_without_counting_failures(db: TempDb) {
+    let h = harness(&db, &cheap()).await;
+    let id = h.patron_with_pin("2900014").await;
+    let mut garbage = h.pin_phc(id).await;
+    garbage.phc = "$argon2id$not-a-phc-string".into();
+    h.store.set_pin_hash(id, &garbage).await.unwrap();
+    let before = h.auth.pool_counts();
+    for _ in 0..6 {
+        assert_eq!(
+            h.check("2900014", given("555555")).await,
+            CredentialVerdict::ResetRequired
+        );
+    }
+    assert_eq!(h.failures(id).await, 0);
+    let after = h.auth.pool_counts();
+    assert_eq!(after.verifications, before.verifications);
+    assert_eq!(after.dummy_verifications, before.dummy_verifications + 6);
+}
+
 // Item 18: rotation re-hashes to the new key on login; retiring the old key makes the remaining
 // old rows need a reset.
 async fn key_rotation_rehashes_and_retired_keys_need_a_reset(db: TempDb) {
@@ -787,7 +830,9 @@ sip2auth::store_test_on_both_backends!(
     stored_pins_are_argon2id_phc_strings_with_unique_salts,
     the_database_without_the_pepper_does_not_verify,
     a_missing_or_wrong_pepper_refuses_to_start,
+    concurrent_first_starts_with_different_peppers_accept_one_key,
     key_rotation_rehashes_and_retired_keys_need_a_reset,
+    an_unreadable_stored_hash_needs_a_reset_without_counting_failures,
     weaker_parameters_are_rehashed_on_login,
     default_pin_from_the_phone,
     terminal_logins_are_refused_alike,

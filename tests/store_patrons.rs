@@ -291,8 +291,24 @@ async fn meta_values_round_trip(db: TempDb) {
             .as_deref(),
         Some("def")
     );
+    assert!(!store
+        .insert_meta_if_absent("pepper_fingerprint", "ghi")
+        .await
+        .unwrap());
     assert!(store.delete_meta("pepper_fingerprint").await.unwrap());
     assert!(!store.delete_meta("pepper_fingerprint").await.unwrap());
+    assert!(store
+        .insert_meta_if_absent("pepper_fingerprint", "ghi")
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .get_meta("pepper_fingerprint")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("ghi")
+    );
     store.migrate().await.unwrap(); // idempotent
     store.ping().await.unwrap();
 }

@@ -99,7 +99,17 @@ impl Authenticator {
             return Ok(CredentialVerdict::Busy);
         };
         let card = record.card.number.as_str();
-        if hasher.keys().get(stored.key_id).is_none() {
+        let hashed = HashedSecret {
+            phc: stored.phc.clone(),
+            key_id: stored.key_id,
+        };
+        // Retired key or unreadable hash: decided before reserving, so it never counts a failure.
+        if !hasher.can_verify(&hashed) {
+            let reason = if hasher.keys().get(stored.key_id).is_none() {
+                "retired pepper key"
+            } else {
+                "unreadable stored hash"
+            };
             slot.run(Job::DummyVerify, move || hasher.verify_dummy(&bytes))
                 .await;
             self.audit(
@@ -107,7 +117,7 @@ impl Authenticator {
                 Some(card),
                 which.name(),
                 "reset_required",
-                Some("retired pepper key"),
+                Some(reason),
             )
             .await?;
             return Ok(CredentialVerdict::ResetRequired);
@@ -137,10 +147,6 @@ impl Authenticator {
                     .await;
                 return Ok(CredentialVerdict::Locked { until: None });
             }
-        };
-        let hashed = HashedSecret {
-            phc: stored.phc.clone(),
-            key_id: stored.key_id,
         };
         let checked = hashed.clone();
         let (verification, bytes) = slot

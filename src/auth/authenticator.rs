@@ -156,7 +156,8 @@ pub(super) fn secret_bytes(secret: &SecretString) -> Zeroizing<Vec<u8>> {
 }
 
 /// Every configured key must match its recorded fingerprint; a key without one is recorded, unless
-/// hashes made with that key id already exist (then the key cannot be confirmed).
+/// hashes made with that key id already exist (then the key cannot be confirmed). Recording never
+/// overwrites: of instances racing to record different keys under one id, only one starts.
 async fn check_fingerprints(store: &Store, keys: &KeyRing) -> Result<()> {
     for (key_id, key) in keys.iter() {
         match store.get_meta(&fingerprint_key(key_id)).await? {
@@ -167,10 +168,19 @@ async fn check_fingerprints(store: &Store, keys: &KeyRing) -> Result<()> {
                 if hashes > 0 {
                     return Err(Error::FingerprintMissing { key_id, hashes });
                 }
-                store
-                    .set_meta(&fingerprint_key(key_id), &key.fingerprint())
-                    .await?;
-                tracing::info!(key_id, "recorded the fingerprint of a new pepper key");
+                let name = fingerprint_key(key_id);
+                if store
+                    .insert_meta_if_absent(&name, &key.fingerprint())
+                    .await?
+                {
+                    tracing::info!(key_id, "recorded the fingerprint of a new pepper key");
+                } else {
+                    // Another instance recorded one meanwhile: ours must be that key.
+                    let recorded = store.get_meta(&name).await?;
+                    if !recorded.is_some_and(|r| key.has_fingerprint(&r)) {
+                        return Err(Error::FingerprintMismatch { key_id });
+                    }
+                }
             }
         }
     }

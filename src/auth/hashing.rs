@@ -125,9 +125,12 @@ impl Hasher {
             self.verify_dummy(secret);
             return Verification::Unverifiable;
         };
-        let Ok(parsed) = PasswordHash::new(&stored.phc) else {
-            self.verify_dummy(secret);
-            return Verification::Unverifiable;
+        let parsed = match PasswordHash::new(&stored.phc) {
+            Ok(parsed) if self.can_verify(stored) => parsed,
+            _ => {
+                self.verify_dummy(secret);
+                return Verification::Unverifiable;
+            }
         };
         let Ok(argon2) = self.argon2(key.bytes(), self.params.clone()) else {
             return Verification::Unverifiable;
@@ -139,6 +142,19 @@ impl Hasher {
             Err(argon2::password_hash::Error::Password) => Verification::Mismatch,
             Err(_) => Verification::Unverifiable,
         }
+    }
+
+    /// Whether `stored` can be verified at all: its pepper key is configured and its PHC string is
+    /// a complete argon2 hash (parameters, salt and output). When false, no secret can match it:
+    /// the credential must be reset, and checking it must not count as a failure.
+    pub fn can_verify(&self, stored: &HashedSecret) -> bool {
+        self.keys.get(stored.key_id).is_some()
+            && PasswordHash::new(&stored.phc).is_ok_and(|parsed| {
+                parsed.salt.is_some()
+                    && parsed.hash.is_some()
+                    && Algorithm::try_from(parsed.algorithm).is_ok()
+                    && Params::try_from(&parsed).is_ok()
+            })
     }
 
     /// Verifies `secret` against the dummy hash (same parameters, never matches): the cost of an
@@ -269,10 +285,18 @@ mod tests {
     #[test]
     fn garbage_in_the_hash_column_is_unverifiable_not_a_panic() {
         let hasher = Hasher::new(&cheap(), ring(1, &[])).unwrap();
-        let stored = HashedSecret {
-            phc: "1234".into(),
-            key_id: 1,
-        };
-        assert_eq!(hasher.verify(&stored, b"1234"), Verification::Unverifiable);
+        for phc in [
+            "1234",
+            "$argon2id$not-a-phc-string",
+            "$argon2id$v=19$m=64,t=1,p=1",
+        ] {
+            let stored = HashedSecret {
+                phc: phc.into(),
+                key_id: 1,
+            };
+            assert!(!hasher.can_verify(&stored), "{phc}");
+            assert_eq!(hasher.verify(&stored, b"1234"), Verification::Unverifiable);
+        }
+        assert!(hasher.can_verify(&hasher.hash(b"1234").unwrap()));
     }
 }

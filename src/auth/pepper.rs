@@ -44,9 +44,17 @@ pub enum PepperError {
     },
 }
 
-/// A 32-byte pepper key. Zeroed on drop; `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
+/// A 32-byte pepper key. Zeroed on drop; `Debug` never shows it; compared in constant time.
+#[derive(Clone)]
 pub struct PepperKey(Zeroizing<[u8; KEY_BYTES]>);
+
+impl PartialEq for PepperKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes().ct_eq(other.bytes()).into()
+    }
+}
+
+impl Eq for PepperKey {}
 
 impl fmt::Debug for PepperKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -236,6 +244,7 @@ mod tests {
         let text = format!("{}\n", hex::encode(raw));
         let from_hex = PepperKey::parse(text.as_bytes(), "hex").unwrap();
         assert_eq!(from_raw, from_hex);
+        assert_ne!(from_raw, PepperKey::from_bytes([8u8; KEY_BYTES]));
         assert!(PepperKey::parse(b"abc", "short").is_err());
         assert!(PepperKey::parse(&[b'z'; 64], "not hex").is_err());
     }

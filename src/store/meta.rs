@@ -33,6 +33,23 @@ impl Store {
         Ok(())
     }
 
+    /// Stores `value` under `key` unless a value is already there; true if this call stored it.
+    /// One statement, so of several concurrent callers exactly one wins (first-use records such
+    /// as a pepper fingerprint must never be overwritten by a racing instance).
+    pub async fn insert_meta_if_absent(&self, key: &str, value: &str) -> Result<bool> {
+        let done = with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
     /// Removes `key`; true if it existed.
     pub async fn delete_meta(&self, key: &str) -> Result<bool> {
         let done = with_pool!(self, |pool| {
