@@ -6,7 +6,7 @@ use sip2auth::store::testing::{sample_patron, TempDb};
 use sip2auth::store::{
     AuditQuery, Charset, CredentialHash, Error, ErrorDetection, FailureKind, MessageCodes,
     NewAuditEntry, NewTerminal, NewTerminalFailure, PatronCredential, PatronDetail, PatronImport,
-    StoredHash, TerminalSettings, Terminator, TokenDigest, UpsertOutcome,
+    PatronStatus, StoredHash, TerminalSettings, Terminator, TokenDigest, UpsertOutcome,
 };
 use sip2auth::store_test_on_both_backends;
 
@@ -326,13 +326,14 @@ fn import(card: &str, family: &str) -> PatronImport {
             must_change: true,
             default_expires_at: None,
         }),
+        status: PatronStatus::Active,
     }
 }
 
 async fn upsert_reports_created_updated_unchanged(db: TempDb) {
     let store = db.store();
     let batch: Vec<_> = (0..5).map(|i| import(&format!("i{i}"), "Smith")).collect();
-    let first = store.upsert_patrons(&batch).await.unwrap();
+    let first = store.upsert_patrons(&batch, &[]).await.unwrap();
     assert!(
         first.iter().all(|o| matches!(o, UpsertOutcome::Created(_))),
         "{first:?}"
@@ -343,7 +344,7 @@ async fn upsert_reports_created_updated_unchanged(db: TempDb) {
     let mut rerun = batch.clone();
     rerun[2].details.email = Some("new@example.org".into());
     rerun.push(import("i5", "Jones"));
-    let second = store.upsert_patrons(&rerun).await.unwrap();
+    let second = store.upsert_patrons(&rerun, &[]).await.unwrap();
     let kinds: Vec<_> = second
         .iter()
         .map(|o| match o {
@@ -383,7 +384,7 @@ async fn upsert_reports_created_updated_unchanged(db: TempDb) {
         .await
         .unwrap();
     assert_eq!(
-        store.upsert_patrons(&rerun[2..3]).await.unwrap(),
+        store.upsert_patrons(&rerun[2..3], &[]).await.unwrap(),
         [UpsertOutcome::Unchanged(id)]
     );
     assert_eq!(
@@ -399,13 +400,13 @@ async fn upsert_reports_created_updated_unchanged(db: TempDb) {
     );
     store.clear_pin_hash(id).await.unwrap();
     assert_eq!(
-        store.upsert_patrons(&rerun[2..3]).await.unwrap(),
+        store.upsert_patrons(&rerun[2..3], &[]).await.unwrap(),
         [UpsertOutcome::Updated(id)]
     );
 
     // The same card twice in one batch is applied in order.
     let twice = store
-        .upsert_patrons(&[import("k1", "Twice"), import("k1", "Twice")])
+        .upsert_patrons(&[import("k1", "Twice"), import("k1", "Twice")], &[])
         .await
         .unwrap();
     assert!(
@@ -420,20 +421,92 @@ async fn upsert_batch_is_all_or_nothing_and_resumes(db: TempDb) {
         import("a2", "Two"),
         import("", "Empty card"),
     ];
-    let err = store.upsert_patrons(&batch).await.unwrap_err();
+    let err = store.upsert_patrons(&batch, &[]).await.unwrap_err();
     assert!(matches!(err, Error::Constraint { .. }), "{err:?}");
     assert_eq!(store.count_patrons().await.unwrap(), 0, "rolled back");
 
     // An interrupted run that got through a1 only; the rerun does the remaining work.
-    store.upsert_patrons(&batch[..1]).await.unwrap();
-    let rerun = store.upsert_patrons(&batch[..2]).await.unwrap();
+    store.upsert_patrons(&batch[..1], &[]).await.unwrap();
+    let rerun = store.upsert_patrons(&batch[..2], &[]).await.unwrap();
     assert!(matches!(
         rerun[..],
         [UpsertOutcome::Unchanged(_), UpsertOutcome::Created(_)]
     ));
 }
 
+async fn upsert_writes_status_and_audit_with_the_batch(db: TempDb) {
+    let store = db.store();
+    let audit = |card: &str| NewAuditEntry {
+        at: t0(),
+        actor: "staff:import-test".into(),
+        card_pseudonym: Some(format!("pseudonym-{card}")),
+        action: "default_pin_issued".into(),
+        outcome: "ok".into(),
+        reason: None,
+    };
+    let imported_audit = || async {
+        store
+            .list_audit(&AuditQuery {
+                actor: Some("staff:import-test".into()),
+                ..AuditQuery::default()
+            })
+            .await
+            .unwrap()
+            .len()
+    };
+    let mut blocked = import("s1", "Blocked");
+    blocked.status = PatronStatus::Blocked {
+        reason: "ILS block".into(),
+    };
+    let mut lost = import("s2", "Lost");
+    lost.status = PatronStatus::CardLost;
+    // A failing row rolls back the statuses and the audit records with everything else.
+    let failing = [blocked.clone(), lost.clone(), import("", "Empty card")];
+    assert!(store
+        .upsert_patrons(&failing, &[audit("s1"), audit("s2")])
+        .await
+        .is_err());
+    assert_eq!(store.count_patrons().await.unwrap(), 0);
+    assert_eq!(
+        imported_audit().await,
+        0,
+        "audit rolled back with the batch"
+    );
+
+    let created = store
+        .upsert_patrons(&[blocked.clone(), lost.clone()], &[audit("s1")])
+        .await
+        .unwrap();
+    assert!(matches!(
+        created[..],
+        [UpsertOutcome::Created(_), UpsertOutcome::Created(_)]
+    ));
+    let status_of = |card: &'static str| async move {
+        store
+            .find_by_card("MAIN", card)
+            .await
+            .unwrap()
+            .expect("patron")
+            .patron
+            .status
+    };
+    assert_eq!(status_of("s1").await, blocked.status);
+    assert_eq!(status_of("s2").await, PatronStatus::CardLost);
+    assert_eq!(imported_audit().await, 1);
+
+    // The ILS lifts the block: only the status differs, and that is an update.
+    let mut lifted = blocked.clone();
+    lifted.status = PatronStatus::Active;
+    let rerun = store.upsert_patrons(&[lifted, lost], &[]).await.unwrap();
+    assert!(matches!(
+        rerun[..],
+        [UpsertOutcome::Updated(_), UpsertOutcome::Unchanged(_)]
+    ));
+    assert_eq!(status_of("s1").await, PatronStatus::Active);
+}
+
 store_test_on_both_backends!(
+    upsert_writes_status_and_audit_with_the_batch,
     terminal_round_trip_update_and_remove,
     reset_token_is_single_use_newest_only_and_expires,
     audit_log_appends_lists_and_purges,

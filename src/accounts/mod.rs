@@ -134,15 +134,28 @@ impl Accounts {
         outcome: &str,
         reason: Option<String>,
     ) -> Result<(), Error> {
-        let entry = NewAuditEntry {
+        let entry = self.audit_entry(operator, card, action, outcome, reason);
+        self.store.append_audit(&entry).await?;
+        Ok(())
+    }
+
+    /// The audit record of an action, with the card pseudonymised (for callers that write it in
+    /// the same transaction as the action itself).
+    fn audit_entry(
+        &self,
+        operator: &Operator,
+        card: Option<&str>,
+        action: &str,
+        outcome: &str,
+        reason: Option<String>,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
             at: self.clock.now(),
             actor: operator.actor(),
             card_pseudonym: card.map(|c| self.credentials.pseudonym(c)),
             action: action.to_owned(),
             outcome: outcome.to_owned(),
             reason,
-        };
-        self.store.append_audit(&entry).await?;
-        Ok(())
+        }
     }
 }

@@ -54,22 +54,39 @@ struct AuditRow {
     reason: Option<String>,
 }
 
+/// Appends one audit record; shared by [`Store::append_audit`] and the transactions that must
+/// record an action together with its effect (the patron import).
+pub(super) const INSERT_AUDIT: &str =
+    "INSERT INTO audit_log (at, actor, card_pseudonym, action, outcome, reason) \
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+
+/// Binds an entry to [`INSERT_AUDIT`].
+pub(super) fn bind_audit<'q, DB, O>(
+    query: sqlx::query::QueryScalar<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
+    entry: &'q NewAuditEntry,
+) -> sqlx::query::QueryScalar<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(entry.at.timestamp())
+        .bind(&entry.actor)
+        .bind(&entry.card_pseudonym)
+        .bind(&entry.action)
+        .bind(&entry.outcome)
+        .bind(&entry.reason)
+}
+
 impl Store {
     /// Appends a record; returns its id.
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<i64> {
         let id = with_pool!(self, |pool| {
-            sqlx::query_scalar::<_, i64>(
-                "INSERT INTO audit_log (at, actor, card_pseudonym, action, outcome, reason) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            )
-            .bind(entry.at.timestamp())
-            .bind(&entry.actor)
-            .bind(&entry.card_pseudonym)
-            .bind(&entry.action)
-            .bind(&entry.outcome)
-            .bind(&entry.reason)
-            .fetch_one(pool)
-            .await
+            bind_audit(sqlx::query_scalar::<_, i64>(INSERT_AUDIT), entry)
+                .fetch_one(pool)
+                .await
         })?;
         Ok(id)
     }

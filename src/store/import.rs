@@ -3,12 +3,13 @@
 //! the remaining work. Must not import `auth` (PINs arrive hashed) or any CSV code (rows arrive
 //! parsed).
 
+use super::audit::{bind_audit, NewAuditEntry, INSERT_AUDIT};
 use super::error::{Error, Result};
 use super::patron_row::{
     bind_credential, bind_details, patron_columns, PatronRow, INSERT_CARD, INSERT_PATRON,
     UPDATE_PATRON_DETAILS,
 };
-use super::patrons::{CredentialHash, PatronDetails};
+use super::patrons::{CredentialHash, PatronDetails, PatronStatus, SET_STATUS};
 use super::values::PatronId;
 use super::Store;
 
@@ -21,6 +22,9 @@ pub struct PatronImport {
     /// Applied when the patron is created, or when the stored patron has no PIN yet; an existing
     /// PIN is never overwritten by an import (the patron may have changed it).
     pub pin: Option<CredentialHash>,
+    /// The standing the ILS reports (active, blocked with a reason, card lost), written in the
+    /// same transaction so an interrupted import never leaves a blocked card active.
+    pub status: PatronStatus,
 }
 
 /// What an upsert did with one row.
@@ -28,7 +32,8 @@ pub struct PatronImport {
 pub enum UpsertOutcome {
     /// A new patron with this card was created.
     Created(PatronId),
-    /// The card's patron existed and some imported column (or a missing PIN) was written.
+    /// The card's patron existed and some imported column (a detail, the status or a missing
+    /// PIN) was written.
     Updated(PatronId),
     /// The card's patron existed and every imported column already matched: nothing written.
     Unchanged(PatronId),
@@ -45,12 +50,17 @@ const SET_PIN: &str = "UPDATE patrons SET pin_hash = $2, pin_key_id = $3, pin_mu
     pin_default_expires_at = $5, updated_at = $6 WHERE id = $1";
 
 impl Store {
-    /// Creates or updates every row of `batch` in ONE transaction (all or nothing) and reports,
+    /// Creates or updates every row of `batch` and appends `audit` in ONE transaction (all or
+    /// nothing: the records of what an import did are written with its effects) and reports,
     /// in batch order, what happened to each. Rows are keyed by (institution, card number); a
     /// card already held by a patron updates that patron's imported columns (`details`), and
     /// counts as `Unchanged` when they all match and no PIN needs setting. A card repeated in the
     /// batch is applied twice, in order.
-    pub async fn upsert_patrons(&self, batch: &[PatronImport]) -> Result<Vec<UpsertOutcome>> {
+    pub async fn upsert_patrons(
+        &self,
+        batch: &[PatronImport],
+        audit: &[NewAuditEntry],
+    ) -> Result<Vec<UpsertOutcome>> {
         let now = self.now_secs();
         let mut outcomes = Vec::with_capacity(batch.len());
         with_tx!(self, |tx| {
@@ -76,6 +86,16 @@ impl Store {
                             .execute(&mut *tx)
                             .await
                             .map_err(|e| Error::from_sqlx(e, "card number"))?;
+                        if row.status != PatronStatus::Active {
+                            let (status, reason) = row.status.columns();
+                            sqlx::query(SET_STATUS)
+                                .bind(id)
+                                .bind(status)
+                                .bind(reason)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                         UpsertOutcome::Created(PatronId(id))
                     }
                     Some(patron) => {
@@ -95,7 +115,18 @@ impl Store {
                                 .execute(&mut *tx)
                                 .await?;
                         }
-                        if details_differ || pin_missing {
+                        let status_differs = patron.status != row.status;
+                        if status_differs {
+                            let (status, reason) = row.status.columns();
+                            sqlx::query(SET_STATUS)
+                                .bind(patron.id.0)
+                                .bind(status)
+                                .bind(reason)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        if details_differ || pin_missing || status_differs {
                             UpsertOutcome::Updated(patron.id)
                         } else {
                             UpsertOutcome::Unchanged(patron.id)
@@ -103,6 +134,11 @@ impl Store {
                     }
                 };
                 outcomes.push(outcome);
+            }
+            for entry in audit {
+                bind_audit(sqlx::query_scalar::<_, i64>(INSERT_AUDIT), entry)
+                    .fetch_one(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             Ok::<_, Error>(())

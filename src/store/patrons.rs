@@ -155,6 +155,10 @@ pub struct PatronFilter {
     pub limit: u32,
 }
 
+/// Sets a patron's status: `$1` id, `$2` status, `$3` block reason, `$4` time.
+pub(super) const SET_STATUS: &str =
+    "UPDATE patrons SET status = $2, block_reason = $3, updated_at = $4 WHERE id = $1";
+
 impl Store {
     /// Creates a patron with its first card, in one transaction.
     /// Fails with `Error::Duplicate { what: "card number" }` when the card is taken at that
@@ -272,16 +276,14 @@ impl Store {
         let (status, reason) = status.columns();
         let now = self.now_secs();
         let done = with_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE patrons SET status = $2, block_reason = $3, updated_at = $4 WHERE id = $1",
-            )
-            .bind(id.0)
-            .bind(status)
-            .bind(reason)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
+            sqlx::query(SET_STATUS)
+                .bind(id.0)
+                .bind(status)
+                .bind(reason)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         found(done, "patron")
     }

@@ -191,44 +191,33 @@ impl Accounts {
         )
         .await;
         let mut imports = Vec::with_capacity(batch.len());
-        let mut defaults = Vec::with_capacity(batch.len());
+        let mut audit = Vec::new();
         for (row, pin) in batch.iter().zip(pins) {
             let (hash, default) = pin?;
-            defaults.push(default);
+            if let Some(issued) = default {
+                summary.default_pins += 1;
+                audit.push(self.default_pin_audit_entry(operator, &row.record.card, &issued));
+            }
             imports.push(PatronImport {
                 institution: row.record.institution.clone(),
                 card_number: row.record.card.clone(),
                 details: row.details.clone(),
                 pin: hash,
+                status: row.status.clone(),
             });
         }
-        let outcomes = self.store.upsert_patrons(&imports).await?;
-        let rows = batch.iter().zip(&imports).zip(defaults);
-        for (((row, import), default), (outcome, before)) in
-            rows.zip(outcomes.into_iter().zip(existing))
-        {
-            let (id, mut changed) = match outcome {
-                UpsertOutcome::Created(id) => (id, None),
-                UpsertOutcome::Updated(id) => (id, Some(true)),
-                UpsertOutcome::Unchanged(id) => (id, Some(false)),
-            };
-            let current = before.map_or(PatronStatus::Active, |p| p.status);
-            if current != row.status {
-                self.store.set_status(id, &row.status).await?;
-                changed = changed.map(|_| true);
-            }
-            match changed {
-                None => summary.created += 1,
-                Some(true) => summary.updated += 1,
-                Some(false) => summary.unchanged += 1,
-            }
-            if changed.is_none() && import.pin.is_none() {
-                summary.created_without_pin += 1;
-            }
-            if let Some(issued) = default {
-                summary.default_pins += 1;
-                self.audit_default_pin(operator, &row.record.card, &issued)
-                    .await?;
+        // One transaction: details, status, PINs and the default-PIN audit records together.
+        let outcomes = self.store.upsert_patrons(&imports, &audit).await?;
+        for (import, outcome) in imports.iter().zip(outcomes) {
+            match outcome {
+                UpsertOutcome::Created(_) => {
+                    summary.created += 1;
+                    if import.pin.is_none() {
+                        summary.created_without_pin += 1;
+                    }
+                }
+                UpsertOutcome::Updated(_) => summary.updated += 1,
+                UpsertOutcome::Unchanged(_) => summary.unchanged += 1,
             }
         }
         Ok(())

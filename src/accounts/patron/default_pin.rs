@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use crate::accounts::{Accounts, Error, Operator};
 use crate::config::security::DefaultCredentialConfig;
 use crate::store::CredentialHash;
+use crate::store::NewAuditEntry;
 
 /// A default PIN that was set: how many phone digits it uses and when it stops working. Never
 /// holds the digits.
@@ -67,18 +68,29 @@ impl Accounts {
         card: &str,
         issued: &DefaultPin,
     ) -> Result<(), Error> {
+        let entry = self.default_pin_audit_entry(operator, card, issued);
+        self.store.append_audit(&entry).await?;
+        Ok(())
+    }
+
+    /// The `default_pin_issued` audit record (the digits are never in it).
+    pub(in crate::accounts) fn default_pin_audit_entry(
+        &self,
+        operator: &Operator,
+        card: &str,
+        issued: &DefaultPin,
+    ) -> NewAuditEntry {
         let reason = format!(
             "default PIN from the last {} digits of the phone; must change; expires {}",
             issued.digits,
             issued.expires_at.format("%Y-%m-%d %H:%M UTC")
         );
-        self.audit(
+        self.audit_entry(
             operator,
             Some(card),
             "default_pin_issued",
             "ok",
             Some(reason),
         )
-        .await
     }
 }
