@@ -162,9 +162,17 @@ fixed_format!(/// Item count: four digits, or four blanks = unknown (64).
     })(i),
     |v, out| match v { Some(n) => push_number(u32::from(*n), 4, out), None => out.extend_from_slice(b"    ") });
 
-fixed_format!(/// Language, three digits.
+fixed_format!(/// Language, three digits. Quirk (PROTOCOL.md §5.5: "echo the request's language if it is
+    /// 3 digits, else 000"): three other printable bytes read as `000` (unknown) unless
+    /// `strict_fixed`; a delimiter or control byte there still means a broken fixed part.
     Lang: Language,
-    |i, o| fixed_width(3, |r: &[u8]| digits(r).and_then(|n| u16::try_from(n).ok()).map(Language))(i),
+    |i, o| fixed_width(3, |r: &[u8]| match digits(r).and_then(|n| u16::try_from(n).ok()) {
+        Some(n) => Some(Language(n)),
+        None if !o.strict_fixed && r.iter().all(|b| (b.is_ascii_graphic() && *b != b'|') || *b == b' ') => {
+            Some(Language::UNKNOWN)
+        }
+        None => None,
+    })(i),
     |v, out| push_number(u32::from(v.0), 3, out));
 
 fixed_format!(/// A required 18-character date.

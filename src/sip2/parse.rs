@@ -68,7 +68,7 @@ mod tests {
     use crate::sip2::field::FieldId;
     use crate::sip2::message::{PatronInformationRequest, PatronStatusRequest};
     use crate::sip2::secret::Secret;
-    use crate::sip2::status::{PrintWidth, ProtocolVersion};
+    use crate::sip2::status::{Language, PrintWidth, ProtocolVersion};
     use crate::sip2::ErrorKind;
 
     fn req(frame: &[u8]) -> Result<Parsed<Request>, ParseError> {
@@ -87,6 +87,22 @@ mod tests {
             Request::PatronInformationRequest(m) => m,
             other => panic!("not a 63: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_language_that_is_not_three_digits_reads_as_unknown_unless_strict() {
+        let frame = b"23en 20250314    093000AOMAIN|AA21234000012345|AC|AD|";
+        assert_eq!(patron_status(frame).language, Language::UNKNOWN);
+        let strict = ParseOptions {
+            strict_fixed: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            request(frame, &strict).unwrap_err().kind(),
+            ErrorKind::BadFixedValue
+        );
+        // A delimiter inside the fixed part is still a broken message.
+        assert!(req(b"2300|20250314    093000AOMAIN|AA1|AC|AD|").is_err());
     }
 
     #[test]
