@@ -21,6 +21,10 @@ pub struct ServerConfig {
     /// 5-7 minute SC-status heartbeat.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
+    /// A response the client does not read within this time closes the connection (a client
+    /// that stops reading must not hold its connection slot for the whole idle timeout).
+    #[serde(with = "humantime_serde")]
+    pub write_timeout: Duration,
     /// Longest accepted message; a longer one closes the connection.
     pub max_frame_bytes: usize,
     /// How long shutdown waits for requests in flight.
@@ -62,6 +66,7 @@ impl Default for ServerConfig {
             max_connections: 1000,
             max_connections_per_address: 64,
             idle_timeout: Duration::from_secs(600),
+            write_timeout: Duration::from_secs(30),
             max_frame_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(10),
             login_attempts_per_connection: 3,
@@ -108,6 +113,9 @@ impl ServerConfig {
         }
         if self.idle_timeout < Duration::from_secs(1) {
             at.push("idle_timeout", "must be at least 1s");
+        }
+        if self.write_timeout < Duration::from_secs(1) {
+            at.push("write_timeout", "must be at least 1s");
         }
         if self.login_attempts_per_connection == 0 {
             at.push("login_attempts_per_connection", "must be at least 1");

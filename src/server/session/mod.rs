@@ -114,6 +114,7 @@ impl Session {
         let codec = SessionCodec(FrameCodec::new(self.shared.settings.max_frame_bytes));
         let mut frames = FramedRead::new(reader, codec);
         let idle = self.shared.settings.idle_timeout;
+        let write_timeout = self.shared.settings.write_timeout;
         loop {
             if shutdown.is_cancelled() {
                 return Ok(End::Shutdown);
@@ -134,7 +135,7 @@ impl Session {
             let started = Instant::now();
             let handled = self.handle(&frame).await;
             if let Some(reply) = &handled.reply {
-                tokio::time::timeout(idle, writer.write_all(reply))
+                tokio::time::timeout(write_timeout, writer.write_all(reply))
                     .await
                     .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))??;
             }
