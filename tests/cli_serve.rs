@@ -1,0 +1,166 @@
+//! `sip2auth serve` as a process: it answers SIP2 on the address it prints, drains and exits 0
+//! on SIGTERM, and keeps demo and production databases apart.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest wait for any one step; the loops below poll at most this long.
+const STEP: Duration = Duration::from_secs(20);
+
+fn sip2auth(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sip2auth"));
+    command
+        .current_dir(dir)
+        .env_remove("SIP2AUTH_DATABASE_URL")
+        .env_remove("SIP2AUTH_PEPPER")
+        .env_remove("SIP2AUTH_PEPPER_FILE")
+        .env_remove("SIP2AUTH_CONFIG")
+        .env("RUST_LOG", "info");
+    command
+}
+
+fn write_config(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("sip2.toml");
+    std::fs::write(
+        &path,
+        "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://sip2auth.db\"\n",
+    )
+    .expect("config written");
+    path
+}
+
+/// Starts `serve` and returns the child and the address from its ready line.
+fn start(dir: &Path, args: &[&str]) -> (Child, SocketAddr) {
+    let mut child = sip2auth(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("ready line");
+    let address = line
+        .split_whitespace()
+        .find_map(|word| word.trim_end_matches(':').parse::<SocketAddr>().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    (child, address)
+}
+
+fn exchange(address: SocketAddr, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(STEP)).expect("timeout");
+    stream.write_all(request).expect("send");
+    let mut response = Vec::new();
+    let mut byte = [0u8; 1];
+    while stream.read(&mut byte).expect("read") == 1 && byte[0] != b'\r' {
+        response.push(byte[0]);
+    }
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+fn wait_for_exit(child: &mut Child) -> Option<i32> {
+    let deadline = Instant::now() + STEP;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    None
+}
+
+#[test]
+fn serve_answers_on_the_printed_address_and_exits_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path());
+    let generated = sip2auth(dir.path())
+        .args(["pepper", "generate", "--out", "pepper.key"])
+        .output()
+        .expect("pepper generate");
+    assert!(generated.status.success(), "{generated:?}");
+    let (mut child, address) = start(
+        dir.path(),
+        &["--config", config.to_str().expect("utf-8 path"), "serve"],
+    );
+    let status = exchange(address, b"9900302.00AY1AZFCA5\r");
+    assert!(status.starts_with("98Y"), "{status}");
+    assert!(
+        status.ends_with("AY1AZ") || status.contains("AY1AZ"),
+        "{status}"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    assert_eq!(
+        wait_for_exit(&mut child),
+        Some(0),
+        "SIGTERM drains and exits 0"
+    );
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr read");
+    assert!(stderr.contains("shutdown requested"), "{stderr}");
+}
+
+#[test]
+fn the_demo_serves_its_world_and_a_normal_serve_refuses_the_demo_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, address) = start(dir.path(), &["serve", "--demo", "--listen", "127.0.0.1:0"]);
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(STEP)).expect("timeout");
+    stream
+        .write_all(
+            b"9300CNsc_user|COk7Qp2vXe9LmT4wZs|CPBRANCH1|\r\
+              6300120250314    093005          AOMAIN|AA21234000012345|AC|AD4931|\r",
+        )
+        .expect("send");
+    let mut seen = String::new();
+    let mut buf = [0u8; 1024];
+    while !seen.contains("CQ") {
+        let n = stream.read(&mut buf).expect("read");
+        assert!(n > 0, "closed early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(seen.contains("|BLY|CQY|"), "{seen}");
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert_eq!(
+        wait_for_exit(&mut child),
+        Some(0),
+        "SIGINT drains and exits 0"
+    );
+
+    // The demo database holds published secrets: a normal serve refuses it.
+    let refused = sip2auth(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("SIP2AUTH_DATABASE_URL", "sqlite://demo/sip2auth-demo.db")
+        .env("SIP2AUTH_PEPPER_FILE", "demo/pepper.key")
+        .output()
+        .expect("serve runs");
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("demo database"));
+
+    // And demo mode refuses any other database.
+    let other = sip2auth(dir.path())
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .env("SIP2AUTH_DATABASE_URL", "sqlite://elsewhere.db")
+        .output()
+        .expect("serve runs");
+    assert_eq!(other.status.code(), Some(2), "{other:?}");
+    assert!(String::from_utf8_lossy(&other.stderr).contains("demo mode uses its own database"));
+}
