@@ -16,6 +16,8 @@ use crate::store::{AttemptSlot, PatronCredential, PatronRecord, PatronStatus, Te
 /// The answer of `explain`: a verdict and the facts behind it, each as a labelled sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Explanation {
+    /// Is the card on file at all (a lost card, answered BL=N by some settings, still is)?
+    pub card_on_file: bool,
     /// Would the card be recognised (SIP2 BL=Y)?
     pub valid_patron: bool,
     /// Would a correct PIN be accepted (SIP2 CQ=Y)?
@@ -44,6 +46,7 @@ impl Accounts {
         let now = self.clock.now();
         Ok(match record {
             None => Explanation {
+                card_on_file: false,
                 valid_patron: false,
                 pin_would_verify: false,
                 verdict: format!(
@@ -217,6 +220,7 @@ impl Accounts {
             }
         };
         Explanation {
+            card_on_file: true,
             valid_patron,
             pin_would_verify,
             verdict,

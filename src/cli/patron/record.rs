@@ -34,15 +34,13 @@ pub(super) async fn add(
 
 pub(super) async fn show(accounts: &Accounts, at: &CardRef) -> ExitCode {
     match accounts.patron(at).await {
-        Ok(record) => {
-            let cards = accounts
-                .store()
-                .cards(record.patron.id)
-                .await
-                .unwrap_or_default();
-            output::show(&record, &cards);
-            Exit::Ok.into()
-        }
+        Ok(record) => match accounts.store().cards(record.patron.id).await {
+            Ok(cards) => {
+                output::show(&record, &cards);
+                Exit::Ok.into()
+            }
+            Err(err) => report(&err.into()),
+        },
         Err(err) => report(&err),
     }
 }
