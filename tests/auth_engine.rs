@@ -17,8 +17,8 @@ use sip2auth::clock::ManualClock;
 use sip2auth::config::security::SecurityConfig;
 use sip2auth::store::testing::TempDb;
 use sip2auth::store::{
-    CredentialHash, NewPatron, NewTerminal, PatronDetails, PatronId, PersonName, Store,
-    TerminalSettings,
+    CredentialHash, NewPatron, NewTerminal, PatronCredential, PatronDetails, PatronId, PersonName,
+    Store, TerminalSettings,
 };
 
 const INSTITUTION: &str = "MAIN";
@@ -818,7 +818,60 @@ async fn terminal_logins_are_refused_alike(db: TempDb) {
     );
 }
 
+// Each terminal checks the credential it is set to take: the PIN, the online password, or
+// either (digits are tried as the PIN when one is on file).
+async fn terminals_check_the_credential_they_are_set_to_take(db: TempDb) {
+    let h = harness(&db, &cheap()).await;
+    let id = h.patron_with_pin("2900042").await;
+    let NewCredential::Hashed(password) = h
+        .auth
+        .hash_password(&secret("Xk7#pQ2m-lib"), &PasswordContext::default(), None)
+        .await
+        .unwrap()
+    else {
+        panic!("password not hashed");
+    };
+    h.store.set_password_hash(id, &password).await.unwrap();
+    let at = |credential: PatronCredential| {
+        let mut terminal = h.terminal.clone();
+        terminal.credential = credential;
+        terminal
+    };
+    let check = |terminal: TerminalProfile, presented: &'static str| {
+        let auth = h.auth.clone();
+        async move {
+            auth.check_patron(&terminal, "2900042", given(presented))
+                .await
+                .unwrap()
+                .credential
+        }
+    };
+    let pin = at(PatronCredential::Pin);
+    assert_eq!(check(pin.clone(), PIN).await, CredentialVerdict::Valid);
+    assert_eq!(
+        check(pin, "Xk7#pQ2m-lib").await,
+        CredentialVerdict::WrongCredential
+    );
+    let web = at(PatronCredential::Password);
+    assert_eq!(
+        check(web.clone(), "Xk7#pQ2m-lib").await,
+        CredentialVerdict::Valid
+    );
+    assert_eq!(check(web, PIN).await, CredentialVerdict::WrongCredential);
+    let either = at(PatronCredential::Either);
+    assert_eq!(check(either.clone(), PIN).await, CredentialVerdict::Valid);
+    assert_eq!(
+        check(either.clone(), "Xk7#pQ2m-lib").await,
+        CredentialVerdict::Valid
+    );
+    assert_eq!(
+        check(either, "000000").await,
+        CredentialVerdict::WrongCredential
+    );
+}
+
 sip2auth::store_test_on_both_backends!(
+    terminals_check_the_credential_they_are_set_to_take,
     malformed_pins_are_refused_when_set_and_wrong_at_verify_time,
     personal_details_and_the_previous_pin_are_refused,
     passwords_are_normalised_checked_and_never_truncated,
