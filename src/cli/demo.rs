@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::accounts::patron::CardRef;
 use crate::accounts::{Accounts, Operator};
 use crate::auth::pepper::write_new_key_file;
+use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::{
@@ -62,8 +63,14 @@ pub fn prepare(config: &mut Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Seeds the demo world once; refuses a database that is not a demo database.
-pub async fn seed(store: &Store, config: &Config, clock: SharedClock) -> anyhow::Result<()> {
+/// Seeds the demo world once, with the server's own authenticator (one hashing pool); refuses
+/// a database that is not a demo database.
+pub async fn seed(
+    store: &Store,
+    config: &Config,
+    clock: SharedClock,
+    auth: Authenticator,
+) -> anyhow::Result<()> {
     match store.get_meta(DEMO_MARKER).await?.as_deref() {
         Some(SEEDED) => return Ok(()),
         Some(_) => {}
@@ -72,7 +79,7 @@ pub async fn seed(store: &Store, config: &Config, clock: SharedClock) -> anyhow:
         }
         None => store.set_meta(DEMO_MARKER, "seeding").await?,
     }
-    let accounts = Accounts::new(store.clone(), config, clock.clone()).await?;
+    let accounts = Accounts::with_authenticator(store.clone(), config, clock.clone(), auth);
     let operator = Operator::new("demo")?;
     let today = clock.now().date_naive();
     for terminal in demo_terminals()? {

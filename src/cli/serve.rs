@@ -42,14 +42,15 @@ pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode
     let store = open_store(&config, clock.clone())
         .await
         .context("cannot open the database: check database.url or SIP2AUTH_DATABASE_URL")?;
-    if args.demo {
-        demo::seed(&store, &config, clock.clone()).await?;
-    } else {
+    if !args.demo {
         demo::refuse_demo_database(&store).await?;
     }
     let auth = Authenticator::new(store.clone(), &config.security, clock.clone())
         .await
         .context("cannot start the authenticator")?;
+    if args.demo {
+        demo::seed(&store, &config, clock.clone(), auth.clone()).await?;
+    }
     let server = Server::bind(&config, store, auth, clock).await?;
     let address = server.local_addr()?;
     info!(%address, demo = args.demo, "sip2auth ready");
