@@ -106,7 +106,8 @@ pub fn run(cli: Cli) -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli.config.as_deref())?;
     match cli.command {
-        Command::CheckConfig { .. } => unreachable_check_config(),
+        // Answered in `run` before the runtime starts (it must not need a valid --config).
+        Command::CheckConfig { .. } => Ok(Exit::Usage.into()),
         Command::Serve(args) => serve::run(args, config).await,
         Command::Migrate => {
             crate::telemetry::init(&config.logging);
@@ -119,12 +120,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pepper(cmd) => pepper::run(cmd, &config),
         Command::Admin(cmd) => admin::run(*cmd, &config).await,
     }
-}
-
-/// `check-config` is answered before the runtime starts; reaching here would be a dispatch bug,
-/// reported as a usage error rather than a panic.
-fn unreachable_check_config() -> anyhow::Result<ExitCode> {
-    Ok(Exit::Usage.into())
 }
 
 /// Database unavailable -> 3; everything else that stops a command -> 2 (fix the config/usage).
