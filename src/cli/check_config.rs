@@ -10,9 +10,12 @@ pub fn run(path: &Path) -> ExitCode {
     match Config::load(path) {
         Ok(mut config) => {
             config.apply_env(|name| std::env::var(name).ok());
-            let missing_pepper = pepper_problem(&config);
-            if let Some(problem) = missing_pepper {
-                println!("{}: 1 problem(s):\n  {problem}", path.display());
+            if let Some(problems) = pepper_problem(&config) {
+                let err = config::Error::Invalid {
+                    path: path.to_owned(),
+                    problems,
+                };
+                println!("{err}");
                 return Exit::Usage.into();
             }
             println!("{}: ok", path.display());
@@ -30,15 +33,20 @@ pub fn run(path: &Path) -> ExitCode {
 }
 
 /// The server refuses to start without its pepper key, so say so before it is started.
-fn pepper_problem(config: &Config) -> Option<String> {
+fn pepper_problem(config: &Config) -> Option<config::Problems> {
     let pepper = &config.security.pepper;
     if pepper.key_hex_from_env.is_some() || pepper.key_file.is_file() {
         return None;
     }
-    Some(format!(
-        "security.pepper.key_file: {} does not exist (create it with `sip2auth pepper generate --out {}`, or set {})",
-        pepper.key_file.display(),
-        pepper.key_file.display(),
-        config::security::ENV_PEPPER
-    ))
+    let mut problems = config::Problems::default();
+    problems.push_at(
+        "security.pepper.key_file",
+        format!(
+            "{} does not exist (create it with `sip2auth pepper generate --out {}`, or set {})",
+            pepper.key_file.display(),
+            pepper.key_file.display(),
+            config::security::ENV_PEPPER
+        ),
+    );
+    Some(problems)
 }
