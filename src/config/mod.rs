@@ -126,29 +126,23 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_toml(&text).map_err(|err| match err {
-            Error::Syntax { message, .. } => Error::Syntax {
-                path: path.to_owned(),
-                message,
-            },
-            Error::Invalid { problems, .. } => Error::Invalid {
-                path: path.to_owned(),
-                problems,
-            },
-            other => other,
-        })
+        Self::parse(&text, path)
     }
 
     /// Parses and validates TOML text (the path in errors is `<text>`), reporting every
     /// problem: unknown keys, values of the wrong type and invalid values, each at its key path.
     pub fn from_toml(text: &str) -> Result<Config, Error> {
+        Self::parse(text, Path::new("<text>"))
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Config, Error> {
         document::read(text).map_err(|refusal| match refusal {
             document::Refusal::Syntax(message) => Error::Syntax {
-                path: PathBuf::from("<text>"),
+                path: path.to_owned(),
                 message,
             },
             document::Refusal::Invalid(problems) => Error::Invalid {
-                path: PathBuf::from("<text>"),
+                path: path.to_owned(),
                 problems,
             },
         })
