@@ -91,7 +91,7 @@ impl Refusal<'_> {
         if let Some(response) = self.circulation(request) {
             return response;
         }
-        let text = patron::text(self.text);
+        let text = self.messages();
         match request {
             Request::BlockPatronRequest(r) => PatronReply {
                 status: PatronStatus::default(),
