@@ -17,21 +17,13 @@
 //!
 //! Uses `sip2` message types and `patron` replies; must not import `auth` or `store`.
 
-use super::patron::{self, PatronReply};
+use super::patron::{self, PatronReply, PRIVILEGES_DENIED};
 use crate::sip2::response::{
     CheckinResponse, CheckoutResponse, EndSessionResponse, FeePaidResponse, HoldResponse,
     ItemInformationResponse, ItemStatusUpdateResponse, PatronEnableResponse, RenewAllResponse,
     RenewResponse, RequestScResend,
 };
-use crate::sip2::{Language, PatronStatus, PatronStatusFlag, Request, Response, SipDate, Tristate};
-
-/// Positions 0-3: charge, renewal, recall and hold privileges denied.
-pub(crate) const PRIVILEGES_DENIED: [PatronStatusFlag; 4] = [
-    PatronStatusFlag::ChargePrivilegesDenied,
-    PatronStatusFlag::RenewalPrivilegesDenied,
-    PatronStatusFlag::RecallPrivilegesDenied,
-    PatronStatusFlag::HoldPrivilegesDenied,
-];
+use crate::sip2::{Language, PatronStatus, Request, Response, SipDate, Tristate};
 
 /// The refused 12 and 30, which share one layout and one refusal shape (`0NUN`, AJ and AH
 /// empty, no BL). A macro because they are distinct types; the AB echoed is the caller's.
