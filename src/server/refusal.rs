@@ -17,21 +17,43 @@
 //!
 //! Uses `sip2` message types and `patron` replies; must not import `auth` or `store`.
 
-use super::patron::{self, PatronReply};
+use super::patron::{self, PatronReply, PRIVILEGES_DENIED};
 use crate::sip2::response::{
     CheckinResponse, CheckoutResponse, EndSessionResponse, FeePaidResponse, HoldResponse,
     ItemInformationResponse, ItemStatusUpdateResponse, PatronEnableResponse, RenewAllResponse,
     RenewResponse, RequestScResend,
 };
-use crate::sip2::{Language, PatronStatus, PatronStatusFlag, Request, Response, SipDate, Tristate};
+use crate::sip2::{Language, PatronStatus, Request, Response, SipDate, Tristate};
 
-/// Positions 0-3: charge, renewal, recall and hold privileges denied.
-pub(crate) const PRIVILEGES_DENIED: [PatronStatusFlag; 4] = [
-    PatronStatusFlag::ChargePrivilegesDenied,
-    PatronStatusFlag::RenewalPrivilegesDenied,
-    PatronStatusFlag::RecallPrivilegesDenied,
-    PatronStatusFlag::HoldPrivilegesDenied,
-];
+/// The refused 12 and 30, which share one layout and one refusal shape (`0NUN`, AJ and AH
+/// empty, no BL). A macro because they are distinct types; the AB echoed is the caller's.
+macro_rules! refused_loan {
+    ($response:ident, $refusal:expr, $request:expr, $item_identifier:expr) => {
+        $response {
+            ok: false,
+            renewal_ok: false,
+            magnetic_media: Tristate::Unknown,
+            desensitize: Tristate::No,
+            transaction_date: $refusal.date,
+            institution_id: $refusal.institution(&$request.institution_id),
+            patron_identifier: $request.patron_identifier.clone(),
+            item_identifier: $item_identifier,
+            title_identifier: String::new(),
+            due_date: String::new(),
+            fee_type: None,
+            security_inhibit: None,
+            currency_type: None,
+            fee_amount: None,
+            media_type: None,
+            item_properties: None,
+            transaction_id: None,
+            screen_message: $refusal.messages(),
+            print_line: Vec::new(),
+            valid_patron: None,
+            extra: Vec::new(),
+        }
+    };
+}
 
 /// What every refusal needs besides the request.
 pub(crate) struct Refusal<'a> {
@@ -61,7 +83,7 @@ impl Refusal<'_> {
         if let Some(response) = self.circulation(request) {
             return response;
         }
-        let text = patron::text(self.text);
+        let text = self.messages();
         match request {
             Request::BlockPatronRequest(r) => PatronReply {
                 status: PatronStatus::default(),
@@ -98,29 +120,12 @@ impl Refusal<'_> {
     fn circulation(&self, request: &Request) -> Option<Response> {
         let date = self.date;
         let response = match request {
-            Request::CheckoutRequest(r) => Response::CheckoutResponse(CheckoutResponse {
-                ok: false,
-                renewal_ok: false,
-                magnetic_media: Tristate::Unknown,
-                desensitize: Tristate::No,
-                transaction_date: date,
-                institution_id: self.institution(&r.institution_id),
-                patron_identifier: r.patron_identifier.clone(),
-                item_identifier: r.item_identifier.clone(),
-                title_identifier: String::new(),
-                due_date: String::new(),
-                fee_type: None,
-                security_inhibit: None,
-                currency_type: None,
-                fee_amount: None,
-                media_type: None,
-                item_properties: None,
-                transaction_id: None,
-                screen_message: self.messages(),
-                print_line: Vec::new(),
-                valid_patron: None,
-                extra: Vec::new(),
-            }),
+            Request::CheckoutRequest(r) => Response::CheckoutResponse(refused_loan!(
+                CheckoutResponse,
+                self,
+                r,
+                r.item_identifier.clone()
+            )),
             Request::CheckinRequest(r) => Response::CheckinResponse(CheckinResponse {
                 ok: false,
                 resensitize: false,
@@ -205,29 +210,13 @@ impl Refusal<'_> {
                 print_line: Vec::new(),
                 extra: Vec::new(),
             }),
-            Request::RenewRequest(r) => Response::RenewResponse(RenewResponse {
-                ok: false,
-                renewal_ok: false,
-                magnetic_media: Tristate::Unknown,
-                desensitize: Tristate::No,
-                transaction_date: date,
-                institution_id: self.institution(&r.institution_id),
-                patron_identifier: r.patron_identifier.clone(),
-                item_identifier: r.item_identifier.clone().unwrap_or_default(),
-                title_identifier: String::new(),
-                due_date: String::new(),
-                fee_type: None,
-                security_inhibit: None,
-                currency_type: None,
-                fee_amount: None,
-                media_type: None,
-                item_properties: None,
-                transaction_id: None,
-                screen_message: self.messages(),
-                print_line: Vec::new(),
-                valid_patron: None,
-                extra: Vec::new(),
-            }),
+            // AB is optional in a 30 but required in its answer: echoed, or empty.
+            Request::RenewRequest(r) => Response::RenewResponse(refused_loan!(
+                RenewResponse,
+                self,
+                r,
+                r.item_identifier.clone().unwrap_or_default()
+            )),
             Request::RenewAllRequest(r) => Response::RenewAllResponse(RenewAllResponse {
                 ok: false,
                 renewed_count: 0,

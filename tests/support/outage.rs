@@ -12,7 +12,8 @@ use sqlx::Connection;
 use super::TestServer;
 
 pub struct Outage {
-    postgres: Option<(String, String)>,
+    /// The PostgreSQL database refused connections (none on SQLite).
+    postgres: Option<String>,
 }
 
 fn admin_url() -> String {
@@ -39,8 +40,8 @@ impl Outage {
                 Outage { postgres: None }
             }
             Backend::Postgres => {
-                let url = server.db.url().to_owned();
-                let name = url.rsplit('/').next().expect("database name").to_owned();
+                let url = server.db.url();
+                let name = url.rsplit('/').next().expect("database name");
                 let name = name.split('?').next().unwrap_or_default().to_owned();
                 admin(&format!(
                     "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
@@ -52,7 +53,7 @@ impl Outage {
                 ))
                 .await;
                 Outage {
-                    postgres: Some((url, name)),
+                    postgres: Some(name),
                 }
             }
         }
@@ -62,7 +63,7 @@ impl Outage {
     pub async fn end(self) -> bool {
         match self.postgres {
             None => false,
-            Some((_, name)) => {
+            Some(name) => {
                 admin(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).await;
                 true
             }

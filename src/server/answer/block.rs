@@ -6,8 +6,7 @@
 use super::{Answer, Answerer};
 use crate::accounts::patron::CardRef;
 use crate::accounts::{ErrorKind, Operator};
-use crate::server::patron::{self, PatronReply};
-use crate::server::refusal::PRIVILEGES_DENIED;
+use crate::server::patron::{self, PatronReply, PRIVILEGES_DENIED};
 use crate::server::terminal::Profile;
 use crate::sip2::request::BlockPatronRequest;
 use crate::sip2::{Language, PatronStatus};

@@ -121,17 +121,16 @@ impl Answerer {
     pub(crate) fn unavailable(&self, request: &Request) -> Answer {
         let reply = PatronReply::unavailable(&self.messages);
         let date = self.now();
-        let institution = self.settings.institution_id.as_str();
         match request {
             Request::PatronStatusRequest(r) => {
-                let ao = or_default(&r.institution_id, institution);
+                let ao = self.institution(None, &r.institution_id);
                 Answer::new(
                     reply.into_24(r.language, date, &ao, &r.patron_identifier),
                     "unavailable",
                 )
             }
             Request::PatronInformationRequest(r) => {
-                let ao = or_default(&r.institution_id, institution);
+                let ao = self.institution(None, &r.institution_id);
                 Answer::new(
                     reply.into_64(r.language, date, &ao, &r.patron_identifier),
                     "unavailable",
@@ -174,13 +173,4 @@ impl Answerer {
             |p| p.institution().to_owned(),
         )
     }
-}
-
-fn or_default(requested: &str, fallback: &str) -> String {
-    if requested.is_empty() {
-        fallback
-    } else {
-        requested
-    }
-    .to_owned()
 }

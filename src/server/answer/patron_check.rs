@@ -11,6 +11,15 @@ use crate::auth::Presented;
 use crate::server::patron;
 use crate::server::terminal::Profile;
 use crate::sip2::request::{PatronInformationRequest, PatronStatusRequest};
+use crate::sip2::Secret;
+
+/// What sets the 24 and 64 checks apart.
+struct CheckFor {
+    /// PA/PB/PC may be sent (64 only, and only with `server.extensions`).
+    extensions: bool,
+    /// A request without AD gets CQ=N and the `pin_required` text.
+    credential_required: bool,
+}
 
 impl Answerer {
     pub(super) async fn patron_status(
@@ -18,25 +27,22 @@ impl Answerer {
         request: PatronStatusRequest,
         profile: &Profile,
     ) -> Answer {
-        let presented = presented(request.patron_password);
-        let absent = matches!(presented, Presented::Absent);
-        let (mut reply, budget) = self
-            .check(profile, &request.patron_identifier, presented, true)
-            .await;
-        if absent {
+        let check_for = CheckFor {
+            extensions: false,
             // 24 without AD: CQ=N (SIPServer/Koha), whatever `pin_required` says.
-            reply.require_credential(&self.messages);
-        }
+            credential_required: true,
+        };
+        let card = &request.patron_identifier;
+        let (checked, budget) = self
+            .check(profile, card, request.patron_password, check_for)
+            .await;
         let ao = self.institution(Some(profile), &request.institution_id);
-        let response = reply.reply.into_24(
-            request.language,
-            self.now(),
-            &ao,
-            &request.patron_identifier,
-        );
+        let response = checked
+            .reply
+            .into_24(request.language, self.now(), &ao, card);
         Answer {
             response,
-            outcome: reply.outcome,
+            outcome: checked.outcome,
             budget,
         }
     }
@@ -46,36 +52,35 @@ impl Answerer {
         request: PatronInformationRequest,
         profile: &Profile,
     ) -> Answer {
-        let presented = presented(request.patron_password);
-        let absent = matches!(presented, Presented::Absent);
-        let (mut reply, budget) = self
-            .check(profile, &request.patron_identifier, presented, false)
+        let check_for = CheckFor {
+            extensions: self.settings.extensions,
+            credential_required: self.settings.pin_required,
+        };
+        let card = &request.patron_identifier;
+        let (checked, budget) = self
+            .check(profile, card, request.patron_password, check_for)
             .await;
-        if absent && self.settings.pin_required {
-            reply.require_credential(&self.messages);
-        }
         let ao = self.institution(Some(profile), &request.institution_id);
-        let response = reply.reply.into_64(
-            request.language,
-            self.now(),
-            &ao,
-            &request.patron_identifier,
-        );
+        let response = checked
+            .reply
+            .into_64(request.language, self.now(), &ao, card);
         Answer {
             response,
-            outcome: reply.outcome,
+            outcome: checked.outcome,
             budget,
         }
     }
 
-    /// Asks `auth` about the card and turns the decision into a reply.
+    /// Asks `auth` about the card and AD and turns the decision into a reply.
     async fn check(
         &self,
         profile: &Profile,
         card: &str,
-        presented: Presented,
-        for_24: bool,
+        password: Option<Secret>,
+        check_for: CheckFor,
     ) -> (patron::Checked, Budget) {
+        let presented = presented(password);
+        let absent = matches!(presented, Presented::Absent);
         let decision = self
             .auth
             .check_patron(&profile.terminal, card, presented)
@@ -84,10 +89,10 @@ impl Answerer {
             messages: &self.messages,
             default_pin: self.auth.config().default_credential.sip_policy,
             full_detail: profile.full_detail(),
-            extensions: self.settings.extensions && !for_24,
+            extensions: check_for.extensions,
             lost_card_as_unknown: self.settings.lost_card_as_unknown,
         };
-        match decision {
+        let (mut checked, budget) = match decision {
             Ok(decision) => {
                 let delay = self.auth.config().terminal_budget.delay;
                 let budget = patron::budget(&decision, delay);
@@ -97,12 +102,16 @@ impl Answerer {
                 tracing::warn!(%error, "patron check could not be decided");
                 (patron::Checked::unavailable(&self.messages), Budget::Within)
             }
+        };
+        if absent && check_for.credential_required {
+            checked.require_credential(&self.messages);
         }
+        (checked, budget)
     }
 }
 
 /// AD as `auth` takes it. The parser decoded AD with the terminal's charset, so it is text.
-fn presented(password: Option<crate::sip2::Secret>) -> Presented {
+fn presented(password: Option<Secret>) -> Presented {
     match password {
         None => Presented::Absent,
         Some(secret) => Presented::Given(SecretString::from(

@@ -6,12 +6,11 @@
 
 use std::time::Duration;
 
-use super::{money, sanitise, text, Checked, Extensions, Fees, PatronReply};
+use super::{money, sanitise, text, Checked, Extensions, Fees, PatronReply, PRIVILEGES_DENIED};
 use crate::auth::{BudgetAction, CredentialVerdict as Verdict, PatronDecision};
 use crate::config::security::DefaultPinSipPolicy;
 use crate::config::MessagesConfig;
 use crate::server::answer::Budget;
-use crate::server::refusal::PRIVILEGES_DENIED;
 use crate::sip2::{PatronStatus, PatronStatusFlag};
 
 /// How much of a known patron a reply shows.

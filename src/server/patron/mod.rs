@@ -8,12 +8,19 @@
 
 mod disclosure;
 
-use super::refusal::PRIVILEGES_DENIED;
 use crate::config::MessagesConfig;
 use crate::sip2::response::{PatronInformationResponse, PatronStatusResponse};
-use crate::sip2::{Language, PatronStatus, Response, SipDate};
+use crate::sip2::{Language, PatronStatus, PatronStatusFlag, Response, SipDate};
 
 pub(crate) use disclosure::{budget, Rules};
+
+/// Positions 0-3: charge, renewal, recall and hold privileges denied.
+pub(crate) const PRIVILEGES_DENIED: [PatronStatusFlag; 4] = [
+    PatronStatusFlag::ChargePrivilegesDenied,
+    PatronStatusFlag::RenewalPrivilegesDenied,
+    PatronStatusFlag::RecallPrivilegesDenied,
+    PatronStatusFlag::HoldPrivilegesDenied,
+];
 
 /// Fees owed, as sent in BH, BV and (64) CC.
 #[derive(Debug, Clone, PartialEq, Eq)]

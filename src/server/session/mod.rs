@@ -85,6 +85,15 @@ enum Access {
     Terminal(Profile),
 }
 
+impl Access {
+    fn profile(&self) -> Option<&Profile> {
+        match self {
+            Access::Terminal(profile) => Some(profile),
+            _ => None,
+        }
+    }
+}
+
 struct Session {
     shared: Arc<Shared>,
     peer: SocketAddr,
@@ -154,10 +163,7 @@ impl Session {
     }
 
     fn profile(&self) -> Option<&Profile> {
-        match &self.access {
-            Access::Terminal(profile) => Some(profile),
-            _ => None,
-        }
+        self.access.profile()
     }
 
     async fn handle(&mut self, frame: &[u8]) -> Handled {
@@ -259,7 +265,7 @@ impl Session {
         let answerer = &self.shared.answerer;
         match (&self.access, message) {
             (access, Request::ScStatusRequest(status)) => {
-                Dispatched::answer(answerer.acs_status(profile_of(access), &status).await)
+                Dispatched::answer(answerer.acs_status(access.profile(), &status).await)
             }
             (Access::Terminal(profile), request) => {
                 Dispatched::answer(answerer.answer(request, profile).await)
@@ -271,12 +277,5 @@ impl Session {
                 Dispatched::close("refused_before_login", End::RequestBeforeLogin)
             }
         }
-    }
-}
-
-fn profile_of(access: &Access) -> Option<&Profile> {
-    match access {
-        Access::Terminal(profile) => Some(profile),
-        _ => None,
     }
 }
