@@ -20,8 +20,8 @@ use crate::sip2::fixed::{FixedError, FixedFormat};
 use crate::sip2::secret::Secret;
 use crate::sip2::status::SupportedMessages;
 
-/// One identified field as found in the message.
-#[derive(Debug, Clone, Copy)]
+/// One identified field as found in the message. No `Debug`: the value may be a credential.
+#[derive(Clone, Copy)]
 pub(crate) struct RawField<'a> {
     pub id: FieldId,
     pub value: &'a [u8],
