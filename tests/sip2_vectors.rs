@@ -5,7 +5,7 @@
 use bytes::BytesMut;
 use sip2auth::sip2::{
     encode, parse, Charset, EncodeOptions, ErrorKind, Frame, FrameCodec, ParseOptions, Request,
-    Response, TrailerMode,
+    Response, Trailer, TrailerMode,
 };
 use std::path::Path;
 
@@ -85,34 +85,19 @@ fn counts_match_the_protocol_reference() {
 }
 
 fn reencode(v: &Vector, opts: &ParseOptions) -> Vec<u8> {
+    // The same charset, and the trailer the vector carried.
+    let like = |trailer: Option<Trailer>| EncodeOptions {
+        charset: opts.charset,
+        trailer: trailer.map_or(TrailerMode::None, |t| TrailerMode::Checksum {
+            sequence: t.sequence,
+        }),
+    };
     if is_request(&v.bytes) {
         let p = parse::request(&v.bytes, opts).unwrap_or_else(|e| panic!("{}: {e}", v.tag));
-        let trailer = p
-            .trailer
-            .map_or(TrailerMode::None, |t| TrailerMode::Checksum {
-                sequence: t.sequence,
-            });
-        encode::request(
-            &p.message,
-            &EncodeOptions {
-                charset: opts.charset,
-                trailer,
-            },
-        )
+        encode::request(&p.message, &like(p.trailer))
     } else {
         let p = parse::response(&v.bytes, opts).unwrap_or_else(|e| panic!("{}: {e}", v.tag));
-        let trailer = p
-            .trailer
-            .map_or(TrailerMode::None, |t| TrailerMode::Checksum {
-                sequence: t.sequence,
-            });
-        encode::response(
-            &p.message,
-            &EncodeOptions {
-                charset: opts.charset,
-                trailer,
-            },
-        )
+        encode::response(&p.message, &like(p.trailer))
     }
 }
 

@@ -6,6 +6,7 @@
 //!
 //! Owns: `SipDate` and `Zone`. Must not import anything from the crate outside `sip2`.
 
+use super::fixed::{digits, push_number};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use std::fmt;
 
@@ -89,11 +90,7 @@ impl SipDate {
         if raw.len() != DATE_LEN {
             return None;
         }
-        let num = |r: std::ops::Range<usize>| -> Option<u32> {
-            raw[r].iter().try_fold(0u32, |acc, b| {
-                b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
-            })
-        };
+        let num = |r: std::ops::Range<usize>| digits(&raw[r]);
         let year = i32::try_from(num(0..4)?).ok()?;
         let date = NaiveDate::from_ymd_opt(year, num(4..6)?, num(6..8)?)?;
         let datetime = date.and_hms_opt(num(12..14)?, num(14..16)?, num(16..18)?)?;
@@ -105,20 +102,13 @@ impl SipDate {
     pub fn write(&self, out: &mut Vec<u8>) {
         let d = &self.datetime;
         let year = u32::try_from(d.year().clamp(0, 9999)).unwrap_or(0);
-        push_digits(year, 4, out);
-        push_digits(d.month(), 2, out);
-        push_digits(d.day(), 2, out);
+        push_number(year, 4, out);
+        push_number(d.month(), 2, out);
+        push_number(d.day(), 2, out);
         out.extend_from_slice(&self.zone.bytes());
-        push_digits(d.hour(), 2, out);
-        push_digits(d.minute(), 2, out);
-        push_digits(d.second().min(59), 2, out);
-    }
-}
-
-fn push_digits(value: u32, width: u32, out: &mut Vec<u8>) {
-    for i in (0..width).rev() {
-        // A decimal digit is always below 10, so it fits in a byte.
-        out.push(b'0' + (value / 10u32.pow(i) % 10) as u8);
+        push_number(d.hour(), 2, out);
+        push_number(d.minute(), 2, out);
+        push_number(d.second().min(59), 2, out);
     }
 }
 

@@ -43,38 +43,27 @@ pub struct EncodeOptions {
 /// Encodes a response.
 pub fn response(msg: &Response, opts: &EncodeOptions) -> Vec<u8> {
     let mut out = Vec::with_capacity(160);
-    response_into(msg, opts, &mut out);
+    msg.encode_body(&mut Writer {
+        out: &mut out,
+        charset: opts.charset,
+    });
+    seal(&mut out, opts.trailer);
     out
 }
 
 /// Encodes a request.
 pub fn request(msg: &Request, opts: &EncodeOptions) -> Vec<u8> {
     let mut out = Vec::with_capacity(96);
-    request_into(msg, opts, &mut out);
+    msg.encode_body(&mut Writer {
+        out: &mut out,
+        charset: opts.charset,
+    });
+    seal(&mut out, opts.trailer);
     out
 }
 
-/// Appends an encoded response to `out` (lets a session reuse its buffer).
-pub fn response_into(msg: &Response, opts: &EncodeOptions, out: &mut Vec<u8>) {
-    let start = out.len();
-    msg.encode_body(&mut Writer {
-        out,
-        charset: opts.charset,
-    });
-    seal(out, start, opts.trailer);
-}
-
-/// Appends an encoded request to `out`.
-pub fn request_into(msg: &Request, opts: &EncodeOptions, out: &mut Vec<u8>) {
-    let start = out.len();
-    msg.encode_body(&mut Writer {
-        out,
-        charset: opts.charset,
-    });
-    seal(out, start, opts.trailer);
-}
-
-fn seal(out: &mut Vec<u8>, start: usize, mode: TrailerMode) {
+/// Appends the trailer `mode` asks for to the message in `out`.
+fn seal(out: &mut Vec<u8>, mode: TrailerMode) {
     let TrailerMode::Checksum { sequence } = mode else {
         return;
     };
@@ -83,7 +72,7 @@ fn seal(out: &mut Vec<u8>, start: usize, mode: TrailerMode) {
         out.push(b'0' + seq % 10);
     }
     out.extend_from_slice(&FieldId::Checksum.code());
-    let value = checksum::compute(&out[start..]);
+    let value = checksum::compute(out);
     checksum::push_hex(value, out);
 }
 

@@ -57,7 +57,6 @@ macro_rules! field_table {
 
 const REPEAT: u8 = 1;
 const SECRET: u8 = 2;
-const EXT: u8 = 4;
 
 field_table! {
     PatronIdentifier = b"AA", "patron identifier", 0;
@@ -120,19 +119,19 @@ field_table! {
     LocationCode = b"CP", "location code", 0;
     ValidPatronPassword = b"CQ", "valid patron password", 0;
     // Extensions (PROTOCOL.md §4.2); not in the spec.
-    PatronExpirationDate = b"PA", "patron expiration date (extension)", EXT;
-    PatronBirthDate = b"PB", "patron birth date (extension)", EXT;
-    PatronClass = b"PC", "patron class (extension)", EXT;
-    PatronInternetProfile = b"PI", "patron internet profile (extension)", EXT;
-    PatronInternalId = b"XI", "patron internal id (extension)", EXT;
-    CollectionCode = b"CR", "collection code (extension)", EXT;
-    CallNumber = b"CS", "call number (extension)", EXT;
-    DestinationLocation = b"CT", "destination location (extension)", EXT;
-    AlertType = b"CV", "alert type (extension)", EXT;
-    HoldPatronId = b"CY", "hold patron id (extension)", EXT;
-    HoldPatronName = b"DA", "hold patron name (extension)", EXT;
-    RegisterLogin = b"OR", "register login (extension)", EXT;
-    CheckNumber = b"RN", "check number (extension)", EXT;
+    PatronExpirationDate = b"PA", "patron expiration date (extension)", 0;
+    PatronBirthDate = b"PB", "patron birth date (extension)", 0;
+    PatronClass = b"PC", "patron class (extension)", 0;
+    PatronInternetProfile = b"PI", "patron internet profile (extension)", 0;
+    PatronInternalId = b"XI", "patron internal id (extension)", 0;
+    CollectionCode = b"CR", "collection code (extension)", 0;
+    CallNumber = b"CS", "call number (extension)", 0;
+    DestinationLocation = b"CT", "destination location (extension)", 0;
+    AlertType = b"CV", "alert type (extension)", 0;
+    HoldPatronId = b"CY", "hold patron id (extension)", 0;
+    HoldPatronName = b"DA", "hold patron name (extension)", 0;
+    RegisterLogin = b"OR", "register login (extension)", 0;
+    CheckNumber = b"RN", "check number (extension)", 0;
 }
 
 impl FieldId {
@@ -152,11 +151,6 @@ impl FieldId {
     pub fn is_body_field(self) -> bool {
         !matches!(self, FieldId::SequenceNumber | FieldId::Checksum)
             && self.code().iter().all(u8::is_ascii_uppercase)
-    }
-
-    /// Whether the identifier is a known extension rather than a spec field.
-    pub fn is_extension(self) -> bool {
-        self.flags() & EXT != 0
     }
 }
 

@@ -11,8 +11,9 @@ use super::status::{
 use nom::bytes::complete::take;
 use nom::{IResult, Parser};
 
-/// Why a fixed field failed, pointing at the input where it starts.
-#[derive(Debug, Clone, PartialEq)]
+/// Why a fixed field failed, pointing at the input where it starts. No `Debug`: the input runs
+/// on to the end of the frame, credentials included.
+#[derive(Clone, PartialEq)]
 pub(crate) enum FixedError<'a> {
     /// Input ended inside the field.
     Truncated(&'a [u8]),

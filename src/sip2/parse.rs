@@ -294,6 +294,23 @@ mod tests {
     }
 
     #[test]
+    fn a_credential_inside_a_bad_fixed_value_never_reaches_the_error() {
+        // The date is left out, so the fields that follow are read as the 18-byte date.
+        let err = req(b"23001AOx|AAy|ADsecret9|").unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::BadFixedValue {
+                offset: 5,
+                field: "transaction_date",
+                value: "AOx|AAy|AD\u{2026}".into()
+            }
+        );
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(!shown.contains("secret9"), "{shown}");
+        }
+    }
+
+    #[test]
     fn a_long_bad_value_is_shown_cut_short() {
         let mut frame = b"11YN20250314    093000                  AOMAIN|AA1|ABitem|BO".to_vec();
         frame.extend_from_slice(&[b'x'; 1000]);

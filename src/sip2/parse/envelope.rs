@@ -81,26 +81,27 @@ pub fn unchecked_trailer(frame: &[u8]) -> (&[u8], bool) {
         return (frame, false);
     }
     let z = n - 6;
-    let with_sequence = z >= 3
-        && frame[z - 3..z - 1] == FieldId::SequenceNumber.code()
-        && frame[z - 1] != DELIMITER;
-    let body_len = if with_sequence { z - 3 } else { z };
+    let body_len = if sequence_before(frame, z).is_some() {
+        z - 3
+    } else {
+        z
+    };
     (&frame[..body_len], true)
 }
 
-const AY: [u8; 2] = [b'A', b'Y'];
+/// The byte of an `AY<n>` that ends right before `az` (where `AZ` starts), if there is one. A
+/// delimiter there ends a field whose value happens to end in "AY" (`…|XXAY|AZ…`); it is never a
+/// sequence number.
+fn sequence_before(msg: &[u8], az: usize) -> Option<u8> {
+    let ay = FieldId::SequenceNumber.code();
+    (az >= 3 && msg[az - 3..az - 1] == ay && msg[az - 1] != DELIMITER).then(|| msg[az - 1])
+}
 
 /// Finds the trailer at the end of `msg`: returns the body length and the trailer.
 fn trailer(msg: &[u8], policy: ChecksumPolicy) -> Result<(usize, Option<Trailer>), ParseError> {
     let n = msg.len();
     let az = FieldId::Checksum.code();
     let ay = FieldId::SequenceNumber.code();
-    debug_assert_eq!(ay, AY);
-    // `AY` + one byte right before `AZ`; a delimiter there ends a field whose value happens to
-    // end in "AY" (`…|XXAY|AZ…`), it is never a sequence number.
-    let sequence_before = |z: usize| {
-        (z >= 3 && msg[z - 3..z - 1] == ay && msg[z - 1] != DELIMITER).then(|| msg[z - 1])
-    };
     let found = (1..=4).rev().find_map(|digits| {
         let z = n.checked_sub(digits + 2)?;
         let hex = &msg[z + 2..];
@@ -108,7 +109,10 @@ fn trailer(msg: &[u8], policy: ChecksumPolicy) -> Result<(usize, Option<Trailer>
     });
     let found = found.filter(|&(z, digits)| {
         // A short checksum is only read as one where a trailer is plausible.
-        digits == 4 || z == 2 || sequence_before(z).is_some() || (z > 0 && msg[z - 1] == DELIMITER)
+        digits == 4
+            || z == 2
+            || sequence_before(msg, z).is_some()
+            || (z > 0 && msg[z - 1] == DELIMITER)
     });
     let Some((z, digits)) = found else {
         let dangling_ay = n >= 4 && msg[n - 3..n - 1] == ay && !msg[n - 4].is_ascii_alphabetic();
@@ -122,7 +126,7 @@ fn trailer(msg: &[u8], policy: ChecksumPolicy) -> Result<(usize, Option<Trailer>
     }
     let value =
         checksum::parse_hex(&msg[z + 2..]).ok_or(ParseError::MalformedTrailer { offset: z })?;
-    let seq_byte = sequence_before(z);
+    let seq_byte = sequence_before(msg, z);
     let sequence = seq_byte.filter(u8::is_ascii_digit).map(|b| b - b'0');
     if !checksum::verify(&msg[..z + 2], value) {
         return Err(ParseError::BadChecksum {
@@ -132,24 +136,18 @@ fn trailer(msg: &[u8], policy: ChecksumPolicy) -> Result<(usize, Option<Trailer>
             sequence,
         });
     }
-    match seq_byte {
-        Some(byte) if sequence.is_none() => Err(ParseError::BadSequence {
+    if let (Some(byte), None) = (seq_byte, sequence) {
+        return Err(ParseError::BadSequence {
             offset: z - 1,
             byte: char::from(byte),
-        }),
-        Some(_) => Ok((
-            z - 3,
-            Some(Trailer {
-                sequence,
-                checksum: value,
-            }),
-        )),
-        None => Ok((
-            z,
-            Some(Trailer {
-                sequence: None,
-                checksum: value,
-            }),
-        )),
+        });
     }
+    let body_len = if seq_byte.is_some() { z - 3 } else { z };
+    Ok((
+        body_len,
+        Some(Trailer {
+            sequence,
+            checksum: value,
+        }),
+    ))
 }

@@ -20,8 +20,8 @@ use crate::sip2::fixed::{FixedError, FixedFormat};
 use crate::sip2::secret::Secret;
 use crate::sip2::status::SupportedMessages;
 
-/// One identified field as found in the message.
-#[derive(Debug, Clone, Copy)]
+/// One identified field as found in the message. No `Debug`: the value may be a credential.
+#[derive(Clone, Copy)]
 pub(crate) struct RawField<'a> {
     pub id: FieldId,
     pub value: &'a [u8],
@@ -70,7 +70,7 @@ impl<'a> Cx<'a> {
             | nom::Err::Failure(FixedError::Bad { at, width }) => ParseError::BadFixedValue {
                 offset: self.offset(at),
                 field: name,
-                value: String::from_utf8_lossy(&at[..width.min(at.len())]).into_owned(),
+                value: shown_value(&at[..width.min(at.len())]),
             },
             _ => ParseError::TruncatedFixed {
                 offset: self.offset(input),
@@ -184,7 +184,7 @@ fn bad_value(f: &RawField<'_>) -> ParseError {
 /// Longest part of a bad value an error repeats.
 const SHOWN_VALUE_BYTES: usize = 32;
 
-/// What an error may repeat of a bad value: at most `SHOWN_VALUE_BYTES`, and never past a
+/// What an error may repeat of a bad value (fixed or identified): at most `SHOWN_VALUE_BYTES`, and never past a
 /// credential identifier swallowed by a missing delimiter (`BOYADsecret` shows `YAD…`), so a
 /// PIN or password cannot reach an error message or a log through it.
 fn shown_value(raw: &[u8]) -> String {
