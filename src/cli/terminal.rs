@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use ipnet::IpNet;
 
 use super::admin::{finish, open, operator_of, required, OperatorArg};
-use super::output::{fact, show_secret_once};
+use super::output::{fact, show_secret_once, timestamp};
 use super::prompt::{self, Source};
 use crate::config::Config;
 use crate::store::{
@@ -267,7 +267,7 @@ fn print_terminal(t: &Terminal) {
     fact("charset", s.charset);
     fact("terminator", s.terminator);
     fact("error detection", s.error_detection);
-    fact("created", t.created_at.format("%Y-%m-%d %H:%M UTC"));
+    fact("created", timestamp(t.created_at));
 }
 
 /// The terminal secret from standard input when `--password-stdin` is given.
