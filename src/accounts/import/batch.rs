@@ -5,8 +5,8 @@
 //! Which PIN a row gets ([`PinPlan`]): the file's PIN when the patron is new or has none yet
 //! (an existing PIN is never overwritten); for a NEW patron without a PIN in the file, the
 //! default PIN from the phone when `security.default_credential` is enabled (audited as
-//! `default_pin_issued`, see `accounts::patron` for its rules); otherwise none. Existing patrons
-//! never get a default PIN, so a rerun issues none.
+//! `default_pin_issued`, see `accounts::patron::default_pin` for its rules); otherwise none.
+//! Existing patrons never get a default PIN, so a rerun issues none.
 //!
 //! Uses `store` and `credentials` (through [`Accounts`]); must not import `sip2` or `cli`.
 
