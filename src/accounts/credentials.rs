@@ -1,7 +1,8 @@
-//! The one place where `accounts` meets `auth`: the [`Authenticator`] (pepper keys checked
-//! against the database fingerprints, hashing on its blocking pool, PIN and password rules with
-//! the patron's context) and card pseudonyms. Every other file of `accounts` goes through
-//! [`Credentials`], so a change in `auth` is absorbed here.
+//! Where `accounts` calls the [`Authenticator`]: pepper keys checked against the database
+//! fingerprints, hashing on its blocking pool (waiting while it is busy), PIN and password rules
+//! with the patron's context, and card pseudonyms. Every other file of `accounts` hashes and
+//! checks through [`Credentials`]; they use `auth` directly only for its value types (the rule
+//! contexts) and, in `explain`, its standing rules and lock policy.
 //!
 //! Uses `auth`, `store` (hash types), `config` and `clock`. Must not import `sip2`, `server` or
 //! `cli`.

@@ -212,12 +212,14 @@ impl Accounts {
                 "valid patron; a correct PIN is accepted (CQ=Y) but services are refused: {}",
                 refusals.join("; ")
             ),
-            (true, false) => {
-                let mut why = refusals;
-                why.retain(|r| !r.is_empty());
-                format!("the PIN check is refused (CQ=N) whatever PIN is typed; see pin and lock below{}",
-                    if why.is_empty() { String::new() } else { format!("; also: {}", why.join("; ")) })
-            }
+            (true, false) => format!(
+                "the PIN check is refused (CQ=N) whatever PIN is typed; see pin and lock below{}",
+                if refusals.is_empty() {
+                    String::new()
+                } else {
+                    format!("; also: {}", refusals.join("; "))
+                }
+            ),
         };
         Explanation {
             card_on_file: true,

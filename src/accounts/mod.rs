@@ -139,6 +139,24 @@ impl Accounts {
         Ok(())
     }
 
+    /// Audits a refusal of `action` by a rule and returns it as [`Error::Refused`], with the
+    /// sentence for the patron (an audit failure is returned instead).
+    async fn refuse(&self, operator: &Operator, card: &str, action: &str, reason: String) -> Error {
+        match self
+            .audit(
+                operator,
+                Some(card),
+                action,
+                "refused",
+                Some(reason.clone()),
+            )
+            .await
+        {
+            Ok(()) => Error::Refused(reason),
+            Err(err) => err,
+        }
+    }
+
     /// The audit record of an action, with the card pseudonymised (for callers that write it in
     /// the same transaction as the action itself).
     fn audit_entry(

@@ -14,10 +14,10 @@ const SECRET_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 /// 26 characters of a 32-symbol alphabet: 130 bits.
 const SECRET_CHARS: usize = 26;
 /// Shortest secret an operator may choose.
-pub const MIN_GIVEN_SECRET_CHARS: usize = 16;
+const MIN_GIVEN_SECRET_CHARS: usize = 16;
 
 /// A fresh random terminal secret (130 bits from the OS generator).
-pub fn generate_secret() -> SecretString {
+fn generate_secret() -> SecretString {
     let mut rng = rand::rngs::OsRng;
     let text: String = (0..SECRET_CHARS)
         .map(|_| char::from(SECRET_ALPHABET[rng.gen_range(0..SECRET_ALPHABET.len())]))
@@ -26,7 +26,7 @@ pub fn generate_secret() -> SecretString {
 }
 
 /// Checks a login id: 1-64 printable ASCII characters without spaces or `|`.
-pub fn check_login_id(login_id: &str) -> Result<(), Error> {
+fn check_login_id(login_id: &str) -> Result<(), Error> {
     if login_id.is_empty()
         || login_id.len() > 64
         || !login_id.chars().all(|c| c.is_ascii_graphic() && c != '|')
@@ -40,7 +40,7 @@ pub fn check_login_id(login_id: &str) -> Result<(), Error> {
 }
 
 /// Checks a secret chosen by the operator (never echoed back in the reason).
-pub fn check_given_secret(secret: &SecretString) -> Result<(), Error> {
+fn check_given_secret(secret: &SecretString) -> Result<(), Error> {
     let text = secret.expose_secret();
     let count = text.chars().count();
     let reason = if count < MIN_GIVEN_SECRET_CHARS {
@@ -58,7 +58,7 @@ pub fn check_given_secret(secret: &SecretString) -> Result<(), Error> {
 }
 
 /// Checks settings that depend on each other.
-pub fn check_settings(settings: &TerminalSettings) -> Result<(), Error> {
+fn check_settings(settings: &TerminalSettings) -> Result<(), Error> {
     if settings.login_optional && settings.allowed_cidrs.is_empty() {
         return Err(Error::Invalid {
             what: "terminal settings",
@@ -85,13 +85,7 @@ impl Accounts {
     ) -> Result<(Terminal, Option<SecretString>), Error> {
         check_login_id(login_id)?;
         check_settings(&settings)?;
-        let (secret, generated) = match secret {
-            Some(given) => {
-                check_given_secret(&given)?;
-                (given, false)
-            }
-            None => (generate_secret(), true),
-        };
+        let (secret, generated) = secret_to_set(secret)?;
         let hash = self.credentials.terminal_secret(&secret).await?;
         let new = NewTerminal {
             login_id: login_id.to_owned(),
@@ -109,14 +103,8 @@ impl Accounts {
                 },
                 other => other.into(),
             })?;
-        self.audit(
-            operator,
-            None,
-            "terminal_add",
-            "ok",
-            Some(format!("terminal {login_id}")),
-        )
-        .await?;
+        self.audit_terminal(operator, "terminal_add", login_id)
+            .await?;
         let terminal = self
             .store
             .get_terminal(id)
@@ -146,25 +134,13 @@ impl Accounts {
         secret: Option<SecretString>,
     ) -> Result<Option<SecretString>, Error> {
         let terminal = self.terminal(login_id).await?;
-        let (secret, generated) = match secret {
-            Some(given) => {
-                check_given_secret(&given)?;
-                (given, false)
-            }
-            None => (generate_secret(), true),
-        };
+        let (secret, generated) = secret_to_set(secret)?;
         let stored = self.credentials.terminal_secret(&secret).await?;
         self.store
             .set_terminal_password_hash(terminal.id, Some(&stored))
             .await?;
-        self.audit(
-            operator,
-            None,
-            "terminal_set_password",
-            "ok",
-            Some(format!("terminal {login_id}")),
-        )
-        .await?;
+        self.audit_terminal(operator, "terminal_set_password", login_id)
+            .await?;
         Ok(generated.then_some(secret))
     }
 
@@ -184,28 +160,40 @@ impl Accounts {
         } else {
             "terminal_disable"
         };
-        self.audit(
-            operator,
-            None,
-            action,
-            "ok",
-            Some(format!("terminal {login_id}")),
-        )
-        .await
+        self.audit_terminal(operator, action, login_id).await
     }
 
     /// Deletes a terminal.
     pub async fn remove_terminal(&self, operator: &Operator, login_id: &str) -> Result<(), Error> {
         let terminal = self.terminal(login_id).await?;
         self.store.remove_terminal(terminal.id).await?;
-        self.audit(
-            operator,
-            None,
-            "terminal_remove",
-            "ok",
-            Some(format!("terminal {login_id}")),
-        )
-        .await
+        self.audit_terminal(operator, "terminal_remove", login_id)
+            .await
+    }
+}
+
+impl Accounts {
+    /// Appends the audit record of a staff action on a terminal (no card; the login id as reason).
+    async fn audit_terminal(
+        &self,
+        operator: &Operator,
+        action: &str,
+        login_id: &str,
+    ) -> Result<(), Error> {
+        let reason = format!("terminal {login_id}");
+        self.audit(operator, None, action, "ok", Some(reason)).await
+    }
+}
+
+/// The secret to hash: the operator's (checked) or a generated one; `true` when generated (to
+/// be shown once).
+fn secret_to_set(given: Option<SecretString>) -> Result<(SecretString, bool), Error> {
+    match given {
+        Some(given) => {
+            check_given_secret(&given)?;
+            Ok((given, false))
+        }
+        None => Ok((generate_secret(), true)),
     }
 }
 

@@ -63,6 +63,21 @@ impl OperatorArg {
     }
 }
 
+/// The operator of a command, resolved before any work: `None` for a read-only command (no
+/// `--operator`); an invalid name is reported and its exit code returned.
+pub fn operator_of(arg: Option<&OperatorArg>) -> Result<Option<Operator>, ExitCode> {
+    arg.map(OperatorArg::operator)
+        .transpose()
+        .map_err(|err| report(&err))
+}
+
+/// The operator of a mutating command, which [`operator_of`] resolved from its `--operator`.
+pub fn required(operator: &Option<Operator>) -> anyhow::Result<Operator> {
+    operator
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("--operator is required"))
+}
+
 /// Connects to the database, applies pending migrations and builds the account context.
 /// On failure prints what to fix and returns the exit code.
 pub async fn open(config: &Config) -> Result<Accounts, ExitCode> {

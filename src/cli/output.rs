@@ -71,6 +71,11 @@ pub fn show_secret_once(label: &str, secret: &SecretString) {
     println!("(shown once: it is stored only as a hash and cannot be displayed again)");
 }
 
+/// A moment for staff: `2025-03-14 09:30 UTC`.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// Amount in minor units as `12.50`.
 pub fn money(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };

@@ -6,6 +6,7 @@ use std::io::BufRead;
 
 use anyhow::{bail, Context};
 use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
 
 /// Where a secret comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,13 +38,13 @@ pub async fn secret(source: Source, what: &str, confirm: bool) -> anyhow::Result
 fn read(source: Source, what: &str, confirm: bool) -> anyhow::Result<SecretString> {
     match source {
         Source::Stdin => {
-            let mut line = String::new();
+            // Zeroed when dropped (`clear` alone would leave the bytes in the buffer).
+            let mut line = Zeroizing::new(String::new());
             std::io::stdin()
                 .lock()
                 .read_line(&mut line)
                 .context("cannot read standard input")?;
             let value = line.trim_end_matches(['\n', '\r']).to_owned();
-            line.clear();
             if value.is_empty() {
                 bail!("no {what} on standard input: send it as the first line");
             }

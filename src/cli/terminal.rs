@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use ipnet::IpNet;
 
-use super::admin::{finish, open, OperatorArg};
-use super::output::{fact, report, show_secret_once};
+use super::admin::{finish, open, operator_of, required, OperatorArg};
+use super::output::{fact, show_secret_once, timestamp};
 use super::prompt::{self, Source};
 use crate::config::Config;
 use crate::store::{
@@ -65,6 +65,20 @@ pub enum TerminalCommand {
     },
 }
 
+impl TerminalCommand {
+    /// The `--operator` of a mutating command; `None` for the read-only ones.
+    fn operator(&self) -> Option<&OperatorArg> {
+        match self {
+            TerminalCommand::Add(AddArgs { operator, .. })
+            | TerminalCommand::SetPassword { operator, .. }
+            | TerminalCommand::Disable { operator, .. }
+            | TerminalCommand::Enable { operator, .. }
+            | TerminalCommand::Remove { operator, .. } => Some(operator),
+            TerminalCommand::List | TerminalCommand::Show { .. } => None,
+        }
+    }
+}
+
 fn parse<T: std::str::FromStr>(text: &str) -> Result<T, String>
 where
     T::Err: std::fmt::Display,
@@ -114,27 +128,16 @@ pub struct AddArgs {
 }
 
 pub async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<ExitCode> {
-    let operator = match &command {
-        TerminalCommand::Add(AddArgs { operator, .. })
-        | TerminalCommand::SetPassword { operator, .. }
-        | TerminalCommand::Disable { operator, .. }
-        | TerminalCommand::Enable { operator, .. }
-        | TerminalCommand::Remove { operator, .. } => match operator.operator() {
-            Ok(op) => Some(op),
-            Err(err) => return Ok(report(&err)),
-        },
-        TerminalCommand::List | TerminalCommand::Show { .. } => None,
+    let operator = match operator_of(command.operator()) {
+        Ok(operator) => operator,
+        Err(code) => return Ok(code),
     };
     let accounts = match open(config).await {
         Ok(accounts) => accounts,
         Err(code) => return Ok(code),
     };
-    // Invariant: every mutating command set `operator` above.
-    let op = || {
-        operator
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("--operator is required"))
-    };
+    // Invariant: every mutating command has an `--operator`, resolved above.
+    let op = || required(&operator);
     Ok(match command {
         TerminalCommand::Add(args) => {
             let secret = given_secret(args.password_stdin).await?;
@@ -264,7 +267,7 @@ fn print_terminal(t: &Terminal) {
     fact("charset", s.charset);
     fact("terminator", s.terminator);
     fact("error detection", s.error_detection);
-    fact("created", t.created_at.format("%Y-%m-%d %H:%M UTC"));
+    fact("created", timestamp(t.created_at));
 }
 
 /// The terminal secret from standard input when `--password-stdin` is given.

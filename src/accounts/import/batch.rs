@@ -5,8 +5,8 @@
 //! Which PIN a row gets ([`PinPlan`]): the file's PIN when the patron is new or has none yet
 //! (an existing PIN is never overwritten); for a NEW patron without a PIN in the file, the
 //! default PIN from the phone when `security.default_credential` is enabled (audited as
-//! `default_pin_issued`, see `accounts::patron` for its rules); otherwise none. Existing patrons
-//! never get a default PIN, so a rerun issues none.
+//! `default_pin_issued`, see `accounts::patron::default_pin` for its rules); otherwise none.
+//! Existing patrons never get a default PIN, so a rerun issues none.
 //!
 //! Uses `store` and `credentials` (through [`Accounts`]); must not import `sip2` or `cli`.
 
@@ -51,6 +51,16 @@ impl PinPlan {
     }
 }
 
+/// The patron's own details the PIN rules check a row's PIN against (the same for the check in
+/// [`Accounts::prepare`] and the hashing in the batch).
+fn pin_context(record: &PatronRecord) -> PinContext<'_> {
+    PinContext {
+        card: Some(&record.card),
+        phone: record.phone.as_deref(),
+        birth_date: record.birth_date,
+    }
+}
+
 /// The hash written for a row, and whether it is a default PIN.
 type RowPin = (Option<CredentialHash>, Option<DefaultPin>);
 
@@ -74,13 +84,8 @@ impl Accounts {
         };
         match &record.pin {
             Some(PinSource::Clear(pin)) => {
-                let context = PinContext {
-                    card: Some(&record.card),
-                    phone: record.phone.as_deref(),
-                    birth_date: record.birth_date,
-                };
                 self.credentials
-                    .check_pin(pin, &context)
+                    .check_pin(pin, &pin_context(&record))
                     .map_err(|r| reject(format!("pin refused: {r}")))?;
             }
             Some(PinSource::Phc(_)) => match options.phc_key_id {
@@ -242,15 +247,10 @@ impl Accounts {
         let hash = match pin {
             None => return Ok((None, None)),
             Some(PinSource::Clear(pin)) => {
-                let context = PinContext {
-                    card: Some(&record.card),
-                    phone: record.phone.as_deref(),
-                    birth_date: record.birth_date,
-                };
                 // The rules already passed in `prepare`; a refusal here means the rules changed
                 // between the two calls.
                 self.credentials
-                    .new_pin(pin, &context, None)
+                    .new_pin(pin, &pin_context(record), None)
                     .await?
                     .map_err(|reason| {
                         Error::Refused(format!("line {}: pin refused: {reason}", record.line))

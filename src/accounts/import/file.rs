@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::header::{Header, HeaderError};
-use super::row::{PatronRecord, Rejection};
+use super::row::{valid_card, PatronRecord, Rejection};
 use crate::accounts::Error;
 
 /// A parsed CSV file: the valid rows and the rejected ones, both in file order.
@@ -20,8 +20,7 @@ pub struct ParsedFile {
 
 /// Checks a card number as the import format does.
 pub fn check_card(card: &str) -> Result<(), Error> {
-    if card.is_empty() || card.len() > 64 || !card.chars().all(|c| c.is_ascii_graphic() && c != '|')
-    {
+    if card.is_empty() || !valid_card(card) {
         return Err(Error::Invalid {
             what: "card",
             reason: "a card number has 1-64 printable characters without spaces or |".into(),

@@ -18,13 +18,21 @@ pub enum RecordStatus {
     Lost,
 }
 
-/// The PIN column of one row.
-#[derive(Debug)]
+/// The PIN column of one row. `Debug` shows which kind it is, never the PIN or the hash.
 pub enum PinSource {
     /// Digits in clear: checked against the PIN rules, then hashed with the pepper.
     Clear(SecretString),
     /// An argon2id PHC string made by another system (no pepper).
     Phc(String),
+}
+
+impl fmt::Debug for PinSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PinSource::Clear(_) => f.write_str("Clear([redacted])"),
+            PinSource::Phc(_) => f.write_str("Phc([redacted])"),
+        }
+    }
 }
 
 /// One valid row.
@@ -162,5 +170,19 @@ mod tests {
         assert_eq!(money("-3", "f"), Ok(Some(-300)));
         assert!(money("1.234", "f").is_err());
         assert!(money("1,50", "f").is_err());
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_pin_or_hash() {
+        let phc = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowMTIzNDU";
+        let shown = format!(
+            "{:?} {:?}",
+            pin(phc).expect("valid PHC"),
+            pin("4931").expect("clear PIN")
+        );
+        assert!(
+            !shown.contains("c2FsdHNhbHRzYWx0") && !shown.contains("4931"),
+            "{shown}"
+        );
     }
 }

@@ -151,19 +151,22 @@ impl Accounts {
         Ok(PatronAdded { id, pin: first })
     }
 
-    /// Changes descriptive fields. The PIN is never touched: a default PIN keeps the digits of
-    /// the phone it was made from.
+    /// Changes descriptive fields and returns the patron as updated. The PIN is never touched: a
+    /// default PIN keeps the digits of the phone it was made from.
     pub async fn update_patron(
         &self,
         operator: &Operator,
         at: &CardRef,
         changes: PatronChanges,
-    ) -> Result<(), Error> {
-        let record = self.patron(at).await?;
-        let details = changes.apply(record.patron.details);
-        self.store.update_patron(record.patron.id, &details).await?;
+    ) -> Result<PatronRecord, Error> {
+        let mut record = self.patron(at).await?;
+        record.patron.details = changes.apply(record.patron.details);
+        self.store
+            .update_patron(record.patron.id, &record.patron.details)
+            .await?;
         self.audit(operator, Some(&at.card), "patron_update", "ok", None)
-            .await
+            .await?;
+        Ok(record)
     }
 
     /// Deletes the patron and their cards (audit records stay, pseudonymised).

@@ -33,15 +33,9 @@ impl Accounts {
         let stored = match verdict {
             Ok(hash) => hash,
             Err(reason) => {
-                self.audit(
-                    operator,
-                    Some(&at.card),
-                    "password_set",
-                    "refused",
-                    Some(reason.clone()),
-                )
-                .await?;
-                return Err(Error::Refused(reason));
+                return Err(self
+                    .refuse(operator, &at.card, "password_set", reason)
+                    .await)
             }
         };
         self.store

@@ -89,18 +89,10 @@ impl Accounts {
         pin: &SecretString,
         action: &str,
     ) -> Result<(), Error> {
-        if let Err(reason) = self.apply_pin(record, pin, None).await? {
-            self.audit(
-                operator,
-                Some(&at.card),
-                action,
-                "refused",
-                Some(reason.clone()),
-            )
-            .await?;
-            return Err(Error::Refused(reason));
+        match self.apply_pin(record, pin, None).await? {
+            Ok(()) => Ok(()),
+            Err(reason) => Err(self.refuse(operator, &at.card, action, reason).await),
         }
-        Ok(())
     }
 
     /// Checks (rules; not the current PIN unless issuing) and stores a PIN. `one_time` sets the

@@ -7,6 +7,7 @@
 use chrono::NaiveDate;
 use clap::Args;
 
+use crate::accounts::import::row::money;
 use crate::accounts::patron::{CardRef, PatronChanges};
 use crate::config::Config;
 use crate::store::{Currency, PatronDetails, PersonName};
@@ -37,20 +38,12 @@ fn date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "write the date as YYYY-MM-DD".into())
 }
 
+/// An amount in minor units: the import format's rule ([`money`]), without a sign.
 fn amount(text: &str) -> Result<i64, String> {
-    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
-    let ok = !whole.is_empty()
-        && whole.len() <= 12
-        && frac.len() <= 2
-        && whole
-            .chars()
-            .chain(frac.chars())
-            .all(|c| c.is_ascii_digit());
-    if !ok {
-        return Err("write the amount like 12.50".into());
+    match money(text, "amount") {
+        Ok(Some(minor)) if !text.starts_with('-') => Ok(minor),
+        _ => Err("write the amount like 12.50".into()),
     }
-    let cents: i64 = format!("{frac:0<2}").parse().map_err(|_| "bad amount")?;
-    Ok(whole.parse::<i64>().map_err(|_| "bad amount")? * 100 + cents)
 }
 
 fn currency(text: &str) -> Result<Currency, String> {
@@ -148,5 +141,24 @@ impl DetailArgs {
             currency: currency("USD")?,
         };
         Ok(changes.apply(base))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::amount;
+
+    #[test]
+    fn amounts_are_unsigned_with_at_most_two_decimals() {
+        assert_eq!(amount("12.5"), Ok(1250));
+        assert_eq!(amount("12."), Ok(1200));
+        assert_eq!(amount("0.05"), Ok(5));
+        for bad in ["", "-5", "-", "+5", ".5", "1.234", "1,50", "1234567890123"] {
+            assert_eq!(
+                amount(bad),
+                Err("write the amount like 12.50".into()),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -18,8 +18,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::admin::{open, OperatorArg};
-use super::output::report;
+use super::admin::{open, operator_of, required, OperatorArg};
 use crate::config::Config;
 use crate::store::{PatronFilter, PatronId};
 
@@ -165,29 +164,34 @@ pub enum PatronCommand {
     },
 }
 
+impl PatronCommand {
+    /// The `--operator` of a mutating command; `None` for the read-only ones.
+    fn operator(&self) -> Option<&OperatorArg> {
+        use PatronCommand as P;
+        match self {
+            P::Show(_) | P::List { .. } => None,
+            P::Add { operator, .. }
+            | P::Update { operator, .. }
+            | P::SetPin { operator, .. }
+            | P::SetPassword { operator, .. }
+            | P::ResetPin { operator, .. }
+            | P::Unlock { operator, .. }
+            | P::Block { operator, .. }
+            | P::Unblock { operator, .. }
+            | P::MarkLost { operator, .. }
+            | P::Remove { operator, .. } => Some(operator),
+        }
+    }
+}
+
 pub async fn run(command: PatronCommand, config: &Config) -> anyhow::Result<ExitCode> {
     use PatronCommand as P;
-    let operator = match &command {
-        P::Show(_) | P::List { .. } => None,
-        P::Add { operator, .. }
-        | P::Update { operator, .. }
-        | P::SetPin { operator, .. }
-        | P::SetPassword { operator, .. }
-        | P::ResetPin { operator, .. }
-        | P::Unlock { operator, .. }
-        | P::Block { operator, .. }
-        | P::Unblock { operator, .. }
-        | P::MarkLost { operator, .. }
-        | P::Remove { operator, .. } => match operator.operator() {
-            Ok(op) => Some(op),
-            Err(err) => return Ok(report(&err)),
-        },
+    let operator = match operator_of(command.operator()) {
+        Ok(operator) => operator,
+        Err(code) => return Ok(code),
     };
-    let op = || {
-        operator
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("--operator is required"))
-    };
+    // Invariant: every mutating command has an `--operator`, resolved above.
+    let op = || required(&operator);
     // Secrets are read before the database is opened, so a prompt never holds a connection.
     let secret = credentials::read(&command).await?;
     let accounts = match open(config).await {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::accounts::patron::{CardRef, FirstPin, PatronAdded};
-use crate::cli::output::{fact, money, Exit};
+use crate::cli::output::{fact, money, timestamp, Exit};
 use crate::config::security::DefaultCredentialConfig;
 use crate::store::{Card, CredentialHash, Patron, PatronRecord, PatronStatus};
 
@@ -29,7 +29,7 @@ pub(super) fn added(at: &CardRef, added: &PatronAdded, policy: Option<&DefaultCr
             "default PIN set from the last {} digits of the phone (not shown): the patron must \
              change it before {} ({}); it stops working then",
             issued.digits,
-            when(issued.expires_at),
+            timestamp(issued.expires_at),
             lifetime(policy.map_or(Duration::ZERO, |p| p.lifetime)),
         ),
         (FirstPin::NotSet, Some(policy)) => println!(
@@ -46,7 +46,7 @@ pub(super) fn pin_kept_after_phone_change(expires: DateTime<Utc>) {
     println!(
         "note: the PIN did not change with the phone; the patron's default or one-time PIN \
          still works until it is changed or until {}",
-        when(expires)
+        timestamp(expires)
     );
 }
 
@@ -60,10 +60,6 @@ pub(crate) fn lifetime(duration: Duration) -> String {
         s => (s, "second"),
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
-}
-
-fn when(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// The table of `patron list`.
@@ -143,10 +139,7 @@ pub(super) fn show(record: &PatronRecord, cards: &[Card]) {
                 text.push_str(", must change");
             }
             if let Some(t) = c.default_expires_at {
-                text.push_str(&format!(
-                    ", one-time or default PIN until {}",
-                    t.format("%Y-%m-%d %H:%M UTC")
-                ));
+                text.push_str(&format!(", one-time or default PIN until {}", timestamp(t)));
             }
             text
         }
@@ -157,7 +150,7 @@ pub(super) fn show(record: &PatronRecord, cards: &[Card]) {
         Some(until) => format!(
             "{} failure(s), locked until {}",
             p.pin_lock.failures,
-            until.format("%Y-%m-%d %H:%M UTC")
+            timestamp(until)
         ),
         None => format!("{} failure(s)", p.pin_lock.failures),
     };

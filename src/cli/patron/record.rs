@@ -64,13 +64,14 @@ pub(super) async fn update(
         Err(message) => return usage(&message),
     };
     let phone_changed = changes.phone.is_some();
-    if let Err(err) = accounts.update_patron(op, at, changes).await {
-        return report(&err);
-    }
+    let updated = match accounts.update_patron(op, at, changes).await {
+        Ok(updated) => updated,
+        Err(err) => return report(&err),
+    };
     println!("patron with card {} updated", at.card);
     if phone_changed {
-        let temporary = accounts.patron(at).await.ok().and_then(|r| r.patron.pin);
-        if let Some(expires) = temporary.and_then(|pin| pin.default_expires_at) {
+        let temporary = updated.patron.pin.and_then(|pin| pin.default_expires_at);
+        if let Some(expires) = temporary {
             output::pin_kept_after_phone_change(expires);
         }
     }
