@@ -4,7 +4,7 @@
 
 use super::CardRef;
 use crate::accounts::{Accounts, Error, Operator};
-use crate::store::PatronStatus;
+use crate::store::{PatronRecord, PatronStatus};
 
 impl Accounts {
     /// Clears every failure counter and lock (PIN and password).
@@ -21,7 +21,7 @@ impl Accounts {
         operator: &Operator,
         at: &CardRef,
         reason: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<PatronRecord, Error> {
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::Invalid {
@@ -38,7 +38,8 @@ impl Accounts {
             "ok",
             Some(reason.to_owned()),
         )
-        .await
+        .await?;
+        Ok(record)
     }
 
     /// Sets the patron active again (also clears a patron-level lost flag).

@@ -20,7 +20,7 @@ pub(super) async fn block(
     at: &CardRef,
     reason: &str,
 ) -> ExitCode {
-    finish(accounts.block(op, at, reason).await, |()| {
+    finish(accounts.block(op, at, reason).await, |_| {
         println!("card {}: patron blocked", at.card)
     })
 }

@@ -25,33 +25,14 @@ impl Answerer {
             institution: profile.institution().to_owned(),
             card: card.clone(),
         };
-        let record = match self.accounts.patron(&at).await {
-            Ok(record) => record,
-            Err(error) if error.kind() == ErrorKind::NotFound => {
-                let reply = PatronReply::unknown(&self.messages);
-                return Answer::new(
-                    reply.into_24(Language::UNKNOWN, date, &ao, card),
-                    "unknown_card",
-                );
-            }
-            Err(error) => {
-                tracing::warn!(%error, "block patron could not be recorded");
-                let reply = PatronReply::unavailable(&self.messages);
-                return Answer::new(
-                    reply.into_24(Language::UNKNOWN, date, &ao, card),
-                    "unavailable",
-                );
-            }
-        };
         let reason = if request.blocked_card_msg.trim().is_empty() {
             format!("blocked by SIP2 terminal {}", profile.login_id())
         } else {
             patron::sanitise(&request.blocked_card_msg)
         };
         let operator = Operator::terminal(profile.login_id());
-        let blocked = self.accounts.block(&operator, &at, &reason).await;
-        let mut reply = match blocked {
-            Ok(()) => PatronReply {
+        let mut reply = match self.accounts.block(&operator, &at, &reason).await {
+            Ok(record) => PatronReply {
                 status: PatronStatus::with(&PRIVILEGES_DENIED),
                 personal_name: if profile.full_detail() {
                     patron::sanitise(&record.patron.details.name.display)
@@ -65,6 +46,13 @@ impl Answerer {
                 extensions: None,
                 messages: patron::text(&self.messages.patron_blocked_by_terminal),
             },
+            Err(error) if error.kind() == ErrorKind::NotFound => {
+                let reply = PatronReply::unknown(&self.messages);
+                return Answer::new(
+                    reply.into_24(Language::UNKNOWN, date, &ao, card),
+                    "unknown_card",
+                );
+            }
             Err(error) => {
                 tracing::warn!(%error, "block patron could not be recorded");
                 PatronReply::unavailable(&self.messages)
