@@ -146,7 +146,7 @@ pub fn pin_lock_policy(lockout: &LockoutConfig) -> LockPolicy {
 }
 
 /// A std duration as a chrono one (saturating; configured durations are far below the bound).
-fn duration(d: std::time::Duration) -> chrono::Duration {
+pub(super) fn duration(d: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
