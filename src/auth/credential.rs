@@ -102,10 +102,7 @@ impl Authenticator {
             return Some(false);
         };
         let hasher = self.inner.hasher.clone();
-        let hashed = HashedSecret {
-            phc: stored.phc.clone(),
-            key_id: stored.key_id,
-        };
+        let hashed = HashedSecret::from(stored);
         let secret = Zeroizing::new(secret.to_vec());
         let outcome = self
             .inner
