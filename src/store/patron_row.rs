@@ -2,6 +2,7 @@
 //! card join), shared by `patrons.rs` (single writes) and `import.rs` (batch upserts), so each
 //! column's position is written once. Must not import `sip2` or `auth`.
 
+use super::cards::CardRow;
 use super::error::{Error, Result};
 use super::lockout::LockCounters;
 use super::patrons::{CredentialHash, Patron, PatronDetails, PatronStatus, PersonName};
@@ -113,9 +114,8 @@ pub(crate) struct PatronRow {
 pub(crate) struct PatronCardRow {
     #[sqlx(flatten)]
     pub(crate) patron: PatronRow,
-    pub(crate) card_number: String,
-    pub(crate) lost: bool,
-    pub(crate) lost_at: Option<i64>,
+    #[sqlx(flatten)]
+    pub(crate) card: CardRow,
 }
 
 fn credential(

@@ -12,7 +12,7 @@ use super::patron_row::{
     bind_credential, bind_details, patron_columns, PatronCardRow, PatronRow, INSERT_CARD,
     INSERT_PATRON, UPDATE_PATRON_DETAILS,
 };
-use super::values::{opt_time_from_secs, Currency, PatronId};
+use super::values::{Currency, PatronId};
 use super::Store;
 
 /// A patron's name as stored: family, given, and the display form ("Family, Given").
@@ -222,11 +222,7 @@ impl Store {
         })?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(PatronRecord {
-            card: Card {
-                number: row.card_number,
-                lost: row.lost,
-                lost_at: opt_time_from_secs(row.lost_at, "cards.lost_at")?,
-            },
+            card: row.card.into_card()?,
             patron: row.patron.into_patron()?,
         }))
     }
