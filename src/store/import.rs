@@ -4,6 +4,7 @@
 //! parsed).
 
 use super::audit::{bind_audit, NewAuditEntry, INSERT_AUDIT};
+use super::credentials::SET_PIN;
 use super::error::{Error, Result};
 use super::patron_row::{
     bind_credential, bind_details, patron_columns, PatronRow, INSERT_CARD, INSERT_PATRON,
@@ -45,9 +46,6 @@ const FIND_BY_CARD: &str = concat!(
     " FROM cards c JOIN patrons p ON p.id = c.patron_id \
      WHERE c.institution = $1 AND c.card_number = $2"
 );
-
-const SET_PIN: &str = "UPDATE patrons SET pin_hash = $2, pin_key_id = $3, pin_must_change = $4, \
-    pin_default_expires_at = $5, updated_at = $6 WHERE id = $1";
 
 impl Store {
     /// Creates or updates every row of `batch` and appends `audit` in ONE transaction (all or
