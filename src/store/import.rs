@@ -7,7 +7,7 @@ use super::audit::{bind_audit, NewAuditEntry, INSERT_AUDIT};
 use super::credentials::SET_PIN;
 use super::error::{Error, Result};
 use super::patron_row::{
-    bind_credential, bind_details, patron_columns, PatronRow, INSERT_CARD, INSERT_PATRON,
+    bind_credential, bind_details, PatronCardRow, FIND_BY_CARD, INSERT_CARD, INSERT_PATRON,
     UPDATE_PATRON_DETAILS,
 };
 use super::patrons::{CredentialHash, PatronDetails, PatronStatus, SET_STATUS};
@@ -40,13 +40,6 @@ pub enum UpsertOutcome {
     Unchanged(PatronId),
 }
 
-const FIND_BY_CARD: &str = concat!(
-    "SELECT ",
-    patron_columns!(),
-    " FROM cards c JOIN patrons p ON p.id = c.patron_id \
-     WHERE c.institution = $1 AND c.card_number = $2"
-);
-
 impl Store {
     /// Creates or updates every row of `batch` and appends `audit` in ONE transaction (all or
     /// nothing: the records of what an import did are written with its effects) and reports,
@@ -63,12 +56,13 @@ impl Store {
         let mut outcomes = Vec::with_capacity(batch.len());
         with_tx!(self, |tx| {
             for row in batch {
-                let existing = sqlx::query_as::<_, PatronRow>(FIND_BY_CARD)
+                let existing = sqlx::query_as::<_, PatronCardRow>(FIND_BY_CARD)
                     .bind(&row.institution)
                     .bind(&row.card_number)
                     .fetch_optional(&mut *tx)
                     .await?;
-                let outcome = match existing.map(PatronRow::into_patron).transpose()? {
+                let existing = existing.map(|row| row.patron.into_patron()).transpose()?;
+                let outcome = match existing {
                     None => {
                         let query =
                             sqlx::query_scalar::<_, i64>(INSERT_PATRON).bind(&row.institution);

@@ -57,6 +57,16 @@ macro_rules! bind_credential {
 }
 pub(crate) use bind_credential;
 
+/// The holder of a card and that card: `$1` institution, `$2` card number; rows are
+/// [`PatronCardRow`]s.
+pub(crate) const FIND_BY_CARD: &str = concat!(
+    "SELECT ",
+    patron_columns!(),
+    ", c.card_number, c.lost, c.lost_at FROM cards c \
+     JOIN patrons p ON p.id = c.patron_id \
+     WHERE c.institution = $1 AND c.card_number = $2"
+);
+
 pub(crate) const INSERT_PATRON: &str = "INSERT INTO patrons (institution, family_name, \
     given_name, display_name, email, phone, birth_date, patron_class, home_library, expires_on, \
     fines_owed_minor, fee_limit_minor, currency, pin_hash, pin_key_id, pin_must_change, \

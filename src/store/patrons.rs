@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::error::{Error, Result};
 use super::lockout::LockCounters;
 use super::patron_row::{
-    bind_credential, bind_details, patron_columns, PatronCardRow, PatronRow, INSERT_CARD,
-    INSERT_PATRON, UPDATE_PATRON_DETAILS,
+    bind_credential, bind_details, patron_columns, PatronCardRow, PatronRow, FIND_BY_CARD,
+    INSERT_CARD, INSERT_PATRON, UPDATE_PATRON_DETAILS,
 };
 use super::values::{Currency, PatronId};
 use super::Store;
@@ -206,15 +206,8 @@ impl Store {
         institution: &str,
         card_number: &str,
     ) -> Result<Option<PatronRecord>> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            patron_columns!(),
-            ", c.card_number, c.lost, c.lost_at FROM cards c \
-             JOIN patrons p ON p.id = c.patron_id \
-             WHERE c.institution = $1 AND c.card_number = $2"
-        );
         let row = with_pool!(self, |pool| {
-            sqlx::query_as::<_, PatronCardRow>(SQL)
+            sqlx::query_as::<_, PatronCardRow>(FIND_BY_CARD)
                 .bind(institution)
                 .bind(card_number)
                 .fetch_optional(pool)
