@@ -62,7 +62,9 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
                 let existing = existing.map(|row| row.patron.into_patron()).transpose()?;
-                let outcome = match existing {
+                // (id, status as stored before this row, whether details or PIN were written;
+                // `None` for a patron created here, who starts active as the schema says).
+                let (id, stored_status, written) = match existing {
                     None => {
                         let query =
                             sqlx::query_scalar::<_, i64>(INSERT_PATRON).bind(&row.institution);
@@ -78,17 +80,7 @@ impl Store {
                             .execute(&mut *tx)
                             .await
                             .map_err(|e| Error::from_sqlx(e, "card number"))?;
-                        if row.status != PatronStatus::Active {
-                            let (status, reason) = row.status.columns();
-                            sqlx::query(SET_STATUS)
-                                .bind(id)
-                                .bind(status)
-                                .bind(reason)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        UpsertOutcome::Created(PatronId(id))
+                        (id, PatronStatus::Active, None)
                     }
                     Some(patron) => {
                         let details_differ = patron.details != row.details;
@@ -107,23 +99,26 @@ impl Store {
                                 .execute(&mut *tx)
                                 .await?;
                         }
-                        let status_differs = patron.status != row.status;
-                        if status_differs {
-                            let (status, reason) = row.status.columns();
-                            sqlx::query(SET_STATUS)
-                                .bind(patron.id.0)
-                                .bind(status)
-                                .bind(reason)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        if details_differ || pin_missing || status_differs {
-                            UpsertOutcome::Updated(patron.id)
-                        } else {
-                            UpsertOutcome::Unchanged(patron.id)
-                        }
+                        (patron.id.0, patron.status, Some(details_differ || pin_missing))
                     }
+                };
+                let status_differs = stored_status != row.status;
+                if status_differs {
+                    let (status, reason) = row.status.columns();
+                    sqlx::query(SET_STATUS)
+                        .bind(id)
+                        .bind(status)
+                        .bind(reason)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let outcome = match written {
+                    None => UpsertOutcome::Created(PatronId(id)),
+                    Some(written) if written || status_differs => {
+                        UpsertOutcome::Updated(PatronId(id))
+                    }
+                    Some(_) => UpsertOutcome::Unchanged(PatronId(id)),
                 };
                 outcomes.push(outcome);
             }
