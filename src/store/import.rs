@@ -7,7 +7,7 @@ use super::audit::{bind_audit, NewAuditEntry, INSERT_AUDIT};
 use super::credentials::SET_PIN;
 use super::error::{Error, Result};
 use super::patron_row::{
-    bind_credential, bind_details, PatronCardRow, FIND_BY_CARD, INSERT_CARD, INSERT_PATRON,
+    bind_credential, bind_details, insert_patron_with_card, PatronCardRow, FIND_BY_CARD,
     UPDATE_PATRON_DETAILS,
 };
 use super::patrons::{CredentialHash, PatronDetails, PatronStatus, SET_STATUS};
@@ -66,20 +66,15 @@ impl Store {
                 // `None` for a patron created here, who starts active as the schema says).
                 let (id, stored_status, written) = match existing {
                     None => {
-                        let query =
-                            sqlx::query_scalar::<_, i64>(INSERT_PATRON).bind(&row.institution);
-                        let query = bind_details!(query, row.details);
-                        let query = bind_credential!(query, row.pin.as_ref());
-                        let query = bind_credential!(query, None);
-                        let id = query.bind(now).fetch_one(&mut *tx).await?;
-                        sqlx::query(INSERT_CARD)
-                            .bind(id)
-                            .bind(&row.institution)
-                            .bind(&row.card_number)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(|e| Error::from_sqlx(e, "card number"))?;
+                        let id = insert_patron_with_card!(
+                            tx,
+                            &row.institution,
+                            &row.card_number,
+                            row.details,
+                            row.pin.as_ref(),
+                            None,
+                            now
+                        );
                         (id, PatronStatus::Active, None)
                     }
                     Some(patron) => {

@@ -67,6 +67,38 @@ pub(crate) const FIND_BY_CARD: &str = concat!(
      WHERE c.institution = $1 AND c.card_number = $2"
 );
 
+/// Inserts a patron (`$institution`, `$details`, optional `$pin` and `$password` hashes) with its
+/// first card inside the transaction `$tx`, at `$now`; evaluates to the new id. Returns early
+/// with `Duplicate { what: "card number" }` when the card is taken at that institution.
+macro_rules! insert_patron_with_card {
+    (
+        $tx:ident,
+        $institution:expr,
+        $card_number:expr,
+        $details:expr,
+        $pin:expr,
+        $password:expr,
+        $now:expr
+    ) => {{
+        let query = sqlx::query_scalar::<_, i64>($crate::store::patron_row::INSERT_PATRON)
+            .bind($institution);
+        let query = $crate::store::patron_row::bind_details!(query, $details);
+        let query = $crate::store::patron_row::bind_credential!(query, $pin);
+        let query = $crate::store::patron_row::bind_credential!(query, $password);
+        let id = query.bind($now).fetch_one(&mut *$tx).await?;
+        sqlx::query($crate::store::patron_row::INSERT_CARD)
+            .bind(id)
+            .bind($institution)
+            .bind($card_number)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await
+            .map_err(|e| $crate::store::Error::from_sqlx(e, "card number"))?;
+        id
+    }};
+}
+pub(crate) use insert_patron_with_card;
+
 pub(crate) const INSERT_PATRON: &str = "INSERT INTO patrons (institution, family_name, \
     given_name, display_name, email, phone, birth_date, patron_class, home_library, expires_on, \
     fines_owed_minor, fee_limit_minor, currency, pin_hash, pin_key_id, pin_must_change, \

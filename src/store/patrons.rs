@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::error::{Error, Result};
 use super::lockout::LockCounters;
 use super::patron_row::{
-    bind_credential, bind_details, patron_columns, PatronCardRow, PatronRow, FIND_BY_CARD,
-    INSERT_CARD, INSERT_PATRON, UPDATE_PATRON_DETAILS,
+    bind_details, insert_patron_with_card, patron_columns, PatronCardRow, PatronRow, FIND_BY_CARD,
+    UPDATE_PATRON_DETAILS,
 };
 use super::values::{Currency, PatronId};
 use super::Store;
@@ -166,19 +166,15 @@ impl Store {
     pub async fn create_patron(&self, new: &NewPatron) -> Result<PatronId> {
         let now = self.now_secs();
         with_tx!(self, |tx| {
-            let query = sqlx::query_scalar::<_, i64>(INSERT_PATRON).bind(&new.institution);
-            let query = bind_details!(query, new.details);
-            let query = bind_credential!(query, new.pin.as_ref());
-            let query = bind_credential!(query, new.password.as_ref());
-            let id = query.bind(now).fetch_one(&mut *tx).await?;
-            sqlx::query(INSERT_CARD)
-                .bind(id)
-                .bind(&new.institution)
-                .bind(&new.card_number)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| Error::from_sqlx(e, "card number"))?;
+            let id = insert_patron_with_card!(
+                tx,
+                &new.institution,
+                &new.card_number,
+                new.details,
+                new.pin.as_ref(),
+                new.password.as_ref(),
+                now
+            );
             tx.commit().await?;
             Ok(PatronId(id))
         })
