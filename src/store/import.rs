@@ -94,7 +94,11 @@ impl Store {
                                 .execute(&mut *tx)
                                 .await?;
                         }
-                        (patron.id.0, patron.status, Some(details_differ || pin_missing))
+                        (
+                            patron.id.0,
+                            patron.status,
+                            Some(details_differ || pin_missing),
+                        )
                     }
                 };
                 let status_differs = stored_status != row.status;

@@ -239,9 +239,14 @@ impl Store {
         let base = lock_secs(policy.base_lock);
         let max = lock_secs(policy.max_lock).max(base);
         let binds = [threshold(policy.threshold), base, max];
-        self.reserve(RESERVE_PASSWORD, Counter::Password, patron, now, binds, |counters| {
-            temporary_lock(counters, now)
-        })
+        self.reserve(
+            RESERVE_PASSWORD,
+            Counter::Password,
+            patron,
+            now,
+            binds,
+            |counters| temporary_lock(counters, now),
+        )
         .await
     }
 
