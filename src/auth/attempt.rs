@@ -99,10 +99,7 @@ impl Authenticator {
             return Ok(CredentialVerdict::Busy);
         };
         let card = record.card.number.as_str();
-        let hashed = HashedSecret {
-            phc: stored.phc.clone(),
-            key_id: stored.key_id,
-        };
+        let hashed = HashedSecret::from(stored);
         // Retired key or unreadable hash: decided before reserving, so it never counts a failure.
         if !hasher.can_verify(&hashed) {
             let reason = if hasher.keys().get(stored.key_id).is_none() {

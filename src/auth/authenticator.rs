@@ -10,13 +10,15 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::hashing::Hasher;
+use super::hashing::{HashedSecret, Hasher};
 use super::pepper::KeyRing;
 use super::pool::{HashPool, PoolCounts};
 use super::{Error, Result};
 use crate::clock::SharedClock;
 use crate::config::security::{LockoutConfig, SecurityConfig};
-use crate::store::{LockPolicy, NewAuditEntry, PasswordLockPolicy, Store};
+use crate::store::{
+    CredentialHash, LockPolicy, NewAuditEntry, PasswordLockPolicy, Store, StoredHash,
+};
 
 /// Meta-table key under which the fingerprint of pepper key `id` is recorded.
 fn fingerprint_key(id: u32) -> String {
@@ -146,8 +148,37 @@ pub fn pin_lock_policy(lockout: &LockoutConfig) -> LockPolicy {
 }
 
 /// A std duration as a chrono one (saturating; configured durations are far below the bound).
-fn duration(d: std::time::Duration) -> chrono::Duration {
+pub(super) fn duration(d: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+// The store keeps hashes as opaque strings and `hashing` must not know the store's types: the
+// conversions between the two live here, once.
+impl From<&CredentialHash> for HashedSecret {
+    fn from(stored: &CredentialHash) -> Self {
+        HashedSecret {
+            phc: stored.phc.clone(),
+            key_id: stored.key_id,
+        }
+    }
+}
+
+impl From<StoredHash> for HashedSecret {
+    fn from(stored: StoredHash) -> Self {
+        HashedSecret {
+            phc: stored.phc,
+            key_id: stored.key_id,
+        }
+    }
+}
+
+impl From<HashedSecret> for StoredHash {
+    fn from(hashed: HashedSecret) -> Self {
+        StoredHash {
+            phc: hashed.phc,
+            key_id: hashed.key_id,
+        }
+    }
 }
 
 /// A copy of a secret's bytes for a blocking job, zeroed when the job drops it.

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::authenticator::Authenticator;
+use super::authenticator::{duration, Authenticator};
 use super::decision::{BudgetAction, TerminalBudget, TerminalProfile};
 use super::Result;
 use crate::config::security::TerminalBudgetConfig;
@@ -65,9 +65,8 @@ impl Authenticator {
                 })
                 .await?;
         }
-        let window = chrono::Duration::from_std(config.window).unwrap_or(chrono::Duration::MAX);
         let since = now
-            .checked_sub_signed(window)
+            .checked_sub_signed(duration(config.window))
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let counts = store.terminal_failure_counts(terminal.id, since).await?;
         let budget = evaluate(&counts, config, failed);

@@ -8,7 +8,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::authenticator::{secret_bytes, Authenticator};
+use super::authenticator::{duration, secret_bytes, Authenticator};
 use super::decision::{NewCredential, Rejection};
 use super::hashing::{HashedSecret, Verification};
 use super::password_rules::{self, PasswordContext, PasswordRejection};
@@ -92,8 +92,7 @@ impl Authenticator {
             return Ok(None);
         }
         let last = Zeroizing::new(digits[digits.len() - config.digits..].to_vec());
-        let lifetime = chrono::Duration::from_std(config.lifetime).unwrap_or(chrono::Duration::MAX);
-        let expires = self.now().checked_add_signed(lifetime);
+        let expires = self.now().checked_add_signed(duration(config.lifetime));
         self.hashed(last, expires).await.map(Some)
     }
 
@@ -103,10 +102,7 @@ impl Authenticator {
             return Some(false);
         };
         let hasher = self.inner.hasher.clone();
-        let hashed = HashedSecret {
-            phc: stored.phc.clone(),
-            key_id: stored.key_id,
-        };
+        let hashed = HashedSecret::from(stored);
         let secret = Zeroizing::new(secret.to_vec());
         let outcome = self
             .inner

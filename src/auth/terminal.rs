@@ -14,7 +14,7 @@ use super::decision::{TerminalDecision, TerminalProfile, TerminalRefusal};
 use super::hashing::{HashedSecret, Verification};
 use super::pool::Job;
 use super::Result;
-use crate::store::Terminal;
+use crate::store::{StoredHash, Terminal};
 
 impl TerminalProfile {
     fn of(terminal: &Terminal) -> Self {
@@ -65,10 +65,7 @@ impl Authenticator {
         let stored = terminal.as_ref().and_then(|t| t.password.clone());
         let verification = match (refusal, stored) {
             (None, Some(stored)) => {
-                let stored = HashedSecret {
-                    phc: stored.phc,
-                    key_id: stored.key_id,
-                };
+                let stored = HashedSecret::from(stored);
                 let checked = stored.clone();
                 let outcome = slot
                     .run(Job::Verify, move || hasher.verify(&checked, &secret))
@@ -142,11 +139,7 @@ impl Authenticator {
         else {
             return Ok(()); // Busy: try again at the next login.
         };
-        let fresh = fresh?;
-        let stored = crate::store::StoredHash {
-            phc: fresh.phc,
-            key_id: fresh.key_id,
-        };
+        let stored = StoredHash::from(fresh?);
         self.inner
             .store
             .set_terminal_password_hash(terminal.id, Some(&stored))

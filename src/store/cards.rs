@@ -6,11 +6,23 @@ use super::patrons::{found, Card};
 use super::values::{opt_time_from_secs, PatronId};
 use super::Store;
 
+/// A `cards` row as selected by `card_number, lost, lost_at` (also flattened into the card
+/// lookup's join row).
 #[derive(sqlx::FromRow)]
-struct CardRow {
+pub(crate) struct CardRow {
     card_number: String,
     lost: bool,
     lost_at: Option<i64>,
+}
+
+impl CardRow {
+    pub(crate) fn into_card(self) -> Result<Card> {
+        Ok(Card {
+            number: self.card_number,
+            lost: self.lost,
+            lost_at: opt_time_from_secs(self.lost_at, "cards.lost_at")?,
+        })
+    }
 }
 
 impl Store {
@@ -69,14 +81,6 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(Card {
-                    number: row.card_number,
-                    lost: row.lost,
-                    lost_at: opt_time_from_secs(row.lost_at, "cards.lost_at")?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(CardRow::into_card).collect()
     }
 }

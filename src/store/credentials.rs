@@ -8,6 +8,11 @@ use super::patrons::{found, CredentialHash};
 use super::values::PatronId;
 use super::Store;
 
+/// Sets a patron's PIN hash with its flags: `$1` id, `$2`..`$5` as bound by `bind_credential!`,
+/// `$6` time. Shared with the import, which sets a missing PIN.
+pub(super) const SET_PIN: &str = "UPDATE patrons SET pin_hash = $2, pin_key_id = $3, \
+    pin_must_change = $4, pin_default_expires_at = $5, updated_at = $6 WHERE id = $1";
+
 /// Which of a patron's two credentials a statement addresses.
 #[derive(Debug, Clone, Copy)]
 enum Which {
@@ -18,10 +23,7 @@ enum Which {
 impl Which {
     fn set_sql(self) -> &'static str {
         match self {
-            Which::Pin => {
-                "UPDATE patrons SET pin_hash = $2, pin_key_id = $3, pin_must_change = $4, \
-                 pin_default_expires_at = $5, updated_at = $6 WHERE id = $1"
-            }
+            Which::Pin => SET_PIN,
             Which::Password => {
                 "UPDATE patrons SET password_hash = $2, password_key_id = $3, \
                  password_must_change = $4, password_default_expires_at = $5, updated_at = $6 \

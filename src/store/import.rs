@@ -4,9 +4,10 @@
 //! parsed).
 
 use super::audit::{bind_audit, NewAuditEntry, INSERT_AUDIT};
+use super::credentials::SET_PIN;
 use super::error::{Error, Result};
 use super::patron_row::{
-    bind_credential, bind_details, patron_columns, PatronRow, INSERT_CARD, INSERT_PATRON,
+    bind_credential, bind_details, insert_patron_with_card, PatronCardRow, FIND_BY_CARD,
     UPDATE_PATRON_DETAILS,
 };
 use super::patrons::{CredentialHash, PatronDetails, PatronStatus, SET_STATUS};
@@ -39,16 +40,6 @@ pub enum UpsertOutcome {
     Unchanged(PatronId),
 }
 
-const FIND_BY_CARD: &str = concat!(
-    "SELECT ",
-    patron_columns!(),
-    " FROM cards c JOIN patrons p ON p.id = c.patron_id \
-     WHERE c.institution = $1 AND c.card_number = $2"
-);
-
-const SET_PIN: &str = "UPDATE patrons SET pin_hash = $2, pin_key_id = $3, pin_must_change = $4, \
-    pin_default_expires_at = $5, updated_at = $6 WHERE id = $1";
-
 impl Store {
     /// Creates or updates every row of `batch` and appends `audit` in ONE transaction (all or
     /// nothing: the records of what an import did are written with its effects) and reports,
@@ -65,38 +56,26 @@ impl Store {
         let mut outcomes = Vec::with_capacity(batch.len());
         with_tx!(self, |tx| {
             for row in batch {
-                let existing = sqlx::query_as::<_, PatronRow>(FIND_BY_CARD)
+                let existing = sqlx::query_as::<_, PatronCardRow>(FIND_BY_CARD)
                     .bind(&row.institution)
                     .bind(&row.card_number)
                     .fetch_optional(&mut *tx)
                     .await?;
-                let outcome = match existing.map(PatronRow::into_patron).transpose()? {
+                let existing = existing.map(|row| row.patron.into_patron()).transpose()?;
+                // (id, status as stored before this row, whether details or PIN were written;
+                // `None` for a patron created here, who starts active as the schema says).
+                let (id, stored_status, written) = match existing {
                     None => {
-                        let query =
-                            sqlx::query_scalar::<_, i64>(INSERT_PATRON).bind(&row.institution);
-                        let query = bind_details!(query, row.details);
-                        let query = bind_credential!(query, row.pin.as_ref());
-                        let query = bind_credential!(query, None);
-                        let id = query.bind(now).fetch_one(&mut *tx).await?;
-                        sqlx::query(INSERT_CARD)
-                            .bind(id)
-                            .bind(&row.institution)
-                            .bind(&row.card_number)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(|e| Error::from_sqlx(e, "card number"))?;
-                        if row.status != PatronStatus::Active {
-                            let (status, reason) = row.status.columns();
-                            sqlx::query(SET_STATUS)
-                                .bind(id)
-                                .bind(status)
-                                .bind(reason)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        UpsertOutcome::Created(PatronId(id))
+                        let id = insert_patron_with_card!(
+                            tx,
+                            &row.institution,
+                            &row.card_number,
+                            row.details,
+                            row.pin.as_ref(),
+                            None,
+                            now
+                        );
+                        (id, PatronStatus::Active, None)
                     }
                     Some(patron) => {
                         let details_differ = patron.details != row.details;
@@ -115,23 +94,30 @@ impl Store {
                                 .execute(&mut *tx)
                                 .await?;
                         }
-                        let status_differs = patron.status != row.status;
-                        if status_differs {
-                            let (status, reason) = row.status.columns();
-                            sqlx::query(SET_STATUS)
-                                .bind(patron.id.0)
-                                .bind(status)
-                                .bind(reason)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        if details_differ || pin_missing || status_differs {
-                            UpsertOutcome::Updated(patron.id)
-                        } else {
-                            UpsertOutcome::Unchanged(patron.id)
-                        }
+                        (
+                            patron.id.0,
+                            patron.status,
+                            Some(details_differ || pin_missing),
+                        )
                     }
+                };
+                let status_differs = stored_status != row.status;
+                if status_differs {
+                    let (status, reason) = row.status.columns();
+                    sqlx::query(SET_STATUS)
+                        .bind(id)
+                        .bind(status)
+                        .bind(reason)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let outcome = match written {
+                    None => UpsertOutcome::Created(PatronId(id)),
+                    Some(written) if written || status_differs => {
+                        UpsertOutcome::Updated(PatronId(id))
+                    }
+                    Some(_) => UpsertOutcome::Unchanged(PatronId(id)),
                 };
                 outcomes.push(outcome);
             }

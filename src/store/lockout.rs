@@ -116,10 +116,7 @@ impl LockPolicy {
         if self.hard_threshold != 0 && counters.failures >= self.hard_threshold {
             return Some(AttemptSlot::HardLocked);
         }
-        counters
-            .locked_until
-            .filter(|until| *until > now)
-            .map(AttemptSlot::LockedUntil)
+        temporary_lock(counters, now)
     }
 }
 
@@ -169,6 +166,43 @@ const RESERVE_PASSWORD: &str = "UPDATE patrons SET password_failures = password_
 /// (a success or unlock raced with it).
 const RESERVE_TRIES: usize = 4;
 
+/// Which credential's counters a reservation reads back.
+#[derive(Debug, Clone, Copy)]
+enum Counter {
+    Pin,
+    Password,
+}
+
+impl Counter {
+    fn select_sql(self) -> &'static str {
+        match self {
+            Counter::Pin => {
+                "SELECT pin_failures AS failures, pin_locked_until AS locked_until \
+                 FROM patrons WHERE id = $1"
+            }
+            Counter::Password => {
+                "SELECT password_failures AS failures, password_locked_until AS locked_until \
+                 FROM patrons WHERE id = $1"
+            }
+        }
+    }
+
+    fn locked_until_column(self) -> &'static str {
+        match self {
+            Counter::Pin => "patrons.pin_locked_until",
+            Counter::Password => "patrons.password_locked_until",
+        }
+    }
+}
+
+/// A lock still in force at `now`, if any.
+fn temporary_lock(counters: &LockCounters, now: DateTime<Utc>) -> Option<AttemptSlot> {
+    counters
+        .locked_until
+        .filter(|until| *until > now)
+        .map(AttemptSlot::LockedUntil)
+}
+
 #[derive(sqlx::FromRow)]
 struct CounterRow {
     failures: i64,
@@ -184,38 +218,15 @@ impl Store {
         now: DateTime<Utc>,
         policy: &LockPolicy,
     ) -> Result<AttemptSlot> {
-        let hard = threshold(policy.hard_threshold);
-        let temp = threshold(policy.temp_threshold);
-        let until = now.timestamp() + lock_secs(policy.temp_lock);
-        for _ in 0..RESERVE_TRIES {
-            let granted = with_pool!(self, |pool| {
-                sqlx::query_scalar::<_, i64>(RESERVE_PIN)
-                    .bind(patron.0)
-                    .bind(now.timestamp())
-                    .bind(hard)
-                    .bind(temp)
-                    .bind(until)
-                    .fetch_optional(pool)
-                    .await
-            })?;
-            if let Some(attempt) = granted {
-                return Ok(AttemptSlot::Granted {
-                    attempt: count_u32(attempt),
-                });
-            }
-            let row = self
-                .counters(patron, "pin_failures", "pin_locked_until")
-                .await?;
-            if row.failures >= hard {
-                return Ok(AttemptSlot::HardLocked);
-            }
-            if let Some(until) = opt_time_from_secs(row.locked_until, "patrons.pin_locked_until")? {
-                if until > now {
-                    return Ok(AttemptSlot::LockedUntil(until));
-                }
-            }
-        }
-        Err(Error::Contended)
+        let binds = [
+            threshold(policy.hard_threshold),
+            threshold(policy.temp_threshold),
+            now.timestamp() + lock_secs(policy.temp_lock),
+        ];
+        self.reserve(RESERVE_PIN, Counter::Pin, patron, now, binds, |counters| {
+            policy.refusal(counters, now)
+        })
+        .await
     }
 
     /// Reserves one online-password verification (exponential lock; never hard-locks).
@@ -227,14 +238,38 @@ impl Store {
     ) -> Result<AttemptSlot> {
         let base = lock_secs(policy.base_lock);
         let max = lock_secs(policy.max_lock).max(base);
+        let binds = [threshold(policy.threshold), base, max];
+        self.reserve(
+            RESERVE_PASSWORD,
+            Counter::Password,
+            patron,
+            now,
+            binds,
+            |counters| temporary_lock(counters, now),
+        )
+        .await
+    }
+
+    /// Runs a reservation statement (`$1` patron, `$2` now, `$3`..`$5` the policy's `binds`). When
+    /// it grants nothing, re-reads the counters and returns `refusal`'s answer; when that finds no
+    /// reason any more (a success or unlock raced with it), tries again.
+    async fn reserve(
+        &self,
+        sql: &'static str,
+        counter: Counter,
+        patron: PatronId,
+        now: DateTime<Utc>,
+        binds: [i64; 3],
+        refusal: impl Fn(&LockCounters) -> Option<AttemptSlot>,
+    ) -> Result<AttemptSlot> {
         for _ in 0..RESERVE_TRIES {
             let granted = with_pool!(self, |pool| {
-                sqlx::query_scalar::<_, i64>(RESERVE_PASSWORD)
+                sqlx::query_scalar::<_, i64>(sql)
                     .bind(patron.0)
                     .bind(now.timestamp())
-                    .bind(threshold(policy.threshold))
-                    .bind(base)
-                    .bind(max)
+                    .bind(binds[0])
+                    .bind(binds[1])
+                    .bind(binds[2])
                     .fetch_optional(pool)
                     .await
             })?;
@@ -243,12 +278,8 @@ impl Store {
                     attempt: count_u32(attempt),
                 });
             }
-            let row = self
-                .counters(patron, "password_failures", "password_locked_until")
-                .await?;
-            let until = opt_time_from_secs(row.locked_until, "patrons.password_locked_until")?;
-            if let Some(until) = until.filter(|until| *until > now) {
-                return Ok(AttemptSlot::LockedUntil(until));
+            if let Some(refused) = refusal(&self.counters(patron, counter).await?) {
+                return Ok(refused);
             }
         }
         Err(Error::Contended)
@@ -301,22 +332,20 @@ impl Store {
         Ok(())
     }
 
-    async fn counters(
-        &self,
-        patron: PatronId,
-        failures: &'static str,
-        locked_until: &'static str,
-    ) -> Result<CounterRow> {
-        let sql = format!(
-            "SELECT {failures} AS failures, {locked_until} AS locked_until FROM patrons WHERE id = $1"
-        );
+    /// The stored failures and lock of one credential (`locks` is not read: refusals ignore it).
+    async fn counters(&self, patron: PatronId, counter: Counter) -> Result<LockCounters> {
         let row = with_pool!(self, |pool| {
-            sqlx::query_as::<_, CounterRow>(&sql)
+            sqlx::query_as::<_, CounterRow>(counter.select_sql())
                 .bind(patron.0)
                 .fetch_optional(pool)
                 .await
         })?;
-        row.ok_or(Error::NotFound { what: "patron" })
+        let row = row.ok_or(Error::NotFound { what: "patron" })?;
+        Ok(LockCounters {
+            failures: count_u32(row.failures),
+            locked_until: opt_time_from_secs(row.locked_until, counter.locked_until_column())?,
+            locks: 0,
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! card join), shared by `patrons.rs` (single writes) and `import.rs` (batch upserts), so each
 //! column's position is written once. Must not import `sip2` or `auth`.
 
+use super::cards::CardRow;
 use super::error::{Error, Result};
 use super::lockout::LockCounters;
 use super::patrons::{CredentialHash, Patron, PatronDetails, PatronStatus, PersonName};
@@ -55,6 +56,48 @@ macro_rules! bind_credential {
     }};
 }
 pub(crate) use bind_credential;
+
+/// The holder of a card and that card: `$1` institution, `$2` card number; rows are
+/// [`PatronCardRow`]s.
+pub(crate) const FIND_BY_CARD: &str = concat!(
+    "SELECT ",
+    patron_columns!(),
+    ", c.card_number, c.lost, c.lost_at FROM cards c \
+     JOIN patrons p ON p.id = c.patron_id \
+     WHERE c.institution = $1 AND c.card_number = $2"
+);
+
+/// Inserts a patron (`$institution`, `$details`, optional `$pin` and `$password` hashes) with its
+/// first card inside the transaction `$tx`, at `$now`; evaluates to the new id. Returns early
+/// with `Duplicate { what: "card number" }` when the card is taken at that institution.
+macro_rules! insert_patron_with_card {
+    (
+        $tx:ident,
+        $institution:expr,
+        $card_number:expr,
+        $details:expr,
+        $pin:expr,
+        $password:expr,
+        $now:expr
+    ) => {{
+        let query = sqlx::query_scalar::<_, i64>($crate::store::patron_row::INSERT_PATRON)
+            .bind($institution);
+        let query = $crate::store::patron_row::bind_details!(query, $details);
+        let query = $crate::store::patron_row::bind_credential!(query, $pin);
+        let query = $crate::store::patron_row::bind_credential!(query, $password);
+        let id = query.bind($now).fetch_one(&mut *$tx).await?;
+        sqlx::query($crate::store::patron_row::INSERT_CARD)
+            .bind(id)
+            .bind($institution)
+            .bind($card_number)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await
+            .map_err(|e| $crate::store::Error::from_sqlx(e, "card number"))?;
+        id
+    }};
+}
+pub(crate) use insert_patron_with_card;
 
 pub(crate) const INSERT_PATRON: &str = "INSERT INTO patrons (institution, family_name, \
     given_name, display_name, email, phone, birth_date, patron_class, home_library, expires_on, \
@@ -113,9 +156,8 @@ pub(crate) struct PatronRow {
 pub(crate) struct PatronCardRow {
     #[sqlx(flatten)]
     pub(crate) patron: PatronRow,
-    pub(crate) card_number: String,
-    pub(crate) lost: bool,
-    pub(crate) lost_at: Option<i64>,
+    #[sqlx(flatten)]
+    pub(crate) card: CardRow,
 }
 
 fn credential(

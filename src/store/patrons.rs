@@ -9,10 +9,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::error::{Error, Result};
 use super::lockout::LockCounters;
 use super::patron_row::{
-    bind_credential, bind_details, patron_columns, PatronCardRow, PatronRow, INSERT_CARD,
-    INSERT_PATRON, UPDATE_PATRON_DETAILS,
+    bind_details, insert_patron_with_card, patron_columns, PatronCardRow, PatronRow, FIND_BY_CARD,
+    UPDATE_PATRON_DETAILS,
 };
-use super::values::{opt_time_from_secs, Currency, PatronId};
+use super::values::{Currency, PatronId};
 use super::Store;
 
 /// A patron's name as stored: family, given, and the display form ("Family, Given").
@@ -166,19 +166,15 @@ impl Store {
     pub async fn create_patron(&self, new: &NewPatron) -> Result<PatronId> {
         let now = self.now_secs();
         with_tx!(self, |tx| {
-            let query = sqlx::query_scalar::<_, i64>(INSERT_PATRON).bind(&new.institution);
-            let query = bind_details!(query, new.details);
-            let query = bind_credential!(query, new.pin.as_ref());
-            let query = bind_credential!(query, new.password.as_ref());
-            let id = query.bind(now).fetch_one(&mut *tx).await?;
-            sqlx::query(INSERT_CARD)
-                .bind(id)
-                .bind(&new.institution)
-                .bind(&new.card_number)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| Error::from_sqlx(e, "card number"))?;
+            let id = insert_patron_with_card!(
+                tx,
+                &new.institution,
+                &new.card_number,
+                new.details,
+                new.pin.as_ref(),
+                new.password.as_ref(),
+                now
+            );
             tx.commit().await?;
             Ok(PatronId(id))
         })
@@ -206,15 +202,8 @@ impl Store {
         institution: &str,
         card_number: &str,
     ) -> Result<Option<PatronRecord>> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            patron_columns!(),
-            ", c.card_number, c.lost, c.lost_at FROM cards c \
-             JOIN patrons p ON p.id = c.patron_id \
-             WHERE c.institution = $1 AND c.card_number = $2"
-        );
         let row = with_pool!(self, |pool| {
-            sqlx::query_as::<_, PatronCardRow>(SQL)
+            sqlx::query_as::<_, PatronCardRow>(FIND_BY_CARD)
                 .bind(institution)
                 .bind(card_number)
                 .fetch_optional(pool)
@@ -222,11 +211,7 @@ impl Store {
         })?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(PatronRecord {
-            card: Card {
-                number: row.card_number,
-                lost: row.lost,
-                lost_at: opt_time_from_secs(row.lost_at, "cards.lost_at")?,
-            },
+            card: row.card.into_card()?,
             patron: row.patron.into_patron()?,
         }))
     }

@@ -10,9 +10,18 @@ use super::terminal::{NewTerminal, StoredHash, Terminal, TerminalSettings};
 use super::values::{parse_column, time_from_secs, TerminalId};
 use super::Store;
 
-const COLUMNS: &str = "id, login_id, password_hash, password_key_id, institution, location_code, \
-    enabled, allowed_cidrs, login_optional, patron_credential, allowed_messages, patron_detail, \
-    charset, terminator, error_detection, created_at, updated_at";
+/// `SELECT <the TerminalRow columns> FROM terminals`, followed by `$rest`: a constant statement.
+macro_rules! select_terminals {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, login_id, password_hash, password_key_id, institution, location_code, \
+             enabled, allowed_cidrs, login_optional, patron_credential, allowed_messages, \
+             patron_detail, charset, terminator, error_detection, created_at, updated_at \
+             FROM terminals ",
+            $rest
+        )
+    };
+}
 
 #[derive(sqlx::FromRow)]
 struct TerminalRow {
@@ -132,9 +141,9 @@ impl Store {
 
     /// The terminal with this login id, if any.
     pub async fn terminal_by_login(&self, login_id: &str) -> Result<Option<Terminal>> {
-        let sql = format!("SELECT {COLUMNS} FROM terminals WHERE login_id = $1");
+        const SQL: &str = select_terminals!("WHERE login_id = $1");
         let row = with_pool!(self, |pool| {
-            sqlx::query_as::<_, TerminalRow>(&sql)
+            sqlx::query_as::<_, TerminalRow>(SQL)
                 .bind(login_id)
                 .fetch_optional(pool)
                 .await
@@ -144,9 +153,9 @@ impl Store {
 
     /// The terminal with this id, if any.
     pub async fn get_terminal(&self, id: TerminalId) -> Result<Option<Terminal>> {
-        let sql = format!("SELECT {COLUMNS} FROM terminals WHERE id = $1");
+        const SQL: &str = select_terminals!("WHERE id = $1");
         let row = with_pool!(self, |pool| {
-            sqlx::query_as::<_, TerminalRow>(&sql)
+            sqlx::query_as::<_, TerminalRow>(SQL)
                 .bind(id.0)
                 .fetch_optional(pool)
                 .await
@@ -156,9 +165,9 @@ impl Store {
 
     /// Every terminal, ordered by login id.
     pub async fn list_terminals(&self) -> Result<Vec<Terminal>> {
-        let sql = format!("SELECT {COLUMNS} FROM terminals ORDER BY login_id");
+        const SQL: &str = select_terminals!("ORDER BY login_id");
         let rows = with_pool!(self, |pool| {
-            sqlx::query_as::<_, TerminalRow>(&sql).fetch_all(pool).await
+            sqlx::query_as::<_, TerminalRow>(SQL).fetch_all(pool).await
         })?;
         rows.into_iter().map(TerminalRow::into_terminal).collect()
     }
