@@ -120,11 +120,9 @@ impl Credentials {
     }
 
     /// Whether [`Credentials::default_pin`] would issue a PIN for this phone (dry runs: no
-    /// hashing). Mirrors the condition of [`Authenticator::default_pin`].
+    /// hashing), by the same rule [`Authenticator::default_pin`] applies.
     pub fn default_pin_applies(&self, phone: Option<&str>) -> bool {
-        let policy = &self.security.default_credential;
-        let digits = phone.map_or(0, |p| p.bytes().filter(u8::is_ascii_digit).count());
-        policy.enabled && digits >= policy.digits
+        auth::default_pin_digits(&self.security.default_credential, phone).is_some()
     }
 
     /// Hashes a terminal secret (no rules: generated or checked by the caller).

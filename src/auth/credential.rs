@@ -15,7 +15,30 @@ use super::password_rules::{self, PasswordContext, PasswordRejection};
 use super::pin_rules::{self, PinContext, PinRejection};
 use super::pool::Job;
 use super::Result;
+use crate::config::security::DefaultCredentialConfig;
 use crate::store::CredentialHash;
+
+/// The default PIN the policy gives a patron with this phone: its last `digits` digits, or
+/// `None` when the policy is off or the phone has too few digits. The one statement of the rule,
+/// for issuing a PIN and for dry runs that only count them.
+pub fn default_pin_digits(
+    policy: &DefaultCredentialConfig,
+    phone: Option<&str>,
+) -> Option<Zeroizing<Vec<u8>>> {
+    let digits: Zeroizing<Vec<u8>> = Zeroizing::new(
+        phone
+            .unwrap_or_default()
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .collect(),
+    );
+    if !policy.enabled || digits.len() < policy.digits {
+        return None;
+    }
+    Some(Zeroizing::new(
+        digits[digits.len() - policy.digits..].to_vec(),
+    ))
+}
 
 impl Authenticator {
     /// Checks a new PIN against the rules (with the patron's details, and against `current`, the
@@ -80,18 +103,10 @@ impl Authenticator {
     /// expiring after `lifetime`. `None` when disabled or the phone has too few digits. Later
     /// phone changes do not touch it.
     pub async fn default_pin(&self, phone: Option<&str>) -> Result<Option<NewCredential>> {
-        let config = &self.inner.config.default_credential;
-        let digits: Zeroizing<Vec<u8>> = Zeroizing::new(
-            phone
-                .unwrap_or_default()
-                .bytes()
-                .filter(u8::is_ascii_digit)
-                .collect(),
-        );
-        if !config.enabled || digits.len() < config.digits {
+        let Some(last) = default_pin_digits(&self.inner.config.default_credential, phone) else {
             return Ok(None);
-        }
-        let last = Zeroizing::new(digits[digits.len() - config.digits..].to_vec());
+        };
+        let config = &self.inner.config.default_credential;
         let expires = self.now().checked_add_signed(duration(config.lifetime));
         self.hashed(last, expires).await.map(Some)
     }

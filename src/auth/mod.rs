@@ -23,6 +23,7 @@ mod standing;
 mod terminal;
 
 pub use authenticator::{pin_lock_policy, Authenticator};
+pub use credential::default_pin_digits;
 pub use decision::{
     BudgetAction, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
     Rejection, Standing, TerminalBudget, TerminalDecision, TerminalProfile, TerminalRefusal,
