@@ -133,7 +133,7 @@ fn exit_code_of(err: &anyhow::Error) -> Exit {
                 .is_some_and(crate::auth::Error::is_unavailable)
     });
     if unavailable {
-        Exit::DatabaseUnavailable
+        Exit::Unavailable
     } else {
         Exit::Usage
     }

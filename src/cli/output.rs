@@ -20,8 +20,8 @@ pub enum Exit {
     Refused = 1,
     /// Usage or configuration error (bad option, bad CSV header, missing pepper key).
     Usage = 2,
-    /// The database could not be reached.
-    DatabaseUnavailable = 3,
+    /// The database (or, for `probe`, the SIP2 server) could not be reached.
+    Unavailable = 3,
     /// The patron, card or terminal does not exist.
     NotFound = 4,
     /// Import finished, but some rows were rejected (the valid rows were written).
@@ -40,7 +40,7 @@ pub fn exit_for(err: &Error) -> Exit {
         (_, Error::Pepper(_)) => Exit::Usage,
         (ErrorKind::Refused, _) => Exit::Refused,
         (ErrorKind::Invalid, _) => Exit::Usage,
-        (ErrorKind::Unavailable, _) => Exit::DatabaseUnavailable,
+        (ErrorKind::Unavailable, _) => Exit::Unavailable,
         (ErrorKind::NotFound, _) => Exit::NotFound,
         (ErrorKind::Internal, _) => Exit::Refused,
     }

@@ -98,7 +98,7 @@ pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         Ok(client) => client,
         Err(message) => {
             eprintln!("probe: {message} (check HOST:PORT, that the server runs, and firewalls)");
-            return Ok(Exit::DatabaseUnavailable.into());
+            return Ok(Exit::Unavailable.into());
         }
     };
     let mut ok = true;
