@@ -15,7 +15,7 @@ use secrecy::SecretString;
 
 use super::{Accounts, Error, Operator};
 use crate::auth::pin_rules::PinContext;
-use crate::store::{NewPatron, Patron, PatronDetails, PatronFilter, PatronId, PatronRecord};
+use crate::store::{Card, NewPatron, Patron, PatronDetails, PatronFilter, PatronId, PatronRecord};
 
 pub use default_pin::DefaultPin;
 pub use pin::PinReset;
@@ -100,6 +100,11 @@ impl Accounts {
                 what: "card",
                 id: format!("{} at institution {}", at.card, at.institution),
             })
+    }
+
+    /// Every card of a patron, lost ones included.
+    pub async fn cards(&self, patron: PatronId) -> Result<Vec<Card>, Error> {
+        Ok(self.store.cards(patron).await?)
     }
 
     /// A page of patrons.

@@ -34,12 +34,12 @@ pub(super) async fn add(
 
 pub(super) async fn show(accounts: &Accounts, at: &CardRef) -> ExitCode {
     match accounts.patron(at).await {
-        Ok(record) => match accounts.store().cards(record.patron.id).await {
+        Ok(record) => match accounts.cards(record.patron.id).await {
             Ok(cards) => {
                 output::show(&record, &cards);
                 Exit::Ok.into()
             }
-            Err(err) => report(&err.into()),
+            Err(err) => report(&err),
         },
         Err(err) => report(&err),
     }
