@@ -134,15 +134,14 @@ impl Authenticator {
         };
         let attempt = match reservation {
             AttemptSlot::Granted { attempt } => attempt,
-            AttemptSlot::LockedUntil(until) => {
+            refused => {
+                let until = match refused {
+                    AttemptSlot::LockedUntil(until) => Some(until),
+                    _ => None,
+                };
                 slot.run(Job::DummyVerify, move || hasher.verify_dummy(&bytes))
                     .await;
-                return Ok(CredentialVerdict::Locked { until: Some(until) });
-            }
-            AttemptSlot::HardLocked => {
-                slot.run(Job::DummyVerify, move || hasher.verify_dummy(&bytes))
-                    .await;
-                return Ok(CredentialVerdict::Locked { until: None });
+                return Ok(CredentialVerdict::Locked { until });
             }
         };
         let checked = hashed.clone();
