@@ -10,6 +10,7 @@
 //! May use `auth`, `store`, `config`, `clock`. Must not import `sip2`, `server` or `cli`.
 
 mod credentials;
+pub mod demo;
 mod error;
 pub mod explain;
 mod housekeeping;

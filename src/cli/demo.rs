@@ -7,11 +7,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use ipnet::IpNet;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::accounts::demo::{self, DemoPatron};
 use crate::accounts::patron::CardRef;
 use crate::accounts::{Accounts, Operator};
 use crate::auth::pepper::write_new_key_file;
@@ -19,8 +20,8 @@ use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::{
-    Charset, Currency, ErrorDetection, MessageCodes, PatronCredential, PatronDetail, PatronDetails,
-    PersonName, Store, TerminalSettings, Terminator,
+    Charset, ErrorDetection, MessageCodes, PatronCredential, PatronDetail, PatronStatus, Store,
+    TerminalSettings, Terminator,
 };
 
 const DEMO_DIR: &str = "demo";
@@ -28,12 +29,7 @@ const DEMO_DATABASE: &str = "sip2auth-demo.db";
 /// Meta key marking a demo database; its value says whether seeding finished.
 const DEMO_MARKER: &str = "demo";
 const SEEDED: &str = "seeded";
-/// The day the fixture world is written for (the transcripts' fixed clock); the demo moves every
-/// expiry date by the distance from this day to today, so each patron keeps its state.
-const FIXTURE_DAY: (i32, u32, u32) = (2025, 3, 14);
-
 const TERMINALS: &str = include_str!("../../fixtures/demo/terminal.toml");
-const PATRONS: &str = include_str!("../../fixtures/demo/patrons.csv");
 
 /// Points the configuration at the demo database and pepper (created if missing) and, unless
 /// configured otherwise, at 127.0.0.1:6001.
@@ -90,8 +86,8 @@ pub async fn seed(
                 .await?;
         }
     }
-    for patron in demo_patrons()? {
-        patron.create(&accounts, &operator, today).await?;
+    for patron in demo::patrons()? {
+        create(&patron, &accounts, &operator, today).await?;
     }
     store.set_meta(DEMO_MARKER, SEEDED).await?;
     Ok(())
@@ -173,92 +169,40 @@ fn demo_terminals() -> anyhow::Result<Vec<DemoTerminal>> {
         .terminal)
 }
 
-/// One row of fixtures/demo/patrons.csv (its columns are described in fixtures/demo/README.md).
-#[derive(Debug, Deserialize)]
-struct DemoPatron {
-    card_number: String,
-    family_name: String,
-    given_name: String,
-    email: String,
-    phone: String,
-    birth_date: Option<NaiveDate>,
-    patron_class: String,
-    home_library: String,
-    expires_on: Option<NaiveDate>,
-    fines_owed: String,
-    fee_limit: String,
-    currency: String,
-    status: String,
-    block_reason: String,
-    card_lost: bool,
-    pin: String,
-    default_pin: bool,
-}
-
-fn demo_patrons() -> anyhow::Result<Vec<DemoPatron>> {
-    csv::Reader::from_reader(PATRONS.as_bytes())
-        .deserialize()
-        .collect::<Result<Vec<DemoPatron>, _>>()
-        .context("fixtures/demo/patrons.csv")
-}
-
-fn optional(text: &str) -> Option<String> {
-    (!text.is_empty()).then(|| text.to_owned())
-}
-
-fn money(text: &str, column: &str) -> anyhow::Result<Option<i64>> {
-    crate::accounts::import::row::money(text, column).map_err(|reason| anyhow::anyhow!(reason))
-}
-
-impl DemoPatron {
-    fn details(&self, today: NaiveDate) -> anyhow::Result<PatronDetails> {
-        let fixture_day = NaiveDate::from_ymd_opt(FIXTURE_DAY.0, FIXTURE_DAY.1, FIXTURE_DAY.2)
-            .context("fixture day")?;
-        let shift = Duration::days((today - fixture_day).num_days());
-        Ok(PatronDetails {
-            name: PersonName::new(&self.family_name, &self.given_name),
-            email: optional(&self.email),
-            phone: optional(&self.phone),
-            birth_date: self.birth_date,
-            patron_class: optional(&self.patron_class),
-            home_library: optional(&self.home_library),
-            expires_on: self.expires_on.map(|day| day + shift),
-            fines_owed_minor: money(&self.fines_owed, "fines_owed")?.unwrap_or(0),
-            fee_limit_minor: money(&self.fee_limit, "fee_limit")?,
-            currency: parse::<Currency>(&self.currency)?,
-        })
+/// Creates one demo patron through the account operations (PIN rules, audit).
+async fn create(
+    patron: &DemoPatron,
+    accounts: &Accounts,
+    operator: &Operator,
+    today: NaiveDate,
+) -> anyhow::Result<()> {
+    let at = CardRef {
+        institution: "MAIN".into(),
+        card: patron.card_number.clone(),
+    };
+    if accounts.patron(&at).await.is_ok() {
+        return Ok(());
     }
-
-    async fn create(
-        &self,
-        accounts: &Accounts,
-        operator: &Operator,
-        today: NaiveDate,
-    ) -> anyhow::Result<()> {
-        let at = CardRef {
-            institution: "MAIN".into(),
-            card: self.card_number.clone(),
-        };
-        if accounts.patron(&at).await.is_ok() {
-            return Ok(());
-        }
-        let pin = optional(&self.pin).map(SecretString::from);
-        let first_pin = if self.default_pin { None } else { pin.clone() };
-        accounts
-            .add_patron(operator, &at, self.details(today)?, first_pin)
-            .await
-            .with_context(|| format!("demo patron {}", self.card_number))?;
-        if let (true, Some(pin)) = (self.default_pin, &pin) {
-            accounts.set_one_time_pin(operator, &at, pin).await?;
-        }
-        if self.status == "blocked" {
-            accounts.block(operator, &at, &self.block_reason).await?;
-        }
-        if self.card_lost {
-            accounts.mark_lost(operator, &at, true).await?;
-        }
-        Ok(())
+    let pin = patron.pin().map(SecretString::from);
+    let first_pin = if patron.default_pin {
+        None
+    } else {
+        pin.clone()
+    };
+    accounts
+        .add_patron(operator, &at, patron.details(today)?, first_pin)
+        .await
+        .with_context(|| format!("demo patron {}", patron.card_number))?;
+    if let (true, Some(pin)) = (patron.default_pin, &pin) {
+        accounts.set_one_time_pin(operator, &at, pin).await?;
     }
+    if let PatronStatus::Blocked { reason } = patron.status() {
+        accounts.block(operator, &at, &reason).await?;
+    }
+    if patron.card_lost {
+        accounts.mark_lost(operator, &at, true).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -266,32 +210,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fixtures_parse() {
+    fn demo_terminals_parse() {
         let terminals = demo_terminals().expect("terminals");
         assert!(terminals.iter().any(|t| t.login_id == "sc_user"));
         for terminal in &terminals {
             terminal.settings().expect("settings");
         }
-        let today = NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
-        for patron in demo_patrons().expect("patrons") {
-            patron.details(today).expect("details");
-        }
-    }
-
-    #[test]
-    fn expiry_dates_keep_their_state_relative_to_today() {
-        let today = NaiveDate::from_ymd_opt(2030, 6, 1).expect("date");
-        let patrons = demo_patrons().expect("patrons");
-        let good = patrons
-            .iter()
-            .find(|p| p.card_number == "21234000012345")
-            .expect("good");
-        let expired = patrons
-            .iter()
-            .find(|p| p.card_number == "21234000022222")
-            .expect("expired");
-        assert!(good.details(today).expect("d").expires_on > Some(today));
-        assert!(expired.details(today).expect("d").expires_on < Some(today));
     }
 
     #[test]

@@ -1,17 +1,18 @@
 //! The standard world: the terminals of fixtures/transcripts/README.md and the patrons of
 //! fixtures/demo/patrons.csv, created through the store and auth APIs with cheap hashing.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use ipnet::IpNet;
 use std::sync::Arc;
 
+use sip2auth::accounts::demo::{self, DemoPatron};
 use sip2auth::auth::hashing::Hasher;
 use sip2auth::auth::{Authenticator, KeyRing, PepperKey};
 use sip2auth::clock::SharedClock;
 use sip2auth::config::Config;
 use sip2auth::store::{
     CredentialHash, ErrorDetection, MessageCodes, NewPatron, NewTerminal, PatronDetail,
-    PatronDetails, PatronStatus, PersonName, Store, StoredHash, TerminalSettings, Terminator,
+    PatronStatus, Store, StoredHash, TerminalSettings, Terminator,
 };
 
 /// Terminal password of `sc_user`.
@@ -167,82 +168,31 @@ pub async fn seed(store: &Store, hasher: &Hasher, now: DateTime<Utc>) {
         };
         store.create_terminal(&new).await.expect("terminal created");
     }
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/patrons.csv");
-    let mut reader = csv::Reader::from_path(path).expect("patrons.csv");
-    for row in reader.deserialize::<PatronRow>() {
-        let row = row.expect("patrons.csv row");
-        row.create(store, hasher, now).await;
+    for patron in demo::patrons().expect("demo patrons") {
+        create_patron(&patron, store, hasher, now).await;
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct PatronRow {
-    card_number: String,
-    family_name: String,
-    given_name: String,
-    email: String,
-    phone: String,
-    birth_date: String,
-    patron_class: String,
-    home_library: String,
-    expires_on: String,
-    fines_owed: String,
-    fee_limit: String,
-    currency: String,
-    status: String,
-    block_reason: String,
-    card_lost: bool,
-    pin: String,
-    default_pin: bool,
-}
-
-fn opt(text: &str) -> Option<String> {
-    (!text.is_empty()).then(|| text.to_owned())
-}
-
-fn date(text: &str) -> Option<NaiveDate> {
-    opt(text).map(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").expect("date"))
-}
-
-fn minor(text: &str) -> i64 {
-    let (units, cents) = text.split_once('.').unwrap_or((text, "0"));
-    units.parse::<i64>().expect("amount") * 100 + cents.parse::<i64>().expect("cents")
-}
-
-impl PatronRow {
-    async fn create(&self, store: &Store, hasher: &Hasher, now: DateTime<Utc>) {
-        let details = PatronDetails {
-            name: PersonName::new(&self.family_name, &self.given_name),
-            email: opt(&self.email),
-            phone: opt(&self.phone),
-            birth_date: date(&self.birth_date),
-            patron_class: opt(&self.patron_class),
-            home_library: opt(&self.home_library),
-            expires_on: date(&self.expires_on),
-            fines_owed_minor: minor(&self.fines_owed),
-            fee_limit_minor: opt(&self.fee_limit).map(|t| minor(&t)),
-            currency: self.currency.parse().expect("currency"),
-        };
-        let default_until = self.default_pin.then(|| now + Duration::days(14));
-        let new = NewPatron {
-            institution: "MAIN".into(),
-            card_number: self.card_number.clone(),
-            details,
-            pin: opt(&self.pin).map(|pin| pin_hash(hasher, &pin, default_until)),
-            password: None,
-        };
-        let id = store.create_patron(&new).await.expect("patron created");
-        if self.status == "blocked" {
-            let status = PatronStatus::Blocked {
-                reason: self.block_reason.clone(),
-            };
-            store.set_status(id, &status).await.expect("status");
-        }
-        if self.card_lost {
-            store
-                .mark_card_lost("MAIN", &self.card_number, true)
-                .await
-                .expect("card lost");
-        }
+/// Creates one demo patron directly through the store, with the test's cheap hashing and its
+/// fixed clock (the fixture day, so dates stay as the file writes them).
+async fn create_patron(patron: &DemoPatron, store: &Store, hasher: &Hasher, now: DateTime<Utc>) {
+    let default_until = patron.default_pin.then(|| now + Duration::days(14));
+    let new = NewPatron {
+        institution: "MAIN".into(),
+        card_number: patron.card_number.clone(),
+        details: patron.details(now.date_naive()).expect("demo details"),
+        pin: patron.pin().map(|pin| pin_hash(hasher, pin, default_until)),
+        password: None,
+    };
+    let id = store.create_patron(&new).await.expect("patron created");
+    let status = patron.status();
+    if status != PatronStatus::Active {
+        store.set_status(id, &status).await.expect("status");
+    }
+    if patron.card_lost {
+        store
+            .mark_card_lost("MAIN", &patron.card_number, true)
+            .await
+            .expect("card lost");
     }
 }
