@@ -1,7 +1,7 @@
 //! Test support for every module's tests (always compiled, hidden from docs): `TempDb`, a fresh,
 //! migrated, isolated database per test on either backend, the secret scanner
-//! `text_columns_containing`, and the `store_test_on_both_backends!` macro. Uses only `store` and
-//! `clock`; no test framework beyond tokio.
+//! `text_columns_containing`, and `store_test_on_both_backends!`, the one "both backends" macro of
+//! the unit and integration tests. Uses only `store` and `clock`; no test framework beyond tokio.
 //!
 //! PostgreSQL: a database with a random name is created through the admin URL in the environment
 //! variable `SIP2AUTH_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`) and
@@ -210,8 +210,38 @@ pub async fn text_columns_containing(
     Ok(hits)
 }
 
-/// Instantiates each named `async fn(TempDb)` test twice, as `<name>::sqlite` and
-/// `<name>::postgres`, each on a fresh temporary database:
+/// What a [`store_test_on_both_backends!`] test takes: a fresh [`TempDb`] on the backend, or only
+/// the [`Backend`] for a test that builds its own database.
+pub trait BackendFixture: Sized {
+    /// The value for `backend`; panics (failing the test) when the database cannot be made.
+    fn for_backend(backend: Backend) -> impl std::future::Future<Output = Self>;
+}
+
+/// The fixture a test function takes, inferred from its parameter.
+pub async fn fixture<F: BackendFixture>(backend: Backend) -> F {
+    F::for_backend(backend).await
+}
+
+impl BackendFixture for Backend {
+    async fn for_backend(backend: Backend) -> Backend {
+        backend
+    }
+}
+
+impl BackendFixture for TempDb {
+    async fn for_backend(backend: Backend) -> TempDb {
+        let expectation = match backend {
+            Backend::Sqlite => "temporary SQLite database",
+            Backend::Postgres => {
+                "temporary PostgreSQL database (is SIP2AUTH_TEST_PG_URL reachable?)"
+            }
+        };
+        TempDb::new(backend).await.expect(expectation)
+    }
+}
+
+/// Instantiates each named `async fn(TempDb)` or `async fn(Backend)` test twice, as
+/// `<name>::sqlite` and `<name>::postgres`; a `TempDb` test gets a fresh temporary database:
 /// ```ignore
 /// async fn duplicate_card_is_refused(db: TempDb) { … }
 /// sip2auth::store_test_on_both_backends!(duplicate_card_is_refused);
@@ -223,18 +253,24 @@ macro_rules! store_test_on_both_backends {
         mod $name {
             #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let db = $crate::store::testing::TempDb::new($crate::store::Backend::Sqlite)
-                    .await
-                    .expect("temporary SQLite database");
-                super::$name(db).await;
+                super::$name(
+                    $crate::store::testing::fixture(
+                        $crate::store::Backend::Sqlite,
+                    )
+                    .await,
+                )
+                .await;
             }
 
             #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let db = $crate::store::testing::TempDb::new($crate::store::Backend::Postgres)
-                    .await
-                    .expect("temporary PostgreSQL database (is SIP2AUTH_TEST_PG_URL reachable?)");
-                super::$name(db).await;
+                super::$name(
+                    $crate::store::testing::fixture(
+                        $crate::store::Backend::Postgres,
+                    )
+                    .await,
+                )
+                .await;
             }
         }
     )+};

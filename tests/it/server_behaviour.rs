@@ -3,7 +3,7 @@
 //! per-terminal failure budget (SECURITY.md §1.2, §2 item 13) and the retention purge at start.
 //! Every test runs on SQLite and on PostgreSQL.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -463,19 +463,19 @@ async fn audit_entries_past_retention_are_purged_soon_after_start(backend: Backe
     login(&mut client).await;
 }
 
-on_both_backends! {
-    a_line_of_one_megabyte_closes_only_that_connection => crate::a_line_of_one_megabyte_closes_only_that_connection;
-    nul_bytes_and_invalid_utf8_inside_a_message_are_answered => crate::nul_bytes_and_invalid_utf8_inside_a_message_are_answered;
-    idle_connections_are_closed_after_the_idle_timeout => crate::idle_connections_are_closed_after_the_idle_timeout;
-    connection_limits_hold_per_address_and_in_total => crate::connection_limits_hold_per_address_and_in_total;
-    a_blocked_address_is_admitted_again_after_the_block => crate::a_blocked_address_is_admitted_again_after_the_block;
-    a_connection_opened_before_its_address_was_blocked_cannot_go_on_logging_in => crate::a_connection_opened_before_its_address_was_blocked_cannot_go_on_logging_in;
-    ninety_nine_with_version_one_gets_version_one => crate::ninety_nine_with_version_one_gets_version_one;
-    unknown_commands_can_be_answered_with_96 => crate::unknown_commands_can_be_answered_with_96;
-    pin_required_turns_an_absent_pin_into_cq_n => crate::pin_required_turns_an_absent_pin_into_cq_n;
-    lost_card_can_be_answered_as_unknown => crate::lost_card_can_be_answered_as_unknown;
-    shutdown_finishes_the_request_in_flight_then_closes => crate::shutdown_finishes_the_request_in_flight_then_closes;
-    database_outage_is_answered_and_recovered_from => crate::database_outage_is_answered_and_recovered_from;
-    a_terminal_spraying_wrong_pins_is_slowed_then_sent_to_log_in_again => crate::a_terminal_spraying_wrong_pins_is_slowed_then_sent_to_log_in_again;
-    audit_entries_past_retention_are_purged_soon_after_start => crate::audit_entries_past_retention_are_purged_soon_after_start;
-}
+sip2auth::store_test_on_both_backends!(
+    a_line_of_one_megabyte_closes_only_that_connection,
+    nul_bytes_and_invalid_utf8_inside_a_message_are_answered,
+    idle_connections_are_closed_after_the_idle_timeout,
+    connection_limits_hold_per_address_and_in_total,
+    a_blocked_address_is_admitted_again_after_the_block,
+    a_connection_opened_before_its_address_was_blocked_cannot_go_on_logging_in,
+    ninety_nine_with_version_one_gets_version_one,
+    unknown_commands_can_be_answered_with_96,
+    pin_required_turns_an_absent_pin_into_cq_n,
+    lost_card_can_be_answered_as_unknown,
+    shutdown_finishes_the_request_in_flight_then_closes,
+    database_outage_is_answered_and_recovered_from,
+    a_terminal_spraying_wrong_pins_is_slowed_then_sent_to_log_in_again,
+    audit_entries_past_retention_are_purged_soon_after_start,
+);

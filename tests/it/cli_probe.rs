@@ -1,7 +1,7 @@
 //! `sip2auth probe` against the real SIP2 server (started in-process on 127.0.0.1:0 with the
 //! same temporary database), with the terminal and patron created through the real binary.
 
-mod cli_common;
+use crate::cli_common;
 
 use std::time::{Duration, Instant};
 

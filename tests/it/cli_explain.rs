@@ -1,6 +1,6 @@
 //! `sip2auth explain` through the real binary: standing, flags, lock and PIN state, no secrets.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::Env;
 use sip2auth::store::LockPolicy;

@@ -1,6 +1,6 @@
 //! `sip2auth terminal …` through the real binary.
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::Env;
 

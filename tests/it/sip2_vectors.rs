@@ -9,9 +9,7 @@ use sip2auth::sip2::{
 };
 use std::path::Path;
 
-#[path = "support/escapes.rs"]
-mod escapes;
-use escapes::unescape;
+use crate::support::escapes::unescape;
 use tokio_util::codec::Decoder;
 
 /// Valid vectors whose bytes are not what the encoder produces, and why.

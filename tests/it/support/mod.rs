@@ -2,7 +2,6 @@
 //! (SQLite or PostgreSQL) with a fixed clock, the standard world of terminals and patrons
 //! (fixtures/transcripts/README.md, fixtures/demo/patrons.csv), a transcript replayer, and a
 //! small SIP2 client over a socket bound to a chosen loopback source address.
-#![allow(dead_code)]
 
 pub mod escapes;
 pub mod logs;
@@ -37,26 +36,6 @@ pub fn fixed_now() -> DateTime<Utc> {
         .expect("valid date")
 }
 
-/// Runs the test body once per backend: `sqlite` always, `postgres` against
-/// `SIP2AUTH_TEST_PG_URL` (default postgres://postgres@127.0.0.1:5432/postgres).
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident => $body:path;)*) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    $body(sip2auth::store::Backend::Sqlite).await;
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    $body(sip2auth::store::Backend::Postgres).await;
-                }
-            }
-        )*
-    };
-}
-
 /// A running server and what a test needs to drive it.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -64,7 +43,6 @@ pub struct TestServer {
     pub handle: Option<JoinHandle<Result<(), sip2auth::server::Error>>>,
     pub clock: Arc<ManualClock>,
     pub store: Store,
-    pub auth: Authenticator,
     pub db: TempDb,
 }
 
@@ -136,7 +114,7 @@ pub async fn serve(
     clock: Arc<ManualClock>,
 ) -> TestServer {
     let shared: SharedClock = clock.clone();
-    let server = Server::bind(&config, store.clone(), auth.clone(), shared)
+    let server = Server::bind(&config, store.clone(), auth, shared)
         .await
         .expect("server binds");
     let addr = server.local_addr().expect("bound address");
@@ -148,7 +126,6 @@ pub async fn serve(
         handle: Some(handle),
         clock,
         store,
-        auth,
         db,
     }
 }

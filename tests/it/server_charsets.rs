@@ -2,7 +2,7 @@
 //! (UTF-8, Latin-1 or code page 850), and the AZ checksum is computed over the bytes actually
 //! sent. Every test runs on SQLite and on PostgreSQL.
 
-mod support;
+use crate::support;
 
 use sip2auth::sip2::checksum;
 use sip2auth::store::testing::sample_patron;
@@ -115,6 +115,4 @@ async fn each_terminal_gets_the_name_in_its_own_charset(backend: Backend) {
     }
 }
 
-on_both_backends! {
-    each_terminal_gets_the_name_in_its_own_charset => crate::each_terminal_gets_the_name_in_its_own_charset;
-}
+sip2auth::store_test_on_both_backends!(each_terminal_gets_the_name_in_its_own_charset,);

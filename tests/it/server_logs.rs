@@ -3,7 +3,7 @@
 //! with its message type and outcome. After the session, no text column of the database holds
 //! any of those values in clear (item 15).
 
-mod support;
+use crate::support;
 
 use sip2auth::store::{Backend, CredentialHash, NewPatron};
 use support::logs::captured;
@@ -110,6 +110,4 @@ async fn a_session_at_trace_level_logs_no_secret(backend: Backend) {
     assert!(text.contains("latency_us="), "and its latency");
 }
 
-on_both_backends! {
-    a_session_at_trace_level_logs_no_secret => crate::a_session_at_trace_level_logs_no_secret;
-}
+sip2auth::store_test_on_both_backends!(a_session_at_trace_level_logs_no_secret,);

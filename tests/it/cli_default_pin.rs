@@ -5,7 +5,7 @@
 //! neither the default nor the phone digits; with the policy off (the default) nothing is issued;
 //! an import issues default PINs to new patrons only and a rerun changes nothing.
 
-mod cli_common;
+use crate::cli_common;
 
 use chrono::{Duration, Utc};
 use cli_common::{Env, Out, CHEAP_HASHING};

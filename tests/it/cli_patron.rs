@@ -1,7 +1,7 @@
 //! `sip2auth patron …` through the real binary, including SECURITY.md §2 item 26 (a staff reset
 //! writes an audit record and sets must_change).
 
-mod cli_common;
+use crate::cli_common;
 
 use cli_common::Env;
 use sip2auth::store::AuditQuery;

@@ -1,20 +1,22 @@
 //! Every fixtures/transcripts/*.sip file, replayed byte for byte against a fresh server, on
 //! SQLite and on PostgreSQL.
 
-mod support;
+use crate::support;
 
 use sip2auth::store::Backend;
 
 macro_rules! transcripts {
     ($($name:ident),* $(,)?) => {
-        $(
-            async fn $name(backend: Backend) {
-                let server = support::start(backend).await;
-                support::transcript::replay(&server, stringify!($name)).await;
-            }
-        )*
         mod transcript {
-            $( crate::on_both_backends! { $name => crate::$name; } )*
+            use super::*;
+
+            $(
+                async fn $name(backend: Backend) {
+                    let server = support::start(backend).await;
+                    support::transcript::replay(&server, stringify!($name)).await;
+                }
+            )*
+            sip2auth::store_test_on_both_backends!($($name),*);
         }
 
         #[test]

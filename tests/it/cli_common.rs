@@ -1,6 +1,5 @@
 //! Shared helpers of the `cli_*` tests: a temporary SQLite database, pepper key file and config
 //! file, and a runner for the real `sip2auth` binary with those in its environment.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! 10,000-row file, and SECURITY.md §2 item 29 (1,000 rows with --jobs 2, progress, a kill and a
 //! restart that finishes without duplicates, rejects reported without PIN values).
 
-mod cli_common;
+use crate::cli_common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;

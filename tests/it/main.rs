@@ -1,0 +1,26 @@
+//! The one integration-test binary: one module per area, with the shared support (`support`, for
+//! the server tests, and `cli_common`, for the tests of the real binary) compiled once. Database
+//! tests run on SQLite and PostgreSQL through `sip2auth::store_test_on_both_backends!`.
+
+mod cli_common;
+mod support;
+
+mod auth_engine;
+mod auth_race;
+mod cli_check_config;
+mod cli_default_pin;
+mod cli_explain;
+mod cli_import;
+mod cli_patron;
+mod cli_probe;
+mod cli_serve;
+mod cli_terminal;
+mod server_behaviour;
+mod server_charsets;
+mod server_logs;
+mod server_transcripts;
+mod sip2_props;
+mod sip2_vectors;
+mod store_lockout;
+mod store_patrons;
+mod store_records;
