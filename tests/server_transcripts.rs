@@ -33,7 +33,7 @@ macro_rules! transcripts {
 }
 
 transcripts!(
-    address_blocked,
+    login_defence,
     block_patron,
     block_patron_refused,
     circulation_refused,
