@@ -9,6 +9,7 @@
 //! Uses nothing else in the crate.
 
 mod document;
+mod login_defence;
 mod problems;
 pub mod security;
 pub mod server;

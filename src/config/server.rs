@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use super::login_defence::LoginDefenceConfig;
 use super::problems::Section;
 
 /// `[server]`: the SIP2 TCP listener, its limits and the ACS status it reports.
@@ -32,13 +33,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Failed 93 logins on one connection before it is closed.
     pub login_attempts_per_connection: u32,
-    /// Failed 93 logins from one source address, within `login_failure_window`, that block it.
-    pub login_failures_per_address: u32,
-    #[serde(with = "humantime_serde")]
-    pub login_failure_window: Duration,
-    /// How long a source address stays blocked.
-    #[serde(with = "humantime_serde")]
-    pub address_block: Duration,
+    /// `[server.login_defence]`: throttling of failed 93 logins per address and login id.
+    pub login_defence: LoginDefenceConfig,
     /// Zone of the SIP dates sent: `local` (four blanks) or `utc` (`   Z`).
     pub timezone: SipTimezone,
     /// Institution id (AO) sent when a request carries none.
@@ -70,9 +66,7 @@ impl Default for ServerConfig {
             max_frame_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(10),
             login_attempts_per_connection: 3,
-            login_failures_per_address: 5,
-            login_failure_window: Duration::from_secs(15 * 60),
-            address_block: Duration::from_secs(15 * 60),
+            login_defence: LoginDefenceConfig::default(),
             timezone: SipTimezone::Local,
             institution_id: "MAIN".into(),
             library_name: "Main Library".into(),
@@ -120,9 +114,7 @@ impl ServerConfig {
         if self.login_attempts_per_connection == 0 {
             at.push("login_attempts_per_connection", "must be at least 1");
         }
-        if self.login_failures_per_address == 0 {
-            at.push("login_failures_per_address", "must be at least 1");
-        }
+        self.login_defence.validate(&mut at.at("login_defence"));
         if self.timeout_period > 999 {
             at.push(
                 "timeout_period",

@@ -20,6 +20,7 @@ mod error;
 mod framing;
 mod housekeeping;
 mod limits;
+mod login_defence;
 mod patron;
 mod refusal;
 mod session;
@@ -45,6 +46,7 @@ pub use error::Error;
 use answer::Answerer;
 use housekeeping::Housekeeping;
 use limits::Limits;
+use login_defence::LoginDefence;
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
@@ -54,6 +56,7 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 pub(crate) struct Shared {
     pub(crate) settings: ServerConfig,
     pub(crate) limits: Limits,
+    pub(crate) defence: LoginDefence,
     pub(crate) answerer: Answerer,
     pub(crate) auth: Authenticator,
 }
@@ -89,7 +92,8 @@ impl Server {
         };
         let shared = Shared {
             settings: config.server.clone(),
-            limits: Limits::new(&config.server, clock.clone()),
+            limits: Limits::new(&config.server),
+            defence: LoginDefence::new(&config.server.login_defence, clock.clone()),
             answerer: Answerer::new(config, accounts, auth.clone(), clock),
             auth,
         };

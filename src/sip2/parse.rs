@@ -131,6 +131,17 @@ mod tests {
     }
 
     #[test]
+    fn a_last_value_ending_in_ay_without_a_trailer_stays_a_value() {
+        // Found by the request round-trip property: a patron identifier "}AY" as the last field.
+        let parsed = req(b"15+20000101    000000AO|AA}AY|").unwrap();
+        assert!(parsed.trailer.is_none());
+        let Request::HoldRequest(m) = parsed.message else {
+            panic!("not a 15")
+        };
+        assert_eq!(m.patron_identifier, "}AY");
+    }
+
+    #[test]
     fn a_value_ending_in_ay_before_a_trailer_without_sequence_stays_a_value() {
         let mut frame = b"2300120250314    093000AOMAIN|AA21234000012345|ZZAY|AZ".to_vec();
         let sum = checksum::compute(&frame);

@@ -14,7 +14,9 @@ use sip2auth::config::server::UnknownCommand;
 use sip2auth::store::testing::sample_patron;
 use sip2auth::store::{AuditQuery, Backend, CredentialHash, NewAuditEntry, NewPatron};
 use support::world::{self, SC_USER_LOGIN, TEST_PEPPER};
-use support::{fixed_now, seal, start, start_with, test_config, Client, World, STEP_TIMEOUT};
+use support::{
+    fixed_now, seal, start, start_with, test_config, Client, TestServer, World, STEP_TIMEOUT,
+};
 
 const VALID_63: &str = "6300120250314    093005          AOMAIN|AA21234000012345|AC|AD4931|";
 
@@ -129,37 +131,64 @@ async fn connection_limits_hold_per_address_and_in_total(backend: Backend) {
     assert!(admitted, "a freed slot admits a new connection");
 }
 
-async fn a_blocked_address_is_admitted_again_after_the_block(backend: Backend) {
-    let server = start(backend).await;
-    for attempt in 0..5u8 {
-        let mut client = server.client_from([127, 0, 0, 3]).await;
-        let answer = client
-            .exchange(&seal("9300CNsc_user|COwrong|", Some(attempt)))
-            .await;
-        assert!(answer.starts_with("940"), "{answer}");
+/// Wrong logins of `login` from `source`, one connection each (as a test suite's clients do).
+async fn fail_logins(server: &TestServer, source: [u8; 4], login: &str, count: usize) {
+    for _ in 0..count {
+        let mut client = server.client_from(source).await;
+        let answer = client.exchange(&format!("9300CN{login}|COwrong|")).await;
+        assert_eq!(answer, "940");
     }
-    let mut blocked = server.client_from([127, 0, 0, 3]).await;
-    assert!(blocked.is_closed().await, "blocked address closed at once");
-    server.clock.advance(chrono::Duration::minutes(15));
+}
+
+async fn eight_bad_logins_then_the_right_password_from_one_address_logs_in(backend: Backend) {
+    let server = start(backend).await;
+    fail_logins(&server, [127, 0, 0, 3], "sc_user", 8).await;
     let mut client = server.client_from([127, 0, 0, 3]).await;
     login(&mut client).await;
 }
 
-async fn a_connection_opened_before_its_address_was_blocked_cannot_go_on_logging_in(
-    backend: Backend,
-) {
+async fn ten_bad_logins_of_one_login_id_do_not_block_another_from_that_address(backend: Backend) {
     let server = start(backend).await;
-    let wrong = |sequence| seal("9300CNsc_user|COwrong|", Some(sequence));
-    let mut early = server.client_from([127, 0, 0, 6]).await;
-    assert!(early.exchange(&wrong(0)).await.starts_with("940"));
-    // Four more failures from other connections: the fifth from this address blocks it.
-    for sequence in 1..5u8 {
-        let mut other = server.client_from([127, 0, 0, 6]).await;
-        assert!(other.exchange(&wrong(sequence)).await.starts_with("940"));
+    fail_logins(&server, [127, 0, 0, 6], "minimal", 10).await;
+    let mut penalised = server.client_from([127, 0, 0, 6]).await;
+    assert_eq!(
+        penalised
+            .exchange("9300CNminimal|COm3Rv8NcY2pLq6TgH|")
+            .await,
+        "940",
+        "the login id that used its burst up is refused, right password or not"
+    );
+    let mut neighbour = server.client_from([127, 0, 0, 6]).await;
+    login(&mut neighbour).await;
+}
+
+async fn a_sustained_brute_force_is_refused_without_hashing(backend: Backend) {
+    let server = start(backend).await;
+    let mut checked_before = None;
+    for attempt in 0..60u32 {
+        let mut client = server.client_from([127, 0, 0, 7]).await;
+        let answer = client
+            .exchange(&format!("9300CNguess{attempt}|COwrong|"))
+            .await;
+        assert_eq!(answer, "940");
+        if attempt == 19 {
+            checked_before = Some(server.auth.pool_counts());
+        }
+        server.clock.advance(chrono::Duration::milliseconds(600));
     }
-    // The connection opened before the block may not go on: not even the right password.
-    assert_eq!(early.exchange(SC_USER_LOGIN).await, "940AY0AZFDFE");
-    assert!(early.is_closed().await, "closed after the refused login");
+    let before = checked_before.expect("counted at attempt 20");
+    let after = server.auth.pool_counts();
+    assert_eq!(
+        (after.verifications, after.dummy_verifications),
+        (before.verifications, before.dummy_verifications),
+        "no login is checked while the penalty lasts"
+    );
+    // The guesser's address stays refused while it goes on; a known terminal is not.
+    let mut client = server.client_from([127, 0, 0, 7]).await;
+    assert_eq!(client.exchange(SC_USER_LOGIN).await, "940AY0AZFDFE");
+    server.clock.advance(chrono::Duration::minutes(2));
+    let mut client = server.client_from([127, 0, 0, 7]).await;
+    login(&mut client).await;
 }
 
 async fn ninety_nine_with_version_one_gets_version_one(backend: Backend) {
@@ -468,8 +497,9 @@ sip2auth::store_test_on_both_backends!(
     nul_bytes_and_invalid_utf8_inside_a_message_are_answered,
     idle_connections_are_closed_after_the_idle_timeout,
     connection_limits_hold_per_address_and_in_total,
-    a_blocked_address_is_admitted_again_after_the_block,
-    a_connection_opened_before_its_address_was_blocked_cannot_go_on_logging_in,
+    eight_bad_logins_then_the_right_password_from_one_address_logs_in,
+    ten_bad_logins_of_one_login_id_do_not_block_another_from_that_address,
+    a_sustained_brute_force_is_refused_without_hashing,
     ninety_nine_with_version_one_gets_version_one,
     unknown_commands_can_be_answered_with_96,
     pin_required_turns_an_absent_pin_into_cq_n,

@@ -35,7 +35,7 @@ macro_rules! transcripts {
 }
 
 transcripts!(
-    address_blocked,
+    login_defence,
     block_patron,
     block_patron_refused,
     circulation_refused,

@@ -11,10 +11,14 @@ use super::outcome::{Dispatched, End};
 use super::{Access, Session};
 use crate::auth::TerminalDecision;
 use crate::server::answer::Answer;
+use crate::server::login_defence::{Admission, Penalty};
 use crate::server::terminal::Profile;
 use crate::sip2::request::LoginRequest;
 use crate::sip2::response::LoginResponse;
 use crate::sip2::Response;
+
+/// Characters of a login id from the wire that a log line shows.
+const LOGGED_LOGIN_ID_CHARS: usize = 64;
 
 impl Session {
     /// Gives the connection a login-free terminal's profile when its address has one.
@@ -40,13 +44,16 @@ impl Session {
 
     pub(super) async fn login(&mut self, login: LoginRequest) -> Dispatched {
         let refused = |outcome| Dispatched::answer(Answer::new(login_response(false), outcome));
-        // The address block applies to connections opened before it too: no password is checked
-        // from a blocked address, so a connection kept open cannot go on guessing.
-        if self.shared.limits.is_blocked(self.peer.ip()) {
-            let mut dispatched = refused("login_address_blocked");
-            dispatched.end = Some(End::AddressBlocked);
+        let address = self.peer.ip();
+        let login_id = login.login_user_id.as_bytes();
+        // During a penalty nothing is verified: the refusal costs no hashing, and a connection
+        // kept open cannot go on guessing.
+        if let Admission::Penalised { started } = self.shared.defence.admit(address, login_id) {
+            if let Some(penalty) = started {
+                warn_penalty(penalty, &login.login_user_id);
+            }
             self.access = Access::NotLoggedIn;
-            return dispatched;
+            return self.count_failed_login(refused("login_penalised"));
         }
         // UID and PWD algorithm must be 0 (not encrypted); anything else is a failed login.
         let decision = if login.uid_algorithm == b'0' && login.pwd_algorithm == b'0' {
@@ -56,7 +63,7 @@ impl Session {
             let decision = self
                 .shared
                 .auth
-                .login_terminal(&login.login_user_id, &password, self.peer.ip())
+                .login_terminal(&login.login_user_id, &password, address)
                 .await;
             Some(decision)
         } else {
@@ -64,6 +71,7 @@ impl Session {
         };
         match decision {
             Some(Ok(TerminalDecision::Accepted(terminal))) => {
+                self.shared.defence.record_success(address, login_id);
                 self.enter(Profile::new(terminal));
                 return Dispatched::answer(Answer::new(login_response(true), "login_accepted"));
             }
@@ -76,17 +84,32 @@ impl Session {
             Some(Ok(TerminalDecision::Refused(_))) | None => {}
         }
         self.access = Access::NotLoggedIn;
+        self.shared.defence.record_failure(address, login_id);
+        self.count_failed_login(refused("login_refused"))
+    }
+
+    /// A refused login counts toward this connection's attempts, which end it when used up.
+    fn count_failed_login(&mut self, mut dispatched: Dispatched) -> Dispatched {
         self.failed_logins += 1;
-        let blocked = self.shared.limits.record_login_failure(self.peer.ip());
-        let mut dispatched = refused("login_refused");
-        if blocked {
-            warn!("address blocked after repeated failed logins");
-            dispatched.end = Some(End::AddressBlocked);
-        } else if self.failed_logins >= self.shared.settings.login_attempts_per_connection {
+        if self.failed_logins >= self.shared.settings.login_attempts_per_connection {
             dispatched.end = Some(End::LoginAttempts);
         }
         dispatched
     }
+}
+
+/// One line per penalty: the address is in the session's span; the login id is cut to
+/// [`LOGGED_LOGIN_ID_CHARS`] characters, since it comes from the wire.
+fn warn_penalty(penalty: Penalty, login_id: &str) {
+    let shown: String = login_id.chars().take(LOGGED_LOGIN_ID_CHARS).collect();
+    let truncated = shown.len() < login_id.len();
+    warn!(
+        scope = penalty.scope.as_str(),
+        login_id = %shown,
+        truncated,
+        penalty_seconds = penalty.length.as_secs(),
+        "failed logins: penalty started, logins refused without checking"
+    );
 }
 
 fn login_response(ok: bool) -> Response {

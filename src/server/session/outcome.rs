@@ -15,7 +15,6 @@ pub(super) enum End {
     Oversized,
     RequestBeforeLogin,
     LoginAttempts,
-    AddressBlocked,
     TerminalBudget,
 }
 
@@ -29,7 +28,6 @@ impl End {
             End::Oversized => "frame_too_long",
             End::RequestBeforeLogin => "request_before_login",
             End::LoginAttempts => "login_attempts_exhausted",
-            End::AddressBlocked => "address_blocked",
             End::TerminalBudget => "terminal_failure_budget",
         }
     }

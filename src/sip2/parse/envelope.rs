@@ -115,7 +115,12 @@ fn trailer(msg: &[u8], policy: ChecksumPolicy) -> Result<(usize, Option<Trailer>
             || (z > 0 && msg[z - 1] == DELIMITER)
     });
     let Some((z, digits)) = found else {
-        let dangling_ay = n >= 4 && msg[n - 3..n - 1] == ay && !msg[n - 4].is_ascii_alphabetic();
+        // `AY<n>` with no `AZ` after it; a delimiter in the sequence's place ends a field whose
+        // value ends in "AY" (`…|AA}AY|`).
+        let dangling_ay = n >= 4
+            && msg[n - 3..n - 1] == ay
+            && msg[n - 1] != DELIMITER
+            && !msg[n - 4].is_ascii_alphabetic();
         if dangling_ay {
             return Err(ParseError::MalformedTrailer { offset: n - 3 });
         }

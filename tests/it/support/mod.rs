@@ -43,6 +43,8 @@ pub struct TestServer {
     pub handle: Option<JoinHandle<Result<(), sip2auth::server::Error>>>,
     pub clock: Arc<ManualClock>,
     pub store: Store,
+    /// The server's authenticator (its hashing pool counts show what work a request did).
+    pub auth: Authenticator,
     pub db: TempDb,
 }
 
@@ -114,7 +116,7 @@ pub async fn serve(
     clock: Arc<ManualClock>,
 ) -> TestServer {
     let shared: SharedClock = clock.clone();
-    let server = Server::bind(&config, store.clone(), auth, shared)
+    let server = Server::bind(&config, store.clone(), auth.clone(), shared)
         .await
         .expect("server binds");
     let addr = server.local_addr().expect("bound address");
@@ -126,6 +128,7 @@ pub async fn serve(
         handle: Some(handle),
         clock,
         store,
+        auth,
         db,
     }
 }
