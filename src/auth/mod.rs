@@ -32,6 +32,8 @@ pub use password_rules::{PasswordContext, PasswordRejection};
 pub use pepper::{KeyRing, PepperError, PepperKey};
 pub use pin_rules::{PinContext, PinRejection};
 pub use pool::{Busy, PoolCounts};
+/// Amounts are written one way everywhere; `server` reads them through `auth`.
+pub use crate::store::Money;
 
 /// Why the engine could not decide (or could not start). A refusal is never an `Err`.
 #[derive(Debug, thiserror::Error)]

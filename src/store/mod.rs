@@ -88,7 +88,7 @@ pub use terminal::{
     Terminal, TerminalSettings, Terminator,
 };
 pub use tokens::TokenDigest;
-pub use values::{Currency, PatronId, TerminalId};
+pub use values::{Currency, Money, MoneyError, PatronId, TerminalId};
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
