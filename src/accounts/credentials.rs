@@ -1,6 +1,6 @@
 //! Where `accounts` calls the [`Authenticator`]: pepper keys checked against the database
 //! fingerprints, hashing on its blocking pool (waiting while it is busy), PIN and password rules
-//! with the patron's context, and card pseudonyms. Every other file of `accounts` hashes and
+//! with the patron's context, card pseudonyms and audit records. Every other file of `accounts` hashes and
 //! checks through [`Credentials`]; they use `auth` directly only for its value types (the rule
 //! contexts) and, in `explain`, its standing rules and lock policy.
 //!
@@ -9,13 +9,14 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::Error;
 use crate::auth::{self, Authenticator, NewCredential, PasswordContext, PinContext};
 use crate::clock::SharedClock;
 use crate::config::SecurityConfig;
-use crate::store::{CredentialHash, Store, StoredHash};
+use crate::store::{CredentialHash, NewAuditEntry, Store, StoredHash};
 
 /// How long a staff action waits in total for a hashing slot before giving up.
 const BUSY_RETRY: Duration = Duration::from_secs(120);
@@ -83,8 +84,10 @@ impl Credentials {
         context: &PinContext<'_>,
         current: Option<&CredentialHash>,
     ) -> Result<Result<CredentialHash, String>, Error> {
-        self.retry(|| self.auth.hash_pin(pin, context, current))
-            .await
+        until_free(|| async move {
+            Ok(chosen(self.auth.hash_pin(pin, context, current).await.map_err(hashing)?))
+        })
+        .await
     }
 
     /// Checks (rules, and "not the PIN") and hashes a new online password.
@@ -94,8 +97,10 @@ impl Credentials {
         context: &PasswordContext<'_>,
         pin: Option<&CredentialHash>,
     ) -> Result<Result<CredentialHash, String>, Error> {
-        self.retry(|| self.auth.hash_password(password, context, pin))
-            .await
+        until_free(|| async move {
+            Ok(chosen(self.auth.hash_password(password, context, pin).await.map_err(hashing)?))
+        })
+        .await
     }
 
     /// The default PIN of a new patron without one (`security.default_credential`): the last
@@ -104,19 +109,17 @@ impl Credentials {
     /// digits. No PIN rule applies: the digits are the phone's by definition, and the PIN only
     /// lasts until the patron chooses one (which may then equal neither).
     pub async fn default_pin(&self, phone: Option<&str>) -> Result<Option<CredentialHash>, Error> {
-        let started = std::time::Instant::now();
-        loop {
-            match self.auth.default_pin(phone).await {
-                Ok(None) => return Ok(None),
-                Ok(Some(NewCredential::Hashed(hash))) => return Ok(Some(hash)),
-                Ok(Some(NewCredential::Busy)) if started.elapsed() < BUSY_RETRY => continue,
-                Ok(Some(NewCredential::Busy)) => return Err(busy()),
-                Ok(Some(NewCredential::Rejected(rejection))) => {
+        until_free(|| async move {
+            Ok(match self.auth.default_pin(phone).await.map_err(hashing)? {
+                None => Slot::Done(None),
+                Some(NewCredential::Hashed(hash)) => Slot::Done(Some(hash)),
+                Some(NewCredential::Busy) => Slot::Busy,
+                Some(NewCredential::Rejected(rejection)) => {
                     return Err(Error::Refused(rejection.to_string()))
                 }
-                Err(e) => return Err(Error::Hashing(e.to_string())),
-            }
-        }
+            })
+        })
+        .await
     }
 
     /// Whether [`Credentials::default_pin`] would issue a PIN for this phone (dry runs: no
@@ -127,15 +130,13 @@ impl Credentials {
 
     /// Hashes a terminal secret (no rules: generated or checked by the caller).
     pub async fn terminal_secret(&self, secret: &SecretString) -> Result<StoredHash, Error> {
-        let started = std::time::Instant::now();
-        loop {
-            match self.auth.hash_terminal_password(secret).await {
-                Ok(Some(hash)) => return Ok(hash),
-                Ok(None) if started.elapsed() < BUSY_RETRY => continue,
-                Ok(None) => return Err(busy()),
-                Err(e) => return Err(Error::Hashing(e.to_string())),
-            }
-        }
+        until_free(|| async move {
+            Ok(match self.auth.hash_terminal_password(secret).await.map_err(hashing)? {
+                Some(hash) => Slot::Done(hash),
+                None => Slot::Busy,
+            })
+        })
+        .await
     }
 
     /// A stable pseudonym of a card for the audit log (keyed with the active pepper).
@@ -143,28 +144,59 @@ impl Credentials {
         self.auth.pseudonym(card)
     }
 
-    /// Runs a hashing call, waiting again while the pool answers "busy" (a bulk import fills
-    /// every slot with its own jobs; that must not fail the import).
-    async fn retry<'a, F, Fut>(&'a self, call: F) -> Result<Result<CredentialHash, String>, Error>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = auth::Result<NewCredential>> + 'a,
-    {
-        let started = std::time::Instant::now();
-        loop {
-            match call().await {
-                Ok(NewCredential::Hashed(hash)) => return Ok(Ok(hash)),
-                Ok(NewCredential::Rejected(rejection)) => return Ok(Err(rejection.to_string())),
-                Ok(NewCredential::Busy) if started.elapsed() < BUSY_RETRY => continue,
-                Ok(NewCredential::Busy) => return Err(busy()),
-                Err(e) if e.is_unavailable() => {
-                    return Err(Error::Hashing(
-                        "database unavailable while checking the current credential".into(),
-                    ))
-                }
-                Err(e) => return Err(Error::Hashing(e.to_string())),
-            }
+    /// An audit record with the card pseudonymised: [`Authenticator::audit_entry`].
+    pub(crate) fn audit_entry(
+        &self,
+        at: DateTime<Utc>,
+        actor: String,
+        card: Option<&str>,
+        action: &str,
+        outcome: &str,
+        reason: Option<String>,
+    ) -> NewAuditEntry {
+        self.auth
+            .audit_entry(at, actor, card, action, outcome, reason)
+    }
+}
+
+/// One attempt at a hashing call: done, or every hashing slot was busy.
+enum Slot<T> {
+    Done(T),
+    Busy,
+}
+
+/// Runs a hashing call, waiting again while the pool answers "busy" (a bulk import fills every
+/// slot with its own jobs; that must not fail the import), for at most [`BUSY_RETRY`] in total.
+async fn until_free<T, F, Fut>(mut call: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Slot<T>, Error>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match call().await? {
+            Slot::Done(value) => return Ok(value),
+            Slot::Busy if started.elapsed() < BUSY_RETRY => continue,
+            Slot::Busy => return Err(busy()),
         }
+    }
+}
+
+/// A new PIN or password: hashed, refused (with the sentence for the patron), or busy.
+fn chosen(outcome: NewCredential) -> Slot<Result<CredentialHash, String>> {
+    match outcome {
+        NewCredential::Hashed(hash) => Slot::Done(Ok(hash)),
+        NewCredential::Rejected(rejection) => Slot::Done(Err(rejection.to_string())),
+        NewCredential::Busy => Slot::Busy,
+    }
+}
+
+/// A hashing call that could not decide.
+fn hashing(err: auth::Error) -> Error {
+    if err.is_unavailable() {
+        Error::Hashing("database unavailable while checking the current credential".into())
+    } else {
+        Error::Hashing(err.to_string())
     }
 }
 

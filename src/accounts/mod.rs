@@ -168,13 +168,13 @@ impl Accounts {
         outcome: &str,
         reason: Option<String>,
     ) -> NewAuditEntry {
-        NewAuditEntry {
-            at: self.clock.now(),
-            actor: operator.actor(),
-            card_pseudonym: card.map(|c| self.credentials.pseudonym(c)),
-            action: action.to_owned(),
-            outcome: outcome.to_owned(),
+        self.credentials.audit_entry(
+            self.clock.now(),
+            operator.actor(),
+            card,
+            action,
+            outcome,
             reason,
-        }
+        )
     }
 }

@@ -9,6 +9,7 @@
 //! Never logs a PIN, password, hash, token or raw card number, at any level.
 
 mod attempt;
+mod audit;
 mod authenticator;
 mod budget;
 mod credential;

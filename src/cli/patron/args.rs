@@ -24,10 +24,9 @@ pub struct CardArgs {
 impl CardArgs {
     pub(super) fn at(&self, config: &Config) -> CardRef {
         CardRef {
-            institution: self
-                .institution
-                .clone()
-                .unwrap_or_else(|| config.server.institution_id.clone()),
+            institution: config
+                .server
+                .institution_or_default(self.institution.as_deref()),
             card: self.card.trim().to_owned(),
         }
     }
