@@ -69,6 +69,7 @@ mod patron_row;
 mod patrons;
 mod terminal;
 mod terminals;
+#[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
 mod tokens;
