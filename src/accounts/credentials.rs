@@ -1,8 +1,9 @@
 //! Where `accounts` calls the [`Authenticator`]: pepper keys checked against the database
-//! fingerprints, hashing on its blocking pool (waiting while it is busy), PIN and password rules
-//! with the patron's context, card pseudonyms and audit records. Every other file of `accounts` hashes and
-//! checks through [`Credentials`]; they use `auth` directly only for its value types (the rule
-//! contexts) and, in `explain`, its standing rules and lock policy.
+//! fingerprints, hashing on its blocking pool (one `until_free` loop waits while it is busy), PIN
+//! and password rules with the patron's context (every rule broken, as [`Rejections`]), card
+//! pseudonyms and audit records. Every other file of `accounts` hashes and checks through
+//! [`Credentials`]; they use `auth` directly only for its value types (the rule contexts, the
+//! audit vocabulary, rejections) and, in `explain`, its standing rules and lock policy.
 //!
 //! Uses `auth`, `store` (hash types), `config` and `clock`. Must not import `sip2`, `server` or
 //! `cli`.
@@ -13,7 +14,10 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::Error;
-use crate::auth::{self, Authenticator, NewCredential, PasswordContext, PinContext};
+use crate::auth::{
+    self, AuditAction, AuditOutcome, Authenticator, Chosen, NewCredential, PasswordContext,
+    PinContext, Rejection, Rejections,
+};
 use crate::clock::SharedClock;
 use crate::config::SecurityConfig;
 use crate::store::{CredentialHash, NewAuditEntry, Store, StoredHash};
@@ -70,35 +74,45 @@ impl Credentials {
         pepper.key_id == key_id || pepper.previous_keys.iter().any(|k| k.id == key_id)
     }
 
-    /// Applies the PIN rules without hashing; `Err` holds the sentence for the patron.
-    pub fn check_pin(&self, pin: &SecretString, context: &PinContext<'_>) -> Result<(), String> {
-        auth::pin_rules::check(pin.expose_secret(), &self.security.pin, context)
-            .map_err(|rejection| rejection.to_string())
+    /// Applies the PIN rules without hashing; `Err` holds every rule broken.
+    pub fn check_pin(
+        &self,
+        pin: &SecretString,
+        context: &PinContext<'_>,
+    ) -> Result<(), Rejections> {
+        let broken = auth::pin_rules::rejections(pin.expose_secret(), &self.security.pin, context);
+        match Rejections::new(broken.into_iter().map(Rejection::Pin)) {
+            Some(all) => Err(all),
+            None => Ok(()),
+        }
     }
 
     /// Checks (rules, and "not the current PIN") and hashes a new PIN.
-    /// `Ok(Err(reason))` is a refusal with the sentence for the patron.
+    /// `Ok(Err(rejections))` is a refusal: every rule broken, each with its sentence.
     pub async fn new_pin(
         &self,
         pin: &SecretString,
         context: &PinContext<'_>,
         current: Option<&CredentialHash>,
-    ) -> Result<Result<CredentialHash, String>, Error> {
+    ) -> Result<Result<CredentialHash, Rejections>, Error> {
         until_free(|| async move {
-            Ok(chosen(self.auth.hash_pin(pin, context, current).await.map_err(hashing)?))
+            let outcome = self.auth.choose_pin(pin, context, current).await;
+            Ok(chosen(outcome.map_err(hashing)?))
         })
         .await
     }
 
     /// Checks (rules, and "not the PIN") and hashes a new online password.
+    /// `Ok(Err(rejections))` is a refusal: every rule broken, each with its sentence.
     pub async fn new_password(
         &self,
         password: &SecretString,
         context: &PasswordContext<'_>,
         pin: Option<&CredentialHash>,
-    ) -> Result<Result<CredentialHash, String>, Error> {
+    ) -> Result<Result<CredentialHash, Rejections>, Error> {
         until_free(|| async move {
-            Ok(chosen(self.auth.hash_password(password, context, pin).await.map_err(hashing)?))
+            let outcome = self.auth.choose_password(password, context, pin).await;
+            Ok(chosen(outcome.map_err(hashing)?))
         })
         .await
     }
@@ -131,10 +145,17 @@ impl Credentials {
     /// Hashes a terminal secret (no rules: generated or checked by the caller).
     pub async fn terminal_secret(&self, secret: &SecretString) -> Result<StoredHash, Error> {
         until_free(|| async move {
-            Ok(match self.auth.hash_terminal_password(secret).await.map_err(hashing)? {
-                Some(hash) => Slot::Done(hash),
-                None => Slot::Busy,
-            })
+            Ok(
+                match self
+                    .auth
+                    .hash_terminal_password(secret)
+                    .await
+                    .map_err(hashing)?
+                {
+                    Some(hash) => Slot::Done(hash),
+                    None => Slot::Busy,
+                },
+            )
         })
         .await
     }
@@ -150,8 +171,8 @@ impl Credentials {
         at: DateTime<Utc>,
         actor: String,
         card: Option<&str>,
-        action: &str,
-        outcome: &str,
+        action: AuditAction,
+        outcome: AuditOutcome,
         reason: Option<String>,
     ) -> NewAuditEntry {
         self.auth
@@ -182,12 +203,12 @@ where
     }
 }
 
-/// A new PIN or password: hashed, refused (with the sentence for the patron), or busy.
-fn chosen(outcome: NewCredential) -> Slot<Result<CredentialHash, String>> {
+/// A new PIN or password: hashed, refused (every rule broken), or busy.
+fn chosen(outcome: Chosen) -> Slot<Result<CredentialHash, Rejections>> {
     match outcome {
-        NewCredential::Hashed(hash) => Slot::Done(Ok(hash)),
-        NewCredential::Rejected(rejection) => Slot::Done(Err(rejection.to_string())),
-        NewCredential::Busy => Slot::Busy,
+        Chosen::Hashed(hash) => Slot::Done(Ok(hash)),
+        Chosen::Rejected(all) => Slot::Done(Err(all)),
+        Chosen::Busy => Slot::Busy,
     }
 }
 

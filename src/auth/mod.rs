@@ -23,18 +23,20 @@ pub mod pool;
 mod standing;
 mod terminal;
 
+/// Amounts are written one way everywhere; `server` reads them through `auth`.
+pub use crate::store::Money;
+pub use audit::{AuditAction, AuditOutcome};
 pub use authenticator::{pin_lock_policy, Authenticator};
 pub use credential::default_pin_digits;
 pub use decision::{
-    BudgetAction, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
-    Rejection, Standing, TerminalBudget, TerminalDecision, TerminalProfile, TerminalRefusal,
+    BudgetAction, Chosen, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
+    Rejection, Rejections, Standing, TerminalBudget, TerminalDecision, TerminalProfile,
+    TerminalRefusal,
 };
 pub use password_rules::{PasswordContext, PasswordRejection};
 pub use pepper::{KeyRing, PepperError, PepperKey};
 pub use pin_rules::{PinContext, PinRejection};
 pub use pool::{Busy, PoolCounts};
-/// Amounts are written one way everywhere; `server` reads them through `auth`.
-pub use crate::store::Money;
 
 /// Why the engine could not decide (or could not start). A refusal is never an `Err`.
 #[derive(Debug, thiserror::Error)]
