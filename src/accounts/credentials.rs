@@ -1,21 +1,26 @@
 //! Where `accounts` calls the [`Authenticator`]: pepper keys checked against the database
-//! fingerprints, hashing on its blocking pool (waiting while it is busy), PIN and password rules
-//! with the patron's context, and card pseudonyms. Every other file of `accounts` hashes and
-//! checks through [`Credentials`]; they use `auth` directly only for its value types (the rule
-//! contexts) and, in `explain`, its standing rules and lock policy.
+//! fingerprints, hashing on its blocking pool (one `until_free` loop waits while it is busy), PIN
+//! and password rules with the patron's context (every rule broken, as [`Rejections`]), card
+//! pseudonyms and audit records. Every other file of `accounts` hashes and checks through
+//! [`Credentials`]; they use `auth` directly only for its value types (the rule contexts, the
+//! audit vocabulary, rejections) and, in `explain`, its standing rules and lock policy.
 //!
 //! Uses `auth`, `store` (hash types), `config` and `clock`. Must not import `sip2`, `server` or
 //! `cli`.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::Error;
-use crate::auth::{self, Authenticator, NewCredential, PasswordContext, PinContext};
+use crate::auth::{
+    self, AuditAction, AuditOutcome, Authenticator, Chosen, NewCredential, PasswordContext,
+    PinContext, Rejection, Rejections,
+};
 use crate::clock::SharedClock;
 use crate::config::SecurityConfig;
-use crate::store::{CredentialHash, Store, StoredHash};
+use crate::store::{CredentialHash, NewAuditEntry, Store, StoredHash};
 
 /// How long a staff action waits in total for a hashing slot before giving up.
 const BUSY_RETRY: Duration = Duration::from_secs(120);
@@ -69,33 +74,47 @@ impl Credentials {
         pepper.key_id == key_id || pepper.previous_keys.iter().any(|k| k.id == key_id)
     }
 
-    /// Applies the PIN rules without hashing; `Err` holds the sentence for the patron.
-    pub fn check_pin(&self, pin: &SecretString, context: &PinContext<'_>) -> Result<(), String> {
-        auth::pin_rules::check(pin.expose_secret(), &self.security.pin, context)
-            .map_err(|rejection| rejection.to_string())
+    /// Applies the PIN rules without hashing; `Err` holds every rule broken.
+    pub fn check_pin(
+        &self,
+        pin: &SecretString,
+        context: &PinContext<'_>,
+    ) -> Result<(), Rejections> {
+        let broken = auth::pin_rules::rejections(pin.expose_secret(), &self.security.pin, context);
+        match Rejections::new(broken.into_iter().map(Rejection::Pin)) {
+            Some(all) => Err(all),
+            None => Ok(()),
+        }
     }
 
     /// Checks (rules, and "not the current PIN") and hashes a new PIN.
-    /// `Ok(Err(reason))` is a refusal with the sentence for the patron.
+    /// `Ok(Err(rejections))` is a refusal: every rule broken, each with its sentence.
     pub async fn new_pin(
         &self,
         pin: &SecretString,
         context: &PinContext<'_>,
         current: Option<&CredentialHash>,
-    ) -> Result<Result<CredentialHash, String>, Error> {
-        self.retry(|| self.auth.hash_pin(pin, context, current))
-            .await
+    ) -> Result<Result<CredentialHash, Rejections>, Error> {
+        until_free(|| async move {
+            let outcome = self.auth.choose_pin(pin, context, current).await;
+            Ok(chosen(outcome.map_err(hashing)?))
+        })
+        .await
     }
 
     /// Checks (rules, and "not the PIN") and hashes a new online password.
+    /// `Ok(Err(rejections))` is a refusal: every rule broken, each with its sentence.
     pub async fn new_password(
         &self,
         password: &SecretString,
         context: &PasswordContext<'_>,
         pin: Option<&CredentialHash>,
-    ) -> Result<Result<CredentialHash, String>, Error> {
-        self.retry(|| self.auth.hash_password(password, context, pin))
-            .await
+    ) -> Result<Result<CredentialHash, Rejections>, Error> {
+        until_free(|| async move {
+            let outcome = self.auth.choose_password(password, context, pin).await;
+            Ok(chosen(outcome.map_err(hashing)?))
+        })
+        .await
     }
 
     /// The default PIN of a new patron without one (`security.default_credential`): the last
@@ -104,19 +123,17 @@ impl Credentials {
     /// digits. No PIN rule applies: the digits are the phone's by definition, and the PIN only
     /// lasts until the patron chooses one (which may then equal neither).
     pub async fn default_pin(&self, phone: Option<&str>) -> Result<Option<CredentialHash>, Error> {
-        let started = std::time::Instant::now();
-        loop {
-            match self.auth.default_pin(phone).await {
-                Ok(None) => return Ok(None),
-                Ok(Some(NewCredential::Hashed(hash))) => return Ok(Some(hash)),
-                Ok(Some(NewCredential::Busy)) if started.elapsed() < BUSY_RETRY => continue,
-                Ok(Some(NewCredential::Busy)) => return Err(busy()),
-                Ok(Some(NewCredential::Rejected(rejection))) => {
+        until_free(|| async move {
+            Ok(match self.auth.default_pin(phone).await.map_err(hashing)? {
+                None => Slot::Done(None),
+                Some(NewCredential::Hashed(hash)) => Slot::Done(Some(hash)),
+                Some(NewCredential::Busy) => Slot::Busy,
+                Some(NewCredential::Rejected(rejection)) => {
                     return Err(Error::Refused(rejection.to_string()))
                 }
-                Err(e) => return Err(Error::Hashing(e.to_string())),
-            }
-        }
+            })
+        })
+        .await
     }
 
     /// Whether [`Credentials::default_pin`] would issue a PIN for this phone (dry runs: no
@@ -127,15 +144,20 @@ impl Credentials {
 
     /// Hashes a terminal secret (no rules: generated or checked by the caller).
     pub async fn terminal_secret(&self, secret: &SecretString) -> Result<StoredHash, Error> {
-        let started = std::time::Instant::now();
-        loop {
-            match self.auth.hash_terminal_password(secret).await {
-                Ok(Some(hash)) => return Ok(hash),
-                Ok(None) if started.elapsed() < BUSY_RETRY => continue,
-                Ok(None) => return Err(busy()),
-                Err(e) => return Err(Error::Hashing(e.to_string())),
-            }
-        }
+        until_free(|| async move {
+            Ok(
+                match self
+                    .auth
+                    .hash_terminal_password(secret)
+                    .await
+                    .map_err(hashing)?
+                {
+                    Some(hash) => Slot::Done(hash),
+                    None => Slot::Busy,
+                },
+            )
+        })
+        .await
     }
 
     /// A stable pseudonym of a card for the audit log (keyed with the active pepper).
@@ -143,28 +165,59 @@ impl Credentials {
         self.auth.pseudonym(card)
     }
 
-    /// Runs a hashing call, waiting again while the pool answers "busy" (a bulk import fills
-    /// every slot with its own jobs; that must not fail the import).
-    async fn retry<'a, F, Fut>(&'a self, call: F) -> Result<Result<CredentialHash, String>, Error>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = auth::Result<NewCredential>> + 'a,
-    {
-        let started = std::time::Instant::now();
-        loop {
-            match call().await {
-                Ok(NewCredential::Hashed(hash)) => return Ok(Ok(hash)),
-                Ok(NewCredential::Rejected(rejection)) => return Ok(Err(rejection.to_string())),
-                Ok(NewCredential::Busy) if started.elapsed() < BUSY_RETRY => continue,
-                Ok(NewCredential::Busy) => return Err(busy()),
-                Err(e) if e.is_unavailable() => {
-                    return Err(Error::Hashing(
-                        "database unavailable while checking the current credential".into(),
-                    ))
-                }
-                Err(e) => return Err(Error::Hashing(e.to_string())),
-            }
+    /// An audit record with the card pseudonymised: [`Authenticator::audit_entry`].
+    pub(crate) fn audit_entry(
+        &self,
+        at: DateTime<Utc>,
+        actor: String,
+        card: Option<&str>,
+        action: AuditAction,
+        outcome: AuditOutcome,
+        reason: Option<String>,
+    ) -> NewAuditEntry {
+        self.auth
+            .audit_entry(at, actor, card, action, outcome, reason)
+    }
+}
+
+/// One attempt at a hashing call: done, or every hashing slot was busy.
+enum Slot<T> {
+    Done(T),
+    Busy,
+}
+
+/// Runs a hashing call, waiting again while the pool answers "busy" (a bulk import fills every
+/// slot with its own jobs; that must not fail the import), for at most [`BUSY_RETRY`] in total.
+async fn until_free<T, F, Fut>(mut call: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Slot<T>, Error>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match call().await? {
+            Slot::Done(value) => return Ok(value),
+            Slot::Busy if started.elapsed() < BUSY_RETRY => continue,
+            Slot::Busy => return Err(busy()),
         }
+    }
+}
+
+/// A new PIN or password: hashed, refused (every rule broken), or busy.
+fn chosen(outcome: Chosen) -> Slot<Result<CredentialHash, Rejections>> {
+    match outcome {
+        Chosen::Hashed(hash) => Slot::Done(Ok(hash)),
+        Chosen::Rejected(all) => Slot::Done(Err(all)),
+        Chosen::Busy => Slot::Busy,
+    }
+}
+
+/// A hashing call that could not decide.
+fn hashing(err: auth::Error) -> Error {
+    if err.is_unavailable() {
+        Error::Hashing("database unavailable while checking the current credential".into())
+    } else {
+        Error::Hashing(err.to_string())
     }
 }
 

@@ -1,6 +1,7 @@
 //! `accounts::Error`: why a staff action could not be done, in words that say what to fix.
-//! Never carries a PIN, password, token or hash. Uses `store` and `auth` error types only.
+//! Never carries a PIN, password, token or hash. Uses `store` and `auth` error and rejection types only.
 
+use crate::auth::Rejections;
 use crate::store;
 
 /// The broad class of an error, which the CLI maps to an exit code.
@@ -28,6 +29,10 @@ pub enum Error {
     /// A rule refused the request; `reason` is the sentence for the person at the desk.
     #[error("{0}")]
     Refused(String),
+    /// The PIN or password rules refused a new credential: every rule broken, each with its
+    /// sentence for the patron (a form attaches each to its field).
+    #[error("{0}")]
+    Rejected(Rejections),
     #[error("invalid {what}: {reason}")]
     Invalid { what: &'static str, reason: String },
     #[error("{0}; check database.url (or SIP2AUTH_DATABASE_URL) and that the database is running")]
@@ -44,7 +49,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::NotFound { .. } => ErrorKind::NotFound,
-            Error::Duplicate { .. } | Error::Refused(_) => ErrorKind::Refused,
+            Error::Duplicate { .. } | Error::Refused(_) | Error::Rejected(_) => ErrorKind::Refused,
             Error::Invalid { .. } => ErrorKind::Invalid,
             Error::Unavailable(_) => ErrorKind::Unavailable,
             Error::Store(_) | Error::Pepper(_) | Error::Hashing(_) => ErrorKind::Internal,

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::patron::CardRef;
 use super::{Accounts, Error};
 use crate::auth::{pin_lock_policy, Standing};
-use crate::store::{AttemptSlot, PatronCredential, PatronRecord, PatronStatus, Terminal};
+use crate::store::{AttemptSlot, Money, PatronCredential, PatronRecord, PatronStatus, Terminal};
 
 /// The answer of `explain`: a verdict and the facts behind it, each as a labelled sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,8 +122,7 @@ impl Accounts {
             Some(day) => facts.push(("expiry", format!("registration valid until {day}"))),
             None => facts.push(("expiry", "no expiry date".into())),
         }
-        let money =
-            |minor: i64| format!("{}.{:02} {}", minor / 100, (minor % 100).abs(), d.currency);
+        let money = |minor: i64| format!("{} {}", Money::from_minor(minor), d.currency);
         let fines = match d.fee_limit_minor {
             Some(limit) if standing.fines_over_limit => {
                 refusals.push("fines are over the limit".into());

@@ -20,7 +20,7 @@ pub mod terminal;
 
 use std::sync::Arc;
 
-use crate::auth::Authenticator;
+use crate::auth::{AuditAction, AuditOutcome, Authenticator, Rejections};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::{NewAuditEntry, Store};
@@ -131,8 +131,8 @@ impl Accounts {
         &self,
         operator: &Operator,
         card: Option<&str>,
-        action: &str,
-        outcome: &str,
+        action: AuditAction,
+        outcome: AuditOutcome,
         reason: Option<String>,
     ) -> Result<(), Error> {
         let entry = self.audit_entry(operator, card, action, outcome, reason);
@@ -140,20 +140,27 @@ impl Accounts {
         Ok(())
     }
 
-    /// Audits a refusal of `action` by a rule and returns it as [`Error::Refused`], with the
-    /// sentence for the patron (an audit failure is returned instead).
-    async fn refuse(&self, operator: &Operator, card: &str, action: &str, reason: String) -> Error {
+    /// Audits a refusal of `action` by the PIN or password rules and returns it as
+    /// [`Error::Rejected`], every rule broken with its sentence for the patron (an audit failure
+    /// is returned instead).
+    async fn refuse(
+        &self,
+        operator: &Operator,
+        card: &str,
+        action: AuditAction,
+        rejections: Rejections,
+    ) -> Error {
         match self
             .audit(
                 operator,
                 Some(card),
                 action,
-                "refused",
-                Some(reason.clone()),
+                AuditOutcome::Refused,
+                Some(rejections.to_string()),
             )
             .await
         {
-            Ok(()) => Error::Refused(reason),
+            Ok(()) => Error::Rejected(rejections),
             Err(err) => err,
         }
     }
@@ -164,17 +171,17 @@ impl Accounts {
         &self,
         operator: &Operator,
         card: Option<&str>,
-        action: &str,
-        outcome: &str,
+        action: AuditAction,
+        outcome: AuditOutcome,
         reason: Option<String>,
     ) -> NewAuditEntry {
-        NewAuditEntry {
-            at: self.clock.now(),
-            actor: operator.actor(),
-            card_pseudonym: card.map(|c| self.credentials.pseudonym(c)),
-            action: action.to_owned(),
-            outcome: outcome.to_owned(),
+        self.credentials.audit_entry(
+            self.clock.now(),
+            operator.actor(),
+            card,
+            action,
+            outcome,
             reason,
-        }
+        )
     }
 }

@@ -7,6 +7,7 @@ use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Accounts, Error, Operator};
+use crate::auth::{AuditAction, AuditOutcome};
 use crate::store::{NewTerminal, Terminal, TerminalSettings};
 
 /// Characters of a generated secret: no look-alikes (0/O, 1/I/l), nothing SIP2 treats specially.
@@ -103,7 +104,7 @@ impl Accounts {
                 },
                 other => other.into(),
             })?;
-        self.audit_terminal(operator, "terminal_add", login_id)
+        self.audit_terminal(operator, AuditAction::TerminalAdd, login_id)
             .await?;
         let terminal = self
             .store
@@ -139,7 +140,7 @@ impl Accounts {
         self.store
             .set_terminal_password_hash(terminal.id, Some(&stored))
             .await?;
-        self.audit_terminal(operator, "terminal_set_password", login_id)
+        self.audit_terminal(operator, AuditAction::TerminalSetPassword, login_id)
             .await?;
         Ok(generated.then_some(secret))
     }
@@ -156,9 +157,9 @@ impl Accounts {
             .set_terminal_enabled(terminal.id, enabled)
             .await?;
         let action = if enabled {
-            "terminal_enable"
+            AuditAction::TerminalEnable
         } else {
-            "terminal_disable"
+            AuditAction::TerminalDisable
         };
         self.audit_terminal(operator, action, login_id).await
     }
@@ -167,7 +168,7 @@ impl Accounts {
     pub async fn remove_terminal(&self, operator: &Operator, login_id: &str) -> Result<(), Error> {
         let terminal = self.terminal(login_id).await?;
         self.store.remove_terminal(terminal.id).await?;
-        self.audit_terminal(operator, "terminal_remove", login_id)
+        self.audit_terminal(operator, AuditAction::TerminalRemove, login_id)
             .await
     }
 }
@@ -177,11 +178,12 @@ impl Accounts {
     async fn audit_terminal(
         &self,
         operator: &Operator,
-        action: &str,
+        action: AuditAction,
         login_id: &str,
     ) -> Result<(), Error> {
         let reason = format!("terminal {login_id}");
-        self.audit(operator, None, action, "ok", Some(reason)).await
+        self.audit(operator, None, action, AuditOutcome::Ok, Some(reason))
+            .await
     }
 }
 

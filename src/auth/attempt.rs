@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
+use super::audit::{AuditAction, AuditOutcome};
 use super::authenticator::{secret_bytes, Authenticator};
 use super::decision::CredentialVerdict;
 use super::hashing::{HashedSecret, Verification};
@@ -30,9 +31,14 @@ pub(super) enum Which {
 
 impl Which {
     pub(super) fn name(self) -> &'static str {
+        self.action().as_str()
+    }
+
+    /// The audit action of a check of this credential.
+    pub(super) fn action(self) -> AuditAction {
         match self {
-            Which::Pin => "pin",
-            Which::Password => "password",
+            Which::Pin => AuditAction::PinCheck,
+            Which::Password => AuditAction::PasswordCheck,
         }
     }
 }
@@ -112,8 +118,8 @@ impl Authenticator {
             self.audit(
                 actor,
                 Some(card),
-                which.name(),
-                "reset_required",
+                which.action(),
+                AuditOutcome::ResetRequired,
                 Some(reason),
             )
             .await?;
@@ -188,11 +194,17 @@ impl Authenticator {
             return Ok(CredentialVerdict::Valid);
         };
         let (verdict, outcome) = if now >= expires {
-            (CredentialVerdict::DefaultExpired, "default_expired")
+            (
+                CredentialVerdict::DefaultExpired,
+                AuditOutcome::DefaultExpired,
+            )
         } else {
-            (CredentialVerdict::DefaultToChange, "default_used")
+            (
+                CredentialVerdict::DefaultToChange,
+                AuditOutcome::DefaultUsed,
+            )
         };
-        self.audit(actor, Some(card), which.name(), outcome, None)
+        self.audit(actor, Some(card), which.action(), outcome, None)
             .await?;
         Ok(verdict)
     }
@@ -211,24 +223,24 @@ impl Authenticator {
         };
         let outcome = match effect {
             FailureEffect::Counted => return Ok(()),
-            FailureEffect::TemporaryLock => "locked",
-            FailureEffect::HardLock => "hard_locked",
+            FailureEffect::TemporaryLock => AuditOutcome::Locked,
+            FailureEffect::HardLock => AuditOutcome::HardLocked,
         };
         tracing::info!(
             credential = which.name(),
             attempt,
-            outcome,
+            outcome = outcome.as_str(),
             "account locked"
         );
-        self.audit(actor, Some(card), which.name(), outcome, None)
+        self.audit(actor, Some(card), which.action(), outcome, None)
             .await?;
         if effect == FailureEffect::HardLock {
             // No mail module yet: the queued notification is an audit record the mailer will read.
             self.audit(
                 actor,
                 Some(card),
-                "patron_notification",
-                "queued",
+                AuditAction::PatronNotification,
+                AuditOutcome::Queued,
                 Some("hard_lock"),
             )
             .await?;

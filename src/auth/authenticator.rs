@@ -1,6 +1,6 @@
 //! The facade: [`Authenticator`] holds the store, the security config, the clock, the hasher with
 //! its pepper ring and the hashing pool. Owns start-up (key loading and the fingerprint check),
-//! card pseudonyms and the audit helper shared by the terminal and patron checks.
+//! card pseudonyms (the audit entry builder is `audit.rs`).
 //!
 //! Uses `store`, `config` and `clock`; must not import `sip2`, `server` or `accounts`.
 
@@ -16,9 +16,7 @@ use super::pool::{HashPool, PoolCounts};
 use super::{Error, Result};
 use crate::clock::SharedClock;
 use crate::config::security::{LockoutConfig, SecurityConfig};
-use crate::store::{
-    CredentialHash, LockPolicy, NewAuditEntry, PasswordLockPolicy, Store, StoredHash,
-};
+use crate::store::{CredentialHash, LockPolicy, PasswordLockPolicy, Store, StoredHash};
 
 /// Meta-table key under which the fingerprint of pepper key `id` is recorded.
 fn fingerprint_key(id: u32) -> String {
@@ -113,27 +111,6 @@ impl Authenticator {
             base_lock: duration(l.password_lock),
             max_lock: duration(l.password_lock_max),
         }
-    }
-
-    /// Appends an audit record. The card is pseudonymised here; nothing secret is passed in.
-    pub(super) async fn audit(
-        &self,
-        actor: &str,
-        card: Option<&str>,
-        action: &str,
-        outcome: &str,
-        reason: Option<&str>,
-    ) -> Result<()> {
-        let entry = NewAuditEntry {
-            at: self.now(),
-            actor: actor.to_owned(),
-            card_pseudonym: card.map(|c| self.pseudonym(c)),
-            action: action.to_owned(),
-            outcome: outcome.to_owned(),
-            reason: reason.map(str::to_owned),
-        };
-        self.inner.store.append_audit(&entry).await?;
-        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::audit::{AuditAction, AuditOutcome};
 use super::authenticator::{duration, Authenticator};
 use super::decision::{BudgetAction, TerminalBudget, TerminalProfile};
 use super::Result;
@@ -87,8 +88,8 @@ impl Authenticator {
             self.audit(
                 &terminal.login_id,
                 None,
-                "terminal_budget",
-                "alert",
+                AuditAction::TerminalBudget,
+                AuditOutcome::Alert,
                 Some(&reason),
             )
             .await?;

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use super::authenticator::{duration, secret_bytes, Authenticator};
-use super::decision::{NewCredential, Rejection};
+use super::decision::{Chosen, NewCredential, Rejection, Rejections};
 use super::hashing::{HashedSecret, Verification};
 use super::password_rules::{self, PasswordContext, PasswordRejection};
 use super::pin_rules::{self, PinContext, PinRejection};
@@ -42,60 +42,91 @@ pub fn default_pin_digits(
 
 impl Authenticator {
     /// Checks a new PIN against the rules (with the patron's details, and against `current`, the
-    /// PIN or default PIN it replaces) and hashes it.
+    /// PIN or default PIN it replaces) and hashes it; a refusal names the first rule broken.
     pub async fn hash_pin(
         &self,
         pin: &SecretString,
         context: &PinContext<'_>,
         current: Option<&CredentialHash>,
     ) -> Result<NewCredential> {
+        self.choose_pin(pin, context, current)
+            .await
+            .map(NewCredential::from)
+    }
+
+    /// Like [`Authenticator::hash_pin`], reporting every rule the PIN breaks. A PIN of the wrong
+    /// shape (not digits, too short or long) is never compared with the current one.
+    pub async fn choose_pin(
+        &self,
+        pin: &SecretString,
+        context: &PinContext<'_>,
+        current: Option<&CredentialHash>,
+    ) -> Result<Chosen> {
         let rules = &self.inner.config.pin;
-        if let Err(rejection) = pin_rules::check(pin.expose_secret(), rules, context) {
-            return Ok(NewCredential::Rejected(Rejection::Pin(rejection)));
-        }
+        let mut broken: Vec<Rejection> = pin_rules::rejections(pin.expose_secret(), rules, context)
+            .into_iter()
+            .map(Rejection::Pin)
+            .collect();
+        let well_formed = !broken
+            .first()
+            .is_some_and(|r| matches!(r, Rejection::Pin(p) if p.is_shape()));
         let bytes = secret_bytes(pin);
-        if rules.reject_personal {
+        if well_formed && rules.reject_personal {
             match self.matches(current, &bytes).await {
-                None => return Ok(NewCredential::Busy),
-                Some(true) => {
-                    return Ok(NewCredential::Rejected(Rejection::Pin(
-                        PinRejection::PreviousPin,
-                    )))
-                }
+                // Refused by the rules anyway: no need to wait for a slot.
+                None if !broken.is_empty() => {}
+                None => return Ok(Chosen::Busy),
+                Some(true) => broken.push(Rejection::Pin(PinRejection::PreviousPin)),
                 Some(false) => {}
             }
         }
-        self.hashed(bytes, None).await
+        match Rejections::new(broken) {
+            Some(all) => Ok(Chosen::Rejected(all)),
+            None => self.hashed(bytes, None).await.map(Chosen::from),
+        }
     }
 
     /// Normalises (NFKC) and checks a new online password and hashes it; it must differ from the
-    /// patron's PIN (`pin`, compared by verification).
+    /// patron's PIN (`pin`, compared by verification). A refusal names the first rule broken.
     pub async fn hash_password(
         &self,
         password: &SecretString,
         context: &PasswordContext<'_>,
         pin: Option<&CredentialHash>,
     ) -> Result<NewCredential> {
+        self.choose_password(password, context, pin)
+            .await
+            .map(NewCredential::from)
+    }
+
+    /// Like [`Authenticator::hash_password`], reporting every rule the password breaks. A
+    /// password refused as too long is neither checked further nor compared with the PIN.
+    pub async fn choose_password(
+        &self,
+        password: &SecretString,
+        context: &PasswordContext<'_>,
+        pin: Option<&CredentialHash>,
+    ) -> Result<Chosen> {
         let rules = &self.inner.config.password;
-        let checked =
-            password_rules::normalize(password.expose_secret(), rules).and_then(|normalized| {
-                password_rules::check(&normalized, rules, context).map(|()| normalized)
-            });
-        let normalized = match checked {
+        let normalized = match password_rules::normalize(password.expose_secret(), rules) {
             Ok(normalized) => normalized,
-            Err(rejection) => return Ok(NewCredential::Rejected(Rejection::Password(rejection))),
+            Err(too_long) => return Ok(Chosen::Rejected(Rejection::Password(too_long).into())),
         };
+        let mut broken: Vec<Rejection> = password_rules::rejections(&normalized, rules, context)
+            .into_iter()
+            .map(Rejection::Password)
+            .collect();
         let bytes = Zeroizing::new(normalized.as_bytes().to_vec());
         match self.matches(pin, &bytes).await {
-            None => return Ok(NewCredential::Busy),
-            Some(true) => {
-                return Ok(NewCredential::Rejected(Rejection::Password(
-                    PasswordRejection::SameAsPin,
-                )))
-            }
+            None if !broken.is_empty() => {}
+            None => return Ok(Chosen::Busy),
+            Some(true) => broken.push(Rejection::Password(PasswordRejection::SameAsPin)),
             Some(false) => {}
         }
-        self.hashed(bytes, None).await
+        match Rejections::new(broken) {
+            Some(all) => Ok(Chosen::Rejected(all)),
+            None => self.hashed(bytes, None).await.map(Chosen::from),
+        }
     }
 
     /// The default PIN for a new patron without one, when `[security.default_credential]` is

@@ -208,7 +208,57 @@ impl fmt::Display for Rejection {
     }
 }
 
-/// The outcome of setting a new PIN or password.
+/// Every rule a new PIN or password breaks, in the rules' order; never empty. Each [`Rejection`]
+/// is one sentence for the patron (a form attaches it to its field); `Display` joins them with
+/// "; ".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejections {
+    first: Rejection,
+    rest: Vec<Rejection>,
+}
+
+impl Rejections {
+    /// `None` when nothing was broken.
+    pub fn new(all: impl IntoIterator<Item = Rejection>) -> Option<Rejections> {
+        let mut all = all.into_iter();
+        let first = all.next()?;
+        Some(Rejections {
+            first,
+            rest: all.collect(),
+        })
+    }
+
+    /// The first rule broken (what a single-reason answer shows).
+    pub fn first(&self) -> &Rejection {
+        &self.first
+    }
+
+    /// Every rule broken, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Rejection> {
+        std::iter::once(&self.first).chain(&self.rest)
+    }
+}
+
+impl From<Rejection> for Rejections {
+    fn from(rejection: Rejection) -> Self {
+        Rejections {
+            first: rejection,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Rejections {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.first.fmt(f)?;
+        for rejection in &self.rest {
+            write!(f, "; {rejection}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of setting a new PIN or password, with the first rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewCredential {
     /// Store this (hash, key id and flags).
@@ -217,4 +267,35 @@ pub enum NewCredential {
     Rejected(Rejection),
     /// No hashing slot within the queue timeout.
     Busy,
+}
+
+/// The outcome of a PIN or password someone chose, with every rule it breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chosen {
+    /// Store this (hash, key id and flags).
+    Hashed(crate::store::CredentialHash),
+    /// Refused: every rule it breaks.
+    Rejected(Rejections),
+    /// No hashing slot within the queue timeout.
+    Busy,
+}
+
+impl From<Chosen> for NewCredential {
+    fn from(chosen: Chosen) -> Self {
+        match chosen {
+            Chosen::Hashed(hash) => NewCredential::Hashed(hash),
+            Chosen::Rejected(all) => NewCredential::Rejected(all.first),
+            Chosen::Busy => NewCredential::Busy,
+        }
+    }
+}
+
+impl From<NewCredential> for Chosen {
+    fn from(new: NewCredential) -> Self {
+        match new {
+            NewCredential::Hashed(hash) => Chosen::Hashed(hash),
+            NewCredential::Rejected(rejection) => Chosen::Rejected(rejection.into()),
+            NewCredential::Busy => Chosen::Busy,
+        }
+    }
 }

@@ -9,6 +9,7 @@
 //! Never logs a PIN, password, hash, token or raw card number, at any level.
 
 mod attempt;
+mod audit;
 mod authenticator;
 mod budget;
 mod credential;
@@ -22,11 +23,15 @@ pub mod pool;
 mod standing;
 mod terminal;
 
+/// Amounts are written one way everywhere; `server` reads them through `auth`.
+pub use crate::store::Money;
+pub use audit::{AuditAction, AuditOutcome};
 pub use authenticator::{pin_lock_policy, Authenticator};
 pub use credential::default_pin_digits;
 pub use decision::{
-    BudgetAction, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
-    Rejection, Standing, TerminalBudget, TerminalDecision, TerminalProfile, TerminalRefusal,
+    BudgetAction, Chosen, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
+    Rejection, Rejections, Standing, TerminalBudget, TerminalDecision, TerminalProfile,
+    TerminalRefusal,
 };
 pub use password_rules::{PasswordContext, PasswordRejection};
 pub use pepper::{KeyRing, PepperError, PepperKey};

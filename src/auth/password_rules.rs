@@ -105,68 +105,97 @@ pub fn normalize(
     Ok(NormalizedPassword(normalized))
 }
 
-/// Checks a new (normalised) password against the configured rules.
+/// Whether a character is of a kind the composition rule asks for.
+type CharTest = fn(&char) -> bool;
+
+/// Every rule a new (normalised) password breaks, in the order they are reported; empty when it
+/// passes. Length and each missing kind of character are separate rejections; "too guessable"
+/// is one, with the most telling hint (personal details first, then `zxcvbn`'s warning).
+pub fn rejections(
+    password: &NormalizedPassword,
+    config: &PasswordRulesConfig,
+    context: &PasswordContext<'_>,
+) -> Vec<PasswordRejection> {
+    let text = password.as_str();
+    let mut broken = Vec::new();
+    if text.chars().count() < config.min_length {
+        broken.push(PasswordRejection::TooShort {
+            min: config.min_length,
+        });
+    }
+    if config.require_composition {
+        let has = |test: CharTest| text.chars().any(|c| test(&c));
+        let kinds: [(CharTest, PasswordRejection); 4] = [
+            (|c| c.is_uppercase(), PasswordRejection::MissingUpper),
+            (|c| c.is_lowercase(), PasswordRejection::MissingLower),
+            (|c| c.is_ascii_digit(), PasswordRejection::MissingDigit),
+            (|c| !c.is_alphanumeric(), PasswordRejection::MissingSpecial),
+        ];
+        broken.extend(
+            kinds
+                .into_iter()
+                .filter(|(test, _)| !has(*test))
+                .map(|(_, rejection)| rejection),
+        );
+    }
+    if config.reject_common {
+        broken.extend(guessable(text, config, context));
+    }
+    broken
+}
+
+/// Common, breached or built from the patron's own details (`reject_common`).
+fn guessable(
+    text: &str,
+    config: &PasswordRulesConfig,
+    context: &PasswordContext<'_>,
+) -> Option<PasswordRejection> {
+    let email_local = context.email.map(|e| e.split('@').next().unwrap_or(e));
+    // The card's last six characters too: the number printed in full is rarely reused whole.
+    let card_end = context.card.map(|c| match c.char_indices().rev().nth(5) {
+        Some((at, _)) => &c[at..],
+        None => c,
+    });
+    let words: Vec<&str> = context
+        .card
+        .into_iter()
+        .chain(card_end)
+        .chain(context.names.iter().copied())
+        .chain(email_local)
+        .chain(context.library_name)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let lower = text.to_lowercase();
+    if words
+        .iter()
+        .any(|w| w.chars().count() >= 4 && lower.contains(&w.to_lowercase()))
+    {
+        return Some(PasswordRejection::TooGuessable {
+            hint: Some("it contains your name, card number or email".into()),
+        });
+    }
+    let estimate = zxcvbn::zxcvbn(text, &words);
+    if u8::from(estimate.score()) < config.min_strength {
+        let hint = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| w.to_string());
+        return Some(PasswordRejection::TooGuessable { hint });
+    }
+    None
+}
+
+/// Checks a new (normalised) password against the configured rules; the first rule broken is the
+/// reason.
 pub fn check(
     password: &NormalizedPassword,
     config: &PasswordRulesConfig,
     context: &PasswordContext<'_>,
 ) -> Result<(), PasswordRejection> {
-    let text = password.as_str();
-    if text.chars().count() < config.min_length {
-        return Err(PasswordRejection::TooShort {
-            min: config.min_length,
-        });
+    match rejections(password, config, context).into_iter().next() {
+        Some(rejection) => Err(rejection),
+        None => Ok(()),
     }
-    if config.require_composition {
-        let has = |test: fn(&char) -> bool| text.chars().any(|c| test(&c));
-        if !has(|c| c.is_uppercase()) {
-            return Err(PasswordRejection::MissingUpper);
-        }
-        if !has(|c| c.is_lowercase()) {
-            return Err(PasswordRejection::MissingLower);
-        }
-        if !has(|c| c.is_ascii_digit()) {
-            return Err(PasswordRejection::MissingDigit);
-        }
-        if !has(|c| !c.is_alphanumeric()) {
-            return Err(PasswordRejection::MissingSpecial);
-        }
-    }
-    if config.reject_common {
-        let email_local = context.email.map(|e| e.split('@').next().unwrap_or(e));
-        // The card's last six characters too: the number printed in full is rarely reused whole.
-        let card_end = context.card.map(|c| match c.char_indices().rev().nth(5) {
-            Some((at, _)) => &c[at..],
-            None => c,
-        });
-        let words: Vec<&str> = context
-            .card
-            .into_iter()
-            .chain(card_end)
-            .chain(context.names.iter().copied())
-            .chain(email_local)
-            .chain(context.library_name)
-            .filter(|w| !w.is_empty())
-            .collect();
-        let lower = text.to_lowercase();
-        if words
-            .iter()
-            .any(|w| w.chars().count() >= 4 && lower.contains(&w.to_lowercase()))
-        {
-            return Err(PasswordRejection::TooGuessable {
-                hint: Some("it contains your name, card number or email".into()),
-            });
-        }
-        let estimate = zxcvbn::zxcvbn(text, &words);
-        if u8::from(estimate.score()) < config.min_strength {
-            let hint = estimate
-                .feedback()
-                .and_then(|f| f.warning())
-                .map(|w| w.to_string());
-            return Err(PasswordRejection::TooGuessable { hint });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -248,6 +277,28 @@ mod tests {
             verdict("Hamilton-Qx7!v", &PasswordContext::default()),
             Ok(())
         );
+    }
+
+    #[test]
+    fn every_rule_a_password_breaks_is_reported() {
+        let password = normalize("xkq", &rules()).unwrap();
+        let all = rejections(&password, &rules(), &PasswordContext::default());
+        assert_eq!(
+            &all[..4],
+            &[
+                PasswordRejection::TooShort { min: 8 },
+                PasswordRejection::MissingUpper,
+                PasswordRejection::MissingDigit,
+                PasswordRejection::MissingSpecial,
+            ]
+        );
+        assert!(matches!(
+            all.get(4),
+            Some(PasswordRejection::TooGuessable { .. })
+        ));
+        assert_eq!(all.len(), 5);
+        let good = normalize("Lantern-Quiet-Harbor-71", &rules()).unwrap();
+        assert!(rejections(&good, &rules(), &PasswordContext::default()).is_empty());
     }
 
     #[test]

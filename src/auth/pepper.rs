@@ -171,7 +171,9 @@ impl KeyRing {
     /// set, else from `key_file`; previous keys from their files. Start-up only (file I/O).
     pub fn load(config: &PepperConfig) -> Result<Self, PepperError> {
         let active = match &config.key_hex_from_env {
-            Some(hex_key) => PepperKey::parse(hex_key.as_bytes(), "from SIP2AUTH_PEPPER")?,
+            Some(hex_key) => {
+                PepperKey::parse(hex_key.expose_secret().as_bytes(), "from SIP2AUTH_PEPPER")?
+            }
             None => PepperKey::read(&config.key_file)?,
         };
         let previous = config

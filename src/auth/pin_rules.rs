@@ -182,32 +182,56 @@ fn birth_date(d: &[u8], context: &PinContext<'_>) -> bool {
     forms.iter().any(|form| form.as_bytes() == d)
 }
 
+/// Every rule a new PIN breaks, in the order they are reported; empty when it passes. A PIN that
+/// is not all digits, or too short or too long, is reported for that alone: the other rules read
+/// digits of an acceptable length.
+pub fn rejections(
+    pin: &str,
+    config: &PinRulesConfig,
+    context: &PinContext<'_>,
+) -> Vec<PinRejection> {
+    let digits = pin.as_bytes();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return vec![PinRejection::NotDigits];
+    }
+    if digits.len() < config.min_length {
+        return vec![PinRejection::TooShort {
+            min: config.min_length,
+        }];
+    }
+    if digits.len() > config.max_length {
+        return vec![PinRejection::TooLong {
+            max: config.max_length,
+        }];
+    }
+    RULES
+        .iter()
+        .filter(|(switch, _, test)| switch.on(config) && test(digits, context))
+        .map(|(_, rejection, _)| *rejection)
+        .collect()
+}
+
+impl PinRejection {
+    /// The PIN's shape is wrong (characters or length): no other rule, and no comparison with the
+    /// current PIN, applies to it.
+    pub fn is_shape(self) -> bool {
+        matches!(
+            self,
+            Self::NotDigits | Self::TooShort { .. } | Self::TooLong { .. }
+        )
+    }
+}
+
 /// Checks a new PIN against the configured rules; the first rule broken is the reason.
 pub fn check(
     pin: &str,
     config: &PinRulesConfig,
     context: &PinContext<'_>,
 ) -> Result<(), PinRejection> {
-    let digits = pin.as_bytes();
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(PinRejection::NotDigits);
+    match rejections(pin, config, context).first() {
+        Some(rejection) => Err(*rejection),
+        None => Ok(()),
     }
-    if digits.len() < config.min_length {
-        return Err(PinRejection::TooShort {
-            min: config.min_length,
-        });
-    }
-    if digits.len() > config.max_length {
-        return Err(PinRejection::TooLong {
-            max: config.max_length,
-        });
-    }
-    for (switch, rejection, test) in RULES {
-        if switch.on(config) && test(digits, context) {
-            return Err(*rejection);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -340,6 +364,46 @@ mod tests {
             ..core()
         };
         assert_eq!(remaining(&none), 10_000);
+    }
+
+    #[test]
+    fn every_rule_a_pin_breaks_is_reported_in_table_order() {
+        let strict = PinRulesConfig {
+            strict: true,
+            ..core()
+        };
+        assert_eq!(
+            rejections("1111", &strict, &PinContext::default()),
+            vec![
+                PinRejection::AllSame,
+                PinRejection::Repeated,
+                PinRejection::Common,
+                PinRejection::TripleDigit,
+                PinRejection::Pairs,
+            ]
+        );
+        let context = PinContext {
+            card: Some("29000104931987"),
+            phone: None,
+            birth_date: NaiveDate::from_ymd_opt(1987, 3, 14),
+        };
+        assert_eq!(
+            rejections("1987", &strict, &context),
+            vec![
+                PinRejection::CardDigits,
+                PinRejection::BirthDate,
+                PinRejection::Year
+            ]
+        );
+        assert_eq!(
+            rejections("12", &core(), &PinContext::default()),
+            vec![PinRejection::TooShort { min: 4 }]
+        );
+        assert_eq!(
+            rejections("1a11", &core(), &PinContext::default()),
+            vec![PinRejection::NotDigits]
+        );
+        assert!(rejections("4931", &strict, &context).is_empty());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use secrecy::SecretString;
 
+use super::audit::{AuditAction, AuditOutcome};
 use super::authenticator::{secret_bytes, Authenticator};
 use super::decision::{TerminalDecision, TerminalProfile, TerminalRefusal};
 use super::hashing::{HashedSecret, Verification};
@@ -95,8 +96,8 @@ impl Authenticator {
         self.audit(
             login_id,
             None,
-            "terminal_login",
-            "refused",
+            AuditAction::TerminalLogin,
+            AuditOutcome::Refused,
             Some(refusal.as_str()),
         )
         .await?;

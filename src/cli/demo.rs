@@ -44,7 +44,7 @@ pub fn prepare(config: &mut Config) -> anyhow::Result<()> {
         );
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    config.database.url = url;
+    config.database.url = url.into();
     let pepper = &mut config.security.pepper;
     pepper.key_file = dir.join("pepper.key");
     pepper.key_hex_from_env = None;

@@ -32,9 +32,9 @@ pub async fn run(args: ExplainArgs, config: &Config) -> anyhow::Result<ExitCode>
         Err(code) => return Ok(code),
     };
     let at = CardRef {
-        institution: args
-            .institution
-            .unwrap_or_else(|| config.server.institution_id.clone()),
+        institution: config
+            .server
+            .institution_or_default(args.institution.as_deref()),
         card: args.card.trim().to_owned(),
     };
     let explanation = match accounts.explain(&at, args.terminal.as_deref()).await {

@@ -166,7 +166,7 @@ pub(crate) async fn open_store(
         clock,
         ..ConnectOptions::default()
     };
-    let store = Store::connect(&config.database.url, &options).await?;
+    let store = Store::connect(config.database.url.expose_secret(), &options).await?;
     store.migrate().await?;
     Ok(store)
 }

@@ -142,8 +142,9 @@ pub async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<Ex
         TerminalCommand::Add(args) => {
             let secret = given_secret(args.password_stdin).await?;
             let mut settings = TerminalSettings::new(
-                args.institution
-                    .unwrap_or_else(|| config.server.institution_id.clone()),
+                config
+                    .server
+                    .institution_or_default(args.institution.as_deref()),
             );
             settings.location_code = args.location;
             settings.allowed_cidrs = args.cidrs;

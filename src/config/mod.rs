@@ -11,6 +11,7 @@
 mod document;
 mod login_defence;
 mod problems;
+mod secret;
 pub mod security;
 pub mod server;
 
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use problems::{Problem, Problems};
+pub use secret::{DatabaseUrl, SecretText};
 pub use security::SecurityConfig;
 pub use server::{MessagesConfig, ServerConfig};
 
@@ -41,8 +43,9 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH` (created on first use) or `postgres://…`.
-    pub url: String,
+    /// `sqlite://PATH` (created on first use) or `postgres://…`; may carry a password, so it is
+    /// held as a secret (`Debug` redacts it).
+    pub url: DatabaseUrl,
     pub max_connections: u32,
     #[serde(with = "humantime_serde")]
     pub acquire_timeout: std::time::Duration,
@@ -152,7 +155,7 @@ impl Config {
     /// Applies environment overrides (highest precedence).
     pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         if let Some(url) = lookup(ENV_DATABASE_URL).filter(|url| !url.is_empty()) {
-            self.database.url = url;
+            self.database.url = DatabaseUrl::from(url);
         }
         self.security.apply_env(&lookup);
     }
@@ -249,5 +252,33 @@ mod tests {
         let mut config = Config::default();
         config.apply_env(|name| (name == ENV_DATABASE_URL).then(|| "postgres://db/x".to_string()));
         assert_eq!(config.database.url, "postgres://db/x");
+    }
+
+    #[test]
+    fn a_printed_config_shows_neither_the_database_password_nor_the_pepper() {
+        let pepper = "5e".repeat(32);
+        let mut config = Config::default();
+        config.apply_env(|name| match name {
+            ENV_DATABASE_URL => Some("postgres://sip2auth:s3cret-pw@db.example/x".into()),
+            security::ENV_PEPPER => Some(pepper.clone()),
+            _ => None,
+        });
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("s3cret-pw") && !shown.contains(&pepper),
+            "{shown}"
+        );
+        assert!(shown.contains("[redacted]"), "{shown}");
+        assert_eq!(
+            config.database.url.expose_secret(),
+            "postgres://sip2auth:s3cret-pw@db.example/x"
+        );
+        let hex = config
+            .security
+            .pepper
+            .key_hex_from_env
+            .as_ref()
+            .map(|h| h.expose_secret());
+        assert_eq!(hex, Some(pepper.as_str()));
     }
 }

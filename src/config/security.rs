@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::problems::Section;
+use super::secret::SecretText;
 
 /// Environment variable holding the active pepper key as 64 hex digits (overrides the file).
 pub const ENV_PEPPER: &str = "SIP2AUTH_PEPPER";
@@ -62,9 +63,9 @@ pub struct PepperConfig {
     /// Older keys still accepted for verification (and re-hashed to the active key on login).
     /// Removing a key here retires it: its hashes then need a reset.
     pub previous_keys: Vec<PreviousKey>,
-    /// Set by the CLI from the environment; never read from the file.
+    /// Set by the CLI from the environment; never read from the file. `Debug` redacts it.
     #[serde(skip)]
-    pub key_hex_from_env: Option<String>,
+    pub key_hex_from_env: Option<SecretText>,
 }
 
 impl Default for PepperConfig {
@@ -244,7 +245,9 @@ impl SecurityConfig {
         if let Some(file) = lookup(ENV_PEPPER_FILE).filter(|v| !v.is_empty()) {
             self.pepper.key_file = PathBuf::from(file);
         }
-        self.pepper.key_hex_from_env = lookup(ENV_PEPPER).filter(|v| !v.is_empty());
+        self.pepper.key_hex_from_env = lookup(ENV_PEPPER)
+            .filter(|v| !v.is_empty())
+            .map(SecretText::from);
     }
 
     pub(super) fn validate(&self, at: &mut Section<'_>) {

@@ -95,6 +95,16 @@ pub enum UnknownCommand {
 }
 
 impl ServerConfig {
+    /// The institution (AO) a card or terminal belongs to: the one given (a command-line flag)
+    /// when there is one and it is not empty, else `institution_id`. The one statement of the
+    /// fallback for every command.
+    pub fn institution_or_default(&self, given: Option<&str>) -> String {
+        match given {
+            Some(institution) if !institution.is_empty() => institution.to_owned(),
+            _ => self.institution_id.clone(),
+        }
+    }
+
     pub(super) fn validate(&self, at: &mut Section<'_>) {
         if self.max_connections == 0 {
             at.push("max_connections", "must be at least 1");
@@ -230,5 +240,21 @@ impl MessagesConfig {
                 "should contain \"expir\": EZproxy rules match it to deny expired cards",
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_institution_given_wins_over_the_servers_unless_it_is_empty() {
+        let server = ServerConfig {
+            institution_id: "MAIN".into(),
+            ..ServerConfig::default()
+        };
+        assert_eq!(server.institution_or_default(Some("BRANCH")), "BRANCH");
+        assert_eq!(server.institution_or_default(None), "MAIN");
+        assert_eq!(server.institution_or_default(Some("")), "MAIN");
     }
 }

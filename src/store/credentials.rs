@@ -8,7 +8,7 @@ use super::patrons::{found, CredentialHash};
 use super::values::PatronId;
 use super::Store;
 
-/// Sets a patron's PIN hash with its flags: `$1` id, `$2`..`$5` as bound by `bind_credential!`,
+/// Sets a patron's PIN hash with its flags: `$1` id, `$2`..`$5` as bound by `bind_credential`,
 /// `$6` time. Shared with the import, which sets a missing PIN.
 pub(super) const SET_PIN: &str = "UPDATE patrons SET pin_hash = $2, pin_key_id = $3, \
     pin_must_change = $4, pin_default_expires_at = $5, updated_at = $6 WHERE id = $1";
@@ -106,7 +106,7 @@ impl Store {
         let now = self.now_secs();
         let done = with_pool!(self, |pool| {
             let query = sqlx::query(which.set_sql()).bind(patron.0);
-            bind_credential!(query, credential)
+            bind_credential(query, credential)
                 .bind(now)
                 .execute(pool)
                 .await

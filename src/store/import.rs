@@ -7,8 +7,8 @@ use super::audit::{bind_audit, NewAuditEntry, INSERT_AUDIT};
 use super::credentials::SET_PIN;
 use super::error::{Error, Result};
 use super::patron_row::{
-    bind_credential, bind_details, insert_patron_with_card, PatronCardRow, FIND_BY_CARD,
-    UPDATE_PATRON_DETAILS,
+    bind_credential, bind_details, insert_patron_with_card, PatronCardRow, PatronInsert,
+    FIND_BY_CARD, UPDATE_PATRON_DETAILS,
 };
 use super::patrons::{CredentialHash, PatronDetails, PatronStatus, SET_STATUS};
 use super::values::PatronId;
@@ -66,15 +66,14 @@ impl Store {
                 // `None` for a patron created here, who starts active as the schema says).
                 let (id, stored_status, written) = match existing {
                     None => {
-                        let id = insert_patron_with_card!(
-                            tx,
-                            &row.institution,
-                            &row.card_number,
-                            row.details,
-                            row.pin.as_ref(),
-                            None,
-                            now
-                        );
+                        let new = PatronInsert {
+                            institution: &row.institution,
+                            card_number: &row.card_number,
+                            details: &row.details,
+                            pin: row.pin.as_ref(),
+                            password: None,
+                        };
+                        let id = insert_patron_with_card(&mut tx, &new, now).await?;
                         (id, PatronStatus::Active, None)
                     }
                     Some(patron) => {
@@ -82,14 +81,14 @@ impl Store {
                         let pin_missing = row.pin.is_some() && patron.pin.is_none();
                         if details_differ {
                             let query = sqlx::query(UPDATE_PATRON_DETAILS).bind(patron.id.0);
-                            bind_details!(query, row.details)
+                            bind_details(query, &row.details)
                                 .bind(now)
                                 .execute(&mut *tx)
                                 .await?;
                         }
                         if pin_missing {
                             let query = sqlx::query(SET_PIN).bind(patron.id.0);
-                            bind_credential!(query, row.pin.as_ref())
+                            bind_credential(query, row.pin.as_ref())
                                 .bind(now)
                                 .execute(&mut *tx)
                                 .await?;

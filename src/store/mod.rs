@@ -69,6 +69,7 @@ mod patron_row;
 mod patrons;
 mod terminal;
 mod terminals;
+#[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
 mod tokens;
@@ -88,7 +89,7 @@ pub use terminal::{
     Terminal, TerminalSettings, Terminator,
 };
 pub use tokens::TokenDigest;
-pub use values::{Currency, PatronId, TerminalId};
+pub use values::{Currency, Money, MoneyError, PatronId, TerminalId};
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

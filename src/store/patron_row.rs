@@ -2,12 +2,16 @@
 //! card join), shared by `patrons.rs` (single writes) and `import.rs` (batch upserts), so each
 //! column's position is written once. Must not import `sip2` or `auth`.
 
+use sqlx::query::{Query, QueryScalar};
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Transaction, Type};
+
 use super::cards::CardRow;
 use super::error::{Error, Result};
 use super::lockout::LockCounters;
 use super::patrons::{CredentialHash, Patron, PatronDetails, PatronStatus, PersonName};
 use super::values::{
-    count_u32, date_from_text, opt_time_from_secs, parse_column, time_from_secs, PatronId,
+    count_u32, date_from_text, date_text, opt_time_from_secs, parse_column, time_from_secs,
+    PatronId,
 };
 
 /// The patron columns in `PatronRow` order, qualified with the alias `p`.
@@ -24,38 +28,67 @@ macro_rules! patron_columns {
 }
 pub(crate) use patron_columns;
 
-/// Binds the twelve `PatronDetails` columns in the order family_name … currency.
-macro_rules! bind_details {
-    ($query:expr, $d:expr) => {
-        $query
-            .bind(&$d.name.family)
-            .bind(&$d.name.given)
-            .bind(&$d.name.display)
-            .bind(&$d.email)
-            .bind(&$d.phone)
-            .bind($crate::store::values::date_text($d.birth_date))
-            .bind(&$d.patron_class)
-            .bind(&$d.home_library)
-            .bind($crate::store::values::date_text($d.expires_on))
-            .bind($d.fines_owed_minor)
-            .bind($d.fee_limit_minor)
-            .bind($d.currency.as_str())
-    };
+/// A query that takes positional binds, as `sqlx::query` and `sqlx::query_scalar` both do, so one
+/// bind function serves an `UPDATE … execute` and an `INSERT … RETURNING id`.
+pub(crate) trait Binds<'q, DB: Database>: Sized {
+    fn with<T: 'q + Encode<'q, DB> + Type<DB>>(self, value: T) -> Self;
 }
-pub(crate) use bind_details;
+
+impl<'q, DB: Database> Binds<'q, DB> for Query<'q, DB, <DB as Database>::Arguments<'q>> {
+    fn with<T: 'q + Encode<'q, DB> + Type<DB>>(self, value: T) -> Self {
+        self.bind(value)
+    }
+}
+
+impl<'q, DB: Database, O> Binds<'q, DB>
+    for QueryScalar<'q, DB, O, <DB as Database>::Arguments<'q>>
+{
+    fn with<T: 'q + Encode<'q, DB> + Type<DB>>(self, value: T) -> Self {
+        self.bind(value)
+    }
+}
+
+/// Binds the twelve `PatronDetails` columns in the order family_name … currency.
+pub(crate) fn bind_details<'q, DB, Q>(query: Q, d: &'q PatronDetails) -> Q
+where
+    DB: Database,
+    Q: Binds<'q, DB>,
+    String: Encode<'q, DB> + Type<DB>,
+    Option<String>: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+{
+    query
+        .with(&d.name.family)
+        .with(&d.name.given)
+        .with(&d.name.display)
+        .with(&d.email)
+        .with(&d.phone)
+        .with(date_text(d.birth_date))
+        .with(&d.patron_class)
+        .with(&d.home_library)
+        .with(date_text(d.expires_on))
+        .with(d.fines_owed_minor)
+        .with(d.fee_limit_minor)
+        .with(d.currency.as_str())
+}
 
 /// Binds the four columns of an optional credential: hash, key id, must_change, default expiry.
-macro_rules! bind_credential {
-    ($query:expr, $c:expr) => {{
-        let c: Option<&$crate::store::patrons::CredentialHash> = $c;
-        $query
-            .bind(c.map(|c| c.phc.as_str()))
-            .bind(c.map(|c| i64::from(c.key_id)))
-            .bind(c.is_some_and(|c| c.must_change))
-            .bind(c.and_then(|c| c.default_expires_at).map(|t| t.timestamp()))
-    }};
+pub(crate) fn bind_credential<'q, DB, Q>(query: Q, c: Option<&'q CredentialHash>) -> Q
+where
+    DB: Database,
+    Q: Binds<'q, DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+{
+    query
+        .with(c.map(|c| c.phc.as_str()))
+        .with(c.map(|c| i64::from(c.key_id)))
+        .with(c.is_some_and(|c| c.must_change))
+        .with(c.and_then(|c| c.default_expires_at).map(|t| t.timestamp()))
 }
-pub(crate) use bind_credential;
 
 /// The holder of a card and that card: `$1` institution, `$2` card number; rows are
 /// [`PatronCardRow`]s.
@@ -67,37 +100,51 @@ pub(crate) const FIND_BY_CARD: &str = concat!(
      WHERE c.institution = $1 AND c.card_number = $2"
 );
 
-/// Inserts a patron (`$institution`, `$details`, optional `$pin` and `$password` hashes) with its
-/// first card inside the transaction `$tx`, at `$now`; evaluates to the new id. Returns early
-/// with `Duplicate { what: "card number" }` when the card is taken at that institution.
-macro_rules! insert_patron_with_card {
-    (
-        $tx:ident,
-        $institution:expr,
-        $card_number:expr,
-        $details:expr,
-        $pin:expr,
-        $password:expr,
-        $now:expr
-    ) => {{
-        let query = sqlx::query_scalar::<_, i64>($crate::store::patron_row::INSERT_PATRON)
-            .bind($institution);
-        let query = $crate::store::patron_row::bind_details!(query, $details);
-        let query = $crate::store::patron_row::bind_credential!(query, $pin);
-        let query = $crate::store::patron_row::bind_credential!(query, $password);
-        let id = query.bind($now).fetch_one(&mut *$tx).await?;
-        sqlx::query($crate::store::patron_row::INSERT_CARD)
-            .bind(id)
-            .bind($institution)
-            .bind($card_number)
-            .bind($now)
-            .execute(&mut *$tx)
-            .await
-            .map_err(|e| $crate::store::Error::from_sqlx(e, "card number"))?;
-        id
-    }};
+/// A new patron with its first card, as [`insert_patron_with_card`] writes it.
+pub(crate) struct PatronInsert<'a> {
+    pub institution: &'a str,
+    pub card_number: &'a str,
+    pub details: &'a PatronDetails,
+    pub pin: Option<&'a CredentialHash>,
+    pub password: Option<&'a CredentialHash>,
 }
-pub(crate) use insert_patron_with_card;
+
+/// Inserts a patron with its first card inside the transaction `tx`, at `now` (unix seconds);
+/// returns the new id. Fails with `Duplicate { what: "card number" }` when the card is taken at
+/// that institution.
+pub(crate) async fn insert_patron_with_card<'q, DB>(
+    tx: &mut Transaction<'_, DB>,
+    new: &PatronInsert<'q>,
+    now: i64,
+) -> Result<i64>
+where
+    DB: Database,
+    for<'e> &'e mut <DB as Database>::Connection: Executor<'e, Database = DB>,
+    <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    (i64,): for<'r> FromRow<'r, <DB as Database>::Row>,
+    String: Encode<'q, DB> + Type<DB>,
+    Option<String>: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+{
+    let query = sqlx::query_scalar::<DB, i64>(INSERT_PATRON).with(new.institution);
+    let query = bind_details(query, new.details);
+    let query = bind_credential(query, new.pin);
+    let query = bind_credential(query, new.password);
+    let id = query.bind(now).fetch_one(&mut **tx).await?;
+    sqlx::query::<DB>(INSERT_CARD)
+        .bind(id)
+        .bind(new.institution)
+        .bind(new.card_number)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| Error::from_sqlx(e, "card number"))?;
+    Ok(id)
+}
 
 pub(crate) const INSERT_PATRON: &str = "INSERT INTO patrons (institution, family_name, \
     given_name, display_name, email, phone, birth_date, patron_class, home_library, expires_on, \

@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::error::{Error, Result};
 use super::lockout::LockCounters;
 use super::patron_row::{
-    bind_details, insert_patron_with_card, patron_columns, PatronCardRow, PatronRow, FIND_BY_CARD,
-    UPDATE_PATRON_DETAILS,
+    bind_details, insert_patron_with_card, patron_columns, PatronCardRow, PatronInsert, PatronRow,
+    FIND_BY_CARD, UPDATE_PATRON_DETAILS,
 };
 use super::values::{Currency, PatronId};
 use super::Store;
@@ -166,15 +166,14 @@ impl Store {
     pub async fn create_patron(&self, new: &NewPatron) -> Result<PatronId> {
         let now = self.now_secs();
         with_tx!(self, |tx| {
-            let id = insert_patron_with_card!(
-                tx,
-                &new.institution,
-                &new.card_number,
-                new.details,
-                new.pin.as_ref(),
-                new.password.as_ref(),
-                now
-            );
+            let insert = PatronInsert {
+                institution: &new.institution,
+                card_number: &new.card_number,
+                details: &new.details,
+                pin: new.pin.as_ref(),
+                password: new.password.as_ref(),
+            };
+            let id = insert_patron_with_card(&mut tx, &insert, now).await?;
             tx.commit().await?;
             Ok(PatronId(id))
         })
@@ -247,7 +246,7 @@ impl Store {
         let now = self.now_secs();
         let done = with_pool!(self, |pool| {
             let query = sqlx::query(UPDATE_PATRON_DETAILS).bind(id.0);
-            bind_details!(query, details)
+            bind_details(query, details)
                 .bind(now)
                 .execute(pool)
                 .await

@@ -1,5 +1,6 @@
-//! Test support for every module's tests (always compiled, hidden from docs): `TempDb`, a fresh,
-//! migrated, isolated database per test on either backend, the secret scanner
+//! Test support for every module's tests (compiled for unit tests and with the `testing` cargo
+//! feature, which the integration tests enable; never in the shipped binary; hidden from docs):
+//! `TempDb`, a fresh, migrated, isolated database per test on either backend, the secret scanner
 //! `text_columns_containing`, and `store_test_on_both_backends!`, the one "both backends" macro of
 //! the unit and integration tests. Uses only `store` and `clock`; no test framework beyond tokio.
 //!

@@ -1,5 +1,6 @@
 //! Small value types shared by the store's tables and the column conversions: row ids, currency
-//! codes, unix-second timestamps, ISO calendar dates, and the `text_enum!` macro that gives each
+//! codes, amounts of money (the one place an amount is written or read as text), unix-second
+//! timestamps, ISO calendar dates, and the `text_enum!` macro that gives each
 //! TEXT-stored kind its `as_str`/`FromStr`. Imports nothing outside `store`.
 
 use std::fmt;
@@ -101,6 +102,62 @@ impl fmt::Display for Currency {
     }
 }
 
+/// An amount of money in minor units (cents). Written with two decimals and its sign
+/// (`1250` -> `12.50`, `-50` -> `-0.50`); read from `12`, `12.5` or `12.50`, with an optional
+/// leading `-`. Every amount shown to staff, patrons or terminals goes through this type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(i64);
+
+/// Text that is not an amount such as `12.50`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("expected an amount such as 12.50")]
+pub struct MoneyError;
+
+impl Money {
+    /// At most this many digits before the decimal point.
+    const MAX_WHOLE_DIGITS: usize = 12;
+
+    pub const fn from_minor(minor: i64) -> Self {
+        Self(minor)
+    }
+
+    pub const fn minor(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+impl FromStr for Money {
+    type Err = MoneyError;
+    fn from_str(text: &str) -> std::result::Result<Self, MoneyError> {
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let all_digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
+        if whole.is_empty()
+            || whole.len() > Self::MAX_WHOLE_DIGITS
+            || fraction.len() > 2
+            || !all_digits(whole)
+            || !all_digits(fraction)
+        {
+            return Err(MoneyError);
+        }
+        let whole: i64 = whole.parse().map_err(|_| MoneyError)?;
+        let cents: i64 = format!("{fraction:0<2}").parse().map_err(|_| MoneyError)?;
+        let amount = whole * 100 + cents;
+        Ok(Self(if negative { -amount } else { amount }))
+    }
+}
+
 /// Unix seconds -> UTC time.
 pub(crate) fn time_from_secs(secs: i64, column: &'static str) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp(secs, 0).ok_or(Error::corrupt(column))
@@ -149,6 +206,42 @@ mod tests {
         assert!("eur".parse::<Currency>().is_err());
         assert!("EURO".parse::<Currency>().is_err());
         assert!("€".parse::<Currency>().is_err());
+    }
+
+    #[test]
+    fn money_has_two_places_and_keeps_its_sign() {
+        let shown = |minor| Money::from_minor(minor).to_string();
+        assert_eq!(shown(0), "0.00");
+        assert_eq!(shown(1250), "12.50");
+        assert_eq!(shown(1000), "10.00");
+        assert_eq!(shown(-5), "-0.05");
+        assert_eq!(shown(-50), "-0.50");
+        assert_eq!(shown(-1250), "-12.50");
+        assert_eq!(shown(i64::MIN), "-92233720368547758.08");
+    }
+
+    #[test]
+    fn money_reads_what_it_writes() {
+        for minor in [0, 5, 50, 1250, -5, -50, -1250, 99_999_999_999_999] {
+            let amount = Money::from_minor(minor);
+            assert_eq!(amount.to_string().parse(), Ok(amount), "{minor}");
+        }
+        assert_eq!("12".parse(), Ok(Money::from_minor(1200)));
+        assert_eq!("12.5".parse(), Ok(Money::from_minor(1250)));
+        assert_eq!("12.".parse(), Ok(Money::from_minor(1200)));
+        for bad in [
+            "",
+            "-",
+            "+5",
+            ".5",
+            "1.234",
+            "1,50",
+            "1234567890123",
+            "1.-5",
+            "1 ",
+        ] {
+            assert_eq!(bad.parse::<Money>(), Err(MoneyError), "{bad:?}");
+        }
     }
 
     #[test]

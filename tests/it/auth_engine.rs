@@ -9,9 +9,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use secrecy::SecretString;
 use sip2auth::auth::{
-    Authenticator, BudgetAction, CredentialVerdict, KeyRing, NewCredential, PasswordContext,
-    PepperKey, PinContext, PinRejection, Presented, Rejection, TerminalDecision, TerminalProfile,
-    TerminalRefusal,
+    Authenticator, BudgetAction, Chosen, CredentialVerdict, KeyRing, NewCredential,
+    PasswordContext, PasswordRejection, PepperKey, PinContext, PinRejection, Presented, Rejection,
+    TerminalDecision, TerminalProfile, TerminalRefusal,
 };
 use sip2auth::clock::ManualClock;
 use sip2auth::config::security::SecurityConfig;
@@ -870,6 +870,61 @@ async fn terminals_check_the_credential_they_are_set_to_take(db: TempDb) {
     );
 }
 
+// A new PIN or password is refused with every rule it breaks, the current PIN included.
+async fn every_rule_a_new_credential_breaks_is_reported(db: TempDb) {
+    let h = harness(&db, &cheap()).await;
+    // 8271 passes the rules without context, so it can be the current PIN; with the card as
+    // context it is both the card's last digits and the current PIN.
+    let current = h.hashed_pin("8271").await;
+    let context = PinContext {
+        card: Some("29000104938271"),
+        ..PinContext::default()
+    };
+    let chosen = h
+        .auth
+        .choose_pin(&secret("8271"), &context, Some(&current))
+        .await
+        .unwrap();
+    let Chosen::Rejected(all) = chosen else {
+        panic!("8271 accepted: {chosen:?}");
+    };
+    let reasons: Vec<Rejection> = all.iter().cloned().collect();
+    assert_eq!(
+        reasons,
+        [PinRejection::CardDigits, PinRejection::PreviousPin].map(Rejection::Pin)
+    );
+    assert_eq!(all.first(), &Rejection::Pin(PinRejection::CardDigits));
+    assert_eq!(
+        all.to_string(),
+        "PIN cannot be the last digits of your card number; \
+         PIN must be different from your current PIN"
+    );
+    // The single-reason call names the first of them.
+    assert_eq!(
+        h.auth
+            .hash_pin(&secret("8271"), &context, Some(&current))
+            .await
+            .unwrap(),
+        NewCredential::Rejected(Rejection::Pin(PinRejection::CardDigits))
+    );
+    let pin = h.hashed_pin(PIN).await;
+    let chosen = h
+        .auth
+        .choose_password(&secret(PIN), &PasswordContext::default(), Some(&pin))
+        .await
+        .unwrap();
+    let Chosen::Rejected(all) = chosen else {
+        panic!("{PIN} accepted as a password");
+    };
+    let reasons: Vec<Rejection> = all.iter().cloned().collect();
+    assert!(reasons.contains(&Rejection::Password(PasswordRejection::TooShort { min: 8 })));
+    assert!(reasons.contains(&Rejection::Password(PasswordRejection::MissingUpper)));
+    assert_eq!(
+        reasons.last(),
+        Some(&Rejection::Password(PasswordRejection::SameAsPin))
+    );
+}
+
 sip2auth::store_test_on_both_backends!(
     terminals_check_the_credential_they_are_set_to_take,
     malformed_pins_are_refused_when_set_and_wrong_at_verify_time,
@@ -889,4 +944,5 @@ sip2auth::store_test_on_both_backends!(
     weaker_parameters_are_rehashed_on_login,
     default_pin_from_the_phone,
     terminal_logins_are_refused_alike,
+    every_rule_a_new_credential_breaks_is_reported,
 );

@@ -97,7 +97,7 @@ impl Env {
     /// The loaded configuration, as the binary sees it.
     pub fn config(&self) -> Config {
         let mut config = Config::load(&self.config).expect("config loads");
-        config.database.url = self.url();
+        config.database.url = self.url().into();
         config.security.pepper.key_file = self.pepper.clone();
         config
     }

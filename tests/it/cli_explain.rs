@@ -94,3 +94,29 @@ async fn explain_reports_standing_pin_and_lock_without_secrets() {
     assert_eq!(unknown.code, 4);
     assert!(unknown.stdout.contains("BL=N"));
 }
+
+#[test]
+fn explain_keeps_the_sign_of_a_credit_balance() {
+    let env = Env::new();
+    let file = env.path("credit.csv");
+    std::fs::write(
+        &file,
+        "card,institution,family_name,fines,fine_limit,currency\n\
+         21000777,MAIN,Credit,-0.50,5.00,EUR\n",
+    )
+    .expect("write the import file");
+    let out = env.run(
+        &["import", file.to_str().unwrap(), "--progress", "none"],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let explained = env.run(&["explain", "21000777"], None);
+    assert_eq!(explained.code, 0, "{}", explained.all());
+    assert!(
+        explained.stdout.contains("owes -0.50 EUR (limit 5.00 EUR)"),
+        "{}",
+        explained.stdout
+    );
+    let show = env.run(&["patron", "show", "21000777"], None);
+    assert!(show.stdout.contains("-0.50 EUR"), "{}", show.stdout);
+}

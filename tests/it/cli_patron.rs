@@ -191,3 +191,40 @@ fn a_pin_is_never_accepted_on_the_command_line() {
     let out = env.run(&["patron", "set-pin", "21000123", "--pin", "4931"], None);
     assert_eq!(out.code, 2, "no --pin option exists: {}", out.all());
 }
+
+#[test]
+fn every_rule_a_new_pin_or_password_breaks_is_reported() {
+    let env = Env::new();
+    add_ada(&env);
+    // 1111: one digit repeated, a repeated pattern and a common PIN.
+    let pin = env.run(
+        &["patron", "set-pin", "21000123", "--pin-stdin"],
+        Some("1111\n"),
+    );
+    assert_eq!(pin.code, 1, "{}", pin.all());
+    for reason in [
+        "one digit repeated",
+        "repeated pattern",
+        "most commonly used",
+    ] {
+        assert!(pin.stderr.contains(reason), "{reason}: {}", pin.stderr);
+    }
+    let password = env.run(
+        &["patron", "set-password", "21000123", "--password-stdin"],
+        Some("xkq\n"),
+    );
+    assert_eq!(password.code, 1, "{}", password.all());
+    for reason in [
+        "at least 8 characters",
+        "upper-case letter",
+        "needs a digit",
+        "special character",
+    ] {
+        assert!(
+            password.stderr.contains(reason),
+            "{reason}: {}",
+            password.stderr
+        );
+    }
+    assert!(!password.all().contains("xkq"), "password echoed");
+}

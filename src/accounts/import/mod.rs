@@ -19,6 +19,7 @@ pub mod row;
 mod summary;
 
 use super::{Accounts, Error, Operator};
+use crate::auth::{AuditAction, AuditOutcome};
 use crate::store::Currency;
 use batch::Prepared;
 
@@ -90,8 +91,14 @@ impl Accounts {
         }
         if !options.dry_run {
             let reason = summary.audit_reason();
-            self.audit(operator, None, "import", "ok", Some(reason))
-                .await?;
+            self.audit(
+                operator,
+                None,
+                AuditAction::Import,
+                AuditOutcome::Ok,
+                Some(reason),
+            )
+            .await?;
         }
         Ok(summary)
     }

@@ -3,12 +3,14 @@
 //! phone, dates, money, PIN or PHC string) that [`super::header`] applies.
 //!
 //! Owns every field rule of the import format. It never holds a PIN in an error: a rejection
-//! reason names the column, not the value. Uses nothing else in the crate.
+//! reason names the column, not the value. Uses only `store::Money` from the rest of the crate.
 
 use std::fmt;
 
 use chrono::NaiveDate;
 use secrecy::SecretString;
+
+use crate::store::Money;
 
 /// The patron's standing as exported by the ILS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,30 +115,15 @@ pub(super) fn date(value: &str, column: &str) -> Result<Option<NaiveDate>, Strin
         .map_err(|_| format!("{column} must be a date written YYYY-MM-DD"))
 }
 
-/// Parses `12`, `12.5` or `12.50` into minor units; refuses signs other than a leading `-`.
+/// An optional amount column in minor units, read by [`Money`] (`12`, `12.5`, `12.50`, `-3`).
 pub(crate) fn money(value: &str, column: &str) -> Result<Option<i64>, String> {
     if value.is_empty() {
         return Ok(None);
     }
-    let bad = || format!("{column} must be an amount such as 12.50");
-    let (negative, digits) = match value.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, value),
-    };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-    if whole.is_empty()
-        || whole.len() > 12
-        || fraction.len() > 2
-        || !all_digits(whole)
-        || !all_digits(fraction)
-    {
-        return Err(bad());
-    }
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let cents: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
-    let amount = whole * 100 + cents;
-    Ok(Some(if negative { -amount } else { amount }))
+    value
+        .parse::<Money>()
+        .map(|amount| Some(amount.minor()))
+        .map_err(|_| format!("{column} must be an amount such as 12.50"))
 }
 
 pub(super) fn pin(value: &str) -> Result<Option<PinSource>, String> {

@@ -19,6 +19,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::accounts::{Accounts, Error, Operator};
+use crate::auth::{AuditAction, AuditOutcome};
 use crate::config::security::DefaultCredentialConfig;
 use crate::store::CredentialHash;
 use crate::store::NewAuditEntry;
@@ -88,8 +89,8 @@ impl Accounts {
         self.audit_entry(
             operator,
             Some(card),
-            "default_pin_issued",
-            "ok",
+            AuditAction::DefaultPinIssued,
+            AuditOutcome::Ok,
             Some(reason),
         )
     }

@@ -15,6 +15,7 @@ use secrecy::SecretString;
 
 use super::{Accounts, Error, Operator};
 use crate::auth::pin_rules::PinContext;
+use crate::auth::{AuditAction, AuditOutcome};
 use crate::store::{Card, NewPatron, Patron, PatronDetails, PatronFilter, PatronId, PatronRecord};
 
 pub use default_pin::DefaultPin;
@@ -127,7 +128,7 @@ impl Accounts {
             Some(pin) => {
                 let context = pin_context(&at.card, &details);
                 let hash = self.credentials.new_pin(&pin, &context, None).await?;
-                (Some(hash.map_err(Error::Refused)?), FirstPin::Chosen)
+                (Some(hash.map_err(Error::Rejected)?), FirstPin::Chosen)
             }
             None => match self.default_pin(details.phone.as_deref()).await? {
                 Some((hash, issued)) => (Some(hash), FirstPin::Default(issued)),
@@ -148,8 +149,14 @@ impl Accounts {
             },
             other => other.into(),
         })?;
-        self.audit(operator, Some(&at.card), "patron_add", "ok", None)
-            .await?;
+        self.audit(
+            operator,
+            Some(&at.card),
+            AuditAction::PatronAdd,
+            AuditOutcome::Ok,
+            None,
+        )
+        .await?;
         if let FirstPin::Default(issued) = &first {
             self.audit_default_pin(operator, &at.card, issued).await?;
         }
@@ -169,8 +176,14 @@ impl Accounts {
         self.store
             .update_patron(record.patron.id, &record.patron.details)
             .await?;
-        self.audit(operator, Some(&at.card), "patron_update", "ok", None)
-            .await?;
+        self.audit(
+            operator,
+            Some(&at.card),
+            AuditAction::PatronUpdate,
+            AuditOutcome::Ok,
+            None,
+        )
+        .await?;
         Ok(record)
     }
 
@@ -178,7 +191,13 @@ impl Accounts {
     pub async fn remove_patron(&self, operator: &Operator, at: &CardRef) -> Result<(), Error> {
         let record = self.patron(at).await?;
         self.store.remove_patron(record.patron.id).await?;
-        self.audit(operator, Some(&at.card), "patron_remove", "ok", None)
-            .await
+        self.audit(
+            operator,
+            Some(&at.card),
+            AuditAction::PatronRemove,
+            AuditOutcome::Ok,
+            None,
+        )
+        .await
     }
 }

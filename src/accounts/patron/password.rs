@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use super::CardRef;
 use crate::accounts::{Accounts, Error, Operator};
 use crate::auth::password_rules::PasswordContext;
+use crate::auth::{AuditAction, AuditOutcome};
 
 impl Accounts {
     /// Sets the online password (password rules apply; it may not equal the PIN).
@@ -32,16 +33,22 @@ impl Accounts {
             .await?;
         let stored = match verdict {
             Ok(hash) => hash,
-            Err(reason) => {
+            Err(rejections) => {
                 return Err(self
-                    .refuse(operator, &at.card, "password_set", reason)
+                    .refuse(operator, &at.card, AuditAction::PasswordSet, rejections)
                     .await)
             }
         };
         self.store
             .set_password_hash(record.patron.id, &stored)
             .await?;
-        self.audit(operator, Some(&at.card), "password_set", "ok", None)
-            .await
+        self.audit(
+            operator,
+            Some(&at.card),
+            AuditAction::PasswordSet,
+            AuditOutcome::Ok,
+            None,
+        )
+        .await
     }
 }

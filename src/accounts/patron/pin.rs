@@ -13,6 +13,7 @@ use secrecy::SecretString;
 
 use super::{pin_context, CardRef};
 use crate::accounts::{Accounts, Error, Operator};
+use crate::auth::{AuditAction, AuditOutcome, Rejections};
 use crate::store::PatronRecord;
 
 /// What a staff PIN reset did.
@@ -33,10 +34,16 @@ impl Accounts {
         pin: &SecretString,
     ) -> Result<(), Error> {
         let record = self.patron(at).await?;
-        self.apply_chosen_pin(operator, at, &record, pin, "pin_set")
+        self.apply_chosen_pin(operator, at, &record, pin, AuditAction::PinSet)
             .await?;
-        self.audit(operator, Some(&at.card), "pin_set", "ok", None)
-            .await
+        self.audit(
+            operator,
+            Some(&at.card),
+            AuditAction::PinSet,
+            AuditOutcome::Ok,
+            None,
+        )
+        .await
     }
 
     /// The staff reset at the desk: with `chosen = None` a one-time PIN is issued (must change,
@@ -51,7 +58,7 @@ impl Accounts {
         let record = self.patron(at).await?;
         let outcome = match chosen {
             Some(pin) => {
-                self.apply_chosen_pin(operator, at, &record, pin, "pin_reset")
+                self.apply_chosen_pin(operator, at, &record, pin, AuditAction::PinReset)
                     .await?;
                 PinReset::Chosen
             }
@@ -59,7 +66,7 @@ impl Accounts {
                 let pin = self.one_time_pin(&record)?;
                 self.apply_pin(&record, &pin, Some(self.one_time_expiry()))
                     .await?
-                    .map_err(Error::Refused)?;
+                    .map_err(Error::Rejected)?;
                 PinReset::Issued(pin)
             }
         };
@@ -71,8 +78,8 @@ impl Accounts {
         self.audit(
             operator,
             Some(&at.card),
-            "pin_reset",
-            "ok",
+            AuditAction::PinReset,
+            AuditOutcome::Ok,
             Some(reason.into()),
         )
         .await?;
@@ -87,22 +94,22 @@ impl Accounts {
         at: &CardRef,
         record: &PatronRecord,
         pin: &SecretString,
-        action: &str,
+        action: AuditAction,
     ) -> Result<(), Error> {
         match self.apply_pin(record, pin, None).await? {
             Ok(()) => Ok(()),
-            Err(reason) => Err(self.refuse(operator, &at.card, action, reason).await),
+            Err(rejections) => Err(self.refuse(operator, &at.card, action, rejections).await),
         }
     }
 
     /// Checks (rules; not the current PIN unless issuing) and stores a PIN. `one_time` sets the
-    /// must-change flag and the expiry of an issued PIN. `Ok(Err(reason))` is a refusal.
+    /// must-change flag and the expiry of an issued PIN. `Ok(Err(rejections))` is a refusal.
     async fn apply_pin(
         &self,
         record: &PatronRecord,
         pin: &SecretString,
         one_time: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<Result<(), String>, Error> {
+    ) -> Result<Result<(), Rejections>, Error> {
         let context = pin_context(&record.card.number, &record.patron.details);
         let current = if one_time.is_some() {
             None
@@ -111,7 +118,7 @@ impl Accounts {
         };
         let mut hash = match self.credentials.new_pin(pin, &context, current).await? {
             Ok(hash) => hash,
-            Err(reason) => return Ok(Err(reason)),
+            Err(rejections) => return Ok(Err(rejections)),
         };
         hash.must_change = one_time.is_some();
         hash.default_expires_at = one_time;
@@ -130,12 +137,12 @@ impl Accounts {
         let record = self.patron(at).await?;
         self.apply_pin(&record, pin, Some(self.one_time_expiry()))
             .await?
-            .map_err(Error::Refused)?;
+            .map_err(Error::Rejected)?;
         self.audit(
             operator,
             Some(&at.card),
-            "pin_reset",
-            "ok",
+            AuditAction::PinReset,
+            AuditOutcome::Ok,
             Some("one-time PIN set".into()),
         )
         .await

@@ -4,6 +4,7 @@
 
 use super::CardRef;
 use crate::accounts::{Accounts, Error, Operator};
+use crate::auth::{AuditAction, AuditOutcome};
 use crate::store::{PatronRecord, PatronStatus};
 
 impl Accounts {
@@ -11,8 +12,14 @@ impl Accounts {
     pub async fn unlock(&self, operator: &Operator, at: &CardRef) -> Result<(), Error> {
         let record = self.patron(at).await?;
         self.store.unlock(record.patron.id).await?;
-        self.audit(operator, Some(&at.card), "unlock", "ok", None)
-            .await
+        self.audit(
+            operator,
+            Some(&at.card),
+            AuditAction::Unlock,
+            AuditOutcome::Ok,
+            None,
+        )
+        .await
     }
 
     /// Blocks the patron with a reason shown to staff.
@@ -34,8 +41,8 @@ impl Accounts {
         self.audit(
             operator,
             Some(&at.card),
-            "block",
-            "ok",
+            AuditAction::Block,
+            AuditOutcome::Ok,
             Some(reason.to_owned()),
         )
         .await?;
@@ -48,8 +55,14 @@ impl Accounts {
         self.store
             .set_status(record.patron.id, &PatronStatus::Active)
             .await?;
-        self.audit(operator, Some(&at.card), "unblock", "ok", None)
-            .await
+        self.audit(
+            operator,
+            Some(&at.card),
+            AuditAction::Unblock,
+            AuditOutcome::Ok,
+            None,
+        )
+        .await
     }
 
     /// Marks this card lost (`lost = false`: found again). The patron's other cards still work.
@@ -63,8 +76,12 @@ impl Accounts {
         self.store
             .mark_card_lost(&at.institution, &at.card, lost)
             .await?;
-        let action = if lost { "card_lost" } else { "card_found" };
-        self.audit(operator, Some(&at.card), action, "ok", None)
+        let action = if lost {
+            AuditAction::CardLost
+        } else {
+            AuditAction::CardFound
+        };
+        self.audit(operator, Some(&at.card), action, AuditOutcome::Ok, None)
             .await
     }
 }

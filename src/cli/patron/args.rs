@@ -7,10 +7,9 @@
 use chrono::NaiveDate;
 use clap::Args;
 
-use crate::accounts::import::row::money;
 use crate::accounts::patron::{CardRef, PatronChanges};
 use crate::config::Config;
-use crate::store::{Currency, PatronDetails, PersonName};
+use crate::store::{Currency, Money, PatronDetails, PersonName};
 
 /// The card a command addresses.
 #[derive(Debug, Clone, Args)]
@@ -25,10 +24,9 @@ pub struct CardArgs {
 impl CardArgs {
     pub(super) fn at(&self, config: &Config) -> CardRef {
         CardRef {
-            institution: self
-                .institution
-                .clone()
-                .unwrap_or_else(|| config.server.institution_id.clone()),
+            institution: config
+                .server
+                .institution_or_default(self.institution.as_deref()),
             card: self.card.trim().to_owned(),
         }
     }
@@ -38,10 +36,10 @@ fn date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "write the date as YYYY-MM-DD".into())
 }
 
-/// An amount in minor units: the import format's rule ([`money`]), without a sign.
+/// An amount in minor units, read by [`Money`], without a sign.
 fn amount(text: &str) -> Result<i64, String> {
-    match money(text, "amount") {
-        Ok(Some(minor)) if !text.starts_with('-') => Ok(minor),
+    match text.parse::<Money>() {
+        Ok(amount) if !text.starts_with('-') => Ok(amount.minor()),
         _ => Err("write the amount like 12.50".into()),
     }
 }

@@ -11,9 +11,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::accounts::patron::{CardRef, FirstPin, PatronAdded};
-use crate::cli::output::{fact, money, timestamp, Exit};
+use crate::cli::output::{fact, timestamp, Exit};
 use crate::config::security::DefaultCredentialConfig;
-use crate::store::{Card, CredentialHash, Patron, PatronRecord, PatronStatus};
+use crate::store::{Card, CredentialHash, Money, Patron, PatronRecord, PatronStatus};
 
 /// Prints a usage error and returns its exit code.
 pub(super) fn usage(message: &str) -> ExitCode {
@@ -124,12 +124,16 @@ pub(super) fn show(record: &PatronRecord, cards: &[Card]) {
         "expires",
         d.expires_on.map_or("never".into(), |v| v.to_string()),
     );
-    let limit = d
-        .fee_limit_minor
-        .map_or("no limit".into(), |l| format!("limit {}", money(l)));
+    let limit = d.fee_limit_minor.map_or("no limit".into(), |l| {
+        format!("limit {}", Money::from_minor(l))
+    });
     fact(
         "fines",
-        format!("{} {} ({limit})", money(d.fines_owed_minor), d.currency),
+        format!(
+            "{} {} ({limit})",
+            Money::from_minor(d.fines_owed_minor),
+            d.currency
+        ),
     );
     let credential = |c: &Option<CredentialHash>| match c {
         None => "not set".to_string(),

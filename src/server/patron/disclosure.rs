@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use super::{money, sanitise, text, Checked, Extensions, Fees, PatronReply, PRIVILEGES_DENIED};
-use crate::auth::{BudgetAction, CredentialVerdict as Verdict, PatronDecision};
+use super::{sanitise, text, Checked, Extensions, Fees, PatronReply, PRIVILEGES_DENIED};
+use crate::auth::{BudgetAction, CredentialVerdict as Verdict, Money, PatronDecision};
 use crate::config::security::DefaultPinSipPolicy;
 use crate::config::MessagesConfig;
 use crate::server::answer::Budget;
@@ -137,8 +137,10 @@ impl Rules<'_> {
                 reply.personal_name = sanitise(&patron.display_name);
                 reply.fees = Some(Fees {
                     currency: patron.currency.to_string(),
-                    owed: money(patron.fines_owed_minor),
-                    limit: patron.fee_limit_minor.map(money),
+                    owed: Money::from_minor(patron.fines_owed_minor).to_string(),
+                    limit: patron
+                        .fee_limit_minor
+                        .map(|m| Money::from_minor(m).to_string()),
                 });
                 if disclosure == Disclosure::Verified && self.extensions {
                     reply.extensions = Some(Extensions {

@@ -1,7 +1,7 @@
 //! Patron answers (24 and 64) built from an `auth` patron decision: validity (BL, CQ), patron
 //! status flags, screen messages, and how much of the patron is disclosed.
 //!
-//! Owns: `PatronReply` (one description, encoded as 24 or 64), money and text sanitising. The
+//! Owns: `PatronReply` (one description, encoded as 24 or 64), text sanitising. The
 //! mapping of verdicts and standing to flags and texts (PROTOCOL.md §6.2-6.3) is its child
 //! `disclosure.rs`. Called only from `answer`; must not import `store` queries or touch the
 //! network.
@@ -202,13 +202,6 @@ impl PatronReply {
     }
 }
 
-/// Minor units as a decimal amount with two places (`1250` -> `12.50`, `-5` -> `-0.05`).
-pub(crate) fn money(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
-
 /// Text safe for a SIP2 field and for naive clients: no `|`, CR, LF or other control
 /// characters (replaced by a space), and never "BLN" (Libki rejects any response containing it).
 pub(crate) fn sanitise(text: &str) -> String {
@@ -231,14 +224,6 @@ pub(crate) fn text(configured: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn money_has_two_places() {
-        assert_eq!(money(0), "0.00");
-        assert_eq!(money(1250), "12.50");
-        assert_eq!(money(1000), "10.00");
-        assert_eq!(money(-5), "-0.05");
-    }
 
     #[test]
     fn sanitised_text_has_no_delimiter_line_break_or_bln() {
