@@ -80,7 +80,7 @@ pub async fn seed(store: &Store, accounts: &Accounts, clock: SharedClock) -> any
         }
     }
     for patron in demo::patrons()? {
-        create(&patron, &accounts, &operator, today).await?;
+        create(&patron, accounts, &operator, today).await?;
     }
     store.set_meta(DEMO_MARKER, SEEDED).await?;
     Ok(())

@@ -25,7 +25,7 @@ impl Answerer {
             Some(profile) => profile.may_send(request),
             None => terminal::may_send(&RequestSet::default(), request),
         };
-        let supported = service::supported(&may_send);
+        let supported = service::supported(may_send);
         let may_block = may_send(RequestKind::BlockPatronRequest);
         let version = if request.protocol_version.major == 1 {
             ProtocolVersion::V1_00

@@ -5,8 +5,8 @@
 //! failed logins on this connection) and the request loop. By noun, in its children:
 //! `login.rs` (93 and login-free terminals), `error_detection.rs` (trailer mode, 96, 97,
 //! encoding) and `outcome.rs` (what handling a frame produced, why a session ended).
-//! Decisions about patrons and terminals come from `answer` and `auth`; this module never
-//! looks a patron up. Must not log frames, field values or parse-error values (they may hold a
+//! Decisions about patrons and terminals come from `answer` (which alone asks `auth`); this
+//! module never looks a patron up and must not import `auth`. Must not log frames, field values or parse-error values (they may hold a
 //! PIN): only command codes, outcomes and reason codes.
 //!
 //! Behaviours where PROTOCOL.md offers a choice (per terminal where it says so):
