@@ -7,7 +7,9 @@
 //! also owns the housekeeping task.
 //!
 //! Uses `sip2` (through `session`), `auth` and `accounts` (through `answer`), `config` and
-//! `clock`. Must not import `store`. Must not be imported by anything but `app`, the CLI, `main`
+//! `clock`. Of `store`, only the terminal setting kinds that `auth`'s terminal profile carries
+//! (charset, terminator, error detection, patron detail; `answer/terminal.rs` and `session`);
+//! behaviour never calls the store. Must not be imported by anything but `app`, the CLI, `main`
 //! and tests.
 //!
 //! Shutdown: [`Server::run`] stops accepting as soon as its token is cancelled; sessions finish
