@@ -13,11 +13,15 @@
 //! store/      persistence over sqlx (SQLite, PostgreSQL): typed queries, no SIP2, no argon2
 //! auth/       decisions: terminal and patron checks, argon2id + pepper, PIN/password rules, lockout
 //! accounts/   patron and terminal lifecycle shared by the CLI (and later the web side)
-//! server/     SIP2 over TCP: accept loop, limits, shutdown, sessions, Request -> Response
+//! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
+//!             clock and the one shutdown token once per process; owns housekeeping and drain
+//! server/     SIP2 over TCP: accept loop, limits, sessions (session/), Request -> Response
+//!             (answer/, with the table of what the server answers in answer/service.rs)
 //! ```
 //!
 //! # Dependency rule ("->" means "may use")
-//! - `cli` -> everything. Only `cli`, `main` and tests use `server`.
+//! - `cli` -> everything. Only `cli`, `main`, `app` and tests use `server`.
+//! - `app` builds the shared handles and gives each listener only what it uses.
 //! - `server` -> `sip2`, `auth`, `accounts`. `accounts` -> `auth`, `store`. `auth` -> `store`.
 //! - Anyone may use `config` and `clock`; they use nothing else in the crate.
 //! - `sip2` uses nothing else in the crate. `store` knows nothing of SIP2 or argon2.
@@ -26,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod clock;

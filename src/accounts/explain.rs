@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::patron::CardRef;
 use super::{Accounts, Error};
-use crate::auth::{pin_lock_policy, Standing};
+use crate::auth::{pin_lock_policy, CredentialVerdict, Standing};
 use crate::store::{AttemptSlot, Money, PatronCredential, PatronRecord, PatronStatus, Terminal};
 
 /// The answer of `explain`: a verdict and the facts behind it, each as a labelled sentence.
@@ -20,8 +20,10 @@ pub struct Explanation {
     pub card_on_file: bool,
     /// Would the card be recognised (SIP2 BL=Y)?
     pub valid_patron: bool,
-    /// Would a correct PIN be accepted (SIP2 CQ=Y)?
+    /// Would a correct PIN (or, at a password terminal, password) be accepted (SIP2 CQ=Y)?
     pub pin_would_verify: bool,
+    /// What the terminal checks: "PIN", or "password" at a terminal that takes the password.
+    pub credential: &'static str,
     /// One sentence: what the terminal is told.
     pub verdict: String,
     /// Labelled facts, in display order.
@@ -49,6 +51,7 @@ impl Accounts {
                 card_on_file: false,
                 valid_patron: false,
                 pin_would_verify: false,
+                credential: credential_noun(terminal.as_ref()),
                 verdict: format!(
                     "unknown card at institution {institution}: the terminal is told the patron is not valid (BL=N, CQ=N)"
                 ),
@@ -161,11 +164,18 @@ impl Accounts {
                         expires.format("%Y-%m-%d %H:%M UTC")
                     )
                 }
-                (true, Some(expires)) => format!(
-                    "one-time/default PIN, must be changed, valid until {} (terminal policy: {:?})",
-                    expires.format("%Y-%m-%d %H:%M UTC"),
-                    security.default_credential.sip_policy
-                ),
+                // A correct default PIN is the verdict the server weighs against its policy.
+                (_, Some(expires)) => {
+                    let policy = security.default_credential.sip_policy;
+                    if !CredentialVerdict::DefaultToChange.is_accepted(policy) {
+                        pin_ok = false;
+                    }
+                    format!(
+                        "one-time/default PIN, must be changed, valid until {} (terminal policy: {:?})",
+                        expires.format("%Y-%m-%d %H:%M UTC"),
+                        policy
+                    )
+                }
                 (true, None) => "PIN set, must be changed at the next web login".into(),
                 (false, _) => "PIN set".into(),
             },
@@ -192,27 +202,50 @@ impl Accounts {
             ),
         };
         facts.push(("lock", lock));
-        if let Some(t) = terminal {
-            if t.settings.patron_credential == PatronCredential::Password {
-                facts.push((
-                    "credential",
-                    "this terminal checks the online password, not the PIN".into(),
-                ));
-            }
+        let credential = credential_noun(terminal);
+        if credential == PASSWORD {
+            facts.push((
+                "credential",
+                "this terminal checks the online password, not the PIN".into(),
+            ));
+            // The PIN and its lock play no part: what counts is the password on file.
+            pin_ok = match &patron.password {
+                None => {
+                    facts.push((
+                        "password",
+                        "no online password on file: every password check is answered CQ=N".into(),
+                    ));
+                    false
+                }
+                Some(password) if !self.credentials.has_key(password.key_id) => {
+                    facts.push((
+                        "password",
+                        format!(
+                            "password hashed with pepper key {} which is not configured: it must be set again",
+                            password.key_id
+                        ),
+                    ));
+                    false
+                }
+                Some(_) => {
+                    facts.push(("password", "online password set".into()));
+                    true
+                }
+            };
         }
         let terminal_ok = terminal.is_none_or(|t| t.settings.enabled);
         let pin_would_verify = valid_patron && pin_ok && terminal_ok;
         let verdict = match (valid_patron, pin_would_verify) {
             (false, _) => "the terminal is told the card is unknown (BL=N, CQ=N)".to_string(),
-            (true, true) if refusals.is_empty() => {
-                "valid patron in good standing: a correct PIN is accepted (BL=Y, CQ=Y)".into()
-            }
+            (true, true) if refusals.is_empty() => format!(
+                "valid patron in good standing: a correct {credential} is accepted (BL=Y, CQ=Y)"
+            ),
             (true, true) => format!(
-                "valid patron; a correct PIN is accepted (CQ=Y) but services are refused: {}",
+                "valid patron; a correct {credential} is accepted (CQ=Y) but services are refused: {}",
                 refusals.join("; ")
             ),
             (true, false) => format!(
-                "the PIN check is refused (CQ=N) whatever PIN is typed; see pin and lock below{}",
+                "the {credential} check is refused (CQ=N) whatever {credential} is typed; see the facts below{}",
                 if refusals.is_empty() {
                     String::new()
                 } else {
@@ -224,9 +257,20 @@ impl Accounts {
             card_on_file: true,
             valid_patron,
             pin_would_verify,
+            credential,
             verdict,
             facts,
         }
+    }
+}
+
+const PASSWORD: &str = "password";
+
+/// What `terminal` checks: the online password at a password terminal, else the PIN.
+fn credential_noun(terminal: Option<&Terminal>) -> &'static str {
+    match terminal {
+        Some(t) if t.settings.patron_credential == PatronCredential::Password => PASSWORD,
+        _ => "PIN",
     }
 }
 

@@ -162,6 +162,13 @@ pub struct TerminalProfile {
     pub login_free: bool,
 }
 
+impl TerminalProfile {
+    /// Whether patrons at this terminal present the online password only (never the PIN).
+    pub fn takes_password_only(&self) -> bool {
+        self.credential == PatronCredential::Password
+    }
+}
+
 /// Why a terminal login was refused. Every reason gets the same answer on the wire and costs the
 /// same time; the reason is for the audit trail and the operator's log only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

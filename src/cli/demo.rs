@@ -16,7 +16,6 @@ use crate::accounts::demo::{self, DemoPatron};
 use crate::accounts::patron::CardRef;
 use crate::accounts::{Accounts, Operator};
 use crate::auth::pepper::write_new_key_file;
-use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::{
@@ -59,14 +58,9 @@ pub fn prepare(config: &mut Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Seeds the demo world once, with the server's own authenticator (one hashing pool); refuses
-/// a database that is not a demo database.
-pub async fn seed(
-    store: &Store,
-    config: &Config,
-    clock: SharedClock,
-    auth: Authenticator,
-) -> anyhow::Result<()> {
+/// Seeds the demo world once, through the app's own accounts (one hashing pool); refuses a
+/// database that is not a demo database.
+pub async fn seed(store: &Store, accounts: &Accounts, clock: SharedClock) -> anyhow::Result<()> {
     match store.get_meta(DEMO_MARKER).await?.as_deref() {
         Some(SEEDED) => return Ok(()),
         Some(_) => {}
@@ -75,7 +69,6 @@ pub async fn seed(
         }
         None => store.set_meta(DEMO_MARKER, "seeding").await?,
     }
-    let accounts = Accounts::with_authenticator(store.clone(), config, clock.clone(), auth);
     let operator = Operator::new("demo")?;
     let today = clock.now().date_naive();
     for terminal in demo_terminals()? {
@@ -87,7 +80,7 @@ pub async fn seed(
         }
     }
     for patron in demo::patrons()? {
-        create(&patron, &accounts, &operator, today).await?;
+        create(&patron, accounts, &operator, today).await?;
     }
     store.set_meta(DEMO_MARKER, SEEDED).await?;
     Ok(())

@@ -49,12 +49,13 @@ pub async fn run(args: ExplainArgs, config: &Config) -> anyhow::Result<ExitCode>
         "valid patron (BL)",
         if explanation.valid_patron { "Y" } else { "N" },
     );
+    let credential = explanation.credential;
     fact(
-        "correct PIN (CQ)",
-        if explanation.pin_would_verify {
-            "Y: a correct PIN is accepted"
+        &format!("correct {credential} (CQ)"),
+        &if explanation.pin_would_verify {
+            format!("Y: a correct {credential} is accepted")
         } else {
-            "N: refused whatever PIN is typed"
+            format!("N: refused whatever {credential} is typed")
         },
     );
     Ok(

@@ -1,5 +1,6 @@
-//! `sip2auth serve [--demo]`: open the database, check the pepper, bind the SIP2 listener and run
-//! until SIGINT or SIGTERM, then drain.
+//! `sip2auth serve [--demo]`: open the database, build the application root (`app`: pepper
+//! check, hashing pool, accounts), bind the SIP2 listener with the app's handles and run until
+//! SIGINT or SIGTERM, then drain.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -11,7 +12,7 @@ use tracing::info;
 
 use super::output::Exit;
 use super::{demo, open_store};
-use crate::auth::Authenticator;
+use crate::app::App;
 use crate::clock;
 use crate::config::Config;
 use crate::server::Server;
@@ -45,19 +46,17 @@ pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode
     if !args.demo {
         demo::refuse_demo_database(&store).await?;
     }
-    let auth = Authenticator::new(store.clone(), &config.security, clock.clone())
-        .await
-        .context("cannot start the authenticator")?;
-    if args.demo {
-        demo::seed(&store, &config, clock.clone(), auth.clone()).await?;
+    let demo = args.demo;
+    let app = App::build(config, store, clock.clone()).await?;
+    if demo {
+        demo::seed(app.store(), app.accounts(), clock).await?;
     }
-    let server = Server::bind(&config, store, auth, clock).await?;
+    let server = Server::bind(app.config(), app.sip2()).await?;
     let address = server.local_addr()?;
-    info!(%address, demo = args.demo, "sip2auth ready");
-    println!("{}", demo::ready_line(address, args.demo));
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
-    server.run(shutdown).await?;
+    info!(%address, demo, "sip2auth ready");
+    println!("{}", demo::ready_line(address, demo));
+    tokio::spawn(cancel_on_signal(app.shutdown()));
+    app.run(server).await?;
     Ok(Exit::Ok.into())
 }
 

@@ -103,28 +103,35 @@ pub struct AddArgs {
     #[arg(long)]
     pub login_free: bool,
     /// Which patron credential the terminal checks: pin, password or either.
-    #[arg(long, default_value = "pin", value_parser = parse::<PatronCredential>)]
+    #[arg(long, default_value_t = defaults().patron_credential, value_parser = parse::<PatronCredential>)]
     pub credential: PatronCredential,
-    /// Request codes the terminal may send, e.g. "23 63 99 35" [default: all]
+    /// Request codes the terminal may send, e.g. "23 63 35 01" [default: 23 63 35; 93, 99 and
+    /// 97 are always allowed]
     #[arg(long, value_name = "CODES", value_parser = parse::<MessageCodes>)]
     pub allow_messages: Option<MessageCodes>,
     /// Patron detail in answers: full or minimal.
-    #[arg(long, default_value = "full", value_parser = parse::<PatronDetail>)]
+    #[arg(long, default_value_t = defaults().patron_detail, value_parser = parse::<PatronDetail>)]
     pub detail: PatronDetail,
     /// Character set: utf-8, latin-1 or cp850.
-    #[arg(long, default_value = "utf-8", value_parser = parse::<Charset>)]
+    #[arg(long, default_value_t = defaults().charset, value_parser = parse::<Charset>)]
     pub charset: Charset,
     /// Message terminator: cr or crlf.
-    #[arg(long, default_value = "cr", value_parser = parse::<Terminator>)]
+    #[arg(long, default_value_t = defaults().terminator, value_parser = parse::<Terminator>)]
     pub terminator: Terminator,
     /// Error detection (AY/AZ checksums): off, auto or required.
-    #[arg(long, default_value = "auto", value_parser = parse::<ErrorDetection>)]
+    #[arg(long, default_value_t = defaults().error_detection, value_parser = parse::<ErrorDetection>)]
     pub error_detection: ErrorDetection,
     /// Read the secret from the first line of standard input instead of generating one.
     #[arg(long)]
     pub password_stdin: bool,
     #[command(flatten)]
     pub operator: OperatorArg,
+}
+
+/// The settings a new terminal has unless a flag says otherwise: the flags' defaults are read
+/// from them, so the command line and the store's defaults cannot drift apart.
+fn defaults() -> TerminalSettings {
+    TerminalSettings::new(String::new())
 }
 
 pub async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<ExitCode> {

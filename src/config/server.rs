@@ -154,6 +154,8 @@ pub struct MessagesConfig {
     /// Sent with a valid PIN; empty sends no AF.
     pub welcome: String,
     pub wrong_pin: String,
+    /// Sent for a wrong online password, at terminals that check the password (not the PIN).
+    pub wrong_password: String,
     pub unknown_patron: String,
     pub pin_required: String,
     pub expired: String,
@@ -166,6 +168,8 @@ pub struct MessagesConfig {
     pub unavailable: String,
     pub busy: String,
     pub circulation_refused: String,
+    /// Sent with the negative answer to a message the terminal's allowed list leaves out.
+    pub message_not_allowed: String,
     pub end_session: String,
     pub patron_blocked_by_terminal: String,
 }
@@ -175,6 +179,7 @@ impl Default for MessagesConfig {
         Self {
             welcome: String::new(),
             wrong_pin: "Invalid PIN".into(),
+            wrong_password: "Invalid password".into(),
             unknown_patron: "Unknown library card".into(),
             pin_required: "PIN required".into(),
             expired: "Card expired".into(),
@@ -187,6 +192,7 @@ impl Default for MessagesConfig {
             unavailable: "Service unavailable, please try again later".into(),
             busy: "Service busy, please try again".into(),
             circulation_refused: "This service does not handle circulation".into(),
+            message_not_allowed: "This terminal may not send this message".into(),
             end_session: "Thank you".into(),
             patron_blocked_by_terminal: "Card blocked".into(),
         }
@@ -194,10 +200,11 @@ impl Default for MessagesConfig {
 }
 
 impl MessagesConfig {
-    fn texts(&self) -> [(&'static str, &str); 16] {
+    fn texts(&self) -> [(&'static str, &str); 18] {
         [
             ("welcome", &self.welcome),
             ("wrong_pin", &self.wrong_pin),
+            ("wrong_password", &self.wrong_password),
             ("unknown_patron", &self.unknown_patron),
             ("pin_required", &self.pin_required),
             ("expired", &self.expired),
@@ -210,6 +217,7 @@ impl MessagesConfig {
             ("unavailable", &self.unavailable),
             ("busy", &self.busy),
             ("circulation_refused", &self.circulation_refused),
+            ("message_not_allowed", &self.message_not_allowed),
             ("end_session", &self.end_session),
             (
                 "patron_blocked_by_terminal",

@@ -68,11 +68,22 @@ pub(crate) fn command_code(frame: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sip2::RequestKind;
 
     #[test]
     fn command_code_never_shows_more_than_two_digits() {
-        assert_eq!(command_code(b"6300120250314"), "63");
-        assert_eq!(command_code(b"\n 93"), "93");
+        let code = |kind: RequestKind| String::from_utf8_lossy(&kind.code()).into_owned();
+        let patron_information = [
+            &RequestKind::PatronInformationRequest.code()[..],
+            b"00120250314",
+        ]
+        .concat();
+        assert_eq!(
+            command_code(&patron_information),
+            code(RequestKind::PatronInformationRequest)
+        );
+        let login = [&b"\n "[..], &RequestKind::LoginRequest.code()].concat();
+        assert_eq!(command_code(&login), code(RequestKind::LoginRequest));
         assert_eq!(command_code(b"9"), "9");
     }
 

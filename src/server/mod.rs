@@ -1,30 +1,30 @@
-//! The SIP2 TCP server: accept loop, connection limits, housekeeping and graceful shutdown.
+//! The SIP2 TCP server: accept loop, connection limits and graceful shutdown of its sessions.
 //!
 //! Owns: the listening socket, admission of connections (global and per-address limits, the 93
-//! failure address block), one task per connection, the housekeeping task (retention purge,
-//! `housekeeping.rs`), and the drain on shutdown. A connection's failure is logged once in its
-//! own span (`session`) and never reaches this loop.
+//! failure address block), one task per connection, and the drain of its sessions on shutdown.
+//! A connection's failure is logged once in its own span (`session`) and never reaches this
+//! loop. The handles it serves with ([`Handles`]) come from the application root (`app`), which
+//! also owns the housekeeping task.
 //!
-//! Uses `sip2` (through `session`), `auth` and `accounts` (through `answer` and
-//! `housekeeping.rs`), `config` and `clock`. Of `store`, only the handle passed on to `accounts`
-//! and terminal setting types: behaviour never calls the store directly. Must not be imported by
-//! anything but the CLI, `main` and tests.
+//! Uses `sip2` (through `session`), `auth` and `accounts` (through `answer`), `config` and
+//! `clock`. Of `store`, only the terminal setting kinds that `auth`'s terminal profile carries
+//! (charset, terminator, error detection, patron detail; `answer/terminal.rs` and `session`);
+//! behaviour never calls the store. Must not be imported by anything but `app`, the CLI, `main`
+//! and tests.
 //!
 //! Shutdown: [`Server::run`] stops accepting as soon as its token is cancelled; sessions finish
-//! the request they are answering, then close, and the housekeeping task finishes a purge in
-//! progress. After `shutdown_grace` what remains is aborted. Nothing polls: every wait is a
-//! `select!` on the token.
+//! the request they are answering, then close. After `shutdown_grace` what remains is aborted.
+//! Nothing polls: every wait is a `select!` on the token.
 
 mod answer;
 mod error;
 mod framing;
-mod housekeeping;
 mod limits;
 mod login_defence;
+mod outcome;
 mod patron;
 mod refusal;
 mod session;
-mod terminal;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,12 +39,10 @@ use crate::accounts::Accounts;
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::config::{Config, ServerConfig};
-use crate::store::Store;
 
 pub use error::Error;
 
 use answer::Answerer;
-use housekeeping::Housekeeping;
 use limits::Limits;
 use login_defence::LoginDefence;
 
@@ -58,7 +56,14 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) defence: LoginDefence,
     pub(crate) answerer: Answerer,
-    pub(crate) auth: Authenticator,
+}
+
+/// The shared handles the SIP2 server answers with (built once, by `app`).
+#[derive(Debug, Clone)]
+pub struct Handles {
+    pub accounts: Accounts,
+    pub auth: Authenticator,
+    pub clock: SharedClock,
 }
 
 /// A bound SIP2 listener, ready to [`run`](Server::run).
@@ -66,17 +71,16 @@ pub(crate) struct Shared {
 pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
-    housekeeping: Housekeeping,
 }
 
 impl Server {
     /// Binds `config.server.listen` (port 0 picks a free port; see [`Server::local_addr`]).
-    pub async fn bind(
-        config: &Config,
-        store: Store,
-        auth: Authenticator,
-        clock: SharedClock,
-    ) -> Result<Server, Error> {
+    pub async fn bind(config: &Config, handles: Handles) -> Result<Server, Error> {
+        let Handles {
+            accounts,
+            auth,
+            clock,
+        } = handles;
         let listen = config.server.listen;
         let listener = TcpListener::bind(listen)
             .await
@@ -84,23 +88,15 @@ impl Server {
                 address: listen,
                 source,
             })?;
-        let accounts = Accounts::with_authenticator(store, config, clock.clone(), auth.clone());
-        let housekeeping = Housekeeping {
-            accounts: accounts.clone(),
-            clock: clock.clone(),
-            purge_interval: config.audit.purge_interval,
-        };
         let shared = Shared {
             settings: config.server.clone(),
             limits: Limits::new(&config.server),
             defence: LoginDefence::new(&config.server.login_defence, clock.clone()),
-            answerer: Answerer::new(config, accounts, auth.clone(), clock),
-            auth,
+            answerer: Answerer::new(config, accounts, auth, clock),
         };
         Ok(Server {
             listener,
             shared: Arc::new(shared),
-            housekeeping,
         })
     }
 
@@ -112,12 +108,7 @@ impl Server {
     /// Serves connections until `shutdown` is cancelled, then drains (bounded by
     /// `shutdown_grace`). Returns once every session has ended or been aborted.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
-        let Server {
-            listener,
-            shared,
-            housekeeping,
-        } = self;
-        let mut housekeeping = tokio::spawn(housekeeping.run(shutdown.clone()));
+        let Server { listener, shared } = self;
         let mut sessions = JoinSet::new();
         info!(address = ?listener.local_addr().ok(), "SIP2 server listening");
         loop {
@@ -147,21 +138,14 @@ impl Server {
         info!(open, "SIP2 server stopped accepting; draining sessions");
         let drained = tokio::time::timeout(shared.settings.shutdown_grace, async {
             while sessions.join_next().await.is_some() {}
-            (&mut housekeeping).await
         })
         .await;
-        match drained {
-            Ok(Ok(())) => {}
-            // The purge task panicked; the server stops as planned all the same.
-            Ok(Err(error)) => warn!(%error, "housekeeping task failed"),
-            Err(_) => {
-                warn!(
-                    aborted = sessions.len(),
-                    "shutdown grace elapsed; aborting remaining sessions"
-                );
-                sessions.shutdown().await;
-                housekeeping.abort();
-            }
+        if drained.is_err() {
+            warn!(
+                aborted = sessions.len(),
+                "shutdown grace elapsed; aborting remaining sessions"
+            );
+            sessions.shutdown().await;
         }
         info!("SIP2 server stopped");
         Ok(())

@@ -1,9 +1,10 @@
-//! The protocol-valid negative answer to every request this server does not perform: the
-//! circulation messages (11, 09, 17, 19, 25, 15, 29, 65, 37), and any message a terminal's
-//! allowed-messages list leaves out (01 included). Never silence, never a dropped connection.
+//! The protocol-valid negative answer to every request this server does not perform (the
+//! messages the service table marks refused: circulation), and to any message a terminal's
+//! allowed-messages list leaves out. Never silence, never a dropped connection.
 //!
 //! Owns: the shape of each refusal (PROTOCOL.md §3.7-3.15 and the `C-` vectors): ok `0` / `N`,
-//! identifiers echoed, empty required fields, and one AF with `messages.circulation_refused`.
+//! identifiers echoed, empty required fields, and one AF with the text the caller chose
+//! (`messages.circulation_refused` or `messages.message_not_allowed`).
 //! Chosen shapes where the spec leaves room:
 //! - 12 and 30: `0NUN` (not ok, no renewal, magnetic media unknown, no desensitize), AJ and AH
 //!   empty; BL is left out because no patron was looked up.
@@ -24,36 +25,6 @@ use crate::sip2::response::{
     RenewResponse, RequestScResend,
 };
 use crate::sip2::{Language, PatronStatus, Request, Response, SipDate, Tristate};
-
-/// The refused 12 and 30, which share one layout and one refusal shape (`0NUN`, AJ and AH
-/// empty, no BL). A macro because they are distinct types; the AB echoed is the caller's.
-macro_rules! refused_loan {
-    ($response:ident, $refusal:expr, $request:expr, $item_identifier:expr) => {
-        $response {
-            ok: false,
-            renewal_ok: false,
-            magnetic_media: Tristate::Unknown,
-            desensitize: Tristate::No,
-            transaction_date: $refusal.date,
-            institution_id: $refusal.institution(&$request.institution_id),
-            patron_identifier: $request.patron_identifier.clone(),
-            item_identifier: $item_identifier,
-            title_identifier: String::new(),
-            due_date: String::new(),
-            fee_type: None,
-            security_inhibit: None,
-            currency_type: None,
-            fee_amount: None,
-            media_type: None,
-            item_properties: None,
-            transaction_id: None,
-            screen_message: $refusal.messages(),
-            print_line: Vec::new(),
-            valid_patron: None,
-            extra: Vec::new(),
-        }
-    };
-}
 
 /// What every refusal needs besides the request.
 pub(crate) struct Refusal<'a> {
@@ -120,11 +91,10 @@ impl Refusal<'_> {
     fn circulation(&self, request: &Request) -> Option<Response> {
         let date = self.date;
         let response = match request {
-            Request::CheckoutRequest(r) => Response::CheckoutResponse(refused_loan!(
-                CheckoutResponse,
-                self,
-                r,
-                r.item_identifier.clone()
+            Request::CheckoutRequest(r) => Response::CheckoutResponse(self.refused_checkout(
+                &r.institution_id,
+                &r.patron_identifier,
+                r.item_identifier.clone(),
             )),
             Request::CheckinRequest(r) => Response::CheckinResponse(CheckinResponse {
                 ok: false,
@@ -211,11 +181,10 @@ impl Refusal<'_> {
                 extra: Vec::new(),
             }),
             // AB is optional in a 30 but required in its answer: echoed, or empty.
-            Request::RenewRequest(r) => Response::RenewResponse(refused_loan!(
-                RenewResponse,
-                self,
-                r,
-                r.item_identifier.clone().unwrap_or_default()
+            Request::RenewRequest(r) => Response::RenewResponse(self.refused_renew(
+                &r.institution_id,
+                &r.patron_identifier,
+                r.item_identifier.clone().unwrap_or_default(),
             )),
             Request::RenewAllRequest(r) => Response::RenewAllResponse(RenewAllResponse {
                 ok: false,
@@ -258,6 +227,83 @@ impl Refusal<'_> {
             | Request::BlockPatronRequest(_) => return None,
         };
         Some(response)
+    }
+
+    /// A refused 11: `0NUN`, AJ and AH empty, no BL (no patron was looked up).
+    fn refused_checkout(&self, ao: &str, aa: &str, ab: String) -> CheckoutResponse {
+        CheckoutResponse {
+            ok: false,
+            renewal_ok: false,
+            magnetic_media: Tristate::Unknown,
+            desensitize: Tristate::No,
+            transaction_date: self.date,
+            institution_id: self.institution(ao),
+            patron_identifier: aa.to_owned(),
+            item_identifier: ab,
+            title_identifier: String::new(),
+            due_date: String::new(),
+            fee_type: None,
+            security_inhibit: None,
+            currency_type: None,
+            fee_amount: None,
+            media_type: None,
+            item_properties: None,
+            transaction_id: None,
+            screen_message: self.messages(),
+            print_line: Vec::new(),
+            valid_patron: None,
+            extra: Vec::new(),
+        }
+    }
+
+    /// A refused 29: the 30 has the 12's layout, and its refusal the same shape.
+    fn refused_renew(&self, ao: &str, aa: &str, ab: String) -> RenewResponse {
+        let CheckoutResponse {
+            ok,
+            renewal_ok,
+            magnetic_media,
+            desensitize,
+            transaction_date,
+            institution_id,
+            patron_identifier,
+            item_identifier,
+            title_identifier,
+            due_date,
+            fee_type,
+            security_inhibit,
+            currency_type,
+            fee_amount,
+            media_type,
+            item_properties,
+            transaction_id,
+            screen_message,
+            print_line,
+            valid_patron,
+            extra,
+        } = self.refused_checkout(ao, aa, ab);
+        RenewResponse {
+            ok,
+            renewal_ok,
+            magnetic_media,
+            desensitize,
+            transaction_date,
+            institution_id,
+            patron_identifier,
+            item_identifier,
+            title_identifier,
+            due_date,
+            fee_type,
+            security_inhibit,
+            currency_type,
+            fee_amount,
+            media_type,
+            item_properties,
+            transaction_id,
+            screen_message,
+            print_line,
+            valid_patron,
+            extra,
+        }
     }
 }
 

@@ -61,7 +61,11 @@ macro_rules! sip_message {
 
 /// Declares the `Request` or `Response` enum from a table of command codes.
 macro_rules! command_table {
-    ($(#[$meta:meta])* $enum:ident { $( $code:literal => $variant:ident, )* }) => {
+    (
+        $(#[$meta:meta])* $enum:ident, $(#[$kmeta:meta])* $kind:ident {
+            $( $code:literal => $variant:ident, )*
+        }
+    ) => {
         $(#[$meta])*
         // One message is built per exchange and moved a few times; boxing the large variants
         // would cost an allocation each for no measurable gain.
@@ -78,20 +82,55 @@ macro_rules! command_table {
             }
         )*
 
+        $(#[$kmeta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $kind {
+            $( #[doc = concat!("`", stringify!($code), "`")] $variant, )*
+        }
+
+        impl $kind {
+            /// Every kind, in table order.
+            pub const ALL: &'static [$kind] = &[$($kind::$variant),*];
+
+            /// The two-digit command code.
+            pub fn code(self) -> [u8; 2] {
+                match self {
+                    $( $kind::$variant => *$code, )*
+                }
+            }
+
+            /// The kind whose command code is `code`, if any.
+            pub fn from_code(code: [u8; 2]) -> Option<$kind> {
+                match &code {
+                    $( $code => Some($kind::$variant), )*
+                    _ => None,
+                }
+            }
+
+            /// The message's name (the struct's).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( $kind::$variant => stringify!($variant), )*
+                }
+            }
+        }
+
         impl $enum {
             /// The two-digit command code.
             pub fn code(&self) -> [u8; 2] {
+                self.kind().code()
+            }
+
+            /// Which message this is, without its fields.
+            pub fn kind(&self) -> $kind {
                 match self {
-                    $( $enum::$variant(_) => *$code, )*
+                    $( $enum::$variant(_) => $kind::$variant, )*
                 }
             }
 
             /// The message kind whose command code is `code`, if any.
             pub fn name_of(code: [u8; 2]) -> Option<&'static str> {
-                match &code {
-                    $( $code => Some(stringify!($variant)), )*
-                    _ => None,
-                }
+                $kind::from_code(code).map($kind::name)
             }
 
             pub(crate) fn parse_body(

@@ -6,6 +6,7 @@
 //! - [`parse`] and [`encode`]: bytes ↔ messages; [`checksum`]: AY/AZ.
 //! - [`codec`]: CR/LF framing for tokio; [`charset`]: UTF-8, Latin-1, cp850 at the edge.
 //! - [`date`], [`status`]: fixed-field value types; [`secret`]: credentials that never print.
+//! - [`request_set`]: a set of request kinds (a terminal's allowed messages) and its text form.
 //!
 //! Named quirks tolerated by the parser (PROTOCOL.md §1.6), each tested in `parse.rs`: unpadded
 //! 99 print width (`990401.00|`), `|` right after fixed fields, zone `0000`, 18-blank NB/return
@@ -29,6 +30,7 @@ mod fixed;
 pub mod message;
 pub mod parse;
 pub mod request;
+pub mod request_set;
 pub mod response;
 pub mod secret;
 pub mod status;
@@ -39,8 +41,9 @@ pub use date::{SipDate, Zone};
 pub use encode::{EncodeOptions, TrailerMode};
 pub use error::{ErrorKind, ParseError};
 pub use field::FieldId;
-pub use message::{Request, Response};
+pub use message::{Request, RequestKind, Response, ResponseKind};
 pub use parse::{ChecksumPolicy, ParseOptions, Parsed, Trailer};
+pub use request_set::{RequestSet, RequestSetError};
 pub use secret::Secret;
 pub use status::{
     HoldMode, Language, PatronStatus, PatronStatusFlag, PrintWidth, ProtocolVersion, Summary,

@@ -13,7 +13,9 @@ use super::status::{HoldMode, Language, PrintWidth, ProtocolVersion, Summary};
 
 command_table! {
     /// Every SIP2 2.00 request, by command code.
-    Request {
+    Request,
+    /// Which request a message is: its command code without its fields.
+    RequestKind {
         b"93" => LoginRequest,
         b"99" => ScStatusRequest,
         b"23" => PatronStatusRequest,

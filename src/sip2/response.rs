@@ -13,7 +13,9 @@ use super::status::{Language, PatronStatus, ProtocolVersion, SupportedMessages, 
 
 command_table! {
     /// Every SIP2 2.00 response, by command code.
-    Response {
+    Response,
+    /// Which response a message is: its command code without its fields.
+    ResponseKind {
         b"94" => LoginResponse,
         b"98" => AcsStatusResponse,
         b"24" => PatronStatusResponse,

@@ -243,3 +243,66 @@ impl Store {
         self.count("SELECT COUNT(*) FROM terminals").await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ConnectOptions;
+
+    /// The `DEFAULT` clauses of the terminals table in one migration, in column order.
+    fn schema_defaults(migration: &str) -> Vec<String> {
+        let table = migration
+            .split("CREATE TABLE terminals (")
+            .nth(1)
+            .and_then(|rest| rest.split(");").next())
+            .expect("the terminals table");
+        table
+            .lines()
+            .filter_map(|line| line.split_once(" NOT NULL DEFAULT "))
+            .map(|(column, default)| {
+                let value = default.split_whitespace().next().unwrap_or_default();
+                let column = column.split_whitespace().next().unwrap_or_default();
+                format!("{column} = {}", value.trim_end_matches(','))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_backends_state_the_same_terminal_defaults() {
+        let sqlite = include_str!("migrations/sqlite/0001_credential_store.sql");
+        let postgres = include_str!("migrations/postgres/0001_credential_store.sql");
+        assert_eq!(schema_defaults(sqlite), schema_defaults(postgres));
+        assert!(schema_defaults(sqlite).len() >= 9);
+    }
+
+    /// A row inserted with only the required columns reads back as `TerminalSettings::new`,
+    /// which the command line's flags take their defaults from.
+    #[tokio::test]
+    async fn the_schema_defaults_are_the_rust_defaults() {
+        // One connection: every connection to `sqlite::memory:` is a database of its own.
+        let options = ConnectOptions {
+            max_connections: 1,
+            ..ConnectOptions::default()
+        };
+        let store = Store::connect("sqlite::memory:", &options)
+            .await
+            .expect("in-memory store");
+        store.migrate().await.expect("migrated");
+        with_pool!(store, |pool| {
+            sqlx::query(
+                "INSERT INTO terminals (login_id, institution, created_at, updated_at) \
+                 VALUES ('bare', 'MAIN', 0, 0)",
+            )
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })
+        .expect("a bare row");
+        let bare = store
+            .terminal_by_login("bare")
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(bare.settings, TerminalSettings::new("MAIN"));
+    }
+}

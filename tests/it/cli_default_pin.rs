@@ -9,7 +9,7 @@ use crate::cli_common;
 
 use chrono::{Duration, Utc};
 use cli_common::{Env, Out, CHEAP_HASHING};
-use sip2auth::auth::Authenticator;
+use sip2auth::app::App;
 use sip2auth::server::Server;
 use sip2auth::store::{AuditQuery, CredentialHash, Store};
 use tokio_util::sync::CancellationToken;
@@ -257,15 +257,13 @@ async fn start_server(env: &Env) -> (String, CancellationToken) {
     config.server.listen = "127.0.0.1:0".parse().expect("address");
     let store = env.store().await;
     let clock = sip2auth::clock::system();
-    let auth = Authenticator::new(store.clone(), &config.security, clock.clone())
+    let app = App::build(config, store, clock)
         .await
         .expect("authenticator");
-    let server = Server::bind(&config, store, auth, clock)
-        .await
-        .expect("bind");
+    let server = Server::bind(app.config(), app.sip2()).await.expect("bind");
     let address = server.local_addr().expect("address").to_string();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(server.run(shutdown.clone()));
+    let shutdown = app.shutdown();
+    tokio::spawn(app.run(server));
     (address, shutdown)
 }
 
@@ -465,4 +463,100 @@ async fn import_issues_default_pins_to_new_patrons_only_and_a_rerun_changes_noth
             .contains("default PINs 2")),
         "{imports:?}"
     );
+}
+
+/// With `sip_policy = "reject"`, `explain` and the SIP2 answer agree: a correct default PIN is
+/// answered CQ=N, and explain says so.
+#[tokio::test]
+async fn with_the_reject_policy_explain_and_the_server_both_refuse_a_correct_default_pin() {
+    let env = policy_on("sip_policy = \"reject\"\n");
+    add(&env, Some(PHONE));
+    ok(
+        &env,
+        &[
+            "terminal",
+            "add",
+            "sc-default",
+            "--cidr",
+            "127.0.0.0/8",
+            "--password-stdin",
+        ],
+        Some(&format!("{TERMINAL_SECRET}\n")),
+    );
+    let explained = ok(&env, &["explain", CARD], None);
+    assert!(
+        explained
+            .stdout
+            .contains("N: refused whatever PIN is typed"),
+        "{}",
+        explained.stdout
+    );
+    assert!(!explained.stdout.contains("CQ=Y"), "{}", explained.stdout);
+
+    let (address, shutdown) = start_server(&env).await;
+    let answered = probe(&env, &address, DEFAULT_DIGITS).await;
+    assert!(
+        field(&answered, "CQ valid patron password").ends_with('N'),
+        "{}",
+        answered.stdout
+    );
+    shutdown.cancel();
+}
+
+/// At a terminal that checks the online password, a wrong password is answered with the
+/// password's text, not "Invalid PIN"; the right one is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_terminal_answers_a_wrong_password_with_the_password_text() {
+    let env = Env::new();
+    add(&env, None);
+    ok(
+        &env,
+        &["patron", "set-password", CARD, "--password-stdin"],
+        Some("Lantern-Quiet-Harbor-71\n"),
+    );
+    ok(
+        &env,
+        &[
+            "terminal",
+            "add",
+            "sc-default",
+            "--cidr",
+            "127.0.0.0/8",
+            "--credential",
+            "password",
+            "--password-stdin",
+        ],
+        Some(&format!("{TERMINAL_SECRET}\n")),
+    );
+    let explained = ok(&env, &["explain", CARD, "--terminal", "sc-default"], None);
+    assert!(
+        explained.stdout.contains("a correct password is accepted"),
+        "{}",
+        explained.stdout
+    );
+    assert!(
+        !explained.stdout.contains("correct PIN"),
+        "{}",
+        explained.stdout
+    );
+    let (address, shutdown) = start_server(&env).await;
+    let wrong = probe(&env, &address, "Lantern-Quiet-Harbor-72").await;
+    assert!(
+        field(&wrong, "CQ valid patron password").ends_with('N'),
+        "{}",
+        wrong.stdout
+    );
+    assert!(
+        field(&wrong, "AF").contains("Invalid password"),
+        "{}",
+        wrong.stdout
+    );
+    assert!(!wrong.stdout.contains("Invalid PIN"), "{}", wrong.stdout);
+    let right = probe(&env, &address, "Lantern-Quiet-Harbor-71").await;
+    assert!(
+        field(&right, "CQ valid patron password").ends_with('Y'),
+        "{}",
+        right.stdout
+    );
+    shutdown.cancel();
 }

@@ -6,7 +6,7 @@ use crate::cli_common;
 use std::time::{Duration, Instant};
 
 use cli_common::Env;
-use sip2auth::auth::Authenticator;
+use sip2auth::app::App;
 use sip2auth::server::Server;
 use tokio_util::sync::CancellationToken;
 
@@ -17,15 +17,13 @@ async fn start(env: &Env) -> (std::net::SocketAddr, CancellationToken) {
     config.server.listen = "127.0.0.1:0".parse().unwrap();
     let store = env.store().await;
     let clock = sip2auth::clock::system();
-    let auth = Authenticator::new(store.clone(), &config.security, clock.clone())
+    let app = App::build(config, store, clock)
         .await
         .expect("authenticator");
-    let server = Server::bind(&config, store, auth, clock)
-        .await
-        .expect("bind");
+    let server = Server::bind(app.config(), app.sip2()).await.expect("bind");
     let address = server.local_addr().expect("address");
-    let shutdown = CancellationToken::new();
-    tokio::spawn(server.run(shutdown.clone()));
+    let shutdown = app.shutdown();
+    tokio::spawn(app.run(server));
     (address, shutdown)
 }
 

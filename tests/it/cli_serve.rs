@@ -164,3 +164,63 @@ fn the_demo_serves_its_world_and_a_normal_serve_refuses_the_demo_database() {
     assert_eq!(other.status.code(), Some(2), "{other:?}");
     assert!(String::from_utf8_lossy(&other.stderr).contains("demo mode uses its own database"));
 }
+
+/// The terminal a new user adds for a PC-booking system: login-free from one address, allowed
+/// only the 63. Its 98 advertises exactly what it may send, and a 23 is refused as not allowed.
+#[test]
+fn a_terminal_allowed_only_63_is_advertised_63_and_told_its_23_is_not_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path());
+    let config = config.to_str().expect("utf-8 path");
+    let generated = sip2auth(dir.path())
+        .args(["pepper", "generate", "--out", "pepper.key"])
+        .output()
+        .expect("pepper generate");
+    assert!(generated.status.success(), "{generated:?}");
+    let added = sip2auth(dir.path())
+        .args([
+            "--config",
+            config,
+            "terminal",
+            "add",
+            "booking",
+            "--login-free",
+        ])
+        .args(["--cidr", "127.0.0.1/32", "--allow-messages", "63"])
+        .args(["--operator", "tester"])
+        .output()
+        .expect("terminal add");
+    assert!(added.status.success(), "{added:?}");
+    let (mut child, address) = start(dir.path(), &["--config", config, "serve"]);
+
+    let status = exchange(address, b"9900302.00\r");
+    let bx = status
+        .split('|')
+        .find_map(|field| field.strip_prefix("BX"))
+        .unwrap_or_else(|| panic!("no BX in {status}"));
+    // 23 01 N, 99 97 93 Y (session control), 63 Y, 35 N, every circulation message N.
+    assert_eq!(bx, "NNNNYYYYNNNNNNNN", "{status}");
+    assert!(status.starts_with("98Y"), "{status}");
+
+    let refused = exchange(
+        address,
+        b"2300120250314    093000AOMAIN|AA21234000012345|AC|AD1234|\r",
+    );
+    assert!(refused.starts_with("24"), "{refused}");
+    assert!(
+        refused.contains("|AFThis terminal may not send this message|"),
+        "{refused}"
+    );
+    assert!(!refused.contains("circulation"), "{refused}");
+    assert!(refused.contains("|BLN|CQN|"), "{refused}");
+
+    let answered = exchange(
+        address,
+        b"6300120250314    093000          AOMAIN|AA21234000012345|AC|\r",
+    );
+    assert!(answered.starts_with("64"), "{answered}");
+    assert!(answered.contains("|AFUnknown library card|"), "{answered}");
+
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -3,11 +3,12 @@
 //!
 //! Must not write to the store directly or verify credentials.
 
+use super::terminal::Profile;
 use super::{Answer, Answerer};
 use crate::accounts::patron::CardRef;
 use crate::accounts::{ErrorKind, Operator};
+use crate::server::outcome::Outcome;
 use crate::server::patron::{self, PatronReply, PRIVILEGES_DENIED};
-use crate::server::terminal::Profile;
 use crate::sip2::request::BlockPatronRequest;
 use crate::sip2::{Language, PatronStatus};
 
@@ -50,7 +51,7 @@ impl Answerer {
                 let reply = PatronReply::unknown(&self.messages);
                 return Answer::new(
                     reply.into_24(Language::UNKNOWN, date, &ao, card),
-                    "unknown_card",
+                    Outcome::UnknownCard,
                 );
             }
             Err(error) => {
@@ -60,9 +61,9 @@ impl Answerer {
         };
         reply.messages.retain(|m| !m.is_empty());
         let outcome = if reply.valid_patron {
-            "patron_blocked"
+            Outcome::PatronBlocked
         } else {
-            "unavailable"
+            Outcome::Unavailable
         };
         Answer::new(reply.into_24(Language::UNKNOWN, date, &ao, card), outcome)
     }

@@ -2,8 +2,11 @@
 //!
 //! Owns: routing each request to its answer, end session (36), the answer when the terminal
 //! could not be decided, and routing of everything else to `refusal.rs`. By noun, in its
-//! children: `status.rs` (99 -> 98), `patron_check.rs` (23 -> 24, 63 -> 64) and `block.rs`
-//! (01 -> 24). Must not frame, parse or write bytes (that is `session`), and never verifies a
+//! children: `service.rs` (the table of what the server answers, which routing reads),
+//! `terminal.rs` (the profile a session serves a terminal with), `login.rs` (the 93 and the
+//! login-free terminal of an address, as `auth` decides them), `status.rs` (99 -> 98),
+//! `patron_check.rs` (23 -> 24, 63 -> 64), `disclosure.rs` (an `auth` patron decision -> a
+//! reply) and `block.rs` (01 -> 24). Session code reaches `auth` only through this module. Must not frame, parse or write bytes (that is `session`), and never verifies a
 //! credential itself.
 //!
 //! Rules (PROTOCOL.md §5.3-5.4, §6), with the choices made where it offers them:
@@ -21,16 +24,20 @@
 //! - Free text (AE, PC, AF) is sanitised: no `|`, CR, LF, control bytes, and never "BLN".
 
 mod block;
+mod disclosure;
+mod login;
 mod patron_check;
+pub(crate) mod service;
 mod status;
+pub(crate) mod terminal;
 
 use std::time::Duration;
 
 use chrono::Local;
 
+use super::outcome::Outcome;
 use super::patron::{self, PatronReply};
 use super::refusal::Refusal;
-use super::terminal::Profile;
 use crate::accounts::Accounts;
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
@@ -39,6 +46,9 @@ use crate::config::{Config, MessagesConfig, ServerConfig};
 use crate::sip2::request::EndPatronSessionRequest;
 use crate::sip2::response::EndSessionResponse;
 use crate::sip2::{Request, Response, SipDate};
+pub(crate) use login::{AddressTerminal, Login};
+use service::Handling;
+pub(crate) use terminal::Profile;
 
 /// What the terminal-failure budget asks the session to do with this answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,18 +64,27 @@ pub(crate) enum Budget {
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) response: Response,
-    pub(crate) outcome: &'static str,
+    pub(crate) outcome: Outcome,
     pub(crate) budget: Budget,
 }
 
 impl Answer {
-    pub(crate) fn new(response: Response, outcome: &'static str) -> Answer {
+    pub(crate) fn new(response: Response, outcome: Outcome) -> Answer {
         Answer {
             response,
             outcome,
             budget: Budget::Within,
         }
     }
+}
+
+/// Why a request gets its negative answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// The server does not perform it (the service table says so).
+    NotServed,
+    /// This terminal's allowed-message list leaves it out.
+    NotAllowed,
 }
 
 /// Answers requests for every session of a server.
@@ -105,15 +124,21 @@ impl Answerer {
 
     /// Every request of a terminal other than 93, 99 and 97.
     pub(crate) async fn answer(&self, request: Request, profile: &Profile) -> Answer {
-        if !profile.may_send(&request) {
-            return self.refuse(&request, Some(profile));
+        // What the server never performs is refused as such, whoever sends it; what it answers
+        // is refused only to a terminal whose list leaves it out, saying so.
+        let kind = request.kind();
+        if service::handling(kind) != Handling::Answered {
+            return self.refuse(&request, Some(profile), Refused::NotServed);
+        }
+        if !profile.may_send(kind) {
+            return self.refuse(&request, Some(profile), Refused::NotAllowed);
         }
         match request {
             Request::PatronStatusRequest(r) => self.patron_status(r, profile).await,
             Request::PatronInformationRequest(r) => self.patron_information(r, profile).await,
             Request::EndPatronSessionRequest(r) => self.end_session(&r, profile),
             Request::BlockPatronRequest(r) => self.block_patron(r, profile).await,
-            other => self.refuse(&other, Some(profile)),
+            other => self.refuse(&other, Some(profile), Refused::NotServed),
         }
     }
 
@@ -126,17 +151,17 @@ impl Answerer {
                 let ao = self.institution(None, &r.institution_id);
                 Answer::new(
                     reply.into_24(r.language, date, &ao, &r.patron_identifier),
-                    "unavailable",
+                    Outcome::Unavailable,
                 )
             }
             Request::PatronInformationRequest(r) => {
                 let ao = self.institution(None, &r.institution_id);
                 Answer::new(
                     reply.into_64(r.language, date, &ao, &r.patron_identifier),
-                    "unavailable",
+                    Outcome::Unavailable,
                 )
             }
-            other => self.refuse(other, None),
+            other => self.refuse(other, None, Refused::NotServed),
         }
     }
 
@@ -150,17 +175,25 @@ impl Answerer {
             print_line: Vec::new(),
             extra: Vec::new(),
         };
-        Answer::new(Response::EndSessionResponse(response), "session_ended")
+        Answer::new(
+            Response::EndSessionResponse(response),
+            Outcome::SessionEnded,
+        )
     }
 
-    fn refuse(&self, request: &Request, profile: Option<&Profile>) -> Answer {
+    /// The negative answer to `request`, saying why.
+    fn refuse(&self, request: &Request, profile: Option<&Profile>, why: Refused) -> Answer {
+        let (text, outcome) = match why {
+            Refused::NotServed => (&self.messages.circulation_refused, Outcome::Refused),
+            Refused::NotAllowed => (&self.messages.message_not_allowed, Outcome::NotAllowed),
+        };
         let institution = self.institution(profile, "");
         let refusal = Refusal {
             date: self.now(),
             institution: &institution,
-            text: &self.messages.circulation_refused,
+            text,
         };
-        Answer::new(refusal.answer(request), "refused")
+        Answer::new(refusal.answer(request), outcome)
     }
 
     /// AO: the request's when given, else the terminal's institution, else the server's.

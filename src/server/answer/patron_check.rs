@@ -6,10 +6,11 @@
 
 use secrecy::SecretString;
 
+use super::disclosure::{self, Rules};
+use super::terminal::Profile;
 use super::{Answer, Answerer, Budget};
 use crate::auth::Presented;
 use crate::server::patron;
-use crate::server::terminal::Profile;
 use crate::sip2::request::{PatronInformationRequest, PatronStatusRequest};
 use crate::sip2::Secret;
 
@@ -85,8 +86,14 @@ impl Answerer {
             .auth
             .check_patron(&profile.terminal, card, presented)
             .await;
-        let rules = patron::Rules {
+        let wrong_credential = if profile.terminal.takes_password_only() {
+            &self.messages.wrong_password
+        } else {
+            &self.messages.wrong_pin
+        };
+        let rules = Rules {
             messages: &self.messages,
+            wrong_credential,
             default_pin: self.auth.config().default_credential.sip_policy,
             full_detail: profile.full_detail(),
             extensions: check_for.extensions,
@@ -95,7 +102,7 @@ impl Answerer {
         let (mut checked, budget) = match decision {
             Ok(decision) => {
                 let delay = self.auth.config().terminal_budget.delay;
-                let budget = patron::budget(&decision, delay);
+                let budget = disclosure::budget(&decision, delay);
                 (rules.reply(&decision), budget)
             }
             Err(error) => {

@@ -1,15 +1,17 @@
 //! The ACS status answer (99 -> 98): on-line while the database answers, the supported
-//! messages (01 only for terminals allowed to block patrons), the protocol version asked for.
+//! messages (exactly the answered ones this terminal may send, from the service table; before a
+//! login, those allowed by default), the protocol version asked for.
 //!
 //! Must not verify credentials or look patrons up; the database is only pinged, through
 //! `accounts`.
 
-use super::{Answer, Answerer};
+use super::terminal::{self, Profile};
+use super::{service, Answer, Answerer};
+use crate::server::outcome::Outcome;
 use crate::server::patron;
-use crate::server::terminal::Profile;
 use crate::sip2::request::ScStatusRequest;
 use crate::sip2::response::AcsStatusResponse;
-use crate::sip2::{ProtocolVersion, Response, SupportedMessage, SupportedMessages};
+use crate::sip2::{ProtocolVersion, RequestKind, RequestSet, Response};
 
 impl Answerer {
     /// 99 -> 98. On-line is N while the database does not answer.
@@ -19,16 +21,12 @@ impl Answerer {
         request: &ScStatusRequest,
     ) -> Answer {
         let online = self.accounts.database_online().await;
-        let may_block = profile.is_some_and(Profile::may_block_patrons);
-        let mut supported = SupportedMessages::with(&[
-            SupportedMessage::PatronStatus,
-            SupportedMessage::ScAcsStatus,
-            SupportedMessage::RequestResend,
-            SupportedMessage::Login,
-            SupportedMessage::PatronInformation,
-            SupportedMessage::EndPatronSession,
-        ]);
-        supported.set(SupportedMessage::BlockPatron, may_block);
+        let may_send = |request| match profile {
+            Some(profile) => profile.may_send(request),
+            None => terminal::may_send(&RequestSet::default(), request),
+        };
+        let supported = service::supported(may_send);
+        let may_block = may_send(RequestKind::BlockPatronRequest);
         let version = if request.protocol_version.major == 1 {
             ProtocolVersion::V1_00
         } else {
@@ -57,7 +55,11 @@ impl Answerer {
             print_line: Vec::new(),
             extra: Vec::new(),
         };
-        let outcome = if online { "online" } else { "offline" };
+        let outcome = if online {
+            Outcome::Online
+        } else {
+            Outcome::Offline
+        };
         Answer::new(Response::AcsStatusResponse(response), outcome)
     }
 }

@@ -1,18 +1,15 @@
-//! Patron answers (24 and 64) built from an `auth` patron decision: validity (BL, CQ), patron
+//! Patron answers (24 and 64) as the terminal is told them: validity (BL, CQ), patron
 //! status flags, screen messages, and how much of the patron is disclosed.
 //!
-//! Owns: `PatronReply` (one description, encoded as 24 or 64), text sanitising. The
-//! mapping of verdicts and standing to flags and texts (PROTOCOL.md §6.2-6.3) is its child
-//! `disclosure.rs`. Called only from `answer`; must not import `store` queries or touch the
-//! network.
-
-mod disclosure;
+//! Owns: `PatronReply` (one description, encoded as 24 or 64) and text sanitising (amounts are
+//! `auth::Money`). The mapping of `auth` verdicts and standing to a reply (PROTOCOL.md §6.2-6.3)
+//! is `answer/disclosure.rs`. Called only from `answer`; must not import `auth` or `store`, or
+//! touch the network.
 
 use crate::config::MessagesConfig;
+use crate::server::outcome::Outcome;
 use crate::sip2::response::{PatronInformationResponse, PatronStatusResponse};
 use crate::sip2::{Language, PatronStatus, PatronStatusFlag, Response, SipDate};
-
-pub(crate) use disclosure::{budget, Rules};
 
 /// Positions 0-3: charge, renewal, recall and hold privileges denied.
 pub(crate) const PRIVILEGES_DENIED: [PatronStatusFlag; 4] = [
@@ -51,18 +48,18 @@ pub(crate) struct PatronReply {
     pub(crate) messages: Vec<String>,
 }
 
-/// A reply and its outcome name for the request log.
+/// A reply and its outcome for the request log.
 #[derive(Debug)]
 pub(crate) struct Checked {
     pub(crate) reply: PatronReply,
-    pub(crate) outcome: &'static str,
+    pub(crate) outcome: Outcome,
 }
 
 impl Checked {
     pub(crate) fn unavailable(messages: &MessagesConfig) -> Checked {
         Checked {
             reply: PatronReply::unavailable(messages),
-            outcome: "unavailable",
+            outcome: Outcome::Unavailable,
         }
     }
 
@@ -73,7 +70,7 @@ impl Checked {
             self.reply
                 .messages
                 .splice(0..0, text(&messages.pin_required));
-            self.outcome = "credential_required";
+            self.outcome = Outcome::CredentialRequired;
         }
     }
 }

@@ -7,7 +7,8 @@
 
 use super::outcome::Handled;
 use super::Session;
-use crate::server::terminal::{terminator_bytes, Profile};
+use crate::server::answer::terminal::{terminator_bytes, Profile};
+use crate::server::outcome::Outcome;
 use crate::sip2::encode::{self, EncodeOptions, TrailerMode};
 use crate::sip2::response::RequestScResend;
 use crate::sip2::{Charset, Response};
@@ -20,12 +21,7 @@ impl Session {
     }
 
     /// Answers 96, with `AZ` when `checksum` (96 never carries AY), and remembers it for 97.
-    pub(super) fn ask_resend(
-        &mut self,
-        code: String,
-        checksum: bool,
-        outcome: &'static str,
-    ) -> Handled {
+    pub(super) fn ask_resend(&mut self, code: String, checksum: bool, outcome: Outcome) -> Handled {
         let mode = if checksum {
             TrailerMode::Checksum { sequence: None }
         } else {
@@ -43,8 +39,8 @@ impl Session {
     /// 97: the last response byte for byte, or 96 when nothing was sent yet.
     pub(super) fn resend_last(&mut self, code: String, checksum: bool) -> Handled {
         match &self.last_response {
-            Some(last) => Handled::reply(code, "resent", last.clone()),
-            None => self.ask_resend(code, checksum, "nothing_to_resend"),
+            Some(last) => Handled::reply(code, Outcome::Resent, last.clone()),
+            None => self.ask_resend(code, checksum, Outcome::NothingToResend),
         }
     }
 

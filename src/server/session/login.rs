@@ -1,18 +1,17 @@
 //! The session's login state: the 93 login (`Session::login`), the login-free terminal of a
 //! source address, and entering a terminal's profile (recorded in the session's span).
 //!
-//! Decisions come from `auth`; must not parse or frame bytes, and must not log the login
-//! password (CO) or any field value other than the terminal's login id and location.
+//! Decisions come from `answer` (which asks `auth`); must not import `auth`, parse or frame
+//! bytes, or log the login password (CO) or any field value other than the terminal's login id
+//! and location.
 
-use secrecy::SecretString;
 use tracing::{warn, Span};
 
 use super::outcome::{Dispatched, End};
 use super::{Access, Session};
-use crate::auth::TerminalDecision;
-use crate::server::answer::Answer;
+use crate::server::answer::{AddressTerminal, Answer, Login, Profile};
 use crate::server::login_defence::{Admission, Penalty};
-use crate::server::terminal::Profile;
+use crate::server::outcome::Outcome;
 use crate::sip2::request::LoginRequest;
 use crate::sip2::response::LoginResponse;
 use crate::sip2::Response;
@@ -23,13 +22,15 @@ const LOGGED_LOGIN_ID_CHARS: usize = 64;
 impl Session {
     /// Gives the connection a login-free terminal's profile when its address has one.
     pub(super) async fn decide_address(&mut self) {
-        match self.shared.auth.terminal_for_address(self.peer.ip()).await {
-            Ok(Some(terminal)) => self.enter(Profile::new(terminal)),
-            Ok(None) => self.access = Access::NotLoggedIn,
-            Err(error) => {
-                warn!(%error, "login-free terminal lookup failed; retried at the next request");
-                self.access = Access::AddressUndecided;
-            }
+        match self
+            .shared
+            .answerer
+            .terminal_for_address(self.peer.ip())
+            .await
+        {
+            AddressTerminal::Found(profile) => self.enter(profile),
+            AddressTerminal::None => self.access = Access::NotLoggedIn,
+            AddressTerminal::Undecided => self.access = Access::AddressUndecided,
         }
     }
 
@@ -53,39 +54,25 @@ impl Session {
                 warn_penalty(penalty, &login.login_user_id);
             }
             self.access = Access::NotLoggedIn;
-            return self.count_failed_login(refused("login_penalised"));
+            return self.count_failed_login(refused(Outcome::LoginPenalised));
         }
-        // UID and PWD algorithm must be 0 (not encrypted); anything else is a failed login.
-        let decision = if login.uid_algorithm == b'0' && login.pwd_algorithm == b'0' {
-            let password = SecretString::from(
-                String::from_utf8_lossy(login.login_password.expose()).into_owned(),
-            );
-            let decision = self
-                .shared
-                .auth
-                .login_terminal(&login.login_user_id, &password, address)
-                .await;
-            Some(decision)
-        } else {
-            None
-        };
-        match decision {
-            Some(Ok(TerminalDecision::Accepted(terminal))) => {
+        match self.shared.answerer.login(&login, address).await {
+            Login::Accepted(profile) => {
                 self.shared.defence.record_success(address, login_id);
-                self.enter(Profile::new(terminal));
-                return Dispatched::answer(Answer::new(login_response(true), "login_accepted"));
+                self.enter(profile);
+                return Dispatched::answer(Answer::new(
+                    login_response(true),
+                    Outcome::LoginAccepted,
+                ));
             }
             // Could not decide: refused, but not counted against the terminal or the address.
-            Some(Ok(TerminalDecision::Busy)) => return refused("login_busy"),
-            Some(Err(error)) => {
-                warn!(%error, "terminal login could not be checked");
-                return refused("login_unavailable");
-            }
-            Some(Ok(TerminalDecision::Refused(_))) | None => {}
+            Login::Busy => return refused(Outcome::LoginBusy),
+            Login::Unavailable => return refused(Outcome::LoginUnavailable),
+            Login::Refused => {}
         }
         self.access = Access::NotLoggedIn;
         self.shared.defence.record_failure(address, login_id);
-        self.count_failed_login(refused("login_refused"))
+        self.count_failed_login(refused(Outcome::LoginRefused))
     }
 
     /// A refused login counts toward this connection's attempts, which end it when used up.

@@ -5,8 +5,8 @@
 //! failed logins on this connection) and the request loop. By noun, in its children:
 //! `login.rs` (93 and login-free terminals), `error_detection.rs` (trailer mode, 96, 97,
 //! encoding) and `outcome.rs` (what handling a frame produced, why a session ended).
-//! Decisions about patrons and terminals come from `answer` and `auth`; this module never
-//! looks a patron up. Must not log frames, field values or parse-error values (they may hold a
+//! Decisions about patrons and terminals come from `answer` (which alone asks `auth`); this
+//! module never looks a patron up and must not import `auth`. Must not log frames, field values or parse-error values (they may hold a
 //! PIN): only command codes, outcomes and reason codes.
 //!
 //! Behaviours where PROTOCOL.md offers a choice (per terminal where it says so):
@@ -41,10 +41,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{field, info, info_span, warn, Instrument};
 
 use self::outcome::{Dispatched, End, Handled};
+use super::answer::Profile;
 use super::answer::{Answer, Budget};
 use super::framing::{command_code, ReadError, SessionCodec};
 use super::limits::ConnectionPermit;
-use super::terminal::Profile;
+use super::outcome::Outcome;
 use super::Shared;
 use crate::config::server::UnknownCommand;
 use crate::sip2::encode::TrailerMode;
@@ -150,7 +151,7 @@ impl Session {
             }
             info!(
                 request = %handled.code,
-                outcome = handled.outcome,
+                outcome = handled.outcome.as_str(),
                 latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
                 "request"
             );
@@ -185,17 +186,17 @@ impl Session {
             Ok(parsed) => parsed,
             Err(ParseError::UnknownCommand { .. }) => {
                 return match self.shared.settings.unknown_command {
-                    UnknownCommand::Ignore => Handled::silent(code, "unknown_command_ignored"),
-                    UnknownCommand::Resend => self.ask_resend(code, echo, "unknown_command"),
+                    UnknownCommand::Ignore => Handled::silent(code, Outcome::UnknownCommandIgnored),
+                    UnknownCommand::Resend => self.ask_resend(code, echo, Outcome::UnknownCommand),
                 };
             }
             Err(ParseError::BadChecksum { .. }) => {
-                return self.ask_resend(code, true, "bad_checksum")
+                return self.ask_resend(code, true, Outcome::BadChecksum)
             }
             Err(error) => {
                 // The reason code only: an error's value may hold part of a PIN.
                 tracing::debug!(reason = error.kind().reason_code(), "malformed request");
-                return self.ask_resend(code, echo, "malformed");
+                return self.ask_resend(code, echo, Outcome::Malformed);
             }
         };
         let trailer = if mode == ErrorDetection::Off {
@@ -209,12 +210,12 @@ impl Session {
         if let (Some(now), Some(before)) = (trailer, self.last_request) {
             if now.sequence.is_some() && now == before {
                 if let Some(last) = &self.last_response {
-                    return Handled::reply(code, "duplicate_resent", last.clone());
+                    return Handled::reply(code, Outcome::DuplicateResent, last.clone());
                 }
             }
         }
         if mode == ErrorDetection::Required && trailer.is_none() {
-            return self.ask_resend(code, true, "trailer_required");
+            return self.ask_resend(code, true, Outcome::TrailerRequired);
         }
         let answer = self.dispatch(message).await;
         let Some(Answer {
@@ -274,7 +275,7 @@ impl Session {
                 Dispatched::answer(answerer.unavailable(&request))
             }
             (Access::NotLoggedIn, _) => {
-                Dispatched::close("refused_before_login", End::RequestBeforeLogin)
+                Dispatched::close(Outcome::RefusedBeforeLogin, End::RequestBeforeLogin)
             }
         }
     }

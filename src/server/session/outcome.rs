@@ -1,9 +1,11 @@
 //! What handling one frame produced (`Handled`), what dispatching a parsed request produced
 //! (`Dispatched`), and why a session ended (`End`, logged once).
 //!
-//! Plain values: must not import `sip2`, `auth`, the network or the clock.
+//! Plain values: must not import `sip2`, `auth`, the network or the clock. How a request went
+//! is an [`Outcome`](crate::server::outcome::Outcome), named in one table.
 
 use crate::server::answer::Answer;
+use crate::server::outcome::Outcome;
 
 /// Why a session ended (logged once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +38,7 @@ impl End {
 /// What handling one frame produced.
 pub(super) struct Handled {
     pub(super) code: String,
-    pub(super) outcome: &'static str,
+    pub(super) outcome: Outcome,
     pub(super) reply: Option<Vec<u8>>,
     pub(super) end: Option<End>,
 }
@@ -44,7 +46,7 @@ pub(super) struct Handled {
 /// The outcome of dispatching a parsed request.
 pub(super) struct Dispatched {
     pub(super) answer: Option<Answer>,
-    pub(super) outcome: &'static str,
+    pub(super) outcome: Outcome,
     pub(super) end: Option<End>,
 }
 
@@ -57,7 +59,7 @@ impl Dispatched {
         }
     }
 
-    pub(super) fn close(outcome: &'static str, end: End) -> Dispatched {
+    pub(super) fn close(outcome: Outcome, end: End) -> Dispatched {
         Dispatched {
             answer: None,
             outcome,
@@ -67,7 +69,7 @@ impl Dispatched {
 }
 
 impl Handled {
-    pub(super) fn silent(code: String, outcome: &'static str) -> Handled {
+    pub(super) fn silent(code: String, outcome: Outcome) -> Handled {
         Handled {
             code,
             outcome,
@@ -76,7 +78,7 @@ impl Handled {
         }
     }
 
-    pub(super) fn reply(code: String, outcome: &'static str, reply: Vec<u8>) -> Handled {
+    pub(super) fn reply(code: String, outcome: Outcome, reply: Vec<u8>) -> Handled {
         Handled {
             code,
             outcome,
@@ -85,7 +87,7 @@ impl Handled {
         }
     }
 
-    pub(super) fn close(code: String, outcome: &'static str, end: End) -> Handled {
+    pub(super) fn close(code: String, outcome: Outcome, end: End) -> Handled {
         Handled {
             code,
             outcome,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use sip2auth::app::App;
 use sip2auth::auth::Authenticator;
 use sip2auth::clock::{ManualClock, SharedClock};
 use sip2auth::config::server::SipTimezone;
@@ -40,7 +41,7 @@ pub fn fixed_now() -> DateTime<Utc> {
 pub struct TestServer {
     pub addr: SocketAddr,
     pub shutdown: CancellationToken,
-    pub handle: Option<JoinHandle<Result<(), sip2auth::server::Error>>>,
+    pub handle: Option<JoinHandle<Result<(), sip2auth::app::Error>>>,
     pub clock: Arc<ManualClock>,
     pub store: Store,
     /// The server's authenticator (its hashing pool counts show what work a request did).
@@ -116,12 +117,13 @@ pub async fn serve(
     clock: Arc<ManualClock>,
 ) -> TestServer {
     let shared: SharedClock = clock.clone();
-    let server = Server::bind(&config, store.clone(), auth.clone(), shared)
+    let app = App::with_authenticator(config, store.clone(), auth.clone(), shared);
+    let server = Server::bind(app.config(), app.sip2())
         .await
         .expect("server binds");
     let addr = server.local_addr().expect("bound address");
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(server.run(shutdown.clone()));
+    let shutdown = app.shutdown();
+    let handle = tokio::spawn(app.run(server));
     TestServer {
         addr,
         shutdown,

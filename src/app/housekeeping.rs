@@ -1,8 +1,8 @@
-//! The server's housekeeping task: runs the retention purge (`Accounts::purge_expired`) once at
+//! The process's housekeeping task: runs the retention purge (`Accounts::purge_expired`) once at
 //! start and then every `audit.purge_interval`, until the shutdown token is cancelled.
 //!
 //! Owns only the schedule and its log lines (counts at info, a failure at warn). A failed purge
-//! is retried at the next tick and never ends the server. Uses `accounts` and `clock`; must not
+//! is retried at the next tick and never ends the process. Uses `accounts` and `clock`; must not
 //! import `store` (the purge rules live in `accounts`) or touch connections.
 
 use std::time::Duration;

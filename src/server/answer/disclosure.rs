@@ -2,15 +2,19 @@
 //! how much of the patron is disclosed (verified, unverified, withheld), the standing flags and
 //! texts (PROTOCOL.md §6.2-6.3), and the terminal budget's action as the session applies it.
 //!
-//! Must not import `store` queries, encode responses, or touch the network.
+//! Part of `answer`, the one place where SIP2 meets `auth`. Must not import `store`, encode
+//! responses, or touch the network.
 
 use std::time::Duration;
 
-use super::{sanitise, text, Checked, Extensions, Fees, PatronReply, PRIVILEGES_DENIED};
+use super::Budget;
 use crate::auth::{BudgetAction, CredentialVerdict as Verdict, Money, PatronDecision};
 use crate::config::security::DefaultPinSipPolicy;
 use crate::config::MessagesConfig;
-use crate::server::answer::Budget;
+use crate::server::outcome::Outcome;
+use crate::server::patron::{
+    sanitise, text, Checked, Extensions, Fees, PatronReply, PRIVILEGES_DENIED,
+};
 use crate::sip2::{PatronStatus, PatronStatusFlag};
 
 /// How much of a known patron a reply shows.
@@ -27,6 +31,8 @@ pub(crate) enum Disclosure {
 /// The settings that shape patron replies.
 pub(crate) struct Rules<'a> {
     pub(crate) messages: &'a MessagesConfig,
+    /// The AF of a wrong credential: the PIN's, or the password's at a password terminal.
+    pub(crate) wrong_credential: &'a String,
     /// A correct default PIN: accepted with a notice, or refused.
     pub(crate) default_pin: DefaultPinSipPolicy,
     pub(crate) full_detail: bool,
@@ -42,65 +48,73 @@ impl Rules<'_> {
         let Some(patron) = decision.patron.as_ref() else {
             return Checked {
                 reply: PatronReply::unknown(m),
-                outcome: "unknown_card",
+                outcome: Outcome::UnknownCard,
             };
         };
         let standing = &decision.standing;
         if standing.card_lost && self.lost_card_as_unknown {
             return Checked {
                 reply: PatronReply::unknown(m),
-                outcome: "card_lost_as_unknown",
+                outcome: Outcome::CardLostAsUnknown,
             };
         }
         let (valid_password, notice, disclosure, outcome) = match decision.credential {
-            Verdict::Valid => (Some(true), None, Disclosure::Verified, "valid"),
+            Verdict::Valid => (Some(true), None, Disclosure::Verified, Outcome::Valid),
             Verdict::DefaultToChange if decision.credential.is_accepted(self.default_pin) => (
                 Some(true),
                 Some(&m.default_pin_change),
                 Disclosure::Verified,
-                "valid_default_pin",
+                Outcome::ValidDefaultPin,
             ),
             Verdict::DefaultToChange => (
                 Some(false),
                 Some(&m.default_pin_change),
                 Disclosure::Withheld,
-                "default_pin_refused",
+                Outcome::DefaultPinRefused,
             ),
-            Verdict::NotGiven => (None, None, Disclosure::Unverified, "no_credential"),
+            Verdict::NotGiven => (None, None, Disclosure::Unverified, Outcome::NoCredential),
             Verdict::Empty => (
                 Some(false),
                 Some(&m.pin_required),
                 Disclosure::Unverified,
-                "empty_credential",
+                Outcome::EmptyCredential,
             ),
             Verdict::WrongCredential => (
                 Some(false),
-                Some(&m.wrong_pin),
+                Some(self.wrong_credential),
                 Disclosure::Withheld,
-                "wrong_credential",
+                Outcome::WrongCredential,
             ),
             Verdict::NoPinOnFile => (
                 Some(false),
-                Some(&m.wrong_pin),
+                Some(self.wrong_credential),
                 Disclosure::Withheld,
-                "no_credential_on_file",
+                Outcome::NoCredentialOnFile,
             ),
-            Verdict::Locked { .. } => {
-                (Some(false), Some(&m.locked), Disclosure::Withheld, "locked")
-            }
+            Verdict::Locked { .. } => (
+                Some(false),
+                Some(&m.locked),
+                Disclosure::Withheld,
+                Outcome::Locked,
+            ),
             Verdict::ResetRequired => (
                 Some(false),
                 Some(&m.locked),
                 Disclosure::Withheld,
-                "reset_required",
+                Outcome::ResetRequired,
             ),
             Verdict::DefaultExpired => (
                 Some(false),
                 Some(&m.default_pin_expired),
                 Disclosure::Withheld,
-                "default_pin_expired",
+                Outcome::DefaultPinExpired,
             ),
-            Verdict::Busy => (Some(false), Some(&m.busy), Disclosure::Withheld, "busy"),
+            Verdict::Busy => (
+                Some(false),
+                Some(&m.busy),
+                Disclosure::Withheld,
+                Outcome::Busy,
+            ),
         };
         let mut reply = PatronReply {
             status: PatronStatus::default(),

@@ -4,26 +4,14 @@
 //! Owns: `Profile` and the meaning of a terminal's allowed-message list. Wraps the terminal
 //! profile `auth` decided on; uses `store` setting kinds and `sip2` value types.
 //!
-//! Allowed messages: 99 (status), 93 (login) and 97 (resend) are session control and always
-//! allowed. An empty list means the authentication messages 23, 63 and 35; block patron (01)
-//! must be listed to be honoured. Anything not allowed gets its message's negative answer.
+//! Allowed messages: session control (93, 99, 97) is always allowed; an empty list means the
+//! messages the service table (`answer/service.rs`) allows by default. Anything not allowed gets
+//! its message's negative answer, saying the terminal may not send it.
 
+use super::service::{self, Handling};
 use crate::auth::TerminalProfile;
-use crate::sip2::message::{
-    BlockPatronRequest, EndPatronSessionRequest, PatronInformationRequest, PatronStatusRequest,
-};
-use crate::sip2::{Charset, Request};
+use crate::sip2::{Charset, RequestKind, RequestSet};
 use crate::store::{self, ErrorDetection, PatronDetail, Terminator};
-
-/// Request codes allowed when a terminal's list is empty. The store keeps a terminal's list as
-/// two-digit codes, so the comparison is on codes.
-const DEFAULT_ALLOWED: [[u8; 2]; 3] = [
-    PatronStatusRequest::CODE,
-    PatronInformationRequest::CODE,
-    EndPatronSessionRequest::CODE,
-];
-/// Block Patron's request code, which a terminal's list must name to be honoured.
-const BLOCK_PATRON: [u8; 2] = BlockPatronRequest::CODE;
 
 /// How a session talks to one terminal.
 #[derive(Debug, Clone)]
@@ -31,6 +19,7 @@ pub(crate) struct Profile {
     /// The terminal as `auth` admitted it (patron checks take it).
     pub(crate) terminal: TerminalProfile,
     pub(crate) charset: Charset,
+    allowed: RequestSet,
 }
 
 impl Profile {
@@ -40,7 +29,18 @@ impl Profile {
             store::Charset::Latin1 => Charset::Latin1,
             store::Charset::Cp850 => Charset::Cp850,
         };
-        Profile { terminal, charset }
+        // The store checked each code's shape; a code that names no request allows nothing.
+        let allowed = terminal
+            .allowed_messages
+            .iter()
+            .filter_map(|code| code.as_bytes().try_into().ok())
+            .filter_map(RequestKind::from_code)
+            .collect();
+        Profile {
+            terminal,
+            charset,
+            allowed,
+        }
     }
 
     pub(crate) fn login_id(&self) -> &str {
@@ -68,27 +68,17 @@ impl Profile {
     }
 
     /// Whether this terminal may send `request` (session control is always allowed).
-    pub(crate) fn may_send(&self, request: &Request) -> bool {
-        match request {
-            Request::LoginRequest(_)
-            | Request::ScStatusRequest(_)
-            | Request::RequestAcsResend(_) => true,
-            _ => self.allows_code(request.code()),
-        }
+    pub(crate) fn may_send(&self, request: RequestKind) -> bool {
+        may_send(&self.allowed, request)
     }
+}
 
-    /// Whether the terminal may block patrons (01), which the 98 then advertises.
-    pub(crate) fn may_block_patrons(&self) -> bool {
-        self.allows_code(BLOCK_PATRON)
-    }
-
-    fn allows_code(&self, code: [u8; 2]) -> bool {
-        let allowed = &self.terminal.allowed_messages;
-        if allowed.is_empty() {
-            DEFAULT_ALLOWED.contains(&code)
-        } else {
-            std::str::from_utf8(&code).is_ok_and(|text| allowed.contains(text))
-        }
+/// Whether a terminal allowed `allowed` (empty: the default list) may send `request`.
+pub(crate) fn may_send(allowed: &RequestSet, request: RequestKind) -> bool {
+    match service::handling(request) {
+        Handling::SessionControl => true,
+        _ if allowed.is_empty() => service::allowed_by_default(request),
+        _ => allowed.contains(request),
     }
 }
 

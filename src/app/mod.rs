@@ -1,0 +1,127 @@
+//! The composition root: one [`App`] per process builds the shared handles once (the store, the
+//! hashing pool and authenticator, accounts, the clock and the one shutdown token), owns the
+//! housekeeping task (retention purge, `housekeeping.rs`) and the drain, and hands each listener
+//! only the handles it uses ([`App::sip2`] for the SIP2 server; the web and admin listeners
+//! take theirs from the same `App`, so a process has one hashing pool, one database pool and
+//! one drain).
+//!
+//! Uses `store`, `auth`, `accounts`, `server`, `config` and `clock`. Must not answer requests
+//! or hold any protocol logic; only `main`, `cli` and tests use it.
+
+mod housekeeping;
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::accounts::Accounts;
+use crate::auth::Authenticator;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::server::{self, Server};
+use crate::store::Store;
+
+use housekeeping::Housekeeping;
+
+/// What can stop the application.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot start the authenticator: {0}")]
+    Authenticator(#[source] crate::auth::Error),
+    #[error(transparent)]
+    Server(#[from] server::Error),
+}
+
+/// The process's shared handles, built once.
+#[derive(Debug)]
+pub struct App {
+    config: Arc<Config>,
+    store: Store,
+    auth: Authenticator,
+    accounts: Accounts,
+    clock: SharedClock,
+    shutdown: CancellationToken,
+}
+
+impl App {
+    /// Builds the app over an open store: loads the pepper, checks it against the database and
+    /// starts the hashing pool.
+    pub async fn build(config: Config, store: Store, clock: SharedClock) -> Result<App, Error> {
+        let auth = Authenticator::new(store.clone(), &config.security, clock.clone())
+            .await
+            .map_err(Error::Authenticator)?;
+        Ok(App::with_authenticator(config, store, auth, clock))
+    }
+
+    /// Builds the app around an authenticator already started (tests, with their own keys).
+    pub fn with_authenticator(
+        config: Config,
+        store: Store,
+        auth: Authenticator,
+        clock: SharedClock,
+    ) -> App {
+        let accounts =
+            Accounts::with_authenticator(store.clone(), &config, clock.clone(), auth.clone());
+        App {
+            config: Arc::new(config),
+            store,
+            auth,
+            accounts,
+            clock,
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// The one shutdown token: cancelling it stops every listener and the housekeeping task.
+    pub fn shutdown(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// What the SIP2 server uses.
+    pub fn sip2(&self) -> server::Handles {
+        server::Handles {
+            accounts: self.accounts.clone(),
+            auth: self.auth.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// Runs the housekeeping task and the SIP2 server until the shutdown token is cancelled,
+    /// then drains: the server finishes its sessions (bounded by `server.shutdown_grace`), and
+    /// the housekeeping task a purge in progress (bounded by the same grace).
+    pub async fn run(self, sip2: Server) -> Result<(), Error> {
+        let housekeeping = Housekeeping {
+            accounts: self.accounts.clone(),
+            clock: self.clock.clone(),
+            purge_interval: self.config.audit.purge_interval,
+        };
+        let mut purging = tokio::spawn(housekeeping.run(self.shutdown.clone()));
+        let served = sip2.run(self.shutdown.clone()).await;
+        // The server returns only once the token is cancelled (or it failed): stop the purge.
+        self.shutdown.cancel();
+        let grace = self.config.server.shutdown_grace;
+        match tokio::time::timeout(grace, &mut purging).await {
+            Ok(Ok(())) => {}
+            // The purge task panicked; the process stops as planned all the same.
+            Ok(Err(error)) => warn!(%error, "housekeeping task failed"),
+            Err(_) => {
+                warn!("shutdown grace elapsed; aborting the housekeeping task");
+                purging.abort();
+            }
+        }
+        Ok(served?)
+    }
+}

@@ -1,0 +1,72 @@
+//! The terminal decisions a session acts on: the 93 login and the login-free terminal of a
+//! source address, asked of `auth` and turned into the session's `Profile` (or why not).
+//!
+//! Must not log the login password (CO), keep session state, or count failures (the session
+//! and `limits` do).
+
+use std::net::IpAddr;
+
+use secrecy::SecretString;
+use tracing::warn;
+
+use super::terminal::Profile;
+use super::Answerer;
+use crate::auth::TerminalDecision;
+use crate::sip2::request::LoginRequest;
+
+/// What a 93 decided.
+#[derive(Debug)]
+pub(crate) enum Login {
+    Accepted(Profile),
+    /// Wrong login, password, address, disabled terminal, or an encrypted UID/PWD: a failure.
+    Refused,
+    /// No hashing slot: refused, but not counted as a failure.
+    Busy,
+    /// The database could not be asked: refused, but not counted as a failure.
+    Unavailable,
+}
+
+/// Whether a connection's source address is a login-free terminal's.
+#[derive(Debug)]
+pub(crate) enum AddressTerminal {
+    Found(Profile),
+    None,
+    /// The lookup could not be decided (database down); ask again at the next request.
+    Undecided,
+}
+
+impl Answerer {
+    /// The 93: UID and PWD algorithm must be `0` (not encrypted); anything else is refused.
+    pub(crate) async fn login(&self, login: &LoginRequest, peer: IpAddr) -> Login {
+        if login.uid_algorithm != b'0' || login.pwd_algorithm != b'0' {
+            return Login::Refused;
+        }
+        let password =
+            SecretString::from(String::from_utf8_lossy(login.login_password.expose()).into_owned());
+        match self
+            .auth
+            .login_terminal(&login.login_user_id, &password, peer)
+            .await
+        {
+            Ok(TerminalDecision::Accepted(terminal)) => Login::Accepted(Profile::new(terminal)),
+            Ok(TerminalDecision::Refused(_)) => Login::Refused,
+            Ok(TerminalDecision::Busy) => Login::Busy,
+            Err(error) => {
+                warn!(%error, "terminal login could not be checked");
+                Login::Unavailable
+            }
+        }
+    }
+
+    /// The login-free terminal whose allowlist holds `peer`, if any.
+    pub(crate) async fn terminal_for_address(&self, peer: IpAddr) -> AddressTerminal {
+        match self.auth.terminal_for_address(peer).await {
+            Ok(Some(terminal)) => AddressTerminal::Found(Profile::new(terminal)),
+            Ok(None) => AddressTerminal::None,
+            Err(error) => {
+                warn!(%error, "login-free terminal lookup failed; retried at the next request");
+                AddressTerminal::Undecided
+            }
+        }
+    }
+}
