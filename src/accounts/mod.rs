@@ -15,6 +15,7 @@ mod error;
 pub mod explain;
 mod housekeeping;
 pub mod import;
+pub mod legacy;
 pub mod patron;
 pub mod terminal;
 

@@ -1,5 +1,6 @@
 //! auth: may this terminal connect, and are this card and PIN (or password) good? Owns the
-//! decisions ([`decision`]), argon2id hashing with the pepper ([`hashing`], [`pepper`]), the
+//! decisions ([`decision`]), argon2id hashing with the pepper ([`hashing`], [`pepper`]) and the
+//! imported legacy hashes it replaces ([`legacy`]), the
 //! blocking hashing pool ([`pool`]), PIN and password rules, lockout and per-terminal budgets, the
 //! default PIN, and the audit entries these produce (with pseudonymised cards).
 //!
@@ -14,6 +15,7 @@ mod budget;
 mod credential;
 pub mod decision;
 pub mod hashing;
+pub mod legacy;
 pub mod password_rules;
 mod patron;
 pub mod pepper;

@@ -63,6 +63,7 @@ mod cards;
 mod credentials;
 mod error;
 mod import;
+mod legacy;
 mod lockout;
 mod meta;
 mod patron_row;
@@ -78,6 +79,7 @@ pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use budget::{FailureKind, NewTerminalFailure, TerminalFailureCounts};
 pub use error::{Error, Result};
 pub use import::{PatronImport, UpsertOutcome};
+pub use legacy::CredentialColumn;
 pub use lockout::{AttemptSlot, FailureEffect, LockCounters, LockPolicy, PasswordLockPolicy};
 pub use patrons::{
     Card, CredentialHash, NewPatron, Patron, PatronDetails, PatronFilter, PatronRecord,

@@ -1,14 +1,16 @@
 //! One row of the patron CSV format (an ILS export), typed: [`PatronRecord`] for a valid row,
 //! [`Rejection`] for a refused one (line and reason), and the rule of every field (card, email,
-//! phone, dates, money, PIN or PHC string) that [`super::header`] applies.
+//! phone, dates, money, PIN, PHC string or legacy ILS hash) that [`super::header`] applies.
 //!
 //! Owns every field rule of the import format. It never holds a PIN in an error: a rejection
-//! reason names the column, not the value. Uses nothing else in the crate.
+//! reason names the column, not the value. Uses only `auth::legacy` (the legacy hash forms).
 
 use std::fmt;
 
 use chrono::NaiveDate;
 use secrecy::SecretString;
+
+use crate::auth::legacy::LegacyHash;
 
 /// The patron's standing as exported by the ILS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +26,9 @@ pub enum PinSource {
     Clear(SecretString),
     /// An argon2id PHC string made by another system (no pepper).
     Phc(String),
+    /// A hash exported by Koha, Evergreen or FOLIO: kept until the first successful check
+    /// replaces it with an argon2id hash with the pepper.
+    Legacy(LegacyHash),
 }
 
 impl fmt::Debug for PinSource {
@@ -31,6 +36,7 @@ impl fmt::Debug for PinSource {
         match self {
             PinSource::Clear(_) => f.write_str("Clear([redacted])"),
             PinSource::Phc(_) => f.write_str("Phc([redacted])"),
+            PinSource::Legacy(legacy) => write!(f, "Legacy({})", legacy.scheme()),
         }
     }
 }
@@ -142,6 +148,11 @@ pub(crate) fn money(value: &str, column: &str) -> Result<Option<i64>, String> {
 pub(super) fn pin(value: &str) -> Result<Option<PinSource>, String> {
     if value.is_empty() {
         return Ok(None);
+    }
+    match LegacyHash::from_import(value) {
+        Ok(Some(legacy)) => return Ok(Some(PinSource::Legacy(legacy))),
+        Ok(None) => {}
+        Err(err) => return Err(format!("pin: {err}")),
     }
     if value.starts_with('$') {
         let parsed = argon2::PasswordHash::new(value)

@@ -61,6 +61,22 @@ pub enum PatronCommand {
         /// Show patrons after this id (paging).
         #[arg(long)]
         after: Option<i64>,
+        /// Instead: how many PINs and passwords are still legacy hashes imported from an ILS
+        /// (unpeppered), and whose.
+        #[arg(long, conflicts_with_all = ["name", "after"])]
+        legacy: bool,
+    },
+    /// Force a reset for legacy ILS hashes imported longer ago than --older-than.
+    #[command(
+        after_help = "Example:\n  sip2auth patron expire-legacy --older-than 90days --operator alice\n\n\
+        The hashes are removed: those patrons get a new PIN or password from staff or by email."
+    )]
+    ExpireLegacy {
+        /// Age of the import, e.g. 90days, 12weeks.
+        #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration)]
+        older_than: std::time::Duration,
+        #[command(flatten)]
+        operator: OperatorArg,
     },
     /// Change a patron's details ("" clears an optional field).
     #[command(
@@ -170,6 +186,7 @@ impl PatronCommand {
         use PatronCommand as P;
         match self {
             P::Show(_) | P::List { .. } => None,
+            P::ExpireLegacy { operator, .. } => Some(operator),
             P::Add { operator, .. }
             | P::Update { operator, .. }
             | P::SetPin { operator, .. }
@@ -204,11 +221,14 @@ pub async fn run(command: PatronCommand, config: &Config) -> anyhow::Result<Exit
             record::add(a, &op()?, &card.at(config), &details, secret).await
         }
         P::Show(card) => record::show(a, &card.at(config)).await,
+        P::List { legacy: true, .. } => record::legacy(a).await,
+        P::ExpireLegacy { older_than, .. } => record::expire_legacy(a, &op()?, older_than).await,
         P::List {
             name,
             institution,
             limit,
             after,
+            ..
         } => {
             let filter = PatronFilter {
                 institution,

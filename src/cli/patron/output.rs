@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::accounts::legacy::LegacyCredential;
 use crate::accounts::patron::{CardRef, FirstPin, PatronAdded};
 use crate::cli::output::{fact, money, timestamp, Exit};
 use crate::config::security::DefaultCredentialConfig;
-use crate::store::{Card, CredentialHash, Patron, PatronRecord, PatronStatus};
+use crate::store::{Card, CredentialColumn, CredentialHash, Patron, PatronRecord, PatronStatus};
 
 /// Prints a usage error and returns its exit code.
 pub(super) fn usage(message: &str) -> ExitCode {
@@ -134,7 +135,14 @@ pub(super) fn show(record: &PatronRecord, cards: &[Card]) {
     let credential = |c: &Option<CredentialHash>| match c {
         None => "not set".to_string(),
         Some(c) => {
-            let mut text = format!("set (key {})", c.key_id);
+            let legacy = crate::auth::hashing::legacy_of(&c.into());
+            let mut text = match legacy {
+                Some(l) => format!(
+                    "legacy {} hash without the pepper (replaced at the next successful check)",
+                    l.scheme()
+                ),
+                None => format!("set (key {})", c.key_id),
+            };
             if c.must_change {
                 text.push_str(", must change");
             }
@@ -155,4 +163,35 @@ pub(super) fn show(record: &PatronRecord, cards: &[Card]) {
         None => format!("{} failure(s)", p.pin_lock.failures),
     };
     fact("PIN lock", lock);
+}
+
+/// `patron list --legacy`: the count, then one line per legacy hash.
+pub(super) fn legacy(found: &[LegacyCredential]) {
+    println!(
+        "{} legacy hash(es) remain (imported from an ILS, without the pepper; each is replaced \
+         by an argon2id hash at the patron's next successful check)",
+        found.len()
+    );
+    if found.is_empty() {
+        return;
+    }
+    println!(
+        "{:<8} {:<16} {:<30} {:<10} {:<10} IMPORTED",
+        "ID", "CARD", "NAME", "FOR", "FROM"
+    );
+    for l in found {
+        let column = match l.column {
+            CredentialColumn::Pin => "pin",
+            CredentialColumn::Password => "password",
+        };
+        println!(
+            "{:<8} {:<16} {:<30} {:<10} {:<10} {}",
+            l.patron,
+            l.card.as_deref().unwrap_or("-"),
+            l.name,
+            column,
+            l.scheme,
+            l.since.map_or("-".into(), timestamp)
+        );
+    }
 }

@@ -83,3 +83,25 @@ pub(super) async fn remove(accounts: &Accounts, op: &Operator, at: &CardRef) -> 
         println!("patron with card {} removed", at.card)
     })
 }
+
+/// `patron list --legacy`: how many legacy hashes remain, and whose.
+pub(super) async fn legacy(accounts: &Accounts) -> ExitCode {
+    finish(accounts.legacy_credentials().await, |found| {
+        output::legacy(&found)
+    })
+}
+
+/// `patron expire-legacy --older-than AGE`.
+pub(super) async fn expire_legacy(
+    accounts: &Accounts,
+    op: &Operator,
+    older_than: std::time::Duration,
+) -> ExitCode {
+    finish(accounts.expire_legacy(op, older_than).await, |done| {
+        println!(
+            "{} legacy hash(es) removed: those patrons must get a new PIN or password \
+             (staff reset or email reset); {} younger legacy hash(es) remain",
+            done.expired, done.remaining
+        )
+    })
+}
