@@ -110,6 +110,17 @@ impl Accounts {
         }
     }
 
+    /// Audit records, newest first. A card in `card` is looked up by its pseudonym (cards are
+    /// stored only pseudonymised).
+    pub async fn audit_log(
+        &self,
+        card: Option<&str>,
+        mut query: crate::store::AuditQuery,
+    ) -> Result<Vec<crate::store::AuditEntry>, Error> {
+        query.card_pseudonym = card.map(|c| self.credentials.pseudonym(c.trim()));
+        Ok(self.store.list_audit(&query).await?)
+    }
+
     /// Whether the database answers right now.
     pub async fn database_online(&self) -> bool {
         self.store.ping().await.is_ok()

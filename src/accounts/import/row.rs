@@ -85,7 +85,7 @@ pub(super) fn valid_card(card: &str) -> bool {
     card.len() <= 64 && card.chars().all(|c| c.is_ascii_graphic() && c != '|')
 }
 
-pub(super) fn valid_email(email: &str) -> bool {
+pub(crate) fn valid_email(email: &str) -> bool {
     let mut parts = email.splitn(2, '@');
     let (local, domain) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     !local.is_empty()

@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use clap::Args;
 
-use crate::accounts::import::row::money;
+use crate::accounts::import::row::{money, valid_email};
 use crate::accounts::patron::{CardRef, PatronChanges};
 use crate::config::Config;
 use crate::store::{Currency, PatronDetails, PersonName};
@@ -103,13 +103,39 @@ fn text(v: &str) -> Result<String, String> {
     Ok(v.to_owned())
 }
 
+/// An email address: the import format's syntax rule ([`valid_email`]).
+fn email(v: &str) -> Result<String, String> {
+    if valid_email(v) {
+        Ok(v.to_owned())
+    } else {
+        Err(format!(
+            "--email: {v:?} is not an email address such as ada@example.org"
+        ))
+    }
+}
+
+/// A phone number: digits with spaces and `+ - ( ) .` between them, at least 3 digits.
+fn phone(v: &str) -> Result<String, String> {
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    let allowed = v
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'));
+    if allowed && digits >= 3 {
+        Ok(v.to_owned())
+    } else {
+        Err(format!(
+            "--phone: {v:?} is not a phone number (digits, spaces and + - ( ) . only)"
+        ))
+    }
+}
+
 impl DetailArgs {
     pub(super) fn changes(&self) -> Result<PatronChanges, String> {
         Ok(PatronChanges {
             family_name: self.family_name.clone(),
             given_names: self.given_names.clone(),
-            email: optional(&self.email, text)?,
-            phone: optional(&self.phone, text)?,
+            email: optional(&self.email, email)?,
+            phone: optional(&self.phone, phone)?,
             birth_date: optional(&self.birth_date, date)
                 .map_err(|e| format!("--birth-date: {e}"))?,
             class: optional(&self.class, text)?,

@@ -45,17 +45,21 @@ pub enum PatronCommand {
         #[command(flatten)]
         operator: OperatorArg,
     },
-    /// Show a patron (never a PIN or hash).
-    #[command(after_help = "Example:\n  sip2auth patron show 21000123")]
+    /// Show a patron by card, or by the internal id `patron list` shows (never a PIN or hash).
+    #[command(
+        after_help = "Examples:\n  sip2auth patron show 21000123\n  sip2auth patron show 41"
+    )]
     Show(CardArgs),
     /// List patrons, optionally filtered by name.
     #[command(after_help = "Example:\n  sip2auth patron list --name okafor --limit 20")]
     List {
-        /// Part of the name, case-insensitive.
+        /// Part of the name; case and accents are ignored ("garcia" finds García).
         #[arg(long)]
         name: Option<String>,
+        /// Only patrons of this institution (SIP2 AO).
         #[arg(long)]
         institution: Option<String>,
+        /// At most this many patrons.
         #[arg(long, default_value_t = 50)]
         limit: u32,
         /// Show patrons after this id (paging).

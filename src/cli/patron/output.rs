@@ -63,22 +63,42 @@ pub(crate) fn lifetime(duration: Duration) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
-/// The table of `patron list`.
-pub(super) fn list(patrons: &[Patron]) {
+/// The table of `patron list`: the internal id (which `patron show` also takes) and the cards.
+pub(super) fn list(patrons: &[(Patron, Vec<Card>)]) {
     println!(
-        "{:<8} {:<10} {:<30} {:<10} EXPIRES",
-        "ID", "INSTITUTION", "NAME", "STATUS"
+        "{:<8} {:<20} {:<10} {:<30} {:<10} EXPIRES",
+        "ID", "CARDS", "INSTITUTION", "NAME", "STATUS"
     );
-    for p in patrons {
+    for (p, cards) in patrons {
+        let cards = if cards.is_empty() {
+            "-".to_string()
+        } else {
+            card_list(cards)
+        };
         println!(
-            "{:<8} {:<10} {:<30} {:<10} {}",
+            "{:<8} {:<20} {:<10} {:<30} {:<10} {}",
             p.id,
+            cards,
             p.institution,
             p.details.name.display,
             status_word(&p.status),
             p.details.expires_on.map_or("-".into(), |d| d.to_string())
         );
     }
+}
+
+fn card_list(cards: &[Card]) -> String {
+    cards
+        .iter()
+        .map(|c| {
+            if c.lost {
+                format!("{} (lost)", c.number)
+            } else {
+                c.number.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn status_word(status: &PatronStatus) -> String {
@@ -90,24 +110,14 @@ fn status_word(status: &PatronStatus) -> String {
 }
 
 /// `patron show`: every stored fact, and of the PIN and password only their flags.
-pub(super) fn show(record: &PatronRecord, cards: &[Card]) {
+/// `hard_threshold` is `security.lockout.pin_hard_threshold` (0: no hard lock).
+pub(super) fn show(record: &PatronRecord, cards: &[Card], hard_threshold: u32) {
     let p = &record.patron;
     let d = &p.details;
     println!("patron {}", p.id);
     fact("name", &d.name.display);
     fact("institution", &p.institution);
-    let cards = cards
-        .iter()
-        .map(|c| {
-            if c.lost {
-                format!("{} (lost)", c.number)
-            } else {
-                c.number.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    fact("cards", cards);
+    fact("cards", card_list(cards));
     let status = match &p.status {
         PatronStatus::Blocked { reason } => format!("blocked: {reason}"),
         other => status_word(other),
@@ -154,7 +164,13 @@ pub(super) fn show(record: &PatronRecord, cards: &[Card]) {
     };
     fact("PIN", credential(&p.pin));
     fact("online password", credential(&p.password));
+    let hard_locked = hard_threshold != 0 && p.pin_lock.failures >= hard_threshold;
     let lock = match p.pin_lock.locked_until {
+        _ if hard_locked => format!(
+            "{} failure(s), locked until a staff reset (patron unlock or reset-pin) or an email \
+             reset",
+            p.pin_lock.failures
+        ),
         Some(until) => format!(
             "{} failure(s), locked until {}",
             p.pin_lock.failures,
