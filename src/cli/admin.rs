@@ -81,11 +81,12 @@ pub fn required(operator: &Option<Operator>) -> anyhow::Result<Operator> {
         .ok_or_else(|| anyhow::anyhow!("--operator is required"))
 }
 
-/// Connects to the database, applies pending migrations and builds the account context.
+/// Connects to the existing database (never creating one), applies pending migrations and builds
+/// the account context.
 /// On failure prints what to fix and returns the exit code.
 pub async fn open(config: &Config) -> Result<Accounts, ExitCode> {
     let clock = crate::clock::system();
-    let store = match super::open_store(config, clock.clone()).await {
+    let store = match super::open_existing_store(config, clock.clone()).await {
         Ok(store) => store,
         Err(err) => return Err(report(&Error::from(err))),
     };

@@ -155,16 +155,34 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Opens the configured database and applies pending migrations (every command that touches
-/// the database comes through here).
+/// Opens the configured database, creating a missing SQLite file, and applies pending
+/// migrations (`migrate`, `serve` and the demo).
 pub(crate) async fn open_store(
     config: &Config,
     clock: SharedClock,
+) -> Result<Store, crate::store::Error> {
+    connect_and_migrate(config, clock, true).await
+}
+
+/// Like [`open_store`], but a missing SQLite file is an error that names the path: no
+/// administration command creates a database.
+pub(crate) async fn open_existing_store(
+    config: &Config,
+    clock: SharedClock,
+) -> Result<Store, crate::store::Error> {
+    connect_and_migrate(config, clock, false).await
+}
+
+async fn connect_and_migrate(
+    config: &Config,
+    clock: SharedClock,
+    create_if_missing: bool,
 ) -> Result<Store, crate::store::Error> {
     let options = ConnectOptions {
         max_connections: config.database.max_connections,
         acquire_timeout: config.database.acquire_timeout,
         clock,
+        create_if_missing,
         ..ConnectOptions::default()
     };
     let store = Store::connect(&config.database.url, &options).await?;

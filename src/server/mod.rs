@@ -115,7 +115,9 @@ impl Server {
         } = self;
         let mut housekeeping = tokio::spawn(housekeeping.run(shutdown.clone()));
         let mut sessions = JoinSet::new();
-        info!(address = ?listener.local_addr().ok(), "SIP2 server listening");
+        if let Ok(address) = listener.local_addr() {
+            info!(%address, "SIP2 server listening");
+        }
         loop {
             tokio::select! {
                 biased;

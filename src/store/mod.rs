@@ -125,6 +125,9 @@ pub struct ConnectOptions {
     pub busy_timeout: Duration,
     /// Source of `created_at` / `updated_at` times.
     pub clock: SharedClock,
+    /// SQLite only: create the database file when it does not exist (`migrate`, `serve`, the
+    /// demo). When false, a missing file is [`Error::NoDatabase`].
+    pub create_if_missing: bool,
 }
 
 impl Default for ConnectOptions {
@@ -134,6 +137,7 @@ impl Default for ConnectOptions {
             acquire_timeout: Duration::from_secs(10),
             busy_timeout: Duration::from_secs(5),
             clock: Arc::new(SystemClock),
+            create_if_missing: true,
         }
     }
 }
@@ -151,6 +155,26 @@ pub struct Store {
     clock: SharedClock,
 }
 
+/// A SQLite database file must be in an existing directory, and must exist unless it may be
+/// created; both errors name the path. In-memory databases pass.
+fn sqlite_file_check(path: &std::path::Path, create: bool) -> Result<()> {
+    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+        return Ok(());
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent.filter(|dir| !dir.is_dir()) {
+        return Err(Error::NoDirectory {
+            path: dir.to_owned(),
+        });
+    }
+    if !create && !path.exists() {
+        return Err(Error::NoDatabase {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
@@ -162,8 +186,10 @@ impl Store {
         let scheme = url.split(':').next().unwrap_or_default();
         let pool = match scheme {
             "sqlite" => {
-                let connect = SqliteConnectOptions::from_str(url)?
-                    .create_if_missing(true)
+                let connect = SqliteConnectOptions::from_str(url)?;
+                sqlite_file_check(connect.get_filename(), opts.create_if_missing)?;
+                let connect = connect
+                    .create_if_missing(opts.create_if_missing)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)

@@ -55,12 +55,16 @@ fn currency(text: &str) -> Result<Currency, String> {
 /// Descriptive fields; on `update`, an empty value ("") clears an optional field.
 #[derive(Debug, Clone, Args)]
 pub struct DetailArgs {
+    /// Family name (surname); required by `patron add`.
     #[arg(long)]
     pub family_name: Option<String>,
+    /// Given names, as they should be shown.
     #[arg(long)]
     pub given_names: Option<String>,
+    /// Email address, e.g. ada@example.org (for reset mail).
     #[arg(long)]
     pub email: Option<String>,
+    /// Phone number: digits, spaces and + - ( ) . (a default PIN may come from it).
     #[arg(long)]
     pub phone: Option<String>,
     /// YYYY-MM-DD
@@ -69,6 +73,7 @@ pub struct DetailArgs {
     /// Patron class (category).
     #[arg(long)]
     pub class: Option<String>,
+    /// Code of the patron's home library (branch).
     #[arg(long)]
     pub home_library: Option<String>,
     /// Last day of registration, YYYY-MM-DD.

@@ -39,7 +39,7 @@ pub enum PatronCommand {
         /// Ask for a first PIN (twice, without echo).
         #[arg(long)]
         with_pin: bool,
-        /// Read the first PIN from standard input.
+        /// Read the first PIN from the first line of standard input (no prompt, no echo).
         #[arg(long)]
         pin_stdin: bool,
         #[command(flatten)]
@@ -102,6 +102,7 @@ pub enum PatronCommand {
     SetPin {
         #[command(flatten)]
         card: CardArgs,
+        /// Read the PIN from the first line of standard input (no prompt, no echo).
         #[arg(long)]
         pin_stdin: bool,
         #[command(flatten)]
@@ -112,6 +113,7 @@ pub enum PatronCommand {
     SetPassword {
         #[command(flatten)]
         card: CardArgs,
+        /// Read the password from the first line of standard input (no prompt, no echo).
         #[arg(long)]
         password_stdin: bool,
         #[command(flatten)]
@@ -169,6 +171,7 @@ pub enum PatronCommand {
     MarkLost {
         #[command(flatten)]
         card: CardArgs,
+        /// The card was found again: clear its lost mark.
         #[arg(long)]
         found: bool,
         #[command(flatten)]
