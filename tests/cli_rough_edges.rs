@@ -224,3 +224,114 @@ fn server_logs_have_no_colour_codes_and_print_the_address_plainly() {
     );
     assert!(!listening.contains("Some("), "{listening}");
 }
+
+#[test]
+fn relative_paths_in_a_config_file_are_resolved_against_its_directory() {
+    let site = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(
+        site.path().join("sip2.toml"),
+        format!(
+            "{}[database]\nurl = \"sqlite://data/sip2auth.db\"\n[security.pepper]\nkey_file = \"pepper.key\"\n",
+            cli_common::CHEAP_HASHING
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(site.path().join("data")).unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sip2auth"));
+        cmd.current_dir(elsewhere.path())
+            .arg("--config")
+            .arg(site.path().join("sip2.toml"))
+            .args(args)
+            .env_remove("SIP2AUTH_DATABASE_URL")
+            .env_remove("SIP2AUTH_PEPPER")
+            .env_remove("SIP2AUTH_PEPPER_FILE")
+            .env_remove("SIP2AUTH_CONFIG")
+            .env("USER", "tester")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        child.wait_with_output().unwrap()
+    };
+    let key = run(
+        &[
+            "pepper",
+            "generate",
+            "--out",
+            site.path().join("pepper.key").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        key.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&key.stderr)
+    );
+    let migrate = run(&["migrate"], None);
+    assert_eq!(
+        migrate.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    assert!(site.path().join("data/sip2auth.db").exists());
+    let add = run(
+        &[
+            "patron",
+            "add",
+            "21000123",
+            "--family-name",
+            "Okafor",
+            "--pin-stdin",
+        ],
+        Some("4931\n"),
+    );
+    assert_eq!(
+        add.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    assert!(!elsewhere.path().join("data").exists());
+}
+
+#[test]
+fn a_missing_pepper_on_an_existing_database_asks_for_that_key_back() {
+    let env = Env::new();
+    let add = env.run(
+        &[
+            "patron",
+            "add",
+            "21000123",
+            "--family-name",
+            "Okafor",
+            "--pin-stdin",
+        ],
+        Some("4931\n"),
+    );
+    assert_eq!(add.code, 0, "{}", add.all());
+    let gone = env.path("moved-away.key");
+    let out = env
+        .command(&["patron", "show", "21000123"])
+        .env("SIP2AUTH_PEPPER_FILE", &gone)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pepper key 1, which made the"), "{stderr}");
+    assert!(stderr.contains(&gone.display().to_string()), "{stderr}");
+    assert!(stderr.contains("do not generate a new key"), "{stderr}");
+    assert!(!stderr.contains("sip2auth pepper generate"), "{stderr}");
+}

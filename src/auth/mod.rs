@@ -52,6 +52,20 @@ pub enum Error {
          for it: refusing to start with a key that cannot be confirmed"
     )]
     FingerprintMissing { key_id: u32, hashes: u64 },
+    /// The key file cannot be read, and the database already holds hashes made with that key:
+    /// a new key would make every one of them unverifiable.
+    #[error(
+        "pepper key {key_id}, which made the {hashes} hash(es) in this database, is missing: {path} \
+         cannot be read ({reason}). Restore that key file (security.pepper.key_file, \
+         SIP2AUTH_PEPPER_FILE or SIP2AUTH_PEPPER); do not generate a new key, which would make \
+         every stored PIN and password unverifiable"
+    )]
+    PepperKeyMissing {
+        key_id: u32,
+        hashes: u64,
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error(transparent)]
     Hashing(#[from] hashing::HashingError),
 }

@@ -119,6 +119,26 @@ pub enum Error {
     Invalid { path: PathBuf, problems: Problems },
 }
 
+/// A `sqlite:` URL with a relative file path, rewritten with the path under `dir`; `None` for
+/// any other URL (absolute paths, `:memory:`, PostgreSQL).
+fn sqlite_url_in(url: &str, dir: &Path) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (file, query) = match rest.split_once('?') {
+        Some((file, query)) => (file, Some(query)),
+        None => (rest, None),
+    };
+    if file.is_empty() || file.starts_with(':') || Path::new(file).is_absolute() {
+        return None;
+    }
+    let joined = dir.join(file);
+    Some(match query {
+        Some(query) => format!("sqlite://{}?{query}", joined.display()),
+        None => format!("sqlite://{}", joined.display()),
+    })
+}
+
 impl Config {
     /// Reads, parses and validates a TOML file.
     pub fn load(path: &Path) -> Result<Config, Error> {
@@ -126,7 +146,30 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text, path)
+        let mut config = Self::parse(&text, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            config.resolve_paths(dir);
+        }
+        Ok(config)
+    }
+
+    /// Makes the relative paths of a configuration file (pepper key files, a `sqlite:` database
+    /// path) relative to the file's directory, so the file works from any working directory.
+    /// The built-in defaults (no file) and environment overrides stay relative to the working
+    /// directory.
+    fn resolve_paths(&mut self, dir: &Path) {
+        let pepper = &mut self.security.pepper;
+        if pepper.key_file.is_relative() {
+            pepper.key_file = dir.join(&pepper.key_file);
+        }
+        for key in &mut pepper.previous_keys {
+            if key.file.is_relative() {
+                key.file = dir.join(&key.file);
+            }
+        }
+        if let Some(url) = sqlite_url_in(&self.database.url, dir) {
+            self.database.url = url;
+        }
     }
 
     /// Parses and validates TOML text (the path in errors is `<text>`), reporting every
