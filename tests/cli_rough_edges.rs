@@ -335,3 +335,45 @@ fn a_missing_pepper_on_an_existing_database_asks_for_that_key_back() {
     assert!(stderr.contains("do not generate a new key"), "{stderr}");
     assert!(!stderr.contains("sip2auth pepper generate"), "{stderr}");
 }
+
+#[test]
+fn check_config_reports_every_problem_including_the_environment_and_the_pepper() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sip2.toml");
+    std::fs::write(
+        &file,
+        "[server]\nlisten = \"0.0.0.0:99999\"\n[database]\nmax_connections = -1\n\
+         [security.pepper]\nkey_file = \"missing.key\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sip2auth"))
+        .args(["check-config"])
+        .arg(&file)
+        .env("SIP2AUTH_DATABASE_URL", "mysql://db/x")
+        .env_remove("SIP2AUTH_PEPPER")
+        .env_remove("SIP2AUTH_PEPPER_FILE")
+        .env_remove("SIP2AUTH_CONFIG")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    for expected in [
+        "server.listen",
+        "port 1-65535",
+        "database.max_connections",
+        "whole number",
+        "SIP2AUTH_DATABASE_URL",
+        "\"mysql\" is not supported",
+        "security.pepper.key_file",
+    ] {
+        assert!(text.contains(expected), "{expected} missing:\n{text}");
+    }
+    assert!(
+        !text.contains("expected u32") && !text.contains("usize"),
+        "{text}"
+    );
+}

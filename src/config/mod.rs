@@ -243,7 +243,26 @@ mod tests {
     fn reference_file_holds_every_default() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sip2.toml");
         let loaded = Config::load(&path).expect("reference sip2.toml loads");
-        assert_eq!(loaded, Config::default());
+        // The file's relative paths are taken from its directory.
+        let mut expected = Config::default();
+        expected.resolve_paths(Path::new(env!("CARGO_MANIFEST_DIR")));
+        assert_eq!(loaded, expected);
+    }
+
+    #[test]
+    fn relative_sqlite_paths_move_under_the_file_directory_others_do_not() {
+        let dir = Path::new("/etc/sip2auth");
+        assert_eq!(
+            sqlite_url_in("sqlite://data/x.db?mode=rwc", dir).as_deref(),
+            Some("sqlite:///etc/sip2auth/data/x.db?mode=rwc")
+        );
+        assert_eq!(
+            sqlite_url_in("sqlite:x.db", dir).as_deref(),
+            Some("sqlite:///etc/sip2auth/x.db")
+        );
+        for unchanged in ["sqlite:///var/x.db", "sqlite::memory:", "postgres://db/x"] {
+            assert_eq!(sqlite_url_in(unchanged, dir), None, "{unchanged}");
+        }
     }
 
     #[test]
