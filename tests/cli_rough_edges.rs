@@ -377,3 +377,56 @@ fn check_config_reports_every_problem_including_the_environment_and_the_pepper()
         "{text}"
     );
 }
+
+#[test]
+fn the_demo_says_where_its_cards_are_and_admin_commands_in_its_folder_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sip2auth = |cwd: &std::path::Path, args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sip2auth"));
+        cmd.current_dir(cwd)
+            .args(args)
+            .env_remove("SIP2AUTH_DATABASE_URL")
+            .env_remove("SIP2AUTH_PEPPER")
+            .env_remove("SIP2AUTH_PEPPER_FILE")
+            .env_remove("SIP2AUTH_CONFIG")
+            .env("USER", "tester");
+        cmd
+    };
+    std::fs::write(
+        dir.path().join("sip2.toml"),
+        "[server]\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let mut child = sip2auth(dir.path(), &["serve", "--demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(ready.contains("sip2auth demo cards"), "{ready}");
+    let cards = sip2auth(dir.path(), &["demo", "cards"]).output().unwrap();
+    let cards = String::from_utf8_lossy(&cards.stdout);
+    assert!(
+        cards
+            .lines()
+            .any(|l| l.contains("21234000012345") && l.contains("4931")),
+        "{cards}"
+    );
+    let demo = dir.path().join("demo");
+    let shown = sip2auth(&demo, &["patron", "show", "21234000012345"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert_eq!(
+        shown.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(text.contains("Doe, Jane"), "{text}");
+}

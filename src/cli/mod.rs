@@ -72,8 +72,17 @@ pub enum Command {
         after_help = "Example:\n  sip2auth pepper generate --out /etc/sip2auth/pepper.key"
     )]
     Pepper(pepper::PepperCommand),
+    /// The demo world of `serve --demo`.
+    #[command(subcommand, after_help = "Example:\n  sip2auth demo cards")]
+    Demo(DemoCommand),
     #[command(flatten)]
     Admin(Box<admin::AdminCommand>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// List the demo cards with their PINs and what each one shows.
+    Cards,
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -84,6 +93,15 @@ pub fn run(cli: Cli) -> ExitCode {
             .or(cli.config)
             .unwrap_or_else(|| PathBuf::from("sip2.toml"));
         return check_config::run(&path);
+    }
+    if let Command::Demo(DemoCommand::Cards) = &cli.command {
+        return match demo::print_cards() {
+            Ok(()) => Exit::Ok.into(),
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                Exit::Usage.into()
+            }
+        };
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -119,6 +137,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(Exit::Ok.into())
         }
         Command::Pepper(cmd) => pepper::run(cmd, &config),
+        // Answered in `run` (no configuration or database needed).
+        Command::Demo(_) => Ok(Exit::Ok.into()),
         Command::Admin(cmd) => admin::run(*cmd, &config).await,
     }
 }
