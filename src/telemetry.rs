@@ -15,6 +15,8 @@ pub fn init(logging: &LoggingConfig) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal; never escape codes in a file or journal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     let _already_set = match logging.format {
         LogFormat::Text => builder.try_init(),

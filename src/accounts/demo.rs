@@ -45,6 +45,21 @@ pub struct DemoPatron {
     pub default_pin: bool,
 }
 
+impl DemoPatron {
+    /// "Family, Given", as staff see it.
+    pub fn display_name(&self) -> String {
+        crate::store::PersonName::new(self.family_name.clone(), self.given_name.clone()).display
+    }
+
+    /// The standing the demo gives this card, in a word or two ("active", "blocked: …").
+    pub fn standing(&self) -> String {
+        match self.block_reason.as_str() {
+            "" => self.status.clone(),
+            reason => format!("{}: {reason}", self.status),
+        }
+    }
+}
+
 /// Every demo patron, in file order.
 pub fn patrons() -> Result<Vec<DemoPatron>, Error> {
     csv::Reader::from_reader(PATRONS.as_bytes())

@@ -37,6 +37,9 @@ pub enum Error {
     Invalid { what: &'static str, reason: String },
     #[error("{0}; check database.url (or SIP2AUTH_DATABASE_URL) and that the database is running")]
     Unavailable(#[source] store::Error),
+    /// The database file (or its directory) does not exist; the message names the path.
+    #[error("{0}; check database.url (or SIP2AUTH_DATABASE_URL)")]
+    NoDatabase(#[source] store::Error),
     #[error("{0}")]
     Store(#[source] store::Error),
     #[error("pepper key: {0}")]
@@ -51,7 +54,7 @@ impl Error {
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::Duplicate { .. } | Error::Refused(_) | Error::Rejected(_) => ErrorKind::Refused,
             Error::Invalid { .. } => ErrorKind::Invalid,
-            Error::Unavailable(_) => ErrorKind::Unavailable,
+            Error::Unavailable(_) | Error::NoDatabase(_) => ErrorKind::Unavailable,
             Error::Store(_) | Error::Pepper(_) | Error::Hashing(_) => ErrorKind::Internal,
         }
     }
@@ -59,7 +62,12 @@ impl Error {
 
 impl From<store::Error> for Error {
     fn from(err: store::Error) -> Self {
-        if err.is_unavailable() {
+        if matches!(
+            err,
+            store::Error::NoDatabase { .. } | store::Error::NoDirectory { .. }
+        ) {
+            Error::NoDatabase(err)
+        } else if err.is_unavailable() {
             Error::Unavailable(err)
         } else {
             Error::Store(err)

@@ -15,6 +15,7 @@ mod error;
 pub mod explain;
 mod housekeeping;
 pub mod import;
+pub mod legacy;
 pub mod patron;
 pub mod terminal;
 
@@ -107,6 +108,17 @@ impl Accounts {
             config: Arc::new(config.clone()),
             clock,
         }
+    }
+
+    /// Audit records, newest first. A card in `card` is looked up by its pseudonym (cards are
+    /// stored only pseudonymised).
+    pub async fn audit_log(
+        &self,
+        card: Option<&str>,
+        mut query: crate::store::AuditQuery,
+    ) -> Result<Vec<crate::store::AuditEntry>, Error> {
+        query.card_pseudonym = card.map(|c| self.credentials.pseudonym(c.trim()));
+        Ok(self.store.list_audit(&query).await?)
     }
 
     /// Whether the database answers right now.

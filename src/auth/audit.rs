@@ -69,6 +69,12 @@ audit_vocabulary! {
         CardFound = "card_found",
         /// A bulk patron import.
         Import = "import",
+        /// A patron missing from a `--sync` import was expired or removed.
+        ImportSync = "import_sync",
+        /// An unused legacy (imported, unpeppered) PIN hash was removed.
+        ExpireLegacyPin = "expire_legacy_pin",
+        /// An unused legacy online-password hash was removed.
+        ExpireLegacyPassword = "expire_legacy_password",
         TerminalAdd = "terminal_add",
         TerminalSetPassword = "terminal_set_password",
         TerminalEnable = "terminal_enable",
@@ -97,6 +103,14 @@ audit_vocabulary! {
         Queued = "queued",
         /// An alert for staff.
         Alert = "alert",
+        /// Carried out (a staff action without a refusal case).
+        Done = "done",
+        /// Expired by a `--sync` import.
+        Expired = "expired",
+        /// Removed by a `--sync=remove` import.
+        Removed = "removed",
+        /// Stopped by an interrupt (Ctrl-C) after the batches committed so far.
+        Interrupted = "interrupted",
     }
 }
 

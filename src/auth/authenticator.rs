@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use super::hashing::{HashedSecret, Hasher};
-use super::pepper::KeyRing;
+use super::pepper::{KeyRing, PepperError};
 use super::pool::{HashPool, PoolCounts};
 use super::{Error, Result};
 use crate::clock::SharedClock;
@@ -52,9 +52,16 @@ impl Authenticator {
     /// hasher and the pool.
     pub async fn new(store: Store, config: &SecurityConfig, clock: SharedClock) -> Result<Self> {
         let pepper = config.pepper.clone();
-        let keys = tokio::task::spawn_blocking(move || KeyRing::load(&pepper))
+        let loaded = tokio::task::spawn_blocking(move || KeyRing::load(&pepper))
             .await
-            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()));
+        let keys = match loaded {
+            Ok(keys) => keys,
+            Err(PepperError::Missing { path, source }) => {
+                return Err(missing_key(&store, config.pepper.key_id, path, source).await)
+            }
+            Err(other) => return Err(other.into()),
+        };
         Self::with_keys(store, config, clock, keys).await
     }
 
@@ -161,6 +168,27 @@ impl From<HashedSecret> for StoredHash {
 /// A copy of a secret's bytes for a blocking job, zeroed when the job drops it.
 pub(super) fn secret_bytes(secret: &SecretString) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(secret.expose_secret().as_bytes().to_vec())
+}
+
+/// A key file that cannot be read: on a database that already holds hashes made with that key
+/// the error says so (the key must be restored, not replaced); on a fresh one it suggests
+/// creating a key.
+async fn missing_key(
+    store: &Store,
+    key_id: u32,
+    path: std::path::PathBuf,
+    source: std::io::Error,
+) -> Error {
+    match store.count_hashes_with_key(key_id).await {
+        Ok(hashes) if hashes > 0 => Error::PepperKeyMissing {
+            key_id,
+            hashes,
+            path,
+            reason: source.to_string(),
+        },
+        Ok(_) => Error::Pepper(PepperError::Missing { path, source }),
+        Err(err) => Error::Store(err),
+    }
 }
 
 /// Every configured key must match its recorded fingerprint; a key without one is recorded, unless

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
+use super::legacy::{LegacyHash, LEGACY_KEY_ID};
 use super::pepper::KeyRing;
 use crate::config::security::HashingConfig;
 
@@ -121,6 +122,9 @@ impl Hasher {
     /// Checks `secret` against a stored hash. A retired key or an unreadable PHC string costs a
     /// dummy verification, so the answer takes as long as a real one.
     pub fn verify(&self, stored: &HashedSecret, secret: &[u8]) -> Verification {
+        if let Some(legacy) = legacy_of(stored) {
+            return self.verify_legacy(&legacy, secret);
+        }
         let Some(key) = self.keys.get(stored.key_id) else {
             self.verify_dummy(secret);
             return Verification::Unverifiable;
@@ -148,6 +152,9 @@ impl Hasher {
     /// a complete argon2 hash (parameters, salt and output). When false, no secret can match it:
     /// the credential must be reset, and checking it must not count as a failure.
     pub fn can_verify(&self, stored: &HashedSecret) -> bool {
+        if legacy_of(stored).is_some() {
+            return true;
+        }
         self.keys.get(stored.key_id).is_some()
             && PasswordHash::new(&stored.phc).is_ok_and(|parsed| {
                 parsed.salt.is_some()
@@ -155,6 +162,18 @@ impl Hasher {
                     && Algorithm::try_from(parsed.algorithm).is_ok()
                     && Params::try_from(&parsed).is_ok()
             })
+    }
+
+    /// A legacy (unpeppered, imported) hash: its own check, then a dummy argon2 verification, so
+    /// a legacy check never answers faster than an argon2 one.
+    fn verify_legacy(&self, legacy: &LegacyHash, secret: &[u8]) -> Verification {
+        let matched = legacy.verify(secret);
+        self.verify_dummy(secret);
+        if matched {
+            Verification::Match
+        } else {
+            Verification::Mismatch
+        }
     }
 
     /// Verifies `secret` against the dummy hash (same parameters, never matches): the cost of an
@@ -197,6 +216,13 @@ impl Hasher {
                     )
             })
     }
+}
+
+/// The legacy hash a stored credential holds, if it is one (stored under the legacy key id).
+pub fn legacy_of(stored: &HashedSecret) -> Option<LegacyHash> {
+    (stored.key_id == LEGACY_KEY_ID)
+        .then(|| LegacyHash::from_stored(&stored.phc))
+        .flatten()
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! auth: may this terminal connect, and are this card and PIN (or password) good? Owns the
-//! decisions ([`decision`]), argon2id hashing with the pepper ([`hashing`], [`pepper`]), the
+//! decisions ([`decision`]), argon2id hashing with the pepper ([`hashing`], [`pepper`]) and the
+//! imported legacy hashes it replaces ([`legacy`]), the
 //! blocking hashing pool ([`pool`]), PIN and password rules, lockout and per-terminal budgets, the
 //! default PIN, and the audit entries these produce (with pseudonymised cards).
 //!
@@ -15,6 +16,7 @@ mod budget;
 mod credential;
 pub mod decision;
 pub mod hashing;
+pub mod legacy;
 pub mod password_rules;
 mod patron;
 pub mod pepper;
@@ -55,6 +57,20 @@ pub enum Error {
          for it: refusing to start with a key that cannot be confirmed"
     )]
     FingerprintMissing { key_id: u32, hashes: u64 },
+    /// The key file cannot be read, and the database already holds hashes made with that key:
+    /// a new key would make every one of them unverifiable.
+    #[error(
+        "pepper key {key_id}, which made the {hashes} hash(es) in this database, is missing: {path} \
+         cannot be read ({reason}). Restore that key file (security.pepper.key_file, \
+         SIP2AUTH_PEPPER_FILE or SIP2AUTH_PEPPER); do not generate a new key, which would make \
+         every stored PIN and password unverifiable"
+    )]
+    PepperKeyMissing {
+        key_id: u32,
+        hashes: u64,
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error(transparent)]
     Hashing(#[from] hashing::HashingError),
 }

@@ -138,41 +138,29 @@ pub fn rejections(
                 .map(|(_, rejection)| rejection),
         );
     }
-    if config.reject_common {
-        broken.extend(guessable(text, config, context));
-    }
+    broken.extend(guessable(text, config, context));
     broken
 }
 
-/// Common, breached or built from the patron's own details (`reject_common`).
+/// Built from the patron's own details (always refused), or common or breached
+/// (`reject_common`).
 fn guessable(
     text: &str,
     config: &PasswordRulesConfig,
     context: &PasswordContext<'_>,
 ) -> Option<PasswordRejection> {
-    let email_local = context.email.map(|e| e.split('@').next().unwrap_or(e));
-    // The card's last six characters too: the number printed in full is rarely reused whole.
-    let card_end = context.card.map(|c| match c.char_indices().rev().nth(5) {
-        Some((at, _)) => &c[at..],
-        None => c,
-    });
-    let words: Vec<&str> = context
-        .card
-        .into_iter()
-        .chain(card_end)
-        .chain(context.names.iter().copied())
-        .chain(email_local)
-        .chain(context.library_name)
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words = personal_words(context);
     let lower = text.to_lowercase();
     if words
         .iter()
-        .any(|w| w.chars().count() >= 4 && lower.contains(&w.to_lowercase()))
+        .any(|w| w.chars().count() >= 3 && lower.contains(&w.to_lowercase()))
     {
         return Some(PasswordRejection::TooGuessable {
             hint: Some("it contains your name, card number or email".into()),
         });
+    }
+    if !config.reject_common {
+        return None;
     }
     let estimate = zxcvbn::zxcvbn(text, &words);
     if u8::from(estimate.score()) < config.min_strength {
@@ -183,6 +171,29 @@ fn guessable(
         return Some(PasswordRejection::TooGuessable { hint });
     }
     None
+}
+
+/// The patron's own words a password must not contain: the card (whole and its last six
+/// characters), each part of the names, the email's local part (whole and split at `.`, `-`,
+/// `_`, `+`) and the library's name.
+fn personal_words<'a>(context: &PasswordContext<'a>) -> Vec<&'a str> {
+    let email_local = context.email.map(|e| e.split('@').next().unwrap_or(e));
+    // The card's last six characters too: the number printed in full is rarely reused whole.
+    let card_end = context.card.map(|c| match c.char_indices().rev().nth(5) {
+        Some((at, _)) => &c[at..],
+        None => c,
+    });
+    let parts = |s: &'a str| s.split(|c: char| !c.is_alphanumeric());
+    context
+        .card
+        .into_iter()
+        .chain(card_end)
+        .chain(context.names.iter().copied().flat_map(parts))
+        .chain(email_local)
+        .chain(email_local.into_iter().flat_map(parts))
+        .chain(context.library_name)
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 /// Checks a new (normalised) password against the configured rules; the first rule broken is the
@@ -299,6 +310,29 @@ mod tests {
         assert_eq!(all.len(), 5);
         let good = normalize("Lantern-Quiet-Harbor-71", &rules()).unwrap();
         assert!(rejections(&good, &rules(), &PasswordContext::default()).is_empty());
+    }
+
+    #[test]
+    fn the_email_local_part_or_a_short_given_name_is_refused_even_with_composition() {
+        let context = PasswordContext {
+            card: Some("21000123"),
+            names: vec!["Lovelace", "Ada"],
+            email: Some("ada@example.org"),
+            library_name: None,
+        };
+        assert!(verdict("ada@example.org1A!", &context).is_err());
+        assert!(verdict("Xk7#Ada-pQ2m", &context).is_err());
+        assert_eq!(verdict("Xk7#pQ2m-zz", &context), Ok(()));
+    }
+
+    #[test]
+    fn a_long_passphrase_passes_when_composition_is_off() {
+        let relaxed = PasswordRulesConfig {
+            require_composition: false,
+            ..rules()
+        };
+        let pw = normalize("the otters of the lending library read at noon", &relaxed).unwrap();
+        assert_eq!(check(&pw, &relaxed, &PasswordContext::default()), Ok(()));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The administration commands (`terminal`, `patron`, `import`, `explain`, `probe`) as one clap
+//! The administration commands (`terminal`, `patron`, `import`, `explain`, `audit`, `probe`) as one clap
 //! subcommand enum and one entry point, so the top-level CLI only has to flatten [`AdminCommand`]
 //! and call [`run`]. Opens the database and the account context each command needs.
 //!
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::output::{report, Exit};
-use super::{explain, import, patron, probe, terminal};
+use super::{audit, explain, import, patron, probe, terminal};
 use crate::accounts::{Accounts, Error, Operator};
 use crate::config::Config;
 
@@ -34,6 +34,8 @@ pub enum AdminCommand {
     Import(import::ImportArgs),
     /// Show what a terminal would be told about a card, and why (no PIN is checked).
     Explain(explain::ExplainArgs),
+    /// The audit log, newest first, filtered by card, operator, terminal, action or time.
+    Audit(audit::AuditArgs),
     /// SIP2 client: log in, send SC status, optionally check a patron; for staff and health checks.
     Probe(probe::ProbeArgs),
 }
@@ -45,6 +47,7 @@ pub async fn run(command: AdminCommand, config: &Config) -> anyhow::Result<ExitC
         AdminCommand::Patron(cmd) => patron::run(cmd, config).await,
         AdminCommand::Import(args) => import::run(args, config).await,
         AdminCommand::Explain(args) => explain::run(args, config).await,
+        AdminCommand::Audit(args) => audit::run(args, config).await,
         AdminCommand::Probe(args) => probe::run(args).await,
     }
 }
@@ -78,11 +81,12 @@ pub fn required(operator: &Option<Operator>) -> anyhow::Result<Operator> {
         .ok_or_else(|| anyhow::anyhow!("--operator is required"))
 }
 
-/// Connects to the database, applies pending migrations and builds the account context.
+/// Connects to the existing database (never creating one), applies pending migrations and builds
+/// the account context.
 /// On failure prints what to fix and returns the exit code.
 pub async fn open(config: &Config) -> Result<Accounts, ExitCode> {
     let clock = crate::clock::system();
-    let store = match super::open_store(config, clock.clone()).await {
+    let store = match super::open_existing_store(config, clock.clone()).await {
         Ok(store) => store,
         Err(err) => return Err(report(&Error::from(err))),
     };

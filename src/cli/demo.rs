@@ -52,9 +52,47 @@ pub fn prepare(config: &mut Config) -> anyhow::Result<()> {
         write_new_key_file(&pepper.key_file)
             .with_context(|| format!("cannot write {}", pepper.key_file.display()))?;
     }
+    write_demo_config(&dir)?;
     if config.server.listen == crate::config::ServerConfig::default().listen {
         config.server.listen = SocketAddr::from(([127, 0, 0, 1], 6001));
     }
+    Ok(())
+}
+
+/// The demo folder's own `sip2.toml`: administration commands run in that folder (or given
+/// `--config demo/sip2.toml`) use the demo database and pepper. Written once, never overwritten.
+fn write_demo_config(dir: &std::path::Path) -> anyhow::Result<()> {
+    let path = dir.join("sip2.toml");
+    if path.exists() {
+        return Ok(());
+    }
+    let text = format!(
+        "# Written by `sip2auth serve --demo`: administration commands run in this folder use\n\
+         # the demo database and pepper (paths are relative to this file).\n\
+         [database]\nurl = \"sqlite://{DEMO_DATABASE}\"\n\n[security.pepper]\nkey_file = \"pepper.key\"\n"
+    );
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// `sip2auth demo cards`: the demo patrons with their PINs (demo data only; published).
+pub fn print_cards() -> anyhow::Result<()> {
+    println!("{:<16} {:<22} {:<6} STANDING", "CARD", "NAME", "PIN");
+    for patron in demo::patrons()? {
+        let mut standing = patron.standing();
+        if patron.card_lost {
+            standing.push_str(", card lost");
+        }
+        if patron.default_pin {
+            standing.push_str(", one-time PIN (must change)");
+        }
+        println!(
+            "{:<16} {:<22} {:<6} {standing}",
+            patron.card_number,
+            patron.display_name(),
+            patron.pin().unwrap_or("-"),
+        );
+    }
+    println!("terminal: sc_user / k7Qp2vXe9LmT4wZs (expiry dates move with today's date)");
     Ok(())
 }
 
@@ -98,8 +136,9 @@ pub async fn refuse_demo_database(store: &Store) -> anyhow::Result<()> {
 pub fn ready_line(address: SocketAddr, demo: bool) -> String {
     if demo {
         format!(
-            "sip2auth demo ready on {address}: log in as sc_user / k7Qp2vXe9LmT4wZs, cards and PINs in README.md \
-             (try: sip2auth probe {address} --login sc_user --patron 21234000012345)"
+            "sip2auth demo ready on {address}: log in as sc_user / k7Qp2vXe9LmT4wZs; demo cards \
+             and PINs: sip2auth demo cards (try: sip2auth probe {address} --login sc_user \
+             --patron 21234000012345); admin commands run in ./demo use the demo database"
         )
     } else {
         format!("sip2auth ready on {address}")

@@ -5,6 +5,7 @@
 //! [`output::Exit`]; `anyhow` is used only in this module tree.
 
 pub mod admin;
+mod audit;
 mod check_config;
 mod demo;
 mod explain;
@@ -71,8 +72,17 @@ pub enum Command {
         after_help = "Example:\n  sip2auth pepper generate --out /etc/sip2auth/pepper.key"
     )]
     Pepper(pepper::PepperCommand),
+    /// The demo world of `serve --demo`.
+    #[command(subcommand, after_help = "Example:\n  sip2auth demo cards")]
+    Demo(DemoCommand),
     #[command(flatten)]
     Admin(Box<admin::AdminCommand>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// List the demo cards with their PINs and what each one shows.
+    Cards,
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -83,6 +93,15 @@ pub fn run(cli: Cli) -> ExitCode {
             .or(cli.config)
             .unwrap_or_else(|| PathBuf::from("sip2.toml"));
         return check_config::run(&path);
+    }
+    if let Command::Demo(DemoCommand::Cards) = &cli.command {
+        return match demo::print_cards() {
+            Ok(()) => Exit::Ok.into(),
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                Exit::Usage.into()
+            }
+        };
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -118,6 +137,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(Exit::Ok.into())
         }
         Command::Pepper(cmd) => pepper::run(cmd, &config),
+        // Answered in `run` (no configuration or database needed).
+        Command::Demo(_) => Ok(Exit::Ok.into()),
         Command::Admin(cmd) => admin::run(*cmd, &config).await,
     }
 }
@@ -154,16 +175,34 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Opens the configured database and applies pending migrations (every command that touches
-/// the database comes through here).
+/// Opens the configured database, creating a missing SQLite file, and applies pending
+/// migrations (`migrate`, `serve` and the demo).
 pub(crate) async fn open_store(
     config: &Config,
     clock: SharedClock,
+) -> Result<Store, crate::store::Error> {
+    connect_and_migrate(config, clock, true).await
+}
+
+/// Like [`open_store`], but a missing SQLite file is an error that names the path: no
+/// administration command creates a database.
+pub(crate) async fn open_existing_store(
+    config: &Config,
+    clock: SharedClock,
+) -> Result<Store, crate::store::Error> {
+    connect_and_migrate(config, clock, false).await
+}
+
+async fn connect_and_migrate(
+    config: &Config,
+    clock: SharedClock,
+    create_if_missing: bool,
 ) -> Result<Store, crate::store::Error> {
     let options = ConnectOptions {
         max_connections: config.database.max_connections,
         acquire_timeout: config.database.acquire_timeout,
         clock,
+        create_if_missing,
         ..ConnectOptions::default()
     };
     let store = Store::connect(config.database.url.expose_secret(), &options).await?;

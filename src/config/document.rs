@@ -77,8 +77,41 @@ fn describe(message: &str) -> String {
                 .split_once(", ")
                 .map_or("", |(_, expected)| expected)
         ),
-        None => message.to_owned(),
+        None => plain(message),
     }
+}
+
+/// serde's words for numbers and addresses ("invalid value: integer `-1`, expected u32") in
+/// the administrator's words.
+fn plain(message: &str) -> String {
+    const UNSIGNED: [(&str, u64); 5] = [
+        ("u8", u8::MAX as u64),
+        ("u16", u16::MAX as u64),
+        ("u32", u32::MAX as u64),
+        ("u64", u64::MAX),
+        ("usize", u64::MAX),
+    ];
+    let expected = message.rsplit_once(", expected ").map(|(_, e)| e.trim());
+    let got = message
+        .strip_prefix("invalid value: ")
+        .or_else(|| message.strip_prefix("invalid type: "))
+        .and_then(|rest| rest.split_once(", expected"))
+        .map(|(got, _)| got.replace('`', ""));
+    if let Some((_, max)) = UNSIGNED.iter().find(|(name, _)| expected == Some(*name)) {
+        let range = if *max == u64::MAX {
+            "a whole number, 0 or more".to_string()
+        } else {
+            format!("a whole number from 0 to {max}")
+        };
+        return match got {
+            Some(got) => format!("must be {range} (got {got})"),
+            None => format!("must be {range}"),
+        };
+    }
+    if message.contains("invalid socket address") || message.contains("invalid port") {
+        return "must be an address and port such as \"0.0.0.0:6001\" (port 1-65535)".into();
+    }
+    message.to_owned()
 }
 
 /// Removes the value at `keys`; false when there is nothing there to remove.

@@ -123,6 +123,26 @@ pub enum Error {
     Invalid { path: PathBuf, problems: Problems },
 }
 
+/// A `sqlite:` URL with a relative file path, rewritten with the path under `dir`; `None` for
+/// any other URL (absolute paths, `:memory:`, PostgreSQL).
+fn sqlite_url_in(url: &str, dir: &Path) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (file, query) = match rest.split_once('?') {
+        Some((file, query)) => (file, Some(query)),
+        None => (rest, None),
+    };
+    if file.is_empty() || file.starts_with(':') || Path::new(file).is_absolute() {
+        return None;
+    }
+    let joined = dir.join(file);
+    Some(match query {
+        Some(query) => format!("sqlite://{}?{query}", joined.display()),
+        None => format!("sqlite://{}", joined.display()),
+    })
+}
+
 impl Config {
     /// Reads, parses and validates a TOML file.
     pub fn load(path: &Path) -> Result<Config, Error> {
@@ -130,7 +150,30 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text, path)
+        let mut config = Self::parse(&text, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            config.resolve_paths(dir);
+        }
+        Ok(config)
+    }
+
+    /// Makes the relative paths of a configuration file (pepper key files, a `sqlite:` database
+    /// path) relative to the file's directory, so the file works from any working directory.
+    /// The built-in defaults (no file) and environment overrides stay relative to the working
+    /// directory.
+    fn resolve_paths(&mut self, dir: &Path) {
+        let pepper = &mut self.security.pepper;
+        if pepper.key_file.is_relative() {
+            pepper.key_file = dir.join(&pepper.key_file);
+        }
+        for key in &mut pepper.previous_keys {
+            if key.file.is_relative() {
+                key.file = dir.join(&key.file);
+            }
+        }
+        if let Some(url) = sqlite_url_in(self.database.url.expose_secret(), dir) {
+            self.database.url = url.into();
+        }
     }
 
     /// Parses and validates TOML text (the path in errors is `<text>`), reporting every
@@ -204,7 +247,26 @@ mod tests {
     fn reference_file_holds_every_default() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sip2.toml");
         let loaded = Config::load(&path).expect("reference sip2.toml loads");
-        assert_eq!(loaded, Config::default());
+        // The file's relative paths are taken from its directory.
+        let mut expected = Config::default();
+        expected.resolve_paths(Path::new(env!("CARGO_MANIFEST_DIR")));
+        assert_eq!(loaded, expected);
+    }
+
+    #[test]
+    fn relative_sqlite_paths_move_under_the_file_directory_others_do_not() {
+        let dir = Path::new("/etc/sip2auth");
+        assert_eq!(
+            sqlite_url_in("sqlite://data/x.db?mode=rwc", dir).as_deref(),
+            Some("sqlite:///etc/sip2auth/data/x.db?mode=rwc")
+        );
+        assert_eq!(
+            sqlite_url_in("sqlite:x.db", dir).as_deref(),
+            Some("sqlite:///etc/sip2auth/x.db")
+        );
+        for unchanged in ["sqlite:///var/x.db", "sqlite::memory:", "postgres://db/x"] {
+            assert_eq!(sqlite_url_in(unchanged, dir), None, "{unchanged}");
+        }
     }
 
     #[test]

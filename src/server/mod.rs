@@ -110,7 +110,9 @@ impl Server {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let Server { listener, shared } = self;
         let mut sessions = JoinSet::new();
-        info!(address = ?listener.local_addr().ok(), "SIP2 server listening");
+        if let Ok(address) = listener.local_addr() {
+            info!(%address, "SIP2 server listening");
+        }
         loop {
             tokio::select! {
                 biased;

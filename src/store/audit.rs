@@ -38,6 +38,8 @@ pub struct AuditQuery {
     pub until: Option<DateTime<Utc>>,
     pub actor: Option<String>,
     pub card_pseudonym: Option<String>,
+    /// Only records of this action.
+    pub action: Option<String>,
     pub before_id: Option<i64>,
     /// Page size; 0 means 100.
     pub limit: u32,
@@ -99,7 +101,8 @@ impl Store {
                 "SELECT id, at, actor, card_pseudonym, action, outcome, reason FROM audit_log \
                  WHERE ($1 IS NULL OR at >= $1) AND ($2 IS NULL OR at < $2) \
                  AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR card_pseudonym = $4) \
-                 AND ($5 IS NULL OR id < $5) ORDER BY id DESC LIMIT $6",
+                 AND ($5 IS NULL OR id < $5) AND ($7 IS NULL OR action = $7) \
+                 ORDER BY id DESC LIMIT $6",
             )
             .bind(query.since.map(|t| t.timestamp()))
             .bind(query.until.map(|t| t.timestamp()))
@@ -107,6 +110,7 @@ impl Store {
             .bind(query.card_pseudonym.as_deref())
             .bind(query.before_id)
             .bind(limit)
+            .bind(query.action.as_deref())
             .fetch_all(pool)
             .await
         })?;

@@ -36,6 +36,12 @@ pub enum Error {
     /// which may hold a password).
     #[error("unsupported database URL scheme {scheme:?} (expected sqlite: or postgres:)")]
     UnsupportedUrl { scheme: String },
+    /// The SQLite database file does not exist, and this command does not create one.
+    #[error("no database at {} (run sip2auth migrate to create one)", path.display())]
+    NoDatabase { path: std::path::PathBuf },
+    /// The directory that should hold the SQLite database file does not exist.
+    #[error("the directory {} for the database does not exist", path.display())]
+    NoDirectory { path: std::path::PathBuf },
     /// A lock reservation kept racing with concurrent resets; the caller could not decide.
     #[error("lock counters kept changing during a reservation; retry")]
     Contended,
@@ -55,7 +61,7 @@ impl Error {
     /// and should say so (SIP2 "out of service", HTTP 503) rather than treat it as a refusal.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Error::Unavailable(_) => true,
+            Error::Unavailable(_) | Error::NoDatabase { .. } | Error::NoDirectory { .. } => true,
             Error::Migrate(sqlx::migrate::MigrateError::Execute(e)) => is_unavailable(e),
             _ => false,
         }

@@ -63,6 +63,7 @@ mod cards;
 mod credentials;
 mod error;
 mod import;
+mod legacy;
 mod lockout;
 mod meta;
 mod patron_row;
@@ -79,6 +80,7 @@ pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use budget::{FailureKind, NewTerminalFailure, TerminalFailureCounts};
 pub use error::{Error, Result};
 pub use import::{PatronImport, UpsertOutcome};
+pub use legacy::CredentialColumn;
 pub use lockout::{AttemptSlot, FailureEffect, LockCounters, LockPolicy, PasswordLockPolicy};
 pub use patrons::{
     Card, CredentialHash, NewPatron, Patron, PatronDetails, PatronFilter, PatronRecord,
@@ -124,6 +126,9 @@ pub struct ConnectOptions {
     pub busy_timeout: Duration,
     /// Source of `created_at` / `updated_at` times.
     pub clock: SharedClock,
+    /// SQLite only: create the database file when it does not exist (`migrate`, `serve`, the
+    /// demo). When false, a missing file is [`Error::NoDatabase`].
+    pub create_if_missing: bool,
 }
 
 impl Default for ConnectOptions {
@@ -133,6 +138,7 @@ impl Default for ConnectOptions {
             acquire_timeout: Duration::from_secs(10),
             busy_timeout: Duration::from_secs(5),
             clock: Arc::new(SystemClock),
+            create_if_missing: true,
         }
     }
 }
@@ -150,6 +156,26 @@ pub struct Store {
     clock: SharedClock,
 }
 
+/// A SQLite database file must be in an existing directory, and must exist unless it may be
+/// created; both errors name the path. In-memory databases pass.
+fn sqlite_file_check(path: &std::path::Path, create: bool) -> Result<()> {
+    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+        return Ok(());
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent.filter(|dir| !dir.is_dir()) {
+        return Err(Error::NoDirectory {
+            path: dir.to_owned(),
+        });
+    }
+    if !create && !path.exists() {
+        return Err(Error::NoDatabase {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
@@ -161,8 +187,10 @@ impl Store {
         let scheme = url.split(':').next().unwrap_or_default();
         let pool = match scheme {
             "sqlite" => {
-                let connect = SqliteConnectOptions::from_str(url)?
-                    .create_if_missing(true)
+                let connect = SqliteConnectOptions::from_str(url)?;
+                sqlite_file_check(connect.get_filename(), opts.create_if_missing)?;
+                let connect = connect
+                    .create_if_missing(opts.create_if_missing)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)

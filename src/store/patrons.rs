@@ -148,7 +148,7 @@ pub struct PatronRecord {
 #[derive(Debug, Clone, Default)]
 pub struct PatronFilter {
     pub institution: Option<String>,
-    /// Case-insensitive substring of the display name.
+    /// Substring of the display name, ignoring case and accents.
     pub name_contains: Option<String>,
     pub after: Option<PatronId>,
     /// Page size; 0 means 100.
@@ -215,30 +215,44 @@ impl Store {
         }))
     }
 
-    /// A page of patrons in id order.
+    /// A page of patrons in id order. The name filter ignores case and accents: it is applied
+    /// to the folded display name (see [`fold`]), scanning in id order until the page is full.
     pub async fn list_patrons(&self, filter: &PatronFilter) -> Result<Vec<Patron>> {
         const SQL: &str = concat!(
             "SELECT ",
             patron_columns!(),
-            " FROM patrons p WHERE ($1 IS NULL OR p.institution = $1) \
-             AND ($2 IS NULL OR LOWER(p.display_name) LIKE $2) AND p.id > $3 \
-             ORDER BY p.id LIMIT $4"
+            " FROM patrons p WHERE ($1 IS NULL OR p.institution = $1) AND p.id > $2 \
+             ORDER BY p.id LIMIT $3"
         );
-        let pattern = filter.name_contains.as_ref().map(|s| {
-            let escaped = s.to_lowercase().replace(['%', '_'], "");
-            format!("%{escaped}%")
-        });
-        let limit = i64::from(if filter.limit == 0 { 100 } else { filter.limit });
-        let rows = with_pool!(self, |pool| {
-            sqlx::query_as::<_, PatronRow>(SQL)
-                .bind(filter.institution.as_deref())
-                .bind(pattern.as_deref())
-                .bind(filter.after.map_or(0, |id| id.0))
-                .bind(limit)
-                .fetch_all(pool)
-                .await
-        })?;
-        rows.into_iter().map(PatronRow::into_patron).collect()
+        let limit = if filter.limit == 0 { 100 } else { filter.limit } as usize;
+        let wanted = filter.name_contains.as_deref().map(fold);
+        let batch = if wanted.is_some() { 500 } else { limit };
+        let mut after = filter.after.map_or(0, |id| id.0);
+        let mut page = Vec::new();
+        loop {
+            let rows = with_pool!(self, |pool| {
+                sqlx::query_as::<_, PatronRow>(SQL)
+                    .bind(filter.institution.as_deref())
+                    .bind(after)
+                    .bind(batch as i64)
+                    .fetch_all(pool)
+                    .await
+            })?;
+            let fetched = rows.len();
+            for row in rows {
+                let patron = row.into_patron()?;
+                after = patron.id.0;
+                let keep = wanted
+                    .as_deref()
+                    .is_none_or(|w| fold(&patron.details.name.display).contains(w));
+                if keep && page.len() < limit {
+                    page.push(patron);
+                }
+            }
+            if page.len() >= limit || fetched < batch {
+                return Ok(page);
+            }
+        }
     }
 
     /// Replaces the descriptive columns of a patron.
@@ -298,6 +312,17 @@ impl Store {
     pub async fn count_patrons(&self) -> Result<u64> {
         self.count("SELECT COUNT(*) FROM patrons").await
     }
+}
+
+/// A name for matching: compatibility-decomposed, without combining marks, lower-case
+/// ("García" and "GARCIA" both give "garcia").
+pub(crate) fn fold(name: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    name.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// `Ok` when a statement touched a row, `NotFound { what }` otherwise.

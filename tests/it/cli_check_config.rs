@@ -52,7 +52,7 @@ fn every_problem_is_listed_with_its_key_path_and_the_exit_status_is_2() {
     assert_eq!(output.status.code(), Some(2), "{stdout}");
     for key in [
         "server.lisen: unknown key",
-        "server.max_frame_bytes: invalid type",
+        "server.max_frame_bytes: must be a whole number",
         "server.idle_timeout: must be at least 1s",
         "database.url: must start with",
         "security.pin.strictt: unknown key",

@@ -102,7 +102,7 @@ impl Accounts {
                         .into(),
                 )),
             },
-            None => {}
+            Some(PinSource::Legacy(_)) | None => {}
         }
         let status = match &record.status {
             RecordStatus::Active => PatronStatus::Active,
@@ -260,6 +260,12 @@ impl Accounts {
                 phc: phc.clone(),
                 // `prepare` rejected PHC rows without a configured key id.
                 key_id: options.phc_key_id.unwrap_or(0),
+                must_change: false,
+                default_expires_at: None,
+            },
+            Some(PinSource::Legacy(legacy)) => CredentialHash {
+                phc: legacy.stored(self.clock.now()),
+                key_id: crate::auth::legacy::LEGACY_KEY_ID,
                 must_change: false,
                 default_expires_at: None,
             },

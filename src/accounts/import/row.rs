@@ -1,15 +1,17 @@
 //! One row of the patron CSV format (an ILS export), typed: [`PatronRecord`] for a valid row,
 //! [`Rejection`] for a refused one (line and reason), and the rule of every field (card, email,
-//! phone, dates, money, PIN or PHC string) that [`super::header`] applies.
+//! phone, dates, money, PIN, PHC string or legacy ILS hash) that [`super::header`] applies.
 //!
 //! Owns every field rule of the import format. It never holds a PIN in an error: a rejection
-//! reason names the column, not the value. Uses only `store::Money` from the rest of the crate.
+//! reason names the column, not the value. Uses only `store::Money` and `auth::legacy` (the
+//! legacy hash forms) from the rest of the crate.
 
 use std::fmt;
 
 use chrono::NaiveDate;
 use secrecy::SecretString;
 
+use crate::auth::legacy::LegacyHash;
 use crate::store::Money;
 
 /// The patron's standing as exported by the ILS.
@@ -26,6 +28,9 @@ pub enum PinSource {
     Clear(SecretString),
     /// An argon2id PHC string made by another system (no pepper).
     Phc(String),
+    /// A hash exported by Koha, Evergreen or FOLIO: kept until the first successful check
+    /// replaces it with an argon2id hash with the pepper.
+    Legacy(LegacyHash),
 }
 
 impl fmt::Debug for PinSource {
@@ -33,6 +38,7 @@ impl fmt::Debug for PinSource {
         match self {
             PinSource::Clear(_) => f.write_str("Clear([redacted])"),
             PinSource::Phc(_) => f.write_str("Phc([redacted])"),
+            PinSource::Legacy(legacy) => write!(f, "Legacy({})", legacy.scheme()),
         }
     }
 }
@@ -81,7 +87,7 @@ pub(super) fn valid_card(card: &str) -> bool {
     card.len() <= 64 && card.chars().all(|c| c.is_ascii_graphic() && c != '|')
 }
 
-pub(super) fn valid_email(email: &str) -> bool {
+pub(crate) fn valid_email(email: &str) -> bool {
     let mut parts = email.splitn(2, '@');
     let (local, domain) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     !local.is_empty()
@@ -129,6 +135,11 @@ pub(crate) fn money(value: &str, column: &str) -> Result<Option<i64>, String> {
 pub(super) fn pin(value: &str) -> Result<Option<PinSource>, String> {
     if value.is_empty() {
         return Ok(None);
+    }
+    match LegacyHash::from_import(value) {
+        Ok(Some(legacy)) => return Ok(Some(PinSource::Legacy(legacy))),
+        Ok(None) => {}
+        Err(err) => return Err(format!("pin: {err}")),
     }
     if value.starts_with('$') {
         let parsed = argon2::PasswordHash::new(value)

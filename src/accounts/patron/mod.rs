@@ -103,6 +103,18 @@ impl Accounts {
             })
     }
 
+    /// The patron with this internal id (as `patron list` shows it) and their first card.
+    pub async fn patron_by_id(&self, id: PatronId) -> Result<PatronRecord, Error> {
+        let not_found = || Error::NotFound {
+            what: "card or patron id",
+            id: id.0.to_string(),
+        };
+        let patron = self.store.get_patron(id).await?.ok_or_else(not_found)?;
+        let card = self.store.cards(id).await?.into_iter().next();
+        let card = card.ok_or_else(not_found)?;
+        Ok(PatronRecord { patron, card })
+    }
+
     /// Every card of a patron, lost ones included.
     pub async fn cards(&self, patron: PatronId) -> Result<Vec<Card>, Error> {
         Ok(self.store.cards(patron).await?)

@@ -7,6 +7,7 @@
 use chrono::NaiveDate;
 use clap::Args;
 
+use crate::accounts::import::row::valid_email;
 use crate::accounts::patron::{CardRef, PatronChanges};
 use crate::config::Config;
 use crate::store::{Currency, Money, PatronDetails, PersonName};
@@ -53,12 +54,16 @@ fn currency(text: &str) -> Result<Currency, String> {
 /// Descriptive fields; on `update`, an empty value ("") clears an optional field.
 #[derive(Debug, Clone, Args)]
 pub struct DetailArgs {
+    /// Family name (surname); required by `patron add`.
     #[arg(long)]
     pub family_name: Option<String>,
+    /// Given names, as they should be shown.
     #[arg(long)]
     pub given_names: Option<String>,
+    /// Email address, e.g. ada@example.org (for reset mail).
     #[arg(long)]
     pub email: Option<String>,
+    /// Phone number: digits, spaces and + - ( ) . (a default PIN may come from it).
     #[arg(long)]
     pub phone: Option<String>,
     /// YYYY-MM-DD
@@ -67,6 +72,7 @@ pub struct DetailArgs {
     /// Patron class (category).
     #[arg(long)]
     pub class: Option<String>,
+    /// Code of the patron's home library (branch).
     #[arg(long)]
     pub home_library: Option<String>,
     /// Last day of registration, YYYY-MM-DD.
@@ -101,13 +107,39 @@ fn text(v: &str) -> Result<String, String> {
     Ok(v.to_owned())
 }
 
+/// An email address: the import format's syntax rule ([`valid_email`]).
+fn email(v: &str) -> Result<String, String> {
+    if valid_email(v) {
+        Ok(v.to_owned())
+    } else {
+        Err(format!(
+            "--email: {v:?} is not an email address such as ada@example.org"
+        ))
+    }
+}
+
+/// A phone number: digits with spaces and `+ - ( ) .` between them, at least 3 digits.
+fn phone(v: &str) -> Result<String, String> {
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    let allowed = v
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'));
+    if allowed && digits >= 3 {
+        Ok(v.to_owned())
+    } else {
+        Err(format!(
+            "--phone: {v:?} is not a phone number (digits, spaces and + - ( ) . only)"
+        ))
+    }
+}
+
 impl DetailArgs {
     pub(super) fn changes(&self) -> Result<PatronChanges, String> {
         Ok(PatronChanges {
             family_name: self.family_name.clone(),
             given_names: self.given_names.clone(),
-            email: optional(&self.email, text)?,
-            phone: optional(&self.phone, text)?,
+            email: optional(&self.email, email)?,
+            phone: optional(&self.phone, phone)?,
             birth_date: optional(&self.birth_date, date)
                 .map_err(|e| format!("--birth-date: {e}"))?,
             class: optional(&self.class, text)?,

@@ -39,28 +39,48 @@ pub enum PatronCommand {
         /// Ask for a first PIN (twice, without echo).
         #[arg(long)]
         with_pin: bool,
-        /// Read the first PIN from standard input.
+        /// Read the first PIN from the first line of standard input (no prompt, no echo).
         #[arg(long)]
         pin_stdin: bool,
         #[command(flatten)]
         operator: OperatorArg,
     },
-    /// Show a patron (never a PIN or hash).
-    #[command(after_help = "Example:\n  sip2auth patron show 21000123")]
+    /// Show a patron by card, or by the internal id `patron list` shows (never a PIN or hash).
+    #[command(
+        after_help = "Examples:\n  sip2auth patron show 21000123\n  sip2auth patron show 41"
+    )]
     Show(CardArgs),
     /// List patrons, optionally filtered by name.
     #[command(after_help = "Example:\n  sip2auth patron list --name okafor --limit 20")]
     List {
-        /// Part of the name, case-insensitive.
+        /// Part of the name; case and accents are ignored ("garcia" finds García).
         #[arg(long)]
         name: Option<String>,
+        /// Only patrons of this institution (SIP2 AO).
         #[arg(long)]
         institution: Option<String>,
+        /// At most this many patrons.
         #[arg(long, default_value_t = 50)]
         limit: u32,
         /// Show patrons after this id (paging).
         #[arg(long)]
         after: Option<i64>,
+        /// Instead: how many PINs and passwords are still legacy hashes imported from an ILS
+        /// (unpeppered), and whose.
+        #[arg(long, conflicts_with_all = ["name", "after"])]
+        legacy: bool,
+    },
+    /// Force a reset for legacy ILS hashes imported longer ago than --older-than.
+    #[command(
+        after_help = "Example:\n  sip2auth patron expire-legacy --older-than 90days --operator alice\n\n\
+        The hashes are removed: those patrons get a new PIN or password from staff or by email."
+    )]
+    ExpireLegacy {
+        /// Age of the import, e.g. 90days, 12weeks.
+        #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration)]
+        older_than: std::time::Duration,
+        #[command(flatten)]
+        operator: OperatorArg,
     },
     /// Change a patron's details ("" clears an optional field).
     #[command(
@@ -82,6 +102,7 @@ pub enum PatronCommand {
     SetPin {
         #[command(flatten)]
         card: CardArgs,
+        /// Read the PIN from the first line of standard input (no prompt, no echo).
         #[arg(long)]
         pin_stdin: bool,
         #[command(flatten)]
@@ -92,6 +113,7 @@ pub enum PatronCommand {
     SetPassword {
         #[command(flatten)]
         card: CardArgs,
+        /// Read the password from the first line of standard input (no prompt, no echo).
         #[arg(long)]
         password_stdin: bool,
         #[command(flatten)]
@@ -149,6 +171,7 @@ pub enum PatronCommand {
     MarkLost {
         #[command(flatten)]
         card: CardArgs,
+        /// The card was found again: clear its lost mark.
         #[arg(long)]
         found: bool,
         #[command(flatten)]
@@ -170,6 +193,7 @@ impl PatronCommand {
         use PatronCommand as P;
         match self {
             P::Show(_) | P::List { .. } => None,
+            P::ExpireLegacy { operator, .. } => Some(operator),
             P::Add { operator, .. }
             | P::Update { operator, .. }
             | P::SetPin { operator, .. }
@@ -204,11 +228,14 @@ pub async fn run(command: PatronCommand, config: &Config) -> anyhow::Result<Exit
             record::add(a, &op()?, &card.at(config), &details, secret).await
         }
         P::Show(card) => record::show(a, &card.at(config)).await,
+        P::List { legacy: true, .. } => record::legacy(a).await,
+        P::ExpireLegacy { older_than, .. } => record::expire_legacy(a, &op()?, older_than).await,
         P::List {
             name,
             institution,
             limit,
             after,
+            ..
         } => {
             let filter = PatronFilter {
                 institution,

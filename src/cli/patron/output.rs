@@ -10,10 +10,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::accounts::legacy::LegacyCredential;
 use crate::accounts::patron::{CardRef, FirstPin, PatronAdded};
 use crate::cli::output::{fact, timestamp, Exit};
 use crate::config::security::DefaultCredentialConfig;
-use crate::store::{Card, CredentialHash, Money, Patron, PatronRecord, PatronStatus};
+use crate::store::{
+    Card, CredentialColumn, CredentialHash, Money, Patron, PatronRecord, PatronStatus,
+};
 
 /// Prints a usage error and returns its exit code.
 pub(super) fn usage(message: &str) -> ExitCode {
@@ -62,22 +65,42 @@ pub(crate) fn lifetime(duration: Duration) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
-/// The table of `patron list`.
-pub(super) fn list(patrons: &[Patron]) {
+/// The table of `patron list`: the internal id (which `patron show` also takes) and the cards.
+pub(super) fn list(patrons: &[(Patron, Vec<Card>)]) {
     println!(
-        "{:<8} {:<10} {:<30} {:<10} EXPIRES",
-        "ID", "INSTITUTION", "NAME", "STATUS"
+        "{:<8} {:<20} {:<10} {:<30} {:<10} EXPIRES",
+        "ID", "CARDS", "INSTITUTION", "NAME", "STATUS"
     );
-    for p in patrons {
+    for (p, cards) in patrons {
+        let cards = if cards.is_empty() {
+            "-".to_string()
+        } else {
+            card_list(cards)
+        };
         println!(
-            "{:<8} {:<10} {:<30} {:<10} {}",
+            "{:<8} {:<20} {:<10} {:<30} {:<10} {}",
             p.id,
+            cards,
             p.institution,
             p.details.name.display,
             status_word(&p.status),
             p.details.expires_on.map_or("-".into(), |d| d.to_string())
         );
     }
+}
+
+fn card_list(cards: &[Card]) -> String {
+    cards
+        .iter()
+        .map(|c| {
+            if c.lost {
+                format!("{} (lost)", c.number)
+            } else {
+                c.number.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn status_word(status: &PatronStatus) -> String {
@@ -89,24 +112,14 @@ fn status_word(status: &PatronStatus) -> String {
 }
 
 /// `patron show`: every stored fact, and of the PIN and password only their flags.
-pub(super) fn show(record: &PatronRecord, cards: &[Card]) {
+/// `hard_threshold` is `security.lockout.pin_hard_threshold` (0: no hard lock).
+pub(super) fn show(record: &PatronRecord, cards: &[Card], hard_threshold: u32) {
     let p = &record.patron;
     let d = &p.details;
     println!("patron {}", p.id);
     fact("name", &d.name.display);
     fact("institution", &p.institution);
-    let cards = cards
-        .iter()
-        .map(|c| {
-            if c.lost {
-                format!("{} (lost)", c.number)
-            } else {
-                c.number.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    fact("cards", cards);
+    fact("cards", card_list(cards));
     let status = match &p.status {
         PatronStatus::Blocked { reason } => format!("blocked: {reason}"),
         other => status_word(other),
@@ -138,7 +151,14 @@ pub(super) fn show(record: &PatronRecord, cards: &[Card]) {
     let credential = |c: &Option<CredentialHash>| match c {
         None => "not set".to_string(),
         Some(c) => {
-            let mut text = format!("set (key {})", c.key_id);
+            let legacy = crate::auth::hashing::legacy_of(&c.into());
+            let mut text = match legacy {
+                Some(l) => format!(
+                    "legacy {} hash without the pepper (replaced at the next successful check)",
+                    l.scheme()
+                ),
+                None => format!("set (key {})", c.key_id),
+            };
             if c.must_change {
                 text.push_str(", must change");
             }
@@ -150,7 +170,13 @@ pub(super) fn show(record: &PatronRecord, cards: &[Card]) {
     };
     fact("PIN", credential(&p.pin));
     fact("online password", credential(&p.password));
+    let hard_locked = hard_threshold != 0 && p.pin_lock.failures >= hard_threshold;
     let lock = match p.pin_lock.locked_until {
+        _ if hard_locked => format!(
+            "{} failure(s), locked until a staff reset (patron unlock or reset-pin) or an email \
+             reset",
+            p.pin_lock.failures
+        ),
         Some(until) => format!(
             "{} failure(s), locked until {}",
             p.pin_lock.failures,
@@ -159,4 +185,35 @@ pub(super) fn show(record: &PatronRecord, cards: &[Card]) {
         None => format!("{} failure(s)", p.pin_lock.failures),
     };
     fact("PIN lock", lock);
+}
+
+/// `patron list --legacy`: the count, then one line per legacy hash.
+pub(super) fn legacy(found: &[LegacyCredential]) {
+    println!(
+        "{} legacy hash(es) remain (imported from an ILS, without the pepper; each is replaced \
+         by an argon2id hash at the patron's next successful check)",
+        found.len()
+    );
+    if found.is_empty() {
+        return;
+    }
+    println!(
+        "{:<8} {:<16} {:<30} {:<10} {:<10} IMPORTED",
+        "ID", "CARD", "NAME", "FOR", "FROM"
+    );
+    for l in found {
+        let column = match l.column {
+            CredentialColumn::Pin => "pin",
+            CredentialColumn::Password => "password",
+        };
+        println!(
+            "{:<8} {:<16} {:<30} {:<10} {:<10} {}",
+            l.patron,
+            l.card.as_deref().unwrap_or("-"),
+            l.name,
+            column,
+            l.scheme,
+            l.since.map_or("-".into(), timestamp)
+        );
+    }
 }

@@ -10,10 +10,10 @@ use secrecy::SecretString;
 use super::args::DetailArgs;
 use super::output::{self, usage};
 use crate::accounts::patron::CardRef;
-use crate::accounts::{Accounts, Operator};
+use crate::accounts::{Accounts, Error, Operator};
 use crate::cli::admin::finish;
 use crate::cli::output::{report, Exit};
-use crate::store::PatronFilter;
+use crate::store::{PatronFilter, PatronId};
 
 pub(super) async fn add(
     accounts: &Accounts,
@@ -32,11 +32,21 @@ pub(super) async fn add(
     })
 }
 
+/// `patron show CARD|ID`: by card first; a number that is no card is taken as the internal id
+/// `patron list` shows.
 pub(super) async fn show(accounts: &Accounts, at: &CardRef) -> ExitCode {
-    match accounts.patron(at).await {
+    let found = match accounts.patron(at).await {
+        Err(Error::NotFound { .. }) if at.card.parse::<i64>().is_ok() => {
+            let id = at.card.parse::<i64>().map(PatronId).unwrap_or(PatronId(0));
+            accounts.patron_by_id(id).await
+        }
+        other => other,
+    };
+    let hard_threshold = accounts.config().security.lockout.pin_hard_threshold;
+    match found {
         Ok(record) => match accounts.cards(record.patron.id).await {
             Ok(cards) => {
-                output::show(&record, &cards);
+                output::show(&record, &cards, hard_threshold);
                 Exit::Ok.into()
             }
             Err(err) => report(&err),
@@ -46,9 +56,19 @@ pub(super) async fn show(accounts: &Accounts, at: &CardRef) -> ExitCode {
 }
 
 pub(super) async fn list(accounts: &Accounts, filter: &PatronFilter) -> ExitCode {
-    finish(accounts.patrons(filter).await, |patrons| {
-        output::list(&patrons)
-    })
+    let patrons = match accounts.patrons(filter).await {
+        Ok(patrons) => patrons,
+        Err(err) => return report(&err),
+    };
+    let mut rows = Vec::with_capacity(patrons.len());
+    for patron in patrons {
+        match accounts.cards(patron.id).await {
+            Ok(cards) => rows.push((patron, cards)),
+            Err(err) => return report(&err),
+        }
+    }
+    output::list(&rows);
+    Exit::Ok.into()
 }
 
 /// Changes details. A changed phone never changes the PIN; when the patron still has a default
@@ -81,5 +101,27 @@ pub(super) async fn update(
 pub(super) async fn remove(accounts: &Accounts, op: &Operator, at: &CardRef) -> ExitCode {
     finish(accounts.remove_patron(op, at).await, |()| {
         println!("patron with card {} removed", at.card)
+    })
+}
+
+/// `patron list --legacy`: how many legacy hashes remain, and whose.
+pub(super) async fn legacy(accounts: &Accounts) -> ExitCode {
+    finish(accounts.legacy_credentials().await, |found| {
+        output::legacy(&found)
+    })
+}
+
+/// `patron expire-legacy --older-than AGE`.
+pub(super) async fn expire_legacy(
+    accounts: &Accounts,
+    op: &Operator,
+    older_than: std::time::Duration,
+) -> ExitCode {
+    finish(accounts.expire_legacy(op, older_than).await, |done| {
+        println!(
+            "{} legacy hash(es) removed: those patrons must get a new PIN or password \
+             (staff reset or email reset); {} younger legacy hash(es) remain",
+            done.expired, done.remaining
+        )
     })
 }
