@@ -87,6 +87,14 @@ impl Credentials {
             .await
     }
 
+    /// Hashes an imported PIN that the rules refuse, flagged must-change (`--weak-pins
+    /// must-change`); no rule is applied.
+    pub async fn weak_pin(&self, pin: &SecretString) -> Result<CredentialHash, Error> {
+        self.retry(|| self.auth.hash_weak_pin(pin))
+            .await?
+            .map_err(Error::Refused)
+    }
+
     /// Checks (rules, and "not the PIN") and hashes a new online password.
     pub async fn new_password(
         &self,

@@ -177,7 +177,7 @@ async fn create(
     today: NaiveDate,
 ) -> anyhow::Result<()> {
     let at = CardRef {
-        institution: "MAIN".into(),
+        institution: patron.institution().to_owned(),
         card: patron.card_number.clone(),
     };
     if accounts.patron(&at).await.is_ok() {
@@ -199,7 +199,7 @@ async fn create(
     if let PatronStatus::Blocked { reason } = patron.status() {
         accounts.block(operator, &at, &reason).await?;
     }
-    if patron.card_lost {
+    if patron.card_lost() {
         accounts.mark_lost(operator, &at, true).await?;
     }
     Ok(())
