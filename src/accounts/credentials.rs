@@ -102,6 +102,21 @@ impl Credentials {
         .await
     }
 
+    /// Hashes an imported PIN that the rules refuse, flagged must-change (`--weak-pins
+    /// must-change`); no rule is applied.
+    pub async fn weak_pin(&self, pin: &SecretString) -> Result<CredentialHash, Error> {
+        until_free(|| async move {
+            Ok(match self.auth.hash_weak_pin(pin).await.map_err(hashing)? {
+                NewCredential::Hashed(hash) => Slot::Done(hash),
+                NewCredential::Busy => Slot::Busy,
+                NewCredential::Rejected(rejection) => {
+                    return Err(Error::Refused(rejection.to_string()))
+                }
+            })
+        })
+        .await
+    }
+
     /// Checks (rules, and "not the PIN") and hashes a new online password.
     /// `Ok(Err(rejections))` is a refusal: every rule broken, each with its sentence.
     pub async fn new_password(

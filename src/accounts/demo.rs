@@ -1,6 +1,7 @@
 //! The demo world's patrons: `fixtures/demo/patrons.csv` (embedded), read one way for
-//! `serve --demo` and for the integration tests' world. Its columns are described in
-//! `fixtures/demo/README.md`.
+//! `serve --demo` and for the integration tests' world. The file is in the import format
+//! (`accounts::import::column`), so `sip2auth import` loads it too; `fixtures/demo/README.md`
+//! describes its patrons.
 //!
 //! Owns: the row type of that file and how a row becomes patron details. Uses `store` types and
 //! the import's money parser; must not import `cli`, `server` or `sip2`.
@@ -20,35 +21,38 @@ pub fn fixture_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 3, 14).unwrap_or_default()
 }
 
-/// One row of the demo patrons file.
+/// One row of the demo patrons file (import-format column names).
 #[derive(Debug, Deserialize)]
 pub struct DemoPatron {
+    #[serde(rename = "card")]
     pub card_number: String,
+    /// Always MAIN, the demo terminals' institution.
+    institution: String,
     family_name: String,
-    given_name: String,
+    given_names: String,
     email: String,
     phone: String,
     birth_date: Option<NaiveDate>,
-    patron_class: String,
+    class: String,
     home_library: String,
-    expires_on: Option<NaiveDate>,
-    fines_owed: String,
-    fee_limit: String,
+    expires: Option<NaiveDate>,
+    fines: String,
+    fine_limit: String,
     currency: String,
+    /// `active`, `blocked` (with `block_reason`) or `lost` (the card is reported lost).
     status: String,
     block_reason: String,
-    /// The card is reported lost.
-    pub card_lost: bool,
     /// The PIN in clear (demo data only); empty means no PIN on file.
     pub pin: String,
     /// The PIN was issued by staff: it must be changed and it expires.
+    #[serde(rename = "pin_must_change")]
     pub default_pin: bool,
 }
 
 impl DemoPatron {
     /// "Family, Given", as staff see it.
     pub fn display_name(&self) -> String {
-        crate::store::PersonName::new(self.family_name.clone(), self.given_name.clone()).display
+        crate::store::PersonName::new(self.family_name.clone(), self.given_names.clone()).display
     }
 
     /// The standing the demo gives this card, in a word or two ("active", "blocked: …").
@@ -84,17 +88,15 @@ impl DemoPatron {
             reason: format!("{}: {reason}", self.card_number),
         };
         Ok(PatronDetails {
-            name: PersonName::new(&self.family_name, &self.given_name),
+            name: PersonName::new(&self.family_name, &self.given_names),
             email: optional(&self.email),
             phone: optional(&self.phone),
             birth_date: self.birth_date,
-            patron_class: optional(&self.patron_class),
+            patron_class: optional(&self.class),
             home_library: optional(&self.home_library),
-            expires_on: self.expires_on.map(|day| day + shift),
-            fines_owed_minor: money(&self.fines_owed, "fines_owed")
-                .map_err(invalid)?
-                .unwrap_or(0),
-            fee_limit_minor: money(&self.fee_limit, "fee_limit").map_err(invalid)?,
+            expires_on: self.expires.map(|day| day + shift),
+            fines_owed_minor: money(&self.fines, "fines").map_err(invalid)?.unwrap_or(0),
+            fee_limit_minor: money(&self.fine_limit, "fine_limit").map_err(invalid)?,
             currency: self
                 .currency
                 .parse::<Currency>()
@@ -102,7 +104,17 @@ impl DemoPatron {
         })
     }
 
-    /// The standing the file gives (a lost card is `card_lost`, on the card itself).
+    /// The card is reported lost (seeded on the card itself, see [`Self::status`]).
+    pub fn card_lost(&self) -> bool {
+        self.status == "lost"
+    }
+
+    /// The institution the patron belongs to.
+    pub fn institution(&self) -> &str {
+        &self.institution
+    }
+
+    /// The standing the file gives (a lost card is [`Self::card_lost`], on the card itself).
     pub fn status(&self) -> PatronStatus {
         if self.status == "blocked" {
             PatronStatus::Blocked {

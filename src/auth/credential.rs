@@ -142,6 +142,17 @@ impl Authenticator {
         self.hashed(last, expires).await.map(Some)
     }
 
+    /// Hashes an imported PIN that breaks the PIN rules, flagged must-change without expiry
+    /// (`import --weak-pins must-change`): the patron keeps the PIN the library had, and is asked
+    /// to choose one the rules accept.
+    pub async fn hash_weak_pin(&self, pin: &SecretString) -> Result<NewCredential> {
+        let mut hashed = self.hashed(secret_bytes(pin), None).await?;
+        if let NewCredential::Hashed(hash) = &mut hashed {
+            hash.must_change = true;
+        }
+        Ok(hashed)
+    }
+
     /// Whether `secret` verifies against `stored`; `None` when busy.
     async fn matches(&self, stored: Option<&CredentialHash>, secret: &[u8]) -> Option<bool> {
         let Some(stored) = stored else {

@@ -79,7 +79,7 @@ pub fn print_cards() -> anyhow::Result<()> {
     println!("{:<16} {:<22} {:<6} STANDING", "CARD", "NAME", "PIN");
     for patron in demo::patrons()? {
         let mut standing = patron.standing();
-        if patron.card_lost {
+        if patron.card_lost() {
             standing.push_str(", card lost");
         }
         if patron.default_pin {
@@ -209,7 +209,7 @@ async fn create(
     today: NaiveDate,
 ) -> anyhow::Result<()> {
     let at = CardRef {
-        institution: "MAIN".into(),
+        institution: patron.institution().to_owned(),
         card: patron.card_number.clone(),
     };
     if accounts.patron(&at).await.is_ok() {
@@ -231,7 +231,7 @@ async fn create(
     if let PatronStatus::Blocked { reason } = patron.status() {
         accounts.block(operator, &at, &reason).await?;
     }
-    if patron.card_lost {
+    if patron.card_lost() {
         accounts.mark_lost(operator, &at, true).await?;
     }
     Ok(())

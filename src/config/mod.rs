@@ -36,6 +36,7 @@ pub struct Config {
     pub security: SecurityConfig,
     pub messages: MessagesConfig,
     pub audit: AuditConfig,
+    pub import: ImportConfig,
     pub logging: LoggingConfig,
 }
 
@@ -80,6 +81,23 @@ impl Default for AuditConfig {
         Self {
             retention: std::time::Duration::from_secs(365 * 24 * 3600),
             purge_interval: std::time::Duration::from_secs(3600),
+        }
+    }
+}
+
+/// `[import]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportConfig {
+    /// The largest share (0 to 1) of an institution's patrons that `import --sync` may expire
+    /// or remove without `--force`.
+    pub sync_max_share: f64,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        Self {
+            sync_max_share: 0.1,
         }
     }
 }
@@ -231,6 +249,12 @@ impl Config {
             problems
                 .at("audit")
                 .push("purge_interval", "must be at least 1s");
+        }
+        if !(0.0..=1.0).contains(&self.import.sync_max_share) {
+            problems.at("import").push(
+                "sync_max_share",
+                "must be a share between 0 and 1 (0.1 is 10%)",
+            );
         }
         if self.logging.level.trim().is_empty() {
             problems.at("logging").push("level", "must not be empty");

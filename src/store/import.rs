@@ -1,6 +1,7 @@
 //! Bulk import: upsert of patron batches keyed by (institution, card number), in one transaction
 //! per batch. A rerun after an interruption rewrites nothing that already matches, so it does only
-//! the remaining work. Must not import `auth` (PINs arrive hashed) or any CSV code (rows arrive
+//! the remaining work. A sync (`import --sync`) reads an institution's cards and expires or
+//! removes the patrons missing from the file, in one transaction with its audit records. Must not import `auth` (PINs arrive hashed) or any CSV code (rows arrive
 //! parsed).
 
 use super::audit::{bind_audit, NewAuditEntry, INSERT_AUDIT};
@@ -11,8 +12,9 @@ use super::patron_row::{
     FIND_BY_CARD, UPDATE_PATRON_DETAILS,
 };
 use super::patrons::{CredentialHash, PatronDetails, PatronStatus, SET_STATUS};
-use super::values::PatronId;
+use super::values::{date_from_text, date_text, PatronId};
 use super::Store;
+use chrono::NaiveDate;
 
 /// One imported patron.
 #[derive(Debug, Clone)]
@@ -129,5 +131,89 @@ impl Store {
             Ok::<_, Error>(())
         })?;
         Ok(outcomes)
+    }
+}
+
+/// One card of a patron, as a sync of an institution sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncCard {
+    pub patron: PatronId,
+    pub card_number: String,
+    /// The patron's last valid day (`None`: never expires).
+    pub expires_on: Option<NaiveDate>,
+}
+
+/// What a sync does to the patrons missing from the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncAction {
+    /// Their registration ends: `expires_on` becomes this day (the day before the import).
+    Expire { last_day: NaiveDate },
+    /// They are deleted with their cards (audit records stay).
+    Remove,
+}
+
+#[derive(sqlx::FromRow)]
+struct SyncCardRow {
+    patron_id: i64,
+    card_number: String,
+    expires_on: Option<String>,
+}
+
+impl Store {
+    /// Every card of every patron of `institution`, with the holder's expiry.
+    pub async fn institution_cards(&self, institution: &str) -> Result<Vec<SyncCard>> {
+        const SQL: &str = "SELECT c.patron_id, c.card_number, p.expires_on FROM cards c \
+             JOIN patrons p ON p.id = c.patron_id WHERE c.institution = $1 ORDER BY c.patron_id";
+        let rows = with_pool!(self, |pool| {
+            sqlx::query_as::<_, SyncCardRow>(SQL)
+                .bind(institution)
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(SyncCard {
+                    patron: PatronId(row.patron_id),
+                    card_number: row.card_number,
+                    expires_on: date_from_text(row.expires_on.as_deref(), "patrons.expires_on")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Expires or removes `patrons` and appends `audit`, in ONE transaction.
+    pub async fn apply_sync(
+        &self,
+        patrons: &[PatronId],
+        action: SyncAction,
+        audit: &[NewAuditEntry],
+    ) -> Result<()> {
+        const EXPIRE: &str = "UPDATE patrons SET expires_on = $2, updated_at = $3 WHERE id = $1";
+        const REMOVE: &str = "DELETE FROM patrons WHERE id = $1";
+        let now = self.now_secs();
+        with_tx!(self, |tx| {
+            for id in patrons {
+                match action {
+                    SyncAction::Expire { last_day } => {
+                        sqlx::query(EXPIRE)
+                            .bind(id.0)
+                            .bind(date_text(Some(last_day)))
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    SyncAction::Remove => {
+                        sqlx::query(REMOVE).bind(id.0).execute(&mut *tx).await?;
+                    }
+                }
+            }
+            for entry in audit {
+                bind_audit(sqlx::query_scalar::<_, i64>(INSERT_AUDIT), entry)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, Error>(())
+        })
     }
 }

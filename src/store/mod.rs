@@ -79,7 +79,7 @@ mod values;
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use budget::{FailureKind, NewTerminalFailure, TerminalFailureCounts};
 pub use error::{Error, Result};
-pub use import::{PatronImport, UpsertOutcome};
+pub use import::{PatronImport, SyncAction, SyncCard, UpsertOutcome};
 pub use legacy::CredentialColumn;
 pub use lockout::{AttemptSlot, FailureEffect, LockCounters, LockPolicy, PasswordLockPolicy};
 pub use patrons::{

@@ -6,7 +6,7 @@ use sip2auth::store::testing::{sample_patron, TempDb};
 use sip2auth::store::{
     AuditQuery, Charset, CredentialHash, Error, ErrorDetection, FailureKind, MessageCodes,
     NewAuditEntry, NewTerminal, NewTerminalFailure, PatronCredential, PatronDetail, PatronImport,
-    PatronStatus, StoredHash, TerminalSettings, Terminator, TokenDigest, UpsertOutcome,
+    PatronStatus, StoredHash, SyncAction, TerminalSettings, Terminator, TokenDigest, UpsertOutcome,
 };
 use sip2auth::store_test_on_both_backends;
 
@@ -505,7 +505,46 @@ async fn upsert_writes_status_and_audit_with_the_batch(db: TempDb) {
     assert_eq!(status_of("s1").await, PatronStatus::Active);
 }
 
+async fn sync_lists_an_institutions_cards_then_expires_or_removes(db: TempDb) {
+    let store = db.store();
+    store
+        .upsert_patrons(&[import("s1", "One"), import("s2", "Two")], &[])
+        .await
+        .unwrap();
+    let cards = store.institution_cards("MAIN").await.unwrap();
+    assert_eq!(cards.len(), 2);
+    assert!(store.institution_cards("OTHER").await.unwrap().is_empty());
+    let last_day = chrono::NaiveDate::from_ymd_opt(2030, 2, 28).unwrap();
+    let entry = NewAuditEntry {
+        at: t0(),
+        actor: "staff:sync".into(),
+        card_pseudonym: Some("p1".into()),
+        action: "import_sync".into(),
+        outcome: "expired".into(),
+        reason: None,
+    };
+    store
+        .apply_sync(
+            &[cards[0].patron],
+            SyncAction::Expire { last_day },
+            &[entry],
+        )
+        .await
+        .unwrap();
+    let after = store.institution_cards("MAIN").await.unwrap();
+    assert_eq!(after[0].expires_on, Some(last_day));
+    assert_eq!(after[1].expires_on, cards[1].expires_on);
+    store
+        .apply_sync(&[cards[1].patron], SyncAction::Remove, &[])
+        .await
+        .unwrap();
+    assert_eq!(store.count_patrons().await.unwrap(), 1);
+    let audit = store.list_audit(&AuditQuery::default()).await.unwrap();
+    assert!(audit.iter().any(|e| e.entry.action == "import_sync"));
+}
+
 store_test_on_both_backends!(
+    sync_lists_an_institutions_cards_then_expires_or_removes,
     upsert_writes_status_and_audit_with_the_batch,
     terminal_round_trip_update_and_remove,
     reset_token_is_single_use_newest_only_and_expires,

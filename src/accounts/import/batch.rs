@@ -6,14 +6,17 @@
 //! (an existing PIN is never overwritten); for a NEW patron without a PIN in the file, the
 //! default PIN from the phone when `security.default_credential` is enabled (audited as
 //! `default_pin_issued`, see `accounts::patron::default_pin` for its rules); otherwise none.
-//! Existing patrons never get a default PIN, so a rerun issues none.
+//! Existing patrons never get a default PIN, so a rerun issues none. A PIN in clear that breaks
+//! the PIN rules follows [`WeakPins`]: stored flagged must-change (hashed without the rules),
+//! dropped (the patron sets one; no default PIN either), or the row rejected.
 //!
 //! Uses `store` and `credentials` (through [`Accounts`]); must not import `sip2` or `cli`.
 
 use futures_util::future::join_all;
+use tokio_util::sync::CancellationToken;
 
 use super::row::{PatronRecord, PinSource, RecordStatus, Rejection};
-use super::{ImportOptions, Summary};
+use super::{ImportOptions, Summary, WeakPins};
 use crate::accounts::patron::DefaultPin;
 use crate::accounts::{Accounts, Error, Operator};
 use crate::auth::pin_rules::PinContext;
@@ -26,6 +29,9 @@ pub(super) struct Prepared {
     record: PatronRecord,
     details: PatronDetails,
     status: PatronStatus,
+    /// The file's PIN breaks the PIN rules (`--weak-pins`): with `must-change` it is still in
+    /// `record.pin`, hashed without the rules and flagged; with `skip` it was dropped.
+    weak_pin: Option<WeakPins>,
 }
 
 /// The PIN a row is written with.
@@ -45,6 +51,8 @@ impl PinPlan {
             (Some(_), None) => PinPlan::FromFile,
             (Some(_), Some(patron)) if patron.pin.is_none() => PinPlan::FromFile,
             (Some(_), Some(_)) => PinPlan::None,
+            // A PIN skipped as weak is not replaced by a default one: the patron sets one.
+            (None, None) if row.weak_pin == Some(WeakPins::Skip) => PinPlan::None,
             (None, None) => PinPlan::Default,
             (None, Some(_)) => PinPlan::None,
         }
@@ -58,6 +66,22 @@ fn pin_context(record: &PatronRecord) -> PinContext<'_> {
         card: Some(&record.card),
         phone: record.phone.as_deref(),
         birth_date: record.birth_date,
+    }
+}
+
+/// What a batch did with the file's PINs (see [`Summary`]).
+#[derive(Debug, Default)]
+struct PinCounts {
+    kept: u64,
+    flagged: u64,
+    skipped: u64,
+}
+
+impl PinCounts {
+    fn add_to(&self, summary: &mut Summary) {
+        summary.pins_kept += self.kept;
+        summary.weak_pins_flagged += self.flagged;
+        summary.weak_pins_skipped += self.skipped;
     }
 }
 
@@ -82,11 +106,15 @@ impl Accounts {
                 .map_err(|_| reject("currency must be a 3-letter code".into()))?,
             None => options.default_currency,
         };
+        let mut weak_pin = None;
         match &record.pin {
             Some(PinSource::Clear(pin)) => {
-                self.credentials
-                    .check_pin(pin, &pin_context(&record))
-                    .map_err(|r| reject(format!("pin refused: {r}")))?;
+                if let Err(reason) = self.credentials.check_pin(pin, &pin_context(&record)) {
+                    if options.weak_pins == WeakPins::RejectRow {
+                        return Err(reject(format!("pin refused: {reason}")));
+                    }
+                    weak_pin = Some(options.weak_pins);
+                }
             }
             Some(PinSource::Phc(_)) => match options.phc_key_id {
                 Some(id) if self.credentials.has_key(id) => {}
@@ -128,20 +156,28 @@ impl Accounts {
             fee_limit_minor: record.fine_limit_minor,
             currency,
         };
+        let mut record = record;
+        if weak_pin == Some(WeakPins::Skip) {
+            record.pin = None;
+        }
         Ok(Prepared {
             record,
             details,
             status,
+            weak_pin,
         })
     }
 
+    /// Writes one batch in one transaction; `Ok(false)` when `stop` ended it while hashing,
+    /// before anything of it was written.
     pub(super) async fn import_batch(
         &self,
         operator: &Operator,
         batch: Vec<Prepared>,
         options: &ImportOptions,
         summary: &mut Summary,
-    ) -> Result<(), Error> {
+        stop: &CancellationToken,
+    ) -> Result<bool, Error> {
         // Which rows exist, and which PIN each gets.
         let mut existing = Vec::with_capacity(batch.len());
         for row in &batch {
@@ -156,48 +192,37 @@ impl Accounts {
             .zip(&existing)
             .map(|(row, before)| PinPlan::of(row, before.as_ref()))
             .collect();
-        summary.pins_kept += batch
-            .iter()
-            .zip(&plans)
-            .filter(|(row, plan)| row.record.pin.is_some() && **plan == PinPlan::None)
-            .count() as u64;
-        if options.dry_run {
-            for ((row, before), plan) in batch.iter().zip(&existing).zip(&plans) {
-                match before {
-                    None if *plan == PinPlan::Default => {
-                        summary.created += 1;
-                        if self
-                            .credentials
-                            .default_pin_applies(row.record.phone.as_deref())
-                        {
-                            summary.default_pins += 1;
-                        } else {
-                            summary.created_without_pin += 1;
-                        }
-                    }
-                    None => summary.created += 1,
-                    Some(p)
-                        if p.details == row.details
-                            && p.status == row.status
-                            && *plan == PinPlan::None =>
-                    {
-                        summary.unchanged += 1
-                    }
-                    Some(_) => summary.updated += 1,
-                }
+        // PIN counts of this batch, added to the summary once it is written.
+        let mut pins = PinCounts::default();
+        for ((row, plan), before) in batch.iter().zip(&plans).zip(&existing) {
+            let has_pin = before.as_ref().is_some_and(|p| p.pin.is_some());
+            match (row.weak_pin, plan) {
+                (Some(WeakPins::MustChange), PinPlan::FromFile) => pins.flagged += 1,
+                (Some(WeakPins::Skip), _) if !has_pin => pins.skipped += 1,
+                (Some(WeakPins::Skip), _) => pins.kept += 1,
+                _ if row.record.pin.is_some() && *plan == PinPlan::None => pins.kept += 1,
+                _ => {}
             }
-            return Ok(());
         }
-        let pins = join_all(
+        if options.dry_run {
+            pins.add_to(summary);
+            self.count_dry_run(&batch, &existing, &plans, summary);
+            return Ok(true);
+        }
+        // Hashing is the slow part: Ctrl-C drops it (nothing of this batch is written yet).
+        let hashing = join_all(
             batch
                 .iter()
                 .zip(&plans)
-                .map(|(row, plan)| self.import_pin(&row.record, *plan, options)),
-        )
-        .await;
+                .map(|(row, plan)| self.import_pin(row, *plan, options)),
+        );
+        let hashes = tokio::select! {
+            hashes = hashing => hashes,
+            () = stop.cancelled() => return Ok(false),
+        };
         let mut imports = Vec::with_capacity(batch.len());
         let mut audit = Vec::new();
-        for (row, pin) in batch.iter().zip(pins) {
+        for (row, pin) in batch.iter().zip(hashes) {
             let (hash, default) = pin?;
             if let Some(issued) = default {
                 summary.default_pins += 1;
@@ -213,6 +238,7 @@ impl Accounts {
         }
         // One transaction: details, status, PINs and the default-PIN audit records together.
         let outcomes = self.store.upsert_patrons(&imports, &audit).await?;
+        pins.add_to(summary);
         for (import, outcome) in imports.iter().zip(outcomes) {
             match outcome {
                 UpsertOutcome::Created(_) => {
@@ -225,15 +251,51 @@ impl Accounts {
                 UpsertOutcome::Unchanged(_) => summary.unchanged += 1,
             }
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// What a dry run counts for a batch: who would be created (with or without a default PIN),
+    /// updated or left unchanged.
+    fn count_dry_run(
+        &self,
+        batch: &[Prepared],
+        existing: &[Option<Patron>],
+        plans: &[PinPlan],
+        summary: &mut Summary,
+    ) {
+        for ((row, before), plan) in batch.iter().zip(existing).zip(plans) {
+            match before {
+                None if *plan == PinPlan::Default => {
+                    summary.created += 1;
+                    if self
+                        .credentials
+                        .default_pin_applies(row.record.phone.as_deref())
+                    {
+                        summary.default_pins += 1;
+                    } else {
+                        summary.created_without_pin += 1;
+                    }
+                }
+                None => summary.created += 1,
+                Some(p)
+                    if p.details == row.details
+                        && p.status == row.status
+                        && *plan == PinPlan::None =>
+                {
+                    summary.unchanged += 1
+                }
+                Some(_) => summary.updated += 1,
+            }
+        }
     }
 
     async fn import_pin(
         &self,
-        record: &PatronRecord,
+        row: &Prepared,
         plan: PinPlan,
         options: &ImportOptions,
     ) -> Result<RowPin, Error> {
+        let record = &row.record;
         let pin = match plan {
             PinPlan::None => None,
             PinPlan::FromFile => record.pin.as_ref(),
@@ -246,6 +308,9 @@ impl Accounts {
         };
         let hash = match pin {
             None => return Ok((None, None)),
+            Some(PinSource::Clear(pin)) if row.weak_pin == Some(WeakPins::MustChange) => {
+                self.credentials.weak_pin(pin).await?
+            }
             Some(PinSource::Clear(pin)) => {
                 // The rules already passed in `prepare`; a refusal here means the rules changed
                 // between the two calls.
@@ -269,6 +334,10 @@ impl Accounts {
                 must_change: false,
                 default_expires_at: None,
             },
+        };
+        let hash = CredentialHash {
+            must_change: hash.must_change || record.pin_must_change,
+            ..hash
         };
         Ok((Some(hash), None))
     }

@@ -19,8 +19,8 @@ pub const COLUMNS: &[Column] = &[
     ),
     col(
         "institution",
-        true,
-        "institution id (SIP2 AO) the patron belongs to",
+        false,
+        "institution id (SIP2 AO); without the column, --institution or server.institution_id",
     ),
     col("family_name", true, "family name"),
     col("given_names", false, "given names"),
@@ -47,6 +47,11 @@ pub const COLUMNS: &[Column] = &[
         "pin",
         false,
         "empty: keep the current PIN; 4-12 digits in clear; or an argon2id PHC string",
+    ),
+    col(
+        "pin_must_change",
+        false,
+        "true: the PIN is temporary, to be changed at first use (default false)",
     ),
 ];
 

@@ -1,21 +1,42 @@
-//! Reading an import file: CSV bytes into typed rows ([`ParsedFile`]), a bad header refusing
-//! the whole file and a bad row becoming a [`Rejection`] that names its line. Also the card
-//! number check shared with `patron add`.
+//! Reading an import file: CSV bytes into typed rows ([`ParsedFile`]) as its [`FileFormat`]
+//! says (delimiter, mapping, default institution). A file that is not text, a bad header or a
+//! header without rows refuses the whole file; a bad row becomes a [`Rejection`] that names its
+//! line (counted the same for LF, CRLF and CR files). Also the card number check shared with
+//! `patron add`.
 //!
-//! No database, no hashing: parsing only. Uses [`super::row`] and [`super::header`]; must not
-//! import `store`, `auth`, `sip2` or `cli`.
+//! No database, no hashing: parsing only. Uses [`super::row`], [`super::header`],
+//! [`super::delimiter`] and [`super::mapping`]; must not import `store`, `auth`, `sip2` or
+//! `cli`.
 
 use std::collections::HashMap;
 
+use super::delimiter::{not_text, Delimiter};
 use super::header::{Header, HeaderError};
+use super::mapping::Mapping;
 use super::row::{valid_card, PatronRecord, Rejection};
 use crate::accounts::Error;
 
 /// A parsed CSV file: the valid rows and the rejected ones, both in file order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ParsedFile {
     pub records: Vec<PatronRecord>,
     pub rejected: Vec<Rejection>,
+    /// The delimiter the file was read with, and whether it was detected (not given).
+    pub delimiter: Delimiter,
+    pub delimiter_detected: bool,
+    /// Columns of the file that the mapping does not read (skipped).
+    pub ignored_columns: Vec<String>,
+}
+
+/// How an import file is read.
+#[derive(Debug, Clone, Default)]
+pub struct FileFormat {
+    /// The field delimiter; `None` detects it from the header row.
+    pub delimiter: Option<Delimiter>,
+    /// Another system's columns and status values (`--profile`, `--map`); `None`: ours.
+    pub mapping: Option<Mapping>,
+    /// The institution of rows when the file has no `institution` column.
+    pub institution: String,
 }
 
 /// Checks a card number as the import format does.
@@ -29,11 +50,23 @@ pub fn check_card(card: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Parses CSV bytes: a bad header refuses the file; a bad row becomes a rejection.
-pub fn parse_csv(bytes: &[u8]) -> Result<ParsedFile, Error> {
+/// Parses CSV bytes: a file that is not text, a bad header or a header without rows refuses the
+/// file; a bad row becomes a rejection.
+pub fn parse_csv(bytes: &[u8], format: &FileFormat) -> Result<ParsedFile, Error> {
+    if let Some(reason) = not_text(bytes) {
+        return Err(Error::Invalid {
+            what: "import file",
+            reason: reason.into(),
+        });
+    }
+    let (delimiter, delimiter_detected) = match format.delimiter {
+        Some(given) => (given, false),
+        None => (Delimiter::detect(bytes), true),
+    };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
+        .delimiter(delimiter.byte())
         .from_reader(bytes);
     let mut records = reader.byte_records();
     let header_record = match records.next() {
@@ -50,15 +83,27 @@ pub fn parse_csv(bytes: &[u8]) -> Result<ParsedFile, Error> {
         .iter()
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect::<Vec<_>>();
-    let header = Header::parse(names.iter().map(String::as_str)).map_err(header_error)?;
+    let header = Header::parse(
+        names.iter().map(String::as_str),
+        format.mapping.as_ref(),
+        &format.institution,
+    )
+    .map_err(header_error)?;
     let width = names.len();
-    let mut parsed = ParsedFile::default();
+    let mut parsed = ParsedFile {
+        records: Vec::new(),
+        rejected: Vec::new(),
+        delimiter,
+        delimiter_detected,
+        ignored_columns: header.ignored.clone(),
+    };
     let mut seen: HashMap<(String, String), u64> = HashMap::new();
+    let mut lines = LineCounter::new(bytes);
     for record in records {
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.at(p.byte()));
                 parsed.rejected.push(Rejection {
                     line,
                     card: None,
@@ -67,7 +112,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<ParsedFile, Error> {
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.at(p.byte()));
         if record.len() == 1
             && record
                 .get(0)
@@ -114,12 +159,88 @@ pub fn parse_csv(bytes: &[u8]) -> Result<ParsedFile, Error> {
             Err(rejection) => parsed.rejected.push(rejection),
         }
     }
+    if parsed.records.is_empty() && parsed.rejected.is_empty() {
+        return Err(Error::Invalid {
+            what: "import file",
+            reason: "it has a header row but no patron rows (check that the export is complete)"
+                .into(),
+        });
+    }
     Ok(parsed)
+}
+
+/// Line numbers from byte offsets. The csv crate counts lines at '\n' but starts a record after
+/// a CR, so on a CRLF file it gives each row the line before its own; counting the newlines
+/// before the record's first byte is right for LF, CRLF and CR-only files alike.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    /// Where counting stopped, and the line that byte is on (records come in file order).
+    offset: usize,
+    line: u64,
+    /// The file ends its lines with CR alone (no LF anywhere): count CRs instead.
+    cr_only: bool,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> LineCounter<'a> {
+        LineCounter {
+            bytes,
+            offset: 0,
+            line: 1,
+            cr_only: !bytes.contains(&b'\n'),
+        }
+    }
+
+    /// The line of the record that the reader says starts at `byte` (which may be the LF of the
+    /// previous row's CRLF, or a CR of a CR-only file: skipped).
+    fn at(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte)
+            .unwrap_or(self.bytes.len())
+            .min(self.bytes.len());
+        while matches!(self.bytes.get(start), Some(b'\n' | b'\r')) {
+            start += 1;
+        }
+        if start > self.offset {
+            let skipped = &self.bytes[self.offset..start];
+            let end = if self.cr_only { b'\r' } else { b'\n' };
+            self.line += skipped.iter().filter(|&&b| b == end).count() as u64;
+            self.offset = start;
+        }
+        self.line
+    }
 }
 
 fn header_error(e: HeaderError) -> Error {
     Error::Invalid {
         what: "CSV header",
         reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(text: &str) -> Vec<u64> {
+        let parsed = parse_csv(text.as_bytes(), &FileFormat::default()).expect("parses");
+        let mut lines: Vec<u64> = parsed.records.iter().map(|r| r.line).collect();
+        lines.extend(parsed.rejected.iter().map(|r| r.line));
+        lines.sort_unstable();
+        lines
+    }
+
+    #[test]
+    fn line_numbers_are_the_same_for_lf_crlf_and_cr_files() {
+        let rows = [
+            "card,institution,family_name",
+            "1,MAIN,A",
+            "",
+            "2,MAIN,B",
+            "3,MAIN",
+        ];
+        for newline in ["\n", "\r\n", "\r"] {
+            let text = rows.join(newline) + newline;
+            assert_eq!(lines_of(&text), vec![2, 4, 5], "newline {newline:?}");
+        }
     }
 }

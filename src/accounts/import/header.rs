@@ -2,21 +2,33 @@
 //! refusing the whole file) and the reading of one data row through it into a typed
 //! [`PatronRecord`] or a [`Rejection`] naming the line.
 //!
+//! With a [`Mapping`] (another system's export), header names are theirs and status values are
+//! read through the mapping; columns it does not map are skipped ([`Header::ignored`]).
+//!
 //! Never holds a PIN in an error: a rejection reason names the column, not the value. Uses
-//! [`super::column`] and [`super::row`] only; nothing else in the crate.
+//! [`super::column`], [`super::mapping`], [`super::profile`] and [`super::row`] only; nothing
+//! else in the crate.
 
 use std::collections::HashMap;
 
 use super::column::{column_names, COLUMNS};
+use super::mapping::Mapping;
+use super::profile::profile_names;
 use super::row::{
-    date, money, optional, pin, required_text, valid_card, valid_email, PatronRecord, RecordStatus,
-    Rejection,
+    date, flag, money, optional, pin, required_text, valid_card, valid_email, PatronRecord,
+    RecordStatus, Rejection,
 };
 
-/// Which column sits at which position, from the header row.
+/// Which column sits at which position, from the header row, and how its values read.
 #[derive(Debug, Clone)]
 pub struct Header {
     positions: HashMap<&'static str, usize>,
+    /// Their columns and status values, for an export in another system's format.
+    mapping: Option<Mapping>,
+    /// The institution of rows when the file has no `institution` column.
+    default_institution: String,
+    /// Their columns that feed none of ours (only with a mapping; skipped, and said).
+    pub ignored: Vec<String>,
 }
 
 /// Why the header row is unusable (the whole file is refused).
@@ -28,33 +40,52 @@ pub enum HeaderError {
     )]
     Empty,
     #[error(
-        "unknown column {0:?} in the header; known columns: {known}",
-        known = column_names()
+        "unknown column {0:?} in the header; known columns: {known}; for another system's \
+         export choose --profile {profiles} or --map FILE",
+        known = column_names(),
+        profiles = profile_names()
     )]
     Unknown(String),
     #[error("column {0:?} appears twice in the header")]
     Repeated(String),
-    #[error("required column {0:?} is missing from the header")]
-    Missing(&'static str),
+    #[error("required column {column:?} is missing from the header{}",
+        from.as_ref().map(|f| format!(" (the mapping reads it from {f:?})")).unwrap_or_default())]
+    Missing {
+        column: &'static str,
+        from: Option<String>,
+    },
 }
 
 impl Header {
-    /// Reads the header row: names are matched case-insensitively, in any order.
-    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Header, HeaderError> {
+    /// Reads the header row: names are matched case-insensitively, in any order. Without a
+    /// mapping an unknown name refuses the file; with one, a name is looked up in the mapping,
+    /// then among our own columns, and any other is ignored.
+    pub fn parse<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+        mapping: Option<&Mapping>,
+        default_institution: &str,
+    ) -> Result<Header, HeaderError> {
         let mut positions = HashMap::new();
+        let mut ignored = Vec::new();
         let mut any = false;
         for (index, raw) in names.into_iter().enumerate() {
             any = true;
-            let name = raw
-                .trim()
-                .trim_start_matches('\u{feff}')
-                .to_ascii_lowercase();
-            let column = COLUMNS
-                .iter()
-                .find(|c| c.name == name)
-                .ok_or_else(|| HeaderError::Unknown(raw.trim().to_owned()))?;
-            if positions.insert(column.name, index).is_some() {
-                return Err(HeaderError::Repeated(column.name.to_owned()));
+            let name = raw.trim().trim_start_matches('\u{feff}').to_lowercase();
+            let mut ours = mapping.map(|m| m.ours_for(&name)).unwrap_or_default();
+            if ours.is_empty() {
+                match COLUMNS.iter().find(|c| c.name == name) {
+                    Some(column) => ours.push(column.name),
+                    None if mapping.is_some() => {
+                        ignored.push(raw.trim().to_owned());
+                        continue;
+                    }
+                    None => return Err(HeaderError::Unknown(raw.trim().to_owned())),
+                }
+            }
+            for column in ours {
+                if positions.insert(column, index).is_some() {
+                    return Err(HeaderError::Repeated(column.to_owned()));
+                }
             }
         }
         if !any {
@@ -64,9 +95,17 @@ impl Header {
             .iter()
             .find(|c| c.required && !positions.contains_key(c.name))
         {
-            return Err(HeaderError::Missing(missing.name));
+            return Err(HeaderError::Missing {
+                column: missing.name,
+                from: mapping.and_then(|m| m.theirs_for(missing.name).map(str::to_owned)),
+            });
         }
-        Ok(Header { positions })
+        Ok(Header {
+            positions,
+            mapping: mapping.cloned(),
+            default_institution: default_institution.to_owned(),
+            ignored,
+        })
     }
 
     /// Parses one data row. `fields` are the raw cells, `line` where the row starts.
@@ -91,7 +130,11 @@ impl Header {
                 "card must be 1-64 printable characters without spaces or |".into(),
             ));
         }
-        let institution = required_text(get("institution"), "institution").map_err(&reject)?;
+        let institution = if self.positions.contains_key("institution") {
+            required_text(get("institution"), "institution").map_err(&reject)?
+        } else {
+            self.default_institution.clone()
+        };
         let family_name = required_text(get("family_name"), "family_name").map_err(&reject)?;
         let email = optional(get("email"));
         if let Some(email) = &email {
@@ -113,14 +156,9 @@ impl Header {
                 ));
             }
         }
-        let status = match get("status").to_ascii_lowercase().as_str() {
-            "" | "active" => RecordStatus::Active,
-            "blocked" => RecordStatus::Blocked {
-                reason: optional(get("block_reason")),
-            },
-            "lost" => RecordStatus::Lost,
-            _ => return Err(reject("status must be active, blocked or lost".into())),
-        };
+        let status = self
+            .status(get("status"), get("block_reason"))
+            .map_err(&reject)?;
         if !get("block_reason").is_empty() && !matches!(status, RecordStatus::Blocked { .. }) {
             return Err(reject(
                 "block_reason is only allowed with status blocked".into(),
@@ -151,8 +189,30 @@ impl Header {
             currency,
             // The PIN is not trimmed: a space in it is an error the PIN rules report.
             pin: pin(self.raw(fields, "pin")).map_err(&reject)?,
+            pin_must_change: flag(get("pin_must_change"), "pin_must_change").map_err(&reject)?,
             card,
         })
+    }
+
+    /// The row's status: their value through the mapping's `[status]` values, then ours.
+    fn status(&self, raw: &str, block_reason: &str) -> Result<RecordStatus, String> {
+        let word = self
+            .mapping
+            .as_ref()
+            .and_then(|m| m.status_of(raw))
+            .map_or_else(|| raw.to_ascii_lowercase(), str::to_owned);
+        match word.as_str() {
+            "" | "active" => Ok(RecordStatus::Active),
+            "blocked" => Ok(RecordStatus::Blocked {
+                reason: optional(block_reason),
+            }),
+            "lost" => Ok(RecordStatus::Lost),
+            _ if self.mapping.is_some() => Err(format!(
+                "status {raw:?} is not active, blocked or lost, nor in the mapping's [status] \
+                 values"
+            )),
+            _ => Err("status must be active, blocked or lost".into()),
+        }
     }
 
     fn raw<'f>(&self, fields: &[&'f str], name: &str) -> &'f str {
@@ -173,6 +233,8 @@ mod tests {
         Header::parse(
             "card,institution,family_name,email,birth_date,status,block_reason,fines,pin"
                 .split(','),
+            None,
+            "MAIN",
         )
         .expect("valid header")
     }
@@ -180,14 +242,17 @@ mod tests {
     #[test]
     fn header_refuses_unknown_and_missing_columns() {
         assert_eq!(
-            Header::parse(["card", "institution", "surname"]).unwrap_err(),
+            Header::parse(["card", "institution", "surname"], None, "MAIN").unwrap_err(),
             HeaderError::Unknown("surname".into())
         );
         assert_eq!(
-            Header::parse(["card", "institution"]).unwrap_err(),
-            HeaderError::Missing("family_name")
+            Header::parse(["card", "institution"], None, "MAIN").unwrap_err(),
+            HeaderError::Missing {
+                column: "family_name",
+                from: None
+            }
         );
-        assert!(Header::parse(["\u{feff}CARD", "Institution", "family_name"]).is_ok());
+        assert!(Header::parse(["\u{feff}CARD", "Institution", "family_name"], None, "M").is_ok());
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct PatronRecord {
     pub fine_limit_minor: Option<i64>,
     pub currency: Option<String>,
     pub pin: Option<PinSource>,
+    /// The PIN is temporary: the patron must choose a new one at first use.
+    pub pin_must_change: bool,
 }
 
 /// A row that cannot be imported, and why (never containing the PIN).
@@ -112,13 +114,28 @@ pub(super) fn required_text(value: &str, column: &str) -> Result<String, String>
     }
 }
 
+/// A date written `YYYY-MM-DD`, alone or as the start of a timestamp (`2027-06-30T00:00:00Z`,
+/// `2027-06-30 00:00:00-04`: the date as the ILS wrote it, its time and zone dropped).
 pub(super) fn date(value: &str, column: &str) -> Result<Option<NaiveDate>, String> {
     if value.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+    let day = match value.char_indices().nth(10) {
+        Some((at, 'T' | ' ')) => &value[..at],
+        _ => value,
+    };
+    NaiveDate::parse_from_str(day, "%Y-%m-%d")
         .map(Some)
         .map_err(|_| format!("{column} must be a date written YYYY-MM-DD"))
+}
+
+/// A yes/no column: `true`/`false`, `yes`/`no`, `t`/`f`, `1`/`0`; empty is no.
+pub(super) fn flag(value: &str, column: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "" | "false" | "no" | "f" | "n" | "0" => Ok(false),
+        "true" | "yes" | "t" | "y" | "1" => Ok(true),
+        _ => Err(format!("{column} must be true or false")),
+    }
 }
 
 /// An optional amount column in minor units, read by [`Money`] (`12`, `12.5`, `12.50`, `-3`).
@@ -161,6 +178,16 @@ pub(super) fn pin(value: &str) -> Result<Option<PinSource>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_may_be_the_start_of_a_timestamp() {
+        let day = NaiveDate::from_ymd_opt(2027, 6, 30);
+        assert_eq!(date("2027-06-30", "d"), Ok(day));
+        assert_eq!(date("2027-06-30T23:59:59.000+00:00", "d"), Ok(day));
+        assert_eq!(date("2027-06-30 00:00:00-04", "d"), Ok(day));
+        assert!(date("2027-06-30x", "d").is_err());
+        assert!(date("30/06/2027", "d").is_err());
+    }
 
     #[test]
     fn money_is_parsed_into_minor_units() {

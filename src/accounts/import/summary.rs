@@ -20,21 +20,38 @@ pub struct Summary {
     /// New patrons left without any PIN: none in the file, and no default PIN (the policy is
     /// off, or the phone has too few digits).
     pub created_without_pin: u64,
+    /// PINs that break the PIN rules, stored flagged must-change (`--weak-pins must-change`).
+    pub weak_pins_flagged: u64,
+    /// Patrons loaded without the file's PIN because it breaks the rules (`--weak-pins skip`).
+    pub weak_pins_skipped: u64,
     pub rejected: Vec<Rejection>,
     /// `--strict` refused the file because of `rejected`: nothing was written.
     pub refused: bool,
+    /// Rows that passed every check, and how many of them were written (in committed batches).
+    pub valid_rows: u64,
+    pub written_rows: u64,
+    /// Patrons missing from the file that `--sync` expired or removed (or would, in a dry run).
+    pub sync_expired: u64,
+    pub sync_removed: u64,
+    /// Ctrl-C stopped the import after `written_rows` rows; the sync was not applied.
+    pub interrupted: bool,
 }
 
 impl Summary {
     /// The reason text of the import's audit record.
     pub(super) fn audit_reason(&self) -> String {
         format!(
-            "created {}, updated {}, unchanged {}, rejected {}, default PINs {}",
+            "created {}, updated {}, unchanged {}, rejected {}, default PINs {}, weak PINs \
+             flagged must-change {}, weak PINs skipped {}, sync expired {}, sync removed {}",
             self.created,
             self.updated,
             self.unchanged,
             self.rejected.len(),
-            self.default_pins
+            self.default_pins,
+            self.weak_pins_flagged,
+            self.weak_pins_skipped,
+            self.sync_expired,
+            self.sync_removed
         )
     }
 }

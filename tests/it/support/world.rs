@@ -189,7 +189,7 @@ async fn create_patron(patron: &DemoPatron, store: &Store, hasher: &Hasher, now:
     if status != PatronStatus::Active {
         store.set_status(id, &status).await.expect("status");
     }
-    if patron.card_lost {
+    if patron.card_lost() {
         store
             .mark_card_lost("MAIN", &patron.card_number, true)
             .await
