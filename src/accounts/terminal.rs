@@ -1,8 +1,10 @@
 //! Terminal accounts: add (with a generated ≥128-bit secret or one given by the operator), list,
-//! show, change secret, enable/disable, remove. Every change is audited with the operator's name.
+//! show, change settings or secret, enable/disable, remove. Networks are kept normalised
+//! (`10.0.4.5/24` is `10.0.4.0/24`). Every change is audited with the operator's name.
 //!
 //! Uses `store` (terminal rows) and `credentials` (hashing). Must not import `sip2` or `cli`.
 
+use ipnet::IpNet;
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -58,6 +60,23 @@ fn check_given_secret(secret: &SecretString) -> Result<(), Error> {
     Err(Error::Refused(reason))
 }
 
+/// `nets` with each network's host bits cleared (`10.0.4.5/24` is `10.0.4.0/24`), duplicates
+/// dropped; and each network that was written with host bits, with what it means.
+pub fn normalised_cidrs(nets: &[IpNet]) -> (Vec<IpNet>, Vec<(IpNet, IpNet)>) {
+    let mut normalised: Vec<IpNet> = Vec::with_capacity(nets.len());
+    let mut changed = Vec::new();
+    for net in nets {
+        let truncated = net.trunc();
+        if truncated != *net {
+            changed.push((*net, truncated));
+        }
+        if !normalised.contains(&truncated) {
+            normalised.push(truncated);
+        }
+    }
+    (normalised, changed)
+}
+
 /// Checks settings that depend on each other.
 fn check_settings(settings: &TerminalSettings) -> Result<(), Error> {
     if settings.login_optional && settings.allowed_cidrs.is_empty() {
@@ -85,6 +104,8 @@ impl Accounts {
         secret: Option<SecretString>,
     ) -> Result<(Terminal, Option<SecretString>), Error> {
         check_login_id(login_id)?;
+        let mut settings = settings;
+        settings.allowed_cidrs = normalised_cidrs(&settings.allowed_cidrs).0;
         check_settings(&settings)?;
         let (secret, generated) = secret_to_set(secret)?;
         let hash = self.credentials.terminal_secret(&secret).await?;
@@ -120,6 +141,27 @@ impl Accounts {
             .terminal_by_login(login_id)
             .await?
             .ok_or_else(|| not_found(login_id))
+    }
+
+    /// Changes a terminal's settings (not its secret, nor whether it is enabled: those have their
+    /// own commands). `change` edits a copy of the current settings; the result is checked as a
+    /// new terminal's would be.
+    pub async fn update_terminal(
+        &self,
+        operator: &Operator,
+        login_id: &str,
+        change: impl FnOnce(&mut TerminalSettings),
+    ) -> Result<Terminal, Error> {
+        let terminal = self.terminal(login_id).await?;
+        let mut settings = terminal.settings.clone();
+        change(&mut settings);
+        settings.enabled = terminal.settings.enabled;
+        settings.allowed_cidrs = normalised_cidrs(&settings.allowed_cidrs).0;
+        check_settings(&settings)?;
+        self.store.update_terminal(terminal.id, &settings).await?;
+        self.audit_terminal(operator, AuditAction::TerminalUpdate, login_id)
+            .await?;
+        self.terminal(login_id).await
     }
 
     /// Every terminal, by login id.
@@ -209,6 +251,19 @@ fn not_found(login_id: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cidrs_are_normalised_to_their_network_once() {
+        let nets: Vec<IpNet> = ["10.0.4.5/24", "10.0.4.0/24", "192.0.2.7/32"]
+            .iter()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let (normalised, changed) = normalised_cidrs(&nets);
+        let shown: Vec<String> = normalised.iter().map(IpNet::to_string).collect();
+        assert_eq!(shown, ["10.0.4.0/24", "192.0.2.7/32"]);
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].1.to_string(), "10.0.4.0/24");
+    }
 
     #[test]
     fn generated_secrets_are_long_random_and_distinct() {

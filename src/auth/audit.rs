@@ -76,6 +76,8 @@ audit_vocabulary! {
         /// An unused legacy online-password hash was removed.
         ExpireLegacyPassword = "expire_legacy_password",
         TerminalAdd = "terminal_add",
+        /// A terminal's settings were changed (not its secret).
+        TerminalUpdate = "terminal_update",
         TerminalSetPassword = "terminal_set_password",
         TerminalEnable = "terminal_enable",
         TerminalDisable = "terminal_disable",

@@ -50,7 +50,10 @@ pub fn exit_for(err: &Error) -> Exit {
 pub fn report(err: &Error) -> ExitCode {
     let exit = exit_for(err);
     let hint = match exit {
-        Exit::NotFound => " (check the card or login id, and --institution)",
+        Exit::NotFound if matches!(err, Error::NotFound { what: "terminal", .. }) => {
+            " (check the login id: `sip2auth terminal list` shows them)"
+        }
+        Exit::NotFound => " (check the card number, and --institution)",
         Exit::Usage if matches!(err, Error::Pepper(_)) => {
             " (set security.pepper.key_file, SIP2AUTH_PEPPER_FILE or SIP2AUTH_PEPPER)"
         }

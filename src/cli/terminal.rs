@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use super::admin::{finish, open, operator_of, required, OperatorArg};
 use super::output::{fact, show_secret_once, timestamp};
 use super::prompt::{self, Source};
+use crate::accounts::terminal::normalised_cidrs;
 use crate::config::Config;
 use crate::store::{
     Charset, ErrorDetection, MessageCodes, PatronCredential, PatronDetail, Terminal,
@@ -24,6 +25,13 @@ pub enum TerminalCommand {
         printf '%s\\n' \"$SECRET\" | sip2auth terminal add ezproxy --password-stdin --detail minimal"
     )]
     Add(AddArgs),
+    /// Change a terminal's settings; only the options given change (the secret stays).
+    #[command(
+        after_help = "Example:\n  sip2auth terminal update selfcheck-01 --cidr 10.1.2.0/24 \
+        --detail minimal --operator alice\n  \
+        sip2auth terminal update ezproxy --login-free false --operator alice"
+    )]
+    Update(UpdateArgs),
     /// List terminals.
     #[command(after_help = "Example:\n  sip2auth terminal list")]
     List,
@@ -70,6 +78,7 @@ impl TerminalCommand {
     fn operator(&self) -> Option<&OperatorArg> {
         match self {
             TerminalCommand::Add(AddArgs { operator, .. })
+            | TerminalCommand::Update(UpdateArgs { operator, .. })
             | TerminalCommand::SetPassword { operator, .. }
             | TerminalCommand::Disable { operator, .. }
             | TerminalCommand::Enable { operator, .. }
@@ -107,7 +116,7 @@ pub struct AddArgs {
     pub credential: PatronCredential,
     /// Request codes the terminal may send, e.g. "23 63 35 01" [default: 23 63 35; 93, 99 and
     /// 97 are always allowed]
-    #[arg(long, value_name = "CODES", value_parser = parse::<MessageCodes>)]
+    #[arg(long, value_name = "CODES", value_parser = allowable_messages)]
     pub allow_messages: Option<MessageCodes>,
     /// Patron detail in answers: full or minimal.
     #[arg(long, default_value_t = defaults().patron_detail, value_parser = parse::<PatronDetail>)]
@@ -126,6 +135,104 @@ pub struct AddArgs {
     pub password_stdin: bool,
     #[command(flatten)]
     pub operator: OperatorArg,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Login id of the terminal to change.
+    pub login_id: String,
+    /// Institution id (AO).
+    #[arg(long)]
+    pub institution: Option<String>,
+    /// Location code (CP); an empty value removes it.
+    #[arg(long)]
+    pub location: Option<String>,
+    /// Source networks allowed to connect as this terminal: replaces the list (repeat for
+    /// several).
+    #[arg(long = "cidr", value_name = "NET", conflicts_with = "any_address")]
+    pub cidrs: Vec<IpNet>,
+    /// Allow the terminal to connect from any address (clears its networks).
+    #[arg(long)]
+    pub any_address: bool,
+    /// Whether the terminal may skip the 93 login from its networks: true or false.
+    #[arg(long, value_name = "BOOL")]
+    pub login_free: Option<bool>,
+    /// Which patron credential the terminal checks: pin, password or either.
+    #[arg(long, value_parser = parse::<PatronCredential>)]
+    pub credential: Option<PatronCredential>,
+    /// Request codes the terminal may send, e.g. "23 63 35 01"; "default" for 23 63 35.
+    #[arg(long, value_name = "CODES", value_parser = allowable_messages_or_default)]
+    pub allow_messages: Option<MessageCodes>,
+    /// Patron detail in answers: full or minimal.
+    #[arg(long, value_parser = parse::<PatronDetail>)]
+    pub detail: Option<PatronDetail>,
+    /// Character set: utf-8, latin-1 or cp850.
+    #[arg(long, value_parser = parse::<Charset>)]
+    pub charset: Option<Charset>,
+    /// Message terminator: cr or crlf.
+    #[arg(long, value_parser = parse::<Terminator>)]
+    pub terminator: Option<Terminator>,
+    /// Error detection (AY/AZ checksums): off, auto or required.
+    #[arg(long, value_parser = parse::<ErrorDetection>)]
+    pub error_detection: Option<ErrorDetection>,
+    #[command(flatten)]
+    pub operator: OperatorArg,
+}
+
+impl UpdateArgs {
+    /// Applies the options given to `settings`; the others keep their value.
+    fn apply(self, settings: &mut TerminalSettings) {
+        if let Some(institution) = self.institution {
+            settings.institution = institution;
+        }
+        if let Some(location) = self.location {
+            settings.location_code = Some(location).filter(|l| !l.is_empty());
+        }
+        if self.any_address {
+            settings.allowed_cidrs.clear();
+        } else if !self.cidrs.is_empty() {
+            settings.allowed_cidrs = self.cidrs;
+        }
+        settings.login_optional = self.login_free.unwrap_or(settings.login_optional);
+        settings.patron_credential = self.credential.unwrap_or(settings.patron_credential);
+        if let Some(messages) = self.allow_messages {
+            settings.allowed_messages = messages;
+        }
+        settings.patron_detail = self.detail.unwrap_or(settings.patron_detail);
+        settings.charset = self.charset.unwrap_or(settings.charset);
+        settings.terminator = self.terminator.unwrap_or(settings.terminator);
+        settings.error_detection = self.error_detection.unwrap_or(settings.error_detection);
+    }
+}
+
+/// `--allow-messages`: two-digit codes, each one this server serves (a terminal allowed only
+/// messages that are always refused would be told it may send them).
+fn allowable_messages(text: &str) -> Result<MessageCodes, String> {
+    let codes = parse::<MessageCodes>(text)?;
+    let allowable: Vec<String> = crate::server::allowable_message_codes()
+        .iter()
+        .map(|code| String::from_utf8_lossy(code).into_owned())
+        .collect();
+    let never: Vec<&str> = codes
+        .iter()
+        .filter(|code| !allowable.iter().any(|a| a == code))
+        .collect();
+    if never.is_empty() {
+        return Ok(codes);
+    }
+    Err(format!(
+        "this server never answers {}; it answers {}",
+        never.join(" "),
+        allowable.join(" ")
+    ))
+}
+
+/// `--allow-messages` of `terminal update`: as for `add`, or `default` for the default list.
+fn allowable_messages_or_default(text: &str) -> Result<MessageCodes, String> {
+    if text.trim() == "default" {
+        return Ok(MessageCodes::default());
+    }
+    allowable_messages(text)
 }
 
 /// The settings a new terminal has unless a flag says otherwise: the flags' defaults are read
@@ -148,6 +255,13 @@ pub async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<Ex
     Ok(match command {
         TerminalCommand::Add(args) => {
             let secret = given_secret(args.password_stdin).await?;
+            if args.cidrs.is_empty() {
+                eprintln!(
+                    "warning: no --cidr given: terminal {} may connect from any address",
+                    args.login_id
+                );
+            }
+            note_normalised(&args.cidrs);
             let mut settings = TerminalSettings::new(
                 config
                     .server
@@ -171,6 +285,17 @@ pub async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<Ex
                 if let Some(secret) = generated {
                     show_secret_once("secret", &secret);
                 }
+            })
+        }
+        TerminalCommand::Update(args) => {
+            note_normalised(&args.cidrs);
+            let login_id = args.login_id.clone();
+            let result = accounts
+                .update_terminal(&op()?, &login_id, |settings| args.apply(settings))
+                .await;
+            finish(result, |terminal| {
+                println!("terminal {login_id} updated");
+                print_terminal(&terminal);
             })
         }
         TerminalCommand::List => finish(accounts.terminals().await, |terminals| {
@@ -225,6 +350,13 @@ pub async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<Ex
             })
         }
     })
+}
+
+/// Says which networks were written with host bits, and what is stored instead.
+fn note_normalised(nets: &[IpNet]) {
+    for (given, stored) in normalised_cidrs(nets).1 {
+        eprintln!("note: {given} is the network {stored}; stored as {stored}");
+    }
 }
 
 fn cidrs(nets: &[IpNet]) -> String {

@@ -42,6 +42,14 @@ use crate::config::{Config, ServerConfig};
 
 pub use error::Error;
 
+/// The request codes a terminal's allowed-message list may name (what this server serves), for
+/// the CLI's check of `--allow-messages`.
+pub fn allowable_message_codes() -> Vec<[u8; 2]> {
+    answer::service::may_be_allowed()
+        .map(|request| request.code())
+        .collect()
+}
+
 use answer::Answerer;
 use limits::Limits;
 use login_defence::LoginDefence;

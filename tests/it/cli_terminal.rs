@@ -166,3 +166,147 @@ fn an_unreachable_database_exits_3_and_says_what_to_fix() {
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("database.url"), "{stderr}");
 }
+
+#[tokio::test]
+async fn update_changes_only_the_settings_given_and_keeps_the_secret() {
+    let env = Env::new();
+    let out = env.run(
+        &["terminal", "add", "lab-pc", "--cidr", "10.1.2.0/24"],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let before = env.store().await.terminal_by_login("lab-pc").await.unwrap();
+    let before = before.expect("created");
+    let out = env.run(
+        &[
+            "terminal",
+            "update",
+            "lab-pc",
+            "--cidr",
+            "10.9.0.0/16",
+            "--cidr",
+            "192.0.2.7/32",
+            "--location",
+            "BR2",
+            "--detail",
+            "minimal",
+            "--charset",
+            "latin-1",
+            "--terminator",
+            "crlf",
+            "--error-detection",
+            "off",
+            "--credential",
+            "either",
+            "--allow-messages",
+            "63 01",
+            "--login-free",
+            "true",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("terminal lab-pc updated"), "{}", out.all());
+    let after = env.store().await.terminal_by_login("lab-pc").await.unwrap();
+    let after = after.expect("still there");
+    let s = &after.settings;
+    let nets: Vec<String> = s.allowed_cidrs.iter().map(|n| n.to_string()).collect();
+    assert_eq!(nets, ["10.9.0.0/16", "192.0.2.7/32"]);
+    assert_eq!(s.location_code.as_deref(), Some("BR2"));
+    assert!(s.login_optional);
+    assert_eq!(s.allowed_messages.iter().collect::<Vec<_>>(), ["01", "63"]);
+    assert_eq!(
+        (s.patron_detail.to_string(), s.charset.to_string()),
+        ("minimal".to_owned(), "latin-1".to_owned())
+    );
+    assert_eq!(
+        (s.terminator.to_string(), s.error_detection.to_string()),
+        ("crlf".to_owned(), "off".to_owned())
+    );
+    assert_eq!(s.patron_credential.to_string(), "either");
+    assert_eq!(
+        after.password.map(|h| h.phc),
+        before.password.map(|h| h.phc),
+        "the secret is not replaced"
+    );
+    // A second update changes one thing and leaves the rest.
+    let out = env.run(
+        &["terminal", "update", "lab-pc", "--detail", "full", "--allow-messages", "default"],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let again = env.store().await.terminal_by_login("lab-pc").await.unwrap();
+    let again = again.expect("still there");
+    assert_eq!(again.settings.patron_detail.to_string(), "full");
+    assert!(again.settings.allowed_messages.is_empty());
+    assert_eq!(again.settings.allowed_cidrs, s.allowed_cidrs);
+    let audit = env.run(&["audit", "--action", "terminal_update"], None);
+    assert_eq!(audit.code, 0, "{}", audit.all());
+    assert!(audit.stdout.contains("terminal_update"), "{}", audit.all());
+}
+
+#[test]
+fn add_without_a_cidr_warns_that_the_terminal_may_connect_from_anywhere() {
+    let env = Env::new();
+    let out = env.run(&["terminal", "add", "anywhere"], None);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains("may connect from any address"),
+        "{}",
+        out.all()
+    );
+    let out = env.run(&["terminal", "add", "fenced", "--cidr", "10.0.0.0/8"], None);
+    assert!(!out.stderr.contains("any address"), "{}", out.all());
+}
+
+#[test]
+fn allow_messages_refuses_codes_this_server_never_answers() {
+    let env = Env::new();
+    let out = env.run(
+        &["terminal", "add", "selfcheck", "--allow-messages", "63 11"],
+        None,
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("never answers 11"), "{}", out.all());
+    for answered in ["23", "63", "35", "01"] {
+        assert!(out.stderr.contains(answered), "lists {answered}: {}", out.all());
+    }
+    let listed = env.run(&["terminal", "list"], None);
+    assert!(!listed.stdout.contains("selfcheck"), "nothing created");
+}
+
+#[tokio::test]
+async fn a_cidr_with_host_bits_is_stored_as_its_network_with_a_note() {
+    let env = Env::new();
+    let out = env.run(&["terminal", "add", "branch", "--cidr", "10.0.4.5/24"], None);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr.contains("10.0.4.5/24 is the network 10.0.4.0/24"),
+        "{}",
+        out.all()
+    );
+    let stored = env.store().await.terminal_by_login("branch").await.unwrap();
+    let nets: Vec<String> = stored
+        .expect("created")
+        .settings
+        .allowed_cidrs
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(nets, ["10.0.4.0/24"]);
+}
+
+#[test]
+fn terminal_not_found_does_not_mention_institution() {
+    let env = Env::new();
+    for args in [
+        &["terminal", "show", "nobody"][..],
+        &["terminal", "update", "nobody", "--detail", "full"][..],
+        &["terminal", "disable", "nobody"][..],
+    ] {
+        let out = env.run(args, None);
+        assert_eq!(out.code, 4, "{}", out.all());
+        assert!(!out.stderr.contains("--institution"), "{}", out.all());
+        assert!(out.stderr.contains("terminal list"), "{}", out.all());
+    }
+}

@@ -76,6 +76,15 @@ pub(crate) fn allowed_by_default(request: RequestKind) -> bool {
     service(request).is_some_and(|s| s.allowed_by_default)
 }
 
+/// The requests a terminal's allowed-message list may name: session control (always allowed in
+/// any case) and the messages this server answers. Refused ones would never be served.
+pub(crate) fn may_be_allowed() -> impl Iterator<Item = RequestKind> {
+    SERVICES
+        .iter()
+        .filter(|s| s.handling != Handling::Refused)
+        .map(|s| s.request)
+}
+
 /// The 98's BX: session control, and every answered message `may_send` allows.
 pub(crate) fn supported(may_send: impl Fn(RequestKind) -> bool) -> SupportedMessages {
     let mut supported = SupportedMessages::default();
@@ -113,6 +122,13 @@ mod tests {
                 "{position:?}"
             );
         }
+    }
+
+    #[test]
+    fn only_served_messages_may_be_allowed() {
+        let allowable: Vec<_> = may_be_allowed().collect();
+        assert!(allowable.contains(&RequestKind::BlockPatronRequest));
+        assert!(!allowable.contains(&RequestKind::CheckoutRequest));
     }
 
     #[test]
