@@ -49,10 +49,15 @@ pub fn exit_for(err: &Error) -> Exit {
 /// Prints an account error with a hint of what to do, and returns its exit code.
 pub fn report(err: &Error) -> ExitCode {
     let exit = exit_for(err);
-    let hint = match exit {
-        Exit::NotFound if matches!(err, Error::NotFound { what: "terminal", .. }) => {
-            " (check the login id: `sip2auth terminal list` shows them)"
+    let terminal = matches!(
+        err,
+        Error::NotFound {
+            what: "terminal",
+            ..
         }
+    );
+    let hint = match exit {
+        Exit::NotFound if terminal => " (check the login id: `sip2auth terminal list` shows them)",
         Exit::NotFound => " (check the card number, and --institution)",
         Exit::Usage if matches!(err, Error::Pepper(_)) => {
             " (set security.pepper.key_file, SIP2AUTH_PEPPER_FILE or SIP2AUTH_PEPPER)"

@@ -206,7 +206,11 @@ async fn update_changes_only_the_settings_given_and_keeps_the_secret() {
         None,
     );
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("terminal lab-pc updated"), "{}", out.all());
+    assert!(
+        out.stdout.contains("terminal lab-pc updated"),
+        "{}",
+        out.all()
+    );
     let after = env.store().await.terminal_by_login("lab-pc").await.unwrap();
     let after = after.expect("still there");
     let s = &after.settings;
@@ -231,7 +235,15 @@ async fn update_changes_only_the_settings_given_and_keeps_the_secret() {
     );
     // A second update changes one thing and leaves the rest.
     let out = env.run(
-        &["terminal", "update", "lab-pc", "--detail", "full", "--allow-messages", "default"],
+        &[
+            "terminal",
+            "update",
+            "lab-pc",
+            "--detail",
+            "full",
+            "--allow-messages",
+            "default",
+        ],
         None,
     );
     assert_eq!(out.code, 0, "{}", out.all());
@@ -269,7 +281,11 @@ fn allow_messages_refuses_codes_this_server_never_answers() {
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stderr.contains("never answers 11"), "{}", out.all());
     for answered in ["23", "63", "35", "01"] {
-        assert!(out.stderr.contains(answered), "lists {answered}: {}", out.all());
+        assert!(
+            out.stderr.contains(answered),
+            "lists {answered}: {}",
+            out.all()
+        );
     }
     let listed = env.run(&["terminal", "list"], None);
     assert!(!listed.stdout.contains("selfcheck"), "nothing created");
@@ -278,10 +294,14 @@ fn allow_messages_refuses_codes_this_server_never_answers() {
 #[tokio::test]
 async fn a_cidr_with_host_bits_is_stored_as_its_network_with_a_note() {
     let env = Env::new();
-    let out = env.run(&["terminal", "add", "branch", "--cidr", "10.0.4.5/24"], None);
+    let out = env.run(
+        &["terminal", "add", "branch", "--cidr", "10.0.4.5/24"],
+        None,
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
-        out.stderr.contains("10.0.4.5/24 is the network 10.0.4.0/24"),
+        out.stderr
+            .contains("10.0.4.5/24 is the network 10.0.4.0/24"),
         "{}",
         out.all()
     );
