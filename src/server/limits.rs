@@ -102,7 +102,7 @@ impl Limits {
 
 /// These maps are only touched in short, await-free sections; a poisoned lock means a panic in
 /// one of them, and the counts are still usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

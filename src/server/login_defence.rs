@@ -18,10 +18,11 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::net::IpAddr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::limits::lock;
 use crate::clock::SharedClock;
 use crate::config::server::LoginDefenceConfig;
 
@@ -296,14 +297,6 @@ fn sweep(state: &mut State, settings: &Settings, now: DateTime<Utc>) {
 
 fn to_chrono(duration: std::time::Duration) -> Duration {
     Duration::from_std(duration).unwrap_or(Duration::MAX)
-}
-
-/// Only touched in short, await-free sections; a poisoned lock means a panic in one of them, and
-/// the buckets are still usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
