@@ -5,12 +5,13 @@ use std::net::SocketAddr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot listen on {address}: {source}")]
+    // The cause is the source, printed once by whoever reports the chain.
+    #[error("cannot listen on {address}")]
     Bind {
         address: SocketAddr,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot read the bound address: {0}")]
+    #[error("cannot read the bound address")]
     LocalAddress(#[source] std::io::Error),
 }

@@ -229,3 +229,36 @@ fn a_terminal_allowed_only_63_is_advertised_63_and_told_its_23_is_not_allowed() 
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A port already taken is reported once, with the address, and `serve` exits non-zero.
+#[test]
+fn a_port_in_use_is_said_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to occupy");
+    let port = taken.local_addr().expect("address").port();
+    let config = dir.path().join("sip2.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n[database]\nurl = \"sqlite://sip2auth.db\"\n"
+        ),
+    )
+    .expect("config written");
+    let generated = sip2auth(dir.path())
+        .args(["pepper", "generate", "--out", "pepper.key"])
+        .output()
+        .expect("pepper generate");
+    assert!(generated.status.success(), "{generated:?}");
+    let out = sip2auth(dir.path())
+        .args(["--config", config.to_str().expect("utf-8 path"), "serve"])
+        .output()
+        .expect("serve runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("in use").count(),
+        1,
+        "said once, in: {stderr}"
+    );
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+}
