@@ -54,7 +54,7 @@ impl Drop for AddressSlot {
     }
 }
 
-/// Global and per-address connection limits plus the login-failure address block.
+/// Global and per-address connection limits.
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
     global: Arc<Semaphore>,

@@ -1,8 +1,8 @@
 //! The SIP2 TCP server: accept loop, connection limits and graceful shutdown of its sessions.
 //!
-//! Owns: the listening socket, admission of connections (global and per-address limits, the 93
-//! failure address block), one task per connection, and the drain of its sessions on shutdown.
-//! A connection's failure is logged once in its own span (`session`) and never reaches this
+//! Owns: the listening socket, admission of connections (global and per-address limits), the
+//! login defence against repeated failed 93s (`login_defence.rs`), one task per connection, and
+//! the drain of its sessions on shutdown. A connection's failure is logged once in its own span (`session`) and never reaches this
 //! loop. The handles it serves with ([`Handles`]) come from the application root (`app`), which
 //! also owns the housekeeping task.
 //!

@@ -20,7 +20,8 @@
 //!   same AY and AZ as the previous one gets the last response again without reprocessing.
 //! - before a successful 93 only 93, 99 and 97 are answered; anything else closes. A failed 93
 //!   also ends an earlier login (including a login-free terminal's profile); 3 failures on one
-//!   connection close it, and the 93 failure address block closes it at once.
+//!   connection close it; a login refused by the login defence (`login_defence.rs`) is answered
+//!   940 without its secret being checked, and counts as one of those failures.
 //! - a login that could not be decided (database down, hashing busy) is answered 940 but not
 //!   counted as a failure.
 
