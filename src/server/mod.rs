@@ -2,9 +2,9 @@
 //!
 //! Owns: the listening socket, admission of connections (global and per-address limits), the
 //! login defence against repeated failed 93s (`login_defence.rs`), one task per connection, and
-//! the drain of its sessions on shutdown. A connection's failure is logged once in its own span (`session`) and never reaches this
-//! loop. The handles it serves with ([`Handles`]) come from the application root (`app`), which
-//! also owns the housekeeping task.
+//! the drain of its sessions on shutdown. A connection's failure is logged once in its own span
+//! (`session`) and never reaches this loop. The handles it serves with ([`Handles`]) come from
+//! the application root (`app`), which also owns the housekeeping task.
 //!
 //! Uses `sip2` (through `session`), `auth` and `accounts` (through `answer`), `config` and
 //! `clock`. Of `store`, only the terminal setting kinds that `auth`'s terminal profile carries
