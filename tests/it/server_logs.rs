@@ -110,4 +110,43 @@ async fn a_session_at_trace_level_logs_no_secret(backend: Backend) {
     assert!(text.contains("latency_us="), "and its latency");
 }
 
-sip2auth::store_test_on_both_backends!(a_session_at_trace_level_logs_no_secret,);
+/// A login-defence penalty is one WARN line with the address (in the session span) and the login
+/// id cut to 64 characters, never the secret tried.
+async fn a_login_penalty_is_one_warn_line_without_the_secret(backend: Backend) {
+    let logs = captured();
+    let server = start(backend).await;
+    let long_login = "x".repeat(300);
+    for _ in 0..4 {
+        let mut client = server.client_from([127, 0, 0, 8]).await;
+        for _ in 0..3 {
+            let answer = client
+                .exchange(&format!("9300CN{long_login}|CO{WRONG_LOGIN_PASSWORD}|"))
+                .await;
+            assert_eq!(answer, "940");
+        }
+    }
+    let text = logs.text();
+    let penalties: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("penalty started"))
+        .collect();
+    assert_eq!(penalties.len(), 1, "one line per penalty:\n{text}");
+    let line = penalties[0];
+    assert!(line.contains("WARN"), "{line}");
+    assert!(line.contains("127.0.0.8"), "the address: {line}");
+    assert!(line.contains(&"x".repeat(64)), "the login id: {line}");
+    assert!(
+        !line.contains(&"x".repeat(65)),
+        "cut to 64 characters: {line}"
+    );
+    assert!(line.contains("truncated=true"), "{line}");
+    assert!(
+        !text.contains(WRONG_LOGIN_PASSWORD),
+        "the secret tried is never logged"
+    );
+}
+
+sip2auth::store_test_on_both_backends!(
+    a_session_at_trace_level_logs_no_secret,
+    a_login_penalty_is_one_warn_line_without_the_secret,
+);
