@@ -87,6 +87,23 @@ impl Credentials {
         }
     }
 
+    /// Applies the password rules without hashing; `Err` holds every rule broken.
+    pub fn check_password(
+        &self,
+        password: &SecretString,
+        context: &PasswordContext<'_>,
+    ) -> Result<(), Rejections> {
+        let rules = &self.security.password;
+        let broken = match auth::password_rules::normalize(password.expose_secret(), rules) {
+            Ok(normalized) => auth::password_rules::rejections(&normalized, rules, context),
+            Err(rejection) => vec![rejection],
+        };
+        match Rejections::new(broken.into_iter().map(Rejection::Password)) {
+            Some(all) => Err(all),
+            None => Ok(()),
+        }
+    }
+
     /// Checks (rules, and "not the current PIN") and hashes a new PIN.
     /// `Ok(Err(rejections))` is a refusal: every rule broken, each with its sentence.
     pub async fn new_pin(

@@ -13,6 +13,12 @@ use super::Store;
 pub(super) const SET_PIN: &str = "UPDATE patrons SET pin_hash = $2, pin_key_id = $3, \
     pin_must_change = $4, pin_default_expires_at = $5, updated_at = $6 WHERE id = $1";
 
+/// Sets a patron's online-password hash, bound as [`SET_PIN`]. Shared with the import, which
+/// sets a missing password.
+pub(super) const SET_PASSWORD: &str = "UPDATE patrons SET password_hash = $2, \
+    password_key_id = $3, password_must_change = $4, password_default_expires_at = $5, \
+    updated_at = $6 WHERE id = $1";
+
 /// Which of a patron's two credentials a statement addresses.
 #[derive(Debug, Clone, Copy)]
 enum Which {
@@ -24,11 +30,7 @@ impl Which {
     fn set_sql(self) -> &'static str {
         match self {
             Which::Pin => SET_PIN,
-            Which::Password => {
-                "UPDATE patrons SET password_hash = $2, password_key_id = $3, \
-                 password_must_change = $4, password_default_expires_at = $5, updated_at = $6 \
-                 WHERE id = $1"
-            }
+            Which::Password => SET_PASSWORD,
         }
     }
 

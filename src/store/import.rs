@@ -5,7 +5,7 @@
 //! parsed).
 
 use super::audit::{bind_audit, NewAuditEntry, INSERT_AUDIT};
-use super::credentials::SET_PIN;
+use super::credentials::{SET_PASSWORD, SET_PIN};
 use super::error::{Error, Result};
 use super::patron_row::{
     bind_credential, bind_details, insert_patron_with_card, PatronCardRow, PatronInsert,
@@ -25,6 +25,8 @@ pub struct PatronImport {
     /// Applied when the patron is created, or when the stored patron has no PIN yet; an existing
     /// PIN is never overwritten by an import (the patron may have changed it).
     pub pin: Option<CredentialHash>,
+    /// The online password, applied like the PIN: never over one the patron already has.
+    pub password: Option<CredentialHash>,
     /// The standing the ILS reports (active, blocked with a reason, card lost), written in the
     /// same transaction so an interrupted import never leaves a blocked card active.
     pub status: PatronStatus,
@@ -73,7 +75,7 @@ impl Store {
                             card_number: &row.card_number,
                             details: &row.details,
                             pin: row.pin.as_ref(),
-                            password: None,
+                            password: row.password.as_ref(),
                         };
                         let id = insert_patron_with_card(&mut tx, &new, now).await?;
                         (id, PatronStatus::Active, None)
@@ -81,6 +83,7 @@ impl Store {
                     Some(patron) => {
                         let details_differ = patron.details != row.details;
                         let pin_missing = row.pin.is_some() && patron.pin.is_none();
+                        let password_missing = row.password.is_some() && patron.password.is_none();
                         if details_differ {
                             let query = sqlx::query(UPDATE_PATRON_DETAILS).bind(patron.id.0);
                             bind_details(query, &row.details)
@@ -95,10 +98,17 @@ impl Store {
                                 .execute(&mut *tx)
                                 .await?;
                         }
+                        if password_missing {
+                            let query = sqlx::query(SET_PASSWORD).bind(patron.id.0);
+                            bind_credential(query, row.password.as_ref())
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                         (
                             patron.id.0,
                             patron.status,
-                            Some(details_differ || pin_missing),
+                            Some(details_differ || pin_missing || password_missing),
                         )
                     }
                 };

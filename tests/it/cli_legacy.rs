@@ -58,11 +58,21 @@ async fn start(env: &Env) -> (std::net::SocketAddr, CancellationToken) {
 
 /// Logs in as the terminal, sends one 63 for `card` with `pin`, returns the 64 answer.
 async fn patron_information(address: std::net::SocketAddr, card: &str, pin: &str) -> String {
+    patron_information_at(address, "sc-legacy", card, pin).await
+}
+
+/// As [`patron_information`], logged in as terminal `login` (whose secret is [`SECRET`]).
+async fn patron_information_at(
+    address: std::net::SocketAddr,
+    login: &str,
+    card: &str,
+    pin: &str,
+) -> String {
     let stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     let mut answer = Vec::new();
-    let login = format!("9300CNsc-legacy|CO{SECRET}|\r");
+    let login = format!("9300CN{login}|CO{SECRET}|\r");
     write.write_all(login.as_bytes()).await.unwrap();
     lines.read_until(b'\r', &mut answer).await.unwrap();
     assert!(
@@ -236,4 +246,74 @@ fn a_malformed_legacy_hash_rejects_the_row_without_showing_it() {
         out.all()
     );
     assert!(!out.all().contains("NOTHEX"), "{}", out.all());
+}
+
+/// The `password` column takes an online password in clear (the password rules apply) or a
+/// legacy ILS hash; a password terminal then checks it over SIP2, and the legacy one is re-hashed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_column_takes_clear_and_legacy_passwords() {
+    let env = Env::new();
+    assert_eq!(env.run(&["migrate"], None).code, 0);
+    let csv = format!(
+        "card,family_name,given_names,password\n\
+         P0001,Folio,Jack,{FOLIO}\nP0002,Clear,Jill,Lantern-Quiet-Harbor-71\nP0003,Weak,Joe,abc\n"
+    );
+    let path = env.path("passwords.csv");
+    std::fs::write(&path, csv).unwrap();
+    let out = env.run(&["import", path.to_str().unwrap()], None);
+    assert_eq!(out.code, 5, "one row rejected: {}", out.all());
+    assert!(out.all().contains("password refused"), "{}", out.all());
+    for secret in ["Lantern-Quiet-Harbor-71", "abc\n", "573547B9EF48"] {
+        assert!(
+            !out.all().contains(secret),
+            "{secret} echoed: {}",
+            out.all()
+        );
+    }
+    let stored = |card: &'static str| {
+        let env = &env;
+        async move {
+            let store = env.store().await;
+            let record = store.find_by_card("MAIN", card).await.unwrap();
+            record.and_then(|r| r.patron.password).map(|h| h.phc)
+        }
+    };
+    assert!(stored("P0001").await.unwrap().starts_with("{folio:"));
+    assert!(stored("P0002").await.unwrap().starts_with("$argon2id$"));
+    assert!(
+        stored("P0003").await.is_none(),
+        "the rejected row is not loaded"
+    );
+    let add = env.run(
+        &[
+            "terminal",
+            "add",
+            "pc-booking",
+            "--credential",
+            "password",
+            "--cidr",
+            "127.0.0.0/8",
+            "--password-stdin",
+        ],
+        Some(&format!("{SECRET}\n")),
+    );
+    assert_eq!(add.code, 0, "{}", add.all());
+    let (address, shutdown) = start(&env).await;
+    for (card, password) in [
+        ("P0001", "BigBadWolf"),
+        ("P0002", "Lantern-Quiet-Harbor-71"),
+    ] {
+        let answer = patron_information_at(address, "pc-booking", card, password).await;
+        assert!(answer.contains("|CQY|"), "{card}: {answer}");
+    }
+    assert!(
+        stored("P0001").await.unwrap().starts_with("$argon2id$"),
+        "the legacy password is re-hashed at its first check"
+    );
+    shutdown.cancel();
+    // A second import never overwrites the password the patron now has.
+    let before = stored("P0002").await;
+    let out = env.run(&["import", path.to_str().unwrap()], None);
+    assert_eq!(out.code, 5, "{}", out.all());
+    assert_eq!(stored("P0002").await, before);
 }

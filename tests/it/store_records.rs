@@ -326,6 +326,7 @@ fn import(card: &str, family: &str) -> PatronImport {
             must_change: true,
             default_expires_at: None,
         }),
+        password: None,
         status: PatronStatus::Active,
     }
 }

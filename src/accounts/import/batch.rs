@@ -132,6 +132,9 @@ impl Accounts {
             },
             Some(PinSource::Legacy(_)) | None => {}
         }
+        if let Some(reason) = self.refused_import_password(&record) {
+            return Err(reject(reason));
+        }
         let status = match &record.status {
             RecordStatus::Active => PatronStatus::Active,
             RecordStatus::Blocked { reason } => PatronStatus::Blocked {
@@ -210,20 +213,22 @@ impl Accounts {
             return Ok(true);
         }
         // Hashing is the slow part: Ctrl-C drops it (nothing of this batch is written yet).
-        let hashing = join_all(
-            batch
-                .iter()
-                .zip(&plans)
-                .map(|(row, plan)| self.import_pin(row, *plan, options)),
-        );
+        let hashing = join_all(batch.iter().zip(&plans).zip(&existing).map(
+            |((row, plan), before)| async move {
+                let pin = self.import_pin(row, *plan, options).await;
+                let password = self.import_password(&row.record, before.as_ref()).await;
+                (pin, password)
+            },
+        ));
         let hashes = tokio::select! {
             hashes = hashing => hashes,
             () = stop.cancelled() => return Ok(false),
         };
         let mut imports = Vec::with_capacity(batch.len());
         let mut audit = Vec::new();
-        for (row, pin) in batch.iter().zip(hashes) {
+        for (row, (pin, password)) in batch.iter().zip(hashes) {
             let (hash, default) = pin?;
+            let password = password?;
             if let Some(issued) = default {
                 summary.default_pins += 1;
                 audit.push(self.default_pin_audit_entry(operator, &row.record.card, &issued));
@@ -233,6 +238,7 @@ impl Accounts {
                 card_number: row.record.card.clone(),
                 details: row.details.clone(),
                 pin: hash,
+                password,
                 status: row.status.clone(),
             });
         }

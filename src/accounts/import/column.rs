@@ -49,6 +49,12 @@ pub const COLUMNS: &[Column] = &[
         "empty: keep the current PIN; 4-12 digits in clear; or an argon2id PHC string",
     ),
     col(
+        "password",
+        false,
+        "online password: empty keeps the current one; clear text (the password rules apply) \
+         or a legacy ILS hash, written as for pin",
+    ),
+    col(
         "pin_must_change",
         false,
         "true: the PIN is temporary, to be changed at first use (default false)",

@@ -15,8 +15,8 @@ use super::column::{column_names, COLUMNS};
 use super::mapping::Mapping;
 use super::profile::profile_names;
 use super::row::{
-    date, flag, money, optional, pin, required_text, valid_card, valid_email, PatronRecord,
-    RecordStatus, Rejection,
+    date, flag, money, optional, password, pin, required_text, valid_card, valid_email,
+    PatronRecord, RecordStatus, Rejection,
 };
 
 /// Which column sits at which position, from the header row, and how its values read.
@@ -189,6 +189,8 @@ impl Header {
             currency,
             // The PIN is not trimmed: a space in it is an error the PIN rules report.
             pin: pin(self.raw(fields, "pin")).map_err(&reject)?,
+            // Not trimmed either: spaces may belong to a passphrase.
+            password: password(self.raw(fields, "password")).map_err(&reject)?,
             pin_must_change: flag(get("pin_must_change"), "pin_must_change").map_err(&reject)?,
             card,
         })

@@ -21,6 +21,7 @@ pub mod delimiter;
 mod file;
 pub mod header;
 pub mod mapping;
+mod password;
 pub mod profile;
 pub mod row;
 mod summary;

@@ -43,6 +43,24 @@ impl fmt::Debug for PinSource {
     }
 }
 
+/// The online-password column of one row. `Debug` shows which kind it is, never the password or
+/// the hash.
+pub enum PasswordSource {
+    /// In clear: checked against the password rules, then hashed with the pepper.
+    Clear(SecretString),
+    /// A hash exported by Koha, Evergreen or FOLIO, replaced at the first successful check.
+    Legacy(LegacyHash),
+}
+
+impl fmt::Debug for PasswordSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PasswordSource::Clear(_) => f.write_str("Clear([redacted])"),
+            PasswordSource::Legacy(legacy) => write!(f, "Legacy({})", legacy.scheme()),
+        }
+    }
+}
+
 /// One valid row.
 #[derive(Debug)]
 pub struct PatronRecord {
@@ -64,6 +82,7 @@ pub struct PatronRecord {
     pub fine_limit_minor: Option<i64>,
     pub currency: Option<String>,
     pub pin: Option<PinSource>,
+    pub password: Option<PasswordSource>,
     /// The PIN is temporary: the patron must choose a new one at first use.
     pub pin_must_change: bool,
 }
@@ -147,6 +166,20 @@ pub(crate) fn money(value: &str, column: &str) -> Result<Option<i64>, String> {
         .parse::<Money>()
         .map(|amount| Some(amount.minor()))
         .map_err(|_| format!("{column} must be an amount such as 12.50"))
+}
+
+/// The password column: a legacy ILS hash (as in the pin column), else the password in clear.
+pub(super) fn password(value: &str) -> Result<Option<PasswordSource>, String> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    match LegacyHash::from_import(value) {
+        Ok(Some(legacy)) => Ok(Some(PasswordSource::Legacy(legacy))),
+        Ok(None) => Ok(Some(PasswordSource::Clear(SecretString::from(
+            value.to_owned(),
+        )))),
+        Err(err) => Err(format!("password: {err}")),
+    }
 }
 
 pub(super) fn pin(value: &str) -> Result<Option<PinSource>, String> {
