@@ -1,14 +1,14 @@
 //! Terminal accounts: add (with a generated ≥128-bit secret or one given by the operator), list,
 //! show, change secret, enable/disable, remove. Every change is audited with the operator's name.
 //!
-//! Uses `store` (terminal rows) and `credentials` (hashing). Must not import `sip2` or `cli`.
+//! Uses `store` (terminal rows, typed through `auth::Terminal`), `auth` (the terminal type) and
+//! `credentials` (hashing). Must not import `sip2` or `cli`.
 
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Accounts, Error, Operator};
-use crate::auth::{AuditAction, AuditOutcome};
-use crate::store::{NewTerminal, Terminal, TerminalSettings};
+use crate::auth::{AuditAction, AuditOutcome, NewTerminal, Terminal, TerminalSettings};
 
 /// Characters of a generated secret: no look-alikes (0/O, 1/I/l), nothing SIP2 treats specially.
 const SECRET_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -95,7 +95,7 @@ impl Accounts {
         };
         let id = self
             .store
-            .create_terminal(&new)
+            .create_terminal(&new.row())
             .await
             .map_err(|e| match e {
                 crate::store::Error::Duplicate { .. } => Error::Duplicate {
@@ -110,6 +110,8 @@ impl Accounts {
             .store
             .get_terminal(id)
             .await?
+            .map(Terminal::from_row)
+            .transpose()?
             .ok_or_else(|| not_found(login_id))?;
         Ok((terminal, generated.then_some(secret)))
     }
@@ -119,12 +121,18 @@ impl Accounts {
         self.store
             .terminal_by_login(login_id)
             .await?
+            .map(Terminal::from_row)
+            .transpose()?
             .ok_or_else(|| not_found(login_id))
     }
 
     /// Every terminal, by login id.
     pub async fn terminals(&self) -> Result<Vec<Terminal>, Error> {
-        Ok(self.store.list_terminals().await?)
+        let rows = self.store.list_terminals().await?;
+        Ok(rows
+            .into_iter()
+            .map(Terminal::from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Replaces a terminal's secret; with `None` a new one is generated and returned.

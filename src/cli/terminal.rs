@@ -9,11 +9,11 @@ use ipnet::IpNet;
 use super::admin::{finish, open, operator_of, required, OperatorArg};
 use super::output::{fact, show_secret_once, timestamp};
 use super::prompt::{self, Source};
-use crate::config::Config;
-use crate::store::{
-    Charset, ErrorDetection, MessageCodes, PatronCredential, PatronDetail, Terminal,
-    TerminalSettings, Terminator,
+use crate::auth::{
+    ErrorDetection, PatronCredential, PatronDetail, Terminal, TerminalSettings, Terminator,
 };
+use crate::config::Config;
+use crate::sip2::{Charset, RequestSet};
 
 #[derive(Debug, Subcommand)]
 pub enum TerminalCommand {
@@ -107,8 +107,8 @@ pub struct AddArgs {
     pub credential: PatronCredential,
     /// Request codes the terminal may send, e.g. "23 63 35 01" [default: 23 63 35; 93, 99 and
     /// 97 are always allowed]
-    #[arg(long, value_name = "CODES", value_parser = parse::<MessageCodes>)]
-    pub allow_messages: Option<MessageCodes>,
+    #[arg(long, value_name = "CODES", value_parser = parse::<RequestSet>)]
+    pub allow_messages: Option<RequestSet>,
     /// Patron detail in answers: full or minimal.
     #[arg(long, default_value_t = defaults().patron_detail, value_parser = parse::<PatronDetail>)]
     pub detail: PatronDetail,
@@ -262,7 +262,7 @@ fn print_terminal(t: &Terminal) {
         },
     );
     fact("credential", s.patron_credential);
-    let messages = s.allowed_messages.iter().collect::<Vec<_>>().join(" ");
+    let messages = s.allowed_messages.to_string();
     fact(
         "allowed messages",
         if messages.is_empty() {
