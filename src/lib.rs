@@ -11,7 +11,8 @@
 //! clock       the injectable clock every time-dependent decision reads
 //! sip2/       the protocol, pure: bytes in, typed values out (no I/O, logging or clock)
 //! store/      persistence over sqlx (SQLite, PostgreSQL): typed queries, no SIP2, no argon2
-//! auth/       decisions: terminal and patron checks, argon2id + pepper, PIN/password rules, lockout
+//! auth/       decisions: terminal and patron checks, argon2id + pepper, PIN/password rules, lockout;
+//!             the terminal as one typed value (terminal_settings), converted to store columns there
 //! accounts/   patron and terminal lifecycle shared by the CLI (and later the web side)
 //! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
 //!             clock and the one shutdown token once per process; owns housekeeping and drain
@@ -22,9 +23,11 @@
 //! # Dependency rule ("->" means "may use")
 //! - `cli` -> everything. Only `cli`, `main`, `app` and tests use `server`.
 //! - `app` builds the shared handles and gives each listener only what it uses.
-//! - `server` -> `sip2`, `auth`, `accounts`. `accounts` -> `auth`, `store`. `auth` -> `store`.
+//! - `server` -> `sip2`, `auth`, `accounts`; never `store`. `accounts` -> `auth`, `store`.
+//!   `auth` -> `store`, and `sip2`'s value types for a terminal's SIP2 vocabulary.
 //! - Anyone may use `config` and `clock`; they use nothing else in the crate.
-//! - `sip2` uses nothing else in the crate. `store` knows nothing of SIP2 or argon2.
+//! - `sip2` uses nothing else in the crate. `store` knows nothing of SIP2 or argon2: it keeps a
+//!   terminal as plain columns, which `auth::terminal_settings` reads and writes at one edge.
 //! - `server/answer/` is the one place where SIP2 meets authentication decisions.
 
 #![forbid(unsafe_code)]

@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use super::patron::CardRef;
 use super::{Accounts, Error};
 use crate::auth::{pin_lock_policy, CredentialVerdict, Standing};
-use crate::store::{AttemptSlot, Money, PatronCredential, PatronRecord, PatronStatus, Terminal};
+use crate::auth::{PatronCredential, Terminal};
+use crate::store::{AttemptSlot, Money, PatronRecord, PatronStatus};
 
 /// The answer of `explain`: a verdict and the facts behind it, each as a labelled sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]

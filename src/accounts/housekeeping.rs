@@ -65,13 +65,12 @@ mod tests {
     use chrono::{Duration as Days, TimeZone};
 
     use super::*;
-    use crate::auth::{Authenticator, KeyRing, PepperKey};
+    use crate::auth::{Authenticator, KeyRing, NewTerminal, PepperKey, TerminalSettings};
     use crate::clock::{Clock, ManualClock, SharedClock};
     use crate::config::Config;
     use crate::store::testing::{sample_patron, TempDb};
     use crate::store::{
-        AuditQuery, FailureKind, NewAuditEntry, NewTerminal, NewTerminalFailure, Store,
-        TerminalSettings, TokenDigest,
+        AuditQuery, FailureKind, NewAuditEntry, NewTerminalFailure, Store, TokenDigest,
     };
 
     fn start() -> DateTime<Utc> {
@@ -131,11 +130,14 @@ mod tests {
         let mut settings = TerminalSettings::new("MAIN");
         settings.allowed_cidrs = vec!["127.0.0.0/8".parse().expect("cidr")];
         let terminal = store
-            .create_terminal(&NewTerminal {
-                login_id: "selfcheck-housekeeping".into(),
-                password: None,
-                settings,
-            })
+            .create_terminal(
+                &NewTerminal {
+                    login_id: "selfcheck-housekeeping".into(),
+                    password: None,
+                    settings,
+                }
+                .row(),
+            )
             .await
             .expect("terminal");
         for (minutes_ago, card) in [(11, "old-card"), (9, "recent-card")] {

@@ -2,15 +2,15 @@
 //! show, change settings or secret, enable/disable, remove. Networks are kept normalised
 //! (`10.0.4.5/24` is `10.0.4.0/24`). Every change is audited with the operator's name.
 //!
-//! Uses `store` (terminal rows) and `credentials` (hashing). Must not import `sip2` or `cli`.
+//! Uses `store` (terminal rows, typed through `auth::Terminal`), `auth` (the terminal type) and
+//! `credentials` (hashing). Must not import `sip2` or `cli`.
 
 use ipnet::IpNet;
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Accounts, Error, Operator};
-use crate::auth::{AuditAction, AuditOutcome};
-use crate::store::{NewTerminal, Terminal, TerminalSettings};
+use crate::auth::{AuditAction, AuditOutcome, NewTerminal, Terminal, TerminalSettings};
 
 /// Characters of a generated secret: no look-alikes (0/O, 1/I/l), nothing SIP2 treats specially.
 const SECRET_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -116,7 +116,7 @@ impl Accounts {
         };
         let id = self
             .store
-            .create_terminal(&new)
+            .create_terminal(&new.row())
             .await
             .map_err(|e| match e {
                 crate::store::Error::Duplicate { .. } => Error::Duplicate {
@@ -131,6 +131,8 @@ impl Accounts {
             .store
             .get_terminal(id)
             .await?
+            .map(Terminal::from_row)
+            .transpose()?
             .ok_or_else(|| not_found(login_id))?;
         Ok((terminal, generated.then_some(secret)))
     }
@@ -140,6 +142,8 @@ impl Accounts {
         self.store
             .terminal_by_login(login_id)
             .await?
+            .map(Terminal::from_row)
+            .transpose()?
             .ok_or_else(|| not_found(login_id))
     }
 
@@ -158,7 +162,9 @@ impl Accounts {
         settings.enabled = terminal.settings.enabled;
         settings.allowed_cidrs = normalised_cidrs(&settings.allowed_cidrs).0;
         check_settings(&settings)?;
-        self.store.update_terminal(terminal.id, &settings).await?;
+        self.store
+            .update_terminal(terminal.id, &settings.columns())
+            .await?;
         self.audit_terminal(operator, AuditAction::TerminalUpdate, login_id)
             .await?;
         self.terminal(login_id).await
@@ -166,7 +172,11 @@ impl Accounts {
 
     /// Every terminal, by login id.
     pub async fn terminals(&self) -> Result<Vec<Terminal>, Error> {
-        Ok(self.store.list_terminals().await?)
+        let rows = self.store.list_terminals().await?;
+        Ok(rows
+            .into_iter()
+            .map(Terminal::from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Replaces a terminal's secret; with `None` a new one is generated and returned.

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::audit::{AuditAction, AuditOutcome};
 use super::authenticator::{duration, Authenticator};
-use super::decision::{BudgetAction, TerminalBudget, TerminalProfile};
+use super::decision::{BudgetAction, TerminalBudget};
+use super::terminal_settings::TerminalProfile;
 use super::Result;
 use crate::config::security::TerminalBudgetConfig;
 use crate::store::{FailureKind, NewTerminalFailure, TerminalFailureCounts};

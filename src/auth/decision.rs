@@ -2,7 +2,7 @@
 //! lock or an unknown card is a decision; only "could not decide" is an `Err`. Owns the shapes the
 //! server and the web side read, and nothing that computes them.
 //!
-//! Uses `store` (ids, statuses, terminal settings) and `config`; must not import `sip2`, `server`
+//! Uses `store` (ids, statuses), the terminal type of `terminal_settings`, and `config`; must not import `sip2`, `server`
 //! or `accounts`.
 
 use std::fmt;
@@ -13,11 +13,9 @@ use secrecy::SecretString;
 
 use super::password_rules::PasswordRejection;
 use super::pin_rules::PinRejection;
+use super::terminal_settings::TerminalProfile;
 use crate::config::security::DefaultPinSipPolicy;
-use crate::store::{
-    Charset, Currency, ErrorDetection, MessageCodes, PatronCredential, PatronDetail, PatronId,
-    PatronStatus, TerminalId, Terminator,
-};
+use crate::store::{Currency, PatronId, PatronStatus};
 
 /// What a terminal sent as the patron's PIN or password.
 pub enum Presented {
@@ -144,29 +142,6 @@ pub struct PatronDecision {
     pub credential: CredentialVerdict,
     pub standing: Standing,
     pub budget: TerminalBudget,
-}
-
-/// A terminal's settings as the session needs them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TerminalProfile {
-    pub id: TerminalId,
-    pub login_id: String,
-    pub institution: String,
-    pub location: Option<String>,
-    pub credential: PatronCredential,
-    pub allowed_messages: MessageCodes,
-    pub detail: PatronDetail,
-    pub charset: Charset,
-    pub terminator: Terminator,
-    pub error_detection: ErrorDetection,
-    pub login_free: bool,
-}
-
-impl TerminalProfile {
-    /// Whether patrons at this terminal present the online password only (never the PIN).
-    pub fn takes_password_only(&self) -> bool {
-        self.credential == PatronCredential::Password
-    }
 }
 
 /// Why a terminal login was refused. Every reason gets the same answer on the wire and costs the

@@ -6,7 +6,8 @@
 //!
 //! The facade is [`Authenticator`]: cheap to clone, built once at start-up.
 //!
-//! Uses `store`, `config` and `clock` only; must not import `sip2`, `server` or `accounts`.
+//! Uses `store`, `config` and `clock`, and `sip2`'s value types for a terminal's SIP2 vocabulary
+//! ([`terminal_settings`]) only; must not import `server` or `accounts`.
 //! Never logs a PIN, password, hash, token or raw card number, at any level.
 
 mod attempt;
@@ -24,6 +25,7 @@ pub mod pin_rules;
 pub mod pool;
 mod standing;
 mod terminal;
+pub mod terminal_settings;
 
 /// Amounts are written one way everywhere; `server` reads them through `auth`.
 pub use crate::store::Money;
@@ -32,13 +34,16 @@ pub use authenticator::{pin_lock_policy, Authenticator};
 pub use credential::default_pin_digits;
 pub use decision::{
     BudgetAction, Chosen, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
-    Rejection, Rejections, Standing, TerminalBudget, TerminalDecision, TerminalProfile,
-    TerminalRefusal,
+    Rejection, Rejections, Standing, TerminalBudget, TerminalDecision, TerminalRefusal,
 };
 pub use password_rules::{PasswordContext, PasswordRejection};
 pub use pepper::{KeyRing, PepperError, PepperKey};
 pub use pin_rules::{PinContext, PinRejection};
 pub use pool::{Busy, PoolCounts};
+pub use terminal_settings::{
+    ErrorDetection, NewTerminal, PatronCredential, PatronDetail, Terminal, TerminalProfile,
+    TerminalSettings, Terminator,
+};
 
 /// Why the engine could not decide (or could not start). A refusal is never an `Err`.
 #[derive(Debug, thiserror::Error)]

@@ -12,10 +12,10 @@ use super::attempt::Which;
 use super::authenticator::Authenticator;
 use super::decision::{
     CredentialVerdict, PatronDecision, PatronView, Presented, Standing, TerminalBudget,
-    TerminalProfile,
 };
+use super::terminal_settings::{PatronCredential, TerminalProfile};
 use super::Result;
-use crate::store::{FailureKind, PatronCredential, PatronRecord};
+use crate::store::{FailureKind, PatronRecord};
 
 /// Which credential a terminal's AD field is checked against: its configured kind; for `either`,
 /// the PIN when the value is all digits and a PIN is on file, else the password.
@@ -46,7 +46,7 @@ impl Authenticator {
         let record = self
             .inner
             .store
-            .find_by_card(&terminal.institution, card)
+            .find_by_card(&terminal.settings.institution, card)
             .await?;
         let secret = match presented {
             Presented::Given(secret) => Some(secret),
@@ -62,7 +62,11 @@ impl Authenticator {
                     .await
             }
             (Some(record), Some(secret)) => {
-                let which = which_for(terminal.credential, record, secret.expose_secret());
+                let which = which_for(
+                    terminal.settings.patron_credential,
+                    record,
+                    secret.expose_secret(),
+                );
                 let verdict = self
                     .verify(which, record, &secret, &terminal.login_id, now)
                     .await?;

@@ -3,7 +3,8 @@
 //! there is nothing real to verify) and is answered the same way, so neither timing nor answer
 //! tells which part was wrong.
 //!
-//! Uses `store` and `config`; must not import `sip2`, `server` or `accounts`.
+//! Uses `store` (rows, read through `terminal_settings`) and `config`; must not import `server`
+//! or `accounts`.
 
 use std::net::IpAddr;
 
@@ -11,30 +12,12 @@ use secrecy::SecretString;
 
 use super::audit::{AuditAction, AuditOutcome};
 use super::authenticator::{secret_bytes, Authenticator};
-use super::decision::{TerminalDecision, TerminalProfile, TerminalRefusal};
+use super::decision::{TerminalDecision, TerminalRefusal};
 use super::hashing::{HashedSecret, Verification};
 use super::pool::Job;
+use super::terminal_settings::{Terminal, TerminalProfile};
 use super::Result;
-use crate::store::{StoredHash, Terminal};
-
-impl TerminalProfile {
-    fn of(terminal: &Terminal) -> Self {
-        let s = &terminal.settings;
-        Self {
-            id: terminal.id,
-            login_id: terminal.login_id.clone(),
-            institution: s.institution.clone(),
-            location: s.location_code.clone(),
-            credential: s.patron_credential,
-            allowed_messages: s.allowed_messages.clone(),
-            detail: s.patron_detail,
-            charset: s.charset,
-            terminator: s.terminator,
-            error_detection: s.error_detection,
-            login_free: s.login_optional,
-        }
-    }
-}
+use crate::store::StoredHash;
 
 /// Whether `peer` may connect as `terminal` (an empty allowlist admits any address).
 fn address_allowed(terminal: &Terminal, peer: IpAddr) -> bool {
@@ -53,7 +36,13 @@ impl Authenticator {
         let Ok(slot) = self.inner.pool.acquire().await else {
             return Ok(TerminalDecision::Busy);
         };
-        let terminal = self.inner.store.terminal_by_login(login_id).await?;
+        let terminal = self
+            .inner
+            .store
+            .terminal_by_login(login_id)
+            .await?
+            .map(Terminal::from_row)
+            .transpose()?;
         let refusal = match &terminal {
             None => Some(TerminalRefusal::UnknownLogin),
             Some(t) if t.password.is_none() => Some(TerminalRefusal::UnknownLogin),
@@ -82,7 +71,7 @@ impl Authenticator {
         let (refusal, terminal) = match (verification, terminal) {
             (Some((Verification::Match, stored)), Some(terminal)) => {
                 self.rehash_terminal(&terminal, &stored, password).await?;
-                return Ok(TerminalDecision::Accepted(TerminalProfile::of(&terminal)));
+                return Ok(TerminalDecision::Accepted(terminal.profile()));
             }
             (_, terminal) => (refusal.unwrap_or(TerminalRefusal::WrongPassword), terminal),
         };
@@ -107,6 +96,10 @@ impl Authenticator {
     /// The enabled login-free terminal whose allowlist contains `peer`, if any.
     pub async fn terminal_for_address(&self, peer: IpAddr) -> Result<Option<TerminalProfile>> {
         let terminals = self.inner.store.list_terminals().await?;
+        let terminals = terminals
+            .into_iter()
+            .map(Terminal::from_row)
+            .collect::<crate::store::Result<Vec<_>>>()?;
         Ok(terminals
             .iter()
             .find(|t| {
@@ -117,7 +110,7 @@ impl Authenticator {
                         .iter()
                         .any(|net| net.contains(&peer))
             })
-            .map(TerminalProfile::of))
+            .map(Terminal::profile))
     }
 
     /// After a correct login: re-hash a terminal password made with old parameters or key.

@@ -16,12 +16,11 @@ use crate::accounts::demo::{self, DemoPatron};
 use crate::accounts::patron::CardRef;
 use crate::accounts::{Accounts, Operator};
 use crate::auth::pepper::write_new_key_file;
+use crate::auth::{ErrorDetection, PatronCredential, PatronDetail, TerminalSettings, Terminator};
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::store::{
-    Charset, ErrorDetection, MessageCodes, PatronCredential, PatronDetail, PatronStatus, Store,
-    TerminalSettings, Terminator,
-};
+use crate::sip2::{Charset, RequestSet};
+use crate::store::{PatronStatus, Store};
 
 const DEMO_DIR: &str = "demo";
 const DEMO_DATABASE: &str = "sip2auth-demo.db";
@@ -177,7 +176,7 @@ impl DemoTerminal {
         settings.allowed_messages = self
             .allowed_messages
             .join(" ")
-            .parse::<MessageCodes>()
+            .parse::<RequestSet>()
             .map_err(|err| anyhow::anyhow!("demo terminal {}: {err}", self.login_id))?;
         settings.patron_detail = parse::<PatronDetail>(&self.patron_detail)?;
         settings.charset = parse::<Charset>(&self.charset)?;

@@ -10,11 +10,11 @@ use super::admin::{finish, open, operator_of, required, OperatorArg};
 use super::output::{fact, show_secret_once, timestamp};
 use super::prompt::{self, Source};
 use crate::accounts::terminal::normalised_cidrs;
-use crate::config::Config;
-use crate::store::{
-    Charset, ErrorDetection, MessageCodes, PatronCredential, PatronDetail, Terminal,
-    TerminalSettings, Terminator,
+use crate::auth::{
+    ErrorDetection, PatronCredential, PatronDetail, Terminal, TerminalSettings, Terminator,
 };
+use crate::config::Config;
+use crate::sip2::{Charset, RequestSet};
 
 #[derive(Debug, Subcommand)]
 pub enum TerminalCommand {
@@ -117,7 +117,7 @@ pub struct AddArgs {
     /// Request codes the terminal may send, e.g. "23 63 35 01" [default: 23 63 35; 93, 99 and
     /// 97 are always allowed]
     #[arg(long, value_name = "CODES", value_parser = allowable_messages)]
-    pub allow_messages: Option<MessageCodes>,
+    pub allow_messages: Option<RequestSet>,
     /// Patron detail in answers: full or minimal.
     #[arg(long, default_value_t = defaults().patron_detail, value_parser = parse::<PatronDetail>)]
     pub detail: PatronDetail,
@@ -162,7 +162,7 @@ pub struct UpdateArgs {
     pub credential: Option<PatronCredential>,
     /// Request codes the terminal may send, e.g. "23 63 35 01"; "default" for 23 63 35.
     #[arg(long, value_name = "CODES", value_parser = allowable_messages_or_default)]
-    pub allow_messages: Option<MessageCodes>,
+    pub allow_messages: Option<RequestSet>,
     /// Patron detail in answers: full or minimal.
     #[arg(long, value_parser = parse::<PatronDetail>)]
     pub detail: Option<PatronDetail>,
@@ -205,32 +205,36 @@ impl UpdateArgs {
     }
 }
 
-/// `--allow-messages`: two-digit codes, each one this server serves (a terminal allowed only
+/// `--allow-messages`: request codes, each one this server serves (a terminal allowed only
 /// messages that are always refused would be told it may send them).
-fn allowable_messages(text: &str) -> Result<MessageCodes, String> {
-    let codes = parse::<MessageCodes>(text)?;
-    let allowable: Vec<String> = crate::server::allowable_message_codes()
-        .iter()
-        .map(|code| String::from_utf8_lossy(code).into_owned())
-        .collect();
-    let never: Vec<&str> = codes
-        .iter()
-        .filter(|code| !allowable.iter().any(|a| a == code))
-        .collect();
+fn allowable_messages(text: &str) -> Result<RequestSet, String> {
+    let requests = parse::<RequestSet>(text)?;
+    let allowable = crate::server::allowable_message_codes();
+    let shown = |codes: &mut dyn Iterator<Item = [u8; 2]>| {
+        codes
+            .map(|code| String::from_utf8_lossy(&code).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let never = shown(
+        &mut requests
+            .iter()
+            .map(|request| request.code())
+            .filter(|code| !allowable.contains(code)),
+    );
     if never.is_empty() {
-        return Ok(codes);
+        return Ok(requests);
     }
     Err(format!(
-        "this server never answers {}; it answers {}",
-        never.join(" "),
-        allowable.join(" ")
+        "this server never answers {never}; it answers {}",
+        shown(&mut allowable.iter().copied())
     ))
 }
 
 /// `--allow-messages` of `terminal update`: as for `add`, or `default` for the default list.
-fn allowable_messages_or_default(text: &str) -> Result<MessageCodes, String> {
+fn allowable_messages_or_default(text: &str) -> Result<RequestSet, String> {
     if text.trim() == "default" {
-        return Ok(MessageCodes::default());
+        return Ok(RequestSet::default());
     }
     allowable_messages(text)
 }
@@ -394,7 +398,7 @@ fn print_terminal(t: &Terminal) {
         },
     );
     fact("credential", s.patron_credential);
-    let messages = s.allowed_messages.iter().collect::<Vec<_>>().join(" ");
+    let messages = s.allowed_messages.to_string();
     fact(
         "allowed messages",
         if messages.is_empty() {

@@ -74,7 +74,7 @@ mod terminals;
 #[doc(hidden)]
 pub mod testing;
 mod tokens;
-mod values;
+pub(crate) mod values;
 
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use budget::{FailureKind, NewTerminalFailure, TerminalFailureCounts};
@@ -86,10 +86,7 @@ pub use patrons::{
     Card, CredentialHash, NewPatron, Patron, PatronDetails, PatronFilter, PatronRecord,
     PatronStatus, PersonName,
 };
-pub use terminal::{
-    Charset, ErrorDetection, MessageCodes, NewTerminal, PatronCredential, PatronDetail, StoredHash,
-    Terminal, TerminalSettings, Terminator,
-};
+pub use terminal::{NewTerminalRow, StoredHash, TerminalColumns, TerminalRow};
 pub use tokens::TokenDigest;
 pub use values::{Currency, Money, MoneyError, PatronId, TerminalId};
 

@@ -1,16 +1,17 @@
 //! Terminal queries: create, find, list, update, enable, re-key and remove rows of `terminals`,
-//! and the row mapping to [`Terminal`]. The types live in [`terminal`](super::terminal); must not
-//! import `sip2` or `auth`.
+//! and the mapping of a fetched row to [`TerminalRow`]. The row types live in
+//! [`terminal`](super::terminal); the typed terminal is `auth`'s. Must not import `sip2` or `auth`.
 
-use ipnet::IpNet;
+use sqlx::{Database, Encode, Type};
 
 use super::error::{Error, Result};
+use super::patron_row::Binds;
 use super::patrons::found;
-use super::terminal::{NewTerminal, StoredHash, Terminal, TerminalSettings};
-use super::values::{parse_column, time_from_secs, TerminalId};
+use super::terminal::{NewTerminalRow, StoredHash, TerminalColumns, TerminalRow};
+use super::values::{time_from_secs, TerminalId};
 use super::Store;
 
-/// `SELECT <the TerminalRow columns> FROM terminals`, followed by `$rest`: a constant statement.
+/// `SELECT <the FetchedRow columns> FROM terminals`, followed by `$rest`: a constant statement.
 macro_rules! select_terminals {
     ($rest:literal) => {
         concat!(
@@ -24,28 +25,19 @@ macro_rules! select_terminals {
 }
 
 #[derive(sqlx::FromRow)]
-struct TerminalRow {
+struct FetchedRow {
     id: i64,
     login_id: String,
     password_hash: Option<String>,
     password_key_id: Option<i64>,
-    institution: String,
-    location_code: Option<String>,
-    enabled: bool,
-    allowed_cidrs: String,
-    login_optional: bool,
-    patron_credential: String,
-    allowed_messages: String,
-    patron_detail: String,
-    charset: String,
-    terminator: String,
-    error_detection: String,
+    #[sqlx(flatten)]
+    columns: TerminalColumns,
     created_at: i64,
     updated_at: i64,
 }
 
-impl TerminalRow {
-    fn into_terminal(self) -> Result<Terminal> {
+impl FetchedRow {
+    fn into_row(self) -> Result<TerminalRow> {
         let password = match (self.password_hash, self.password_key_id) {
             (Some(phc), Some(key_id)) => Some(StoredHash {
                 phc,
@@ -54,70 +46,43 @@ impl TerminalRow {
             }),
             _ => None,
         };
-        let allowed_cidrs = self
-            .allowed_cidrs
-            .split(',')
-            .filter(|c| !c.is_empty())
-            .map(|c| parse_column(c, "terminals.allowed_cidrs"))
-            .collect::<Result<_>>()?;
-        Ok(Terminal {
+        Ok(TerminalRow {
             id: TerminalId(self.id),
             login_id: self.login_id,
             password,
-            settings: TerminalSettings {
-                institution: self.institution,
-                location_code: self.location_code,
-                enabled: self.enabled,
-                allowed_cidrs,
-                login_optional: self.login_optional,
-                patron_credential: parse_column(
-                    &self.patron_credential,
-                    "terminals.patron_credential",
-                )?,
-                allowed_messages: parse_column(
-                    &self.allowed_messages,
-                    "terminals.allowed_messages",
-                )?,
-                patron_detail: parse_column(&self.patron_detail, "terminals.patron_detail")?,
-                charset: parse_column(&self.charset, "terminals.charset")?,
-                terminator: parse_column(&self.terminator, "terminals.terminator")?,
-                error_detection: parse_column(&self.error_detection, "terminals.error_detection")?,
-            },
+            columns: self.columns,
             created_at: time_from_secs(self.created_at, "terminals.created_at")?,
             updated_at: time_from_secs(self.updated_at, "terminals.updated_at")?,
         })
     }
 }
 
-fn cidr_text(cidrs: &[IpNet]) -> String {
-    cidrs
-        .iter()
-        .map(IpNet::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// Binds the eleven settings columns in the order institution … error_detection.
-macro_rules! bind_settings {
-    ($query:expr, $s:expr) => {
-        $query
-            .bind(&$s.institution)
-            .bind(&$s.location_code)
-            .bind($s.enabled)
-            .bind(cidr_text(&$s.allowed_cidrs))
-            .bind($s.login_optional)
-            .bind($s.patron_credential.as_str())
-            .bind($s.allowed_messages.to_text())
-            .bind($s.patron_detail.as_str())
-            .bind($s.charset.as_str())
-            .bind($s.terminator.as_str())
-            .bind($s.error_detection.as_str())
-    };
+fn bind_columns<'q, DB, Q>(query: Q, c: &'q TerminalColumns) -> Q
+where
+    DB: Database,
+    Q: Binds<'q, DB>,
+    String: Encode<'q, DB> + Type<DB>,
+    Option<String>: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+{
+    query
+        .with(&c.institution)
+        .with(&c.location_code)
+        .with(c.enabled)
+        .with(&c.allowed_cidrs)
+        .with(c.login_optional)
+        .with(&c.patron_credential)
+        .with(&c.allowed_messages)
+        .with(&c.patron_detail)
+        .with(&c.charset)
+        .with(&c.terminator)
+        .with(&c.error_detection)
 }
 
 impl Store {
     /// Creates a terminal. `Duplicate { what: "terminal login id" }` if the login id is taken.
-    pub async fn create_terminal(&self, new: &NewTerminal) -> Result<TerminalId> {
+    pub async fn create_terminal(&self, new: &NewTerminalRow) -> Result<TerminalId> {
         let now = self.now_secs();
         let id = with_pool!(self, |pool| {
             let query = sqlx::query_scalar::<_, i64>(
@@ -130,7 +95,7 @@ impl Store {
             .bind(&new.login_id)
             .bind(new.password.as_ref().map(|h| h.phc.as_str()))
             .bind(new.password.as_ref().map(|h| i64::from(h.key_id)));
-            bind_settings!(query, new.settings)
+            bind_columns(query, &new.columns)
                 .bind(now)
                 .fetch_one(pool)
                 .await
@@ -140,40 +105,40 @@ impl Store {
     }
 
     /// The terminal with this login id, if any.
-    pub async fn terminal_by_login(&self, login_id: &str) -> Result<Option<Terminal>> {
+    pub async fn terminal_by_login(&self, login_id: &str) -> Result<Option<TerminalRow>> {
         const SQL: &str = select_terminals!("WHERE login_id = $1");
         let row = with_pool!(self, |pool| {
-            sqlx::query_as::<_, TerminalRow>(SQL)
+            sqlx::query_as::<_, FetchedRow>(SQL)
                 .bind(login_id)
                 .fetch_optional(pool)
                 .await
         })?;
-        row.map(TerminalRow::into_terminal).transpose()
+        row.map(FetchedRow::into_row).transpose()
     }
 
     /// The terminal with this id, if any.
-    pub async fn get_terminal(&self, id: TerminalId) -> Result<Option<Terminal>> {
+    pub async fn get_terminal(&self, id: TerminalId) -> Result<Option<TerminalRow>> {
         const SQL: &str = select_terminals!("WHERE id = $1");
         let row = with_pool!(self, |pool| {
-            sqlx::query_as::<_, TerminalRow>(SQL)
+            sqlx::query_as::<_, FetchedRow>(SQL)
                 .bind(id.0)
                 .fetch_optional(pool)
                 .await
         })?;
-        row.map(TerminalRow::into_terminal).transpose()
+        row.map(FetchedRow::into_row).transpose()
     }
 
     /// Every terminal, ordered by login id.
-    pub async fn list_terminals(&self) -> Result<Vec<Terminal>> {
+    pub async fn list_terminals(&self) -> Result<Vec<TerminalRow>> {
         const SQL: &str = select_terminals!("ORDER BY login_id");
         let rows = with_pool!(self, |pool| {
-            sqlx::query_as::<_, TerminalRow>(SQL).fetch_all(pool).await
+            sqlx::query_as::<_, FetchedRow>(SQL).fetch_all(pool).await
         })?;
-        rows.into_iter().map(TerminalRow::into_terminal).collect()
+        rows.into_iter().map(FetchedRow::into_row).collect()
     }
 
     /// Replaces a terminal's settings.
-    pub async fn update_terminal(&self, id: TerminalId, settings: &TerminalSettings) -> Result<()> {
+    pub async fn update_terminal(&self, id: TerminalId, columns: &TerminalColumns) -> Result<()> {
         let now = self.now_secs();
         let done = with_pool!(self, |pool| {
             let query = sqlx::query(
@@ -183,7 +148,7 @@ impl Store {
                  error_detection = $12, updated_at = $13 WHERE id = $1",
             )
             .bind(id.0);
-            bind_settings!(query, settings)
+            bind_columns(query, columns)
                 .bind(now)
                 .execute(pool)
                 .await
@@ -244,11 +209,31 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Inserts a terminal with only the required columns, so the schema's defaults fill the
+    /// rest (the test that keeps them and the typed defaults in step reads it back).
+    #[cfg(test)]
+    pub(crate) async fn insert_bare_terminal_for_test(
+        &self,
+        login_id: &str,
+        institution: &str,
+    ) -> Result<u64> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO terminals (login_id, institution, created_at, updated_at) \
+                 VALUES ($1, $2, 0, 0)",
+            )
+            .bind(login_id)
+            .bind(institution)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::store::ConnectOptions;
-
     /// The `DEFAULT` clauses of the terminals table in one migration, in column order.
     fn schema_defaults(migration: &str) -> Vec<String> {
         let table = migration
@@ -273,36 +258,5 @@ mod tests {
         let postgres = include_str!("migrations/postgres/0001_credential_store.sql");
         assert_eq!(schema_defaults(sqlite), schema_defaults(postgres));
         assert!(schema_defaults(sqlite).len() >= 9);
-    }
-
-    /// A row inserted with only the required columns reads back as `TerminalSettings::new`,
-    /// which the command line's flags take their defaults from.
-    #[tokio::test]
-    async fn the_schema_defaults_are_the_rust_defaults() {
-        // One connection: every connection to `sqlite::memory:` is a database of its own.
-        let options = ConnectOptions {
-            max_connections: 1,
-            ..ConnectOptions::default()
-        };
-        let store = Store::connect("sqlite::memory:", &options)
-            .await
-            .expect("in-memory store");
-        store.migrate().await.expect("migrated");
-        with_pool!(store, |pool| {
-            sqlx::query(
-                "INSERT INTO terminals (login_id, institution, created_at, updated_at) \
-                 VALUES ('bare', 'MAIN', 0, 0)",
-            )
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
-        })
-        .expect("a bare row");
-        let bare = store
-            .terminal_by_login("bare")
-            .await
-            .expect("read")
-            .expect("found");
-        assert_eq!(bare.settings, TerminalSettings::new("MAIN"));
     }
 }

@@ -9,17 +9,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use secrecy::SecretString;
 use sip2auth::auth::{
-    Authenticator, BudgetAction, Chosen, CredentialVerdict, KeyRing, NewCredential,
-    PasswordContext, PasswordRejection, PepperKey, PinContext, PinRejection, Presented, Rejection,
-    TerminalDecision, TerminalProfile, TerminalRefusal,
+    Authenticator, BudgetAction, Chosen, CredentialVerdict, KeyRing, NewCredential, NewTerminal,
+    PasswordContext, PasswordRejection, PatronCredential, PepperKey, PinContext, PinRejection,
+    Presented, Rejection, TerminalDecision, TerminalProfile, TerminalRefusal, TerminalSettings,
 };
 use sip2auth::clock::ManualClock;
 use sip2auth::config::security::SecurityConfig;
 use sip2auth::store::testing::TempDb;
-use sip2auth::store::{
-    CredentialHash, NewPatron, NewTerminal, PatronCredential, PatronDetails, PatronId, PersonName,
-    Store, TerminalSettings,
-};
+use sip2auth::store::{CredentialHash, NewPatron, PatronDetails, PatronId, PersonName, Store};
 
 const INSTITUTION: &str = "MAIN";
 const TERMINAL_SECRET: &str = "term-secret-XYZ-0123456789abcdef";
@@ -74,11 +71,14 @@ async fn harness_with(store: Store, config: &SecurityConfig, keys: KeyRing) -> H
         let mut settings = TerminalSettings::new(INSTITUTION);
         settings.allowed_cidrs = vec!["127.0.0.0/8".parse().unwrap()];
         store
-            .create_terminal(&NewTerminal {
-                login_id: login_id.into(),
-                password: hash,
-                settings,
-            })
+            .create_terminal(
+                &NewTerminal {
+                    login_id: login_id.into(),
+                    password: hash,
+                    settings,
+                }
+                .row(),
+            )
             .await
             .unwrap();
     }
@@ -799,11 +799,14 @@ async fn terminal_logins_are_refused_alike(db: TempDb) {
     settings.login_optional = true;
     settings.allowed_cidrs = vec!["10.1.0.0/16".parse().unwrap()];
     h.store
-        .create_terminal(&NewTerminal {
-            login_id: "pc-booking".into(),
-            password: None,
-            settings,
-        })
+        .create_terminal(
+            &NewTerminal {
+                login_id: "pc-booking".into(),
+                password: None,
+                settings,
+            }
+            .row(),
+        )
         .await
         .unwrap();
     let found = h
@@ -834,7 +837,7 @@ async fn terminals_check_the_credential_they_are_set_to_take(db: TempDb) {
     h.store.set_password_hash(id, &password).await.unwrap();
     let at = |credential: PatronCredential| {
         let mut terminal = h.terminal.clone();
-        terminal.credential = credential;
+        terminal.settings.patron_credential = credential;
         terminal
     };
     let check = |terminal: TerminalProfile, presented: &'static str| {

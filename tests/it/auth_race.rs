@@ -8,16 +8,13 @@ use std::sync::Arc;
 use chrono::DateTime;
 use secrecy::SecretString;
 use sip2auth::auth::{
-    Authenticator, CredentialVerdict, KeyRing, NewCredential, PepperKey, PinContext, Presented,
-    TerminalProfile,
+    Authenticator, CredentialVerdict, KeyRing, NewCredential, NewTerminal, PepperKey, PinContext,
+    Presented, TerminalProfile, TerminalSettings,
 };
 use sip2auth::clock::ManualClock;
 use sip2auth::config::security::SecurityConfig;
 use sip2auth::store::testing::TempDb;
-use sip2auth::store::{
-    Backend, ConnectOptions, NewPatron, NewTerminal, PatronDetails, PersonName, Store,
-    TerminalSettings,
-};
+use sip2auth::store::{Backend, ConnectOptions, NewPatron, PatronDetails, PersonName, Store};
 
 const PIN: &str = "493817";
 
@@ -71,26 +68,18 @@ async fn seed(auth: &Authenticator, store: &Store, card: &str) -> TerminalProfil
         })
         .await
         .unwrap();
-    let terminal = store
-        .create_terminal(&NewTerminal {
-            login_id: format!("term-{card}"),
-            password: None,
-            settings: TerminalSettings::new("MAIN"),
-        })
-        .await
-        .unwrap();
+    let mut settings = TerminalSettings::new("MAIN");
+    settings.login_optional = true;
+    let new = NewTerminal {
+        login_id: format!("term-{card}"),
+        password: None,
+        settings,
+    };
+    let terminal = store.create_terminal(&new.row()).await.unwrap();
     TerminalProfile {
         id: terminal,
-        login_id: format!("term-{card}"),
-        institution: "MAIN".into(),
-        location: None,
-        credential: sip2auth::store::PatronCredential::Pin,
-        allowed_messages: Default::default(),
-        detail: sip2auth::store::PatronDetail::Full,
-        charset: sip2auth::store::Charset::Utf8,
-        terminator: sip2auth::store::Terminator::Cr,
-        error_detection: sip2auth::store::ErrorDetection::Auto,
-        login_free: true,
+        login_id: new.login_id,
+        settings: new.settings,
     }
 }
 

@@ -177,6 +177,7 @@ fn a_terminal_allowed_only_63_is_advertised_63_and_told_its_23_is_not_allowed() 
         .output()
         .expect("pepper generate");
     assert!(generated.status.success(), "{generated:?}");
+    // Administration commands never create a database: `migrate` does.
     let migrated = sip2auth(dir.path())
         .args(["--config", config, "migrate"])
         .output()

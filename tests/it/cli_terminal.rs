@@ -3,6 +3,7 @@
 use crate::cli_common;
 
 use cli_common::Env;
+use sip2auth::auth::Terminal;
 
 fn secret_of(stdout: &str) -> String {
     stdout
@@ -167,6 +168,12 @@ fn an_unreachable_database_exits_3_and_says_what_to_fix() {
     assert!(stderr.contains("database.url"), "{stderr}");
 }
 
+/// The terminal as stored, read through its one typed value.
+async fn terminal(env: &Env, login_id: &str) -> Terminal {
+    let row = env.store().await.terminal_by_login(login_id).await.unwrap();
+    Terminal::from_row(row.expect("the terminal exists")).expect("readable")
+}
+
 #[tokio::test]
 async fn update_changes_only_the_settings_given_and_keeps_the_secret() {
     let env = Env::new();
@@ -175,8 +182,7 @@ async fn update_changes_only_the_settings_given_and_keeps_the_secret() {
         None,
     );
     assert_eq!(out.code, 0, "{}", out.all());
-    let before = env.store().await.terminal_by_login("lab-pc").await.unwrap();
-    let before = before.expect("created");
+    let before = terminal(&env, "lab-pc").await;
     let out = env.run(
         &[
             "terminal",
@@ -211,14 +217,13 @@ async fn update_changes_only_the_settings_given_and_keeps_the_secret() {
         "{}",
         out.all()
     );
-    let after = env.store().await.terminal_by_login("lab-pc").await.unwrap();
-    let after = after.expect("still there");
+    let after = terminal(&env, "lab-pc").await;
     let s = &after.settings;
     let nets: Vec<String> = s.allowed_cidrs.iter().map(|n| n.to_string()).collect();
     assert_eq!(nets, ["10.9.0.0/16", "192.0.2.7/32"]);
     assert_eq!(s.location_code.as_deref(), Some("BR2"));
     assert!(s.login_optional);
-    assert_eq!(s.allowed_messages.iter().collect::<Vec<_>>(), ["01", "63"]);
+    assert_eq!(s.allowed_messages.to_string(), "01 63");
     assert_eq!(
         (s.patron_detail.to_string(), s.charset.to_string()),
         ("minimal".to_owned(), "latin-1".to_owned())
@@ -247,8 +252,7 @@ async fn update_changes_only_the_settings_given_and_keeps_the_secret() {
         None,
     );
     assert_eq!(out.code, 0, "{}", out.all());
-    let again = env.store().await.terminal_by_login("lab-pc").await.unwrap();
-    let again = again.expect("still there");
+    let again = terminal(&env, "lab-pc").await;
     assert_eq!(again.settings.patron_detail.to_string(), "full");
     assert!(again.settings.allowed_messages.is_empty());
     assert_eq!(again.settings.allowed_cidrs, s.allowed_cidrs);
@@ -305,9 +309,8 @@ async fn a_cidr_with_host_bits_is_stored_as_its_network_with_a_note() {
         "{}",
         out.all()
     );
-    let stored = env.store().await.terminal_by_login("branch").await.unwrap();
-    let nets: Vec<String> = stored
-        .expect("created")
+    let nets: Vec<String> = terminal(&env, "branch")
+        .await
         .settings
         .allowed_cidrs
         .iter()

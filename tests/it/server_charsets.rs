@@ -4,12 +4,10 @@
 
 use crate::support;
 
-use sip2auth::sip2::checksum;
+use sip2auth::auth::{NewTerminal, TerminalSettings};
+use sip2auth::sip2::{checksum, Charset};
 use sip2auth::store::testing::sample_patron;
-use sip2auth::store::{
-    Backend, Charset, CredentialHash, MessageCodes, NewTerminal, PersonName, StoredHash,
-    TerminalSettings,
-};
+use sip2auth::store::{Backend, CredentialHash, PersonName, StoredHash};
 use support::{seal, test_config, Client, World};
 
 const CARD: &str = "21234000070707";
@@ -48,7 +46,7 @@ async fn each_terminal_gets_the_name_in_its_own_charset(backend: Backend) {
     ] {
         let mut settings = TerminalSettings::new("MAIN");
         settings.allowed_cidrs = vec!["127.0.0.0/8".parse().expect("cidr")];
-        settings.allowed_messages = MessageCodes::new(["63"]).expect("codes");
+        settings.allowed_messages = "63".parse().expect("codes");
         settings.charset = charset;
         let hashed = hasher.hash(b"c9Vt5Lq2Xw8Rn4Hz").expect("hash");
         let terminal = NewTerminal {
@@ -61,7 +59,7 @@ async fn each_terminal_gets_the_name_in_its_own_charset(backend: Backend) {
         };
         world
             .store
-            .create_terminal(&terminal)
+            .create_terminal(&terminal.row())
             .await
             .expect("terminal");
     }

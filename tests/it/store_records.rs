@@ -2,11 +2,16 @@
 //! PostgreSQL.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use sip2auth::auth::{
+    ErrorDetection, NewTerminal, PatronCredential, PatronDetail, Terminal, TerminalSettings,
+    Terminator,
+};
+use sip2auth::sip2::{Charset, RequestKind, RequestSet};
 use sip2auth::store::testing::{sample_patron, TempDb};
 use sip2auth::store::{
-    AuditQuery, Charset, CredentialHash, Error, ErrorDetection, FailureKind, MessageCodes,
-    NewAuditEntry, NewTerminal, NewTerminalFailure, PatronCredential, PatronDetail, PatronImport,
-    PatronStatus, StoredHash, SyncAction, TerminalSettings, Terminator, TokenDigest, UpsertOutcome,
+    AuditQuery, CredentialHash, Error, FailureKind, NewAuditEntry, NewTerminalFailure,
+    PatronImport, PatronStatus, Store, StoredHash, SyncAction, TerminalId, TokenDigest,
+    UpsertOutcome,
 };
 use sip2auth::store_test_on_both_backends;
 
@@ -38,23 +43,36 @@ fn terminal(login_id: &str) -> NewTerminal {
     }
 }
 
+/// The typed terminal of the row with this id, if any.
+async fn terminal_by_id(store: &Store, id: TerminalId) -> Option<Terminal> {
+    let row = store.get_terminal(id).await.unwrap();
+    row.map(|row| Terminal::from_row(row).unwrap())
+}
+
 async fn terminal_round_trip_update_and_remove(db: TempDb) {
     let store = db.store();
     let new = terminal("sc-01");
-    let id = store.create_terminal(&new).await.unwrap();
+    let id = store.create_terminal(&new.row()).await.unwrap();
     let got = store
         .terminal_by_login("sc-01")
         .await
         .unwrap()
+        .map(|row| Terminal::from_row(row).unwrap())
         .expect("terminal");
     assert_eq!((got.id, got.login_id.as_str()), (id, "sc-01"));
     assert_eq!(got.password, new.password);
     assert_eq!(got.settings, new.settings);
-    assert!(got.settings.allowed_messages.contains("63"));
+    assert!(got
+        .settings
+        .allowed_messages
+        .contains(RequestKind::PatronInformationRequest));
     assert!(!format!("{got:?}").contains("argon2id"));
-    assert_eq!(store.get_terminal(id).await.unwrap(), Some(got));
+    assert_eq!(terminal_by_id(store, id).await, Some(got));
 
-    let err = store.create_terminal(&terminal("sc-01")).await.unwrap_err();
+    let err = store
+        .create_terminal(&terminal("sc-01").row())
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -69,11 +87,8 @@ async fn terminal_round_trip_update_and_remove(db: TempDb) {
         password: None,
         ..terminal("pc-booking")
     };
-    let free_id = store.create_terminal(&free).await.unwrap();
-    assert_eq!(
-        store.get_terminal(free_id).await.unwrap().unwrap().password,
-        None
-    );
+    let free_id = store.create_terminal(&free.row()).await.unwrap();
+    assert_eq!(terminal_by_id(store, free_id).await.unwrap().password, None);
     let logins: Vec<_> = store
         .list_terminals()
         .await
@@ -85,7 +100,10 @@ async fn terminal_round_trip_update_and_remove(db: TempDb) {
     assert_eq!(store.count_terminals().await.unwrap(), 2);
 
     let defaults = TerminalSettings::new("BRANCH");
-    store.update_terminal(id, &defaults).await.unwrap();
+    store
+        .update_terminal(id, &defaults.columns())
+        .await
+        .unwrap();
     store.set_terminal_enabled(id, false).await.unwrap();
     let hash = StoredHash {
         phc: "$argon2id$rotated".into(),
@@ -95,7 +113,7 @@ async fn terminal_round_trip_update_and_remove(db: TempDb) {
         .set_terminal_password_hash(id, Some(&hash))
         .await
         .unwrap();
-    let got = store.get_terminal(id).await.unwrap().unwrap();
+    let got = terminal_by_id(store, id).await.unwrap();
     assert_eq!(
         got.settings,
         TerminalSettings {
@@ -115,11 +133,11 @@ async fn terminal_round_trip_update_and_remove(db: TempDb) {
 
 #[test]
 fn message_codes_must_be_two_digits() {
-    assert!("23 63".parse::<MessageCodes>().is_ok());
-    assert!("6".parse::<MessageCodes>().is_err());
-    assert!("6A".parse::<MessageCodes>().is_err());
-    assert!(MessageCodes::new(["١٢"]).is_err());
-    assert!("utf-8".parse::<Charset>().is_ok() && "utf8".parse::<Charset>().is_err());
+    assert!("23 63".parse::<RequestSet>().is_ok());
+    assert!("6".parse::<RequestSet>().is_err());
+    assert!("6A".parse::<RequestSet>().is_err());
+    assert!("١٢".parse::<RequestSet>().is_err());
+    assert!("utf-8".parse::<Charset>().is_ok() && "ebcdic".parse::<Charset>().is_err());
 }
 
 fn digest(byte: u8) -> TokenDigest {
@@ -263,8 +281,14 @@ async fn audit_log_appends_lists_and_purges(db: TempDb) {
 
 async fn terminal_failure_budget_counts_a_window(db: TempDb) {
     let store = db.store();
-    let sc = store.create_terminal(&terminal("sc-01")).await.unwrap();
-    let other = store.create_terminal(&terminal("sc-02")).await.unwrap();
+    let sc = store
+        .create_terminal(&terminal("sc-01").row())
+        .await
+        .unwrap();
+    let other = store
+        .create_terminal(&terminal("sc-02").row())
+        .await
+        .unwrap();
     let event = |terminal, card: &str, kind, at| NewTerminalFailure {
         terminal,
         card_pseudonym: card.into(),

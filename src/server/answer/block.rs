@@ -3,10 +3,10 @@
 //!
 //! Must not write to the store directly or verify credentials.
 
-use super::terminal::Profile;
 use super::{Answer, Answerer};
 use crate::accounts::patron::CardRef;
 use crate::accounts::{ErrorKind, Operator};
+use crate::auth::TerminalProfile;
 use crate::server::outcome::Outcome;
 use crate::server::patron::{self, PatronReply, PRIVILEGES_DENIED};
 use crate::sip2::request::BlockPatronRequest;
@@ -17,25 +17,25 @@ impl Answerer {
     pub(super) async fn block_patron(
         &self,
         request: BlockPatronRequest,
-        profile: &Profile,
+        profile: &TerminalProfile,
     ) -> Answer {
         let ao = self.institution(Some(profile), &request.institution_id);
         let card = &request.patron_identifier;
         let date = self.now();
         let at = CardRef {
-            institution: profile.institution().to_owned(),
+            institution: profile.settings.institution.clone(),
             card: card.clone(),
         };
         let reason = if request.blocked_card_msg.trim().is_empty() {
-            format!("blocked by SIP2 terminal {}", profile.login_id())
+            format!("blocked by SIP2 terminal {}", &profile.login_id)
         } else {
             patron::sanitise(&request.blocked_card_msg)
         };
-        let operator = Operator::terminal(profile.login_id());
+        let operator = Operator::terminal(&profile.login_id);
         let mut reply = match self.accounts.block(&operator, &at, &reason).await {
             Ok(record) => PatronReply {
                 status: PatronStatus::with(&PRIVILEGES_DENIED),
-                personal_name: if profile.full_detail() {
+                personal_name: if profile.settings.full_detail() {
                     patron::sanitise(&record.patron.details.name.display)
                 } else {
                     String::new()

@@ -1,5 +1,5 @@
 //! The terminal decisions a session acts on: the 93 login and the login-free terminal of a
-//! source address, asked of `auth` and turned into the session's `Profile` (or why not).
+//! source address, asked of `auth` and the session's `TerminalProfile` (or why not).
 //!
 //! Must not log the login password (CO), keep session state, or count failures (the session
 //! and `limits` do).
@@ -9,15 +9,15 @@ use std::net::IpAddr;
 use secrecy::SecretString;
 use tracing::warn;
 
-use super::terminal::Profile;
 use super::Answerer;
 use crate::auth::TerminalDecision;
+use crate::auth::TerminalProfile;
 use crate::sip2::request::LoginRequest;
 
 /// What a 93 decided.
 #[derive(Debug)]
 pub(crate) enum Login {
-    Accepted(Profile),
+    Accepted(TerminalProfile),
     /// Wrong login, password, address, disabled terminal, or an encrypted UID/PWD: a failure.
     Refused,
     /// No hashing slot: refused, but not counted as a failure.
@@ -29,7 +29,7 @@ pub(crate) enum Login {
 /// Whether a connection's source address is a login-free terminal's.
 #[derive(Debug)]
 pub(crate) enum AddressTerminal {
-    Found(Profile),
+    Found(TerminalProfile),
     None,
     /// The lookup could not be decided (database down); ask again at the next request.
     Undecided,
@@ -48,7 +48,7 @@ impl Answerer {
             .login_terminal(&login.login_user_id, &password, peer)
             .await
         {
-            Ok(TerminalDecision::Accepted(terminal)) => Login::Accepted(Profile::new(terminal)),
+            Ok(TerminalDecision::Accepted(terminal)) => Login::Accepted(terminal),
             Ok(TerminalDecision::Refused(_)) => Login::Refused,
             Ok(TerminalDecision::Busy) => Login::Busy,
             Err(error) => {
@@ -61,7 +61,7 @@ impl Answerer {
     /// The login-free terminal whose allowlist holds `peer`, if any.
     pub(crate) async fn terminal_for_address(&self, peer: IpAddr) -> AddressTerminal {
         match self.auth.terminal_for_address(peer).await {
-            Ok(Some(terminal)) => AddressTerminal::Found(Profile::new(terminal)),
+            Ok(Some(terminal)) => AddressTerminal::Found(terminal),
             Ok(None) => AddressTerminal::None,
             Err(error) => {
                 warn!(%error, "login-free terminal lookup failed; retried at the next request");

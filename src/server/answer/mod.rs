@@ -3,7 +3,7 @@
 //! Owns: routing each request to its answer, end session (36), the answer when the terminal
 //! could not be decided, and routing of everything else to `refusal.rs`. By noun, in its
 //! children: `service.rs` (the table of what the server answers, which routing reads),
-//! `terminal.rs` (the profile a session serves a terminal with), `login.rs` (the 93 and the
+//! `terminal.rs` (what a terminal may send), `login.rs` (the 93 and the
 //! login-free terminal of an address, as `auth` decides them), `status.rs` (99 -> 98),
 //! `patron_check.rs` (23 -> 24, 63 -> 64), `disclosure.rs` (an `auth` patron decision -> a
 //! reply) and `block.rs` (01 -> 24). Session code reaches `auth` only through this module. Must not frame, parse or write bytes (that is `session`), and never verifies a
@@ -39,7 +39,7 @@ use super::outcome::Outcome;
 use super::patron::{self, PatronReply};
 use super::refusal::Refusal;
 use crate::accounts::Accounts;
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, TerminalProfile};
 use crate::clock::SharedClock;
 use crate::config::server::SipTimezone;
 use crate::config::{Config, MessagesConfig, ServerConfig};
@@ -48,7 +48,6 @@ use crate::sip2::response::EndSessionResponse;
 use crate::sip2::{Request, Response, SipDate};
 pub(crate) use login::{AddressTerminal, Login};
 use service::Handling;
-pub(crate) use terminal::Profile;
 
 /// What the terminal-failure budget asks the session to do with this answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,14 +122,14 @@ impl Answerer {
     }
 
     /// Every request of a terminal other than 93, 99 and 97.
-    pub(crate) async fn answer(&self, request: Request, profile: &Profile) -> Answer {
+    pub(crate) async fn answer(&self, request: Request, profile: &TerminalProfile) -> Answer {
         // What the server never performs is refused as such, whoever sends it; what it answers
         // is refused only to a terminal whose list leaves it out, saying so.
         let kind = request.kind();
         if service::handling(kind) != Handling::Answered {
             return self.refuse(&request, Some(profile), Refused::NotServed);
         }
-        if !profile.may_send(kind) {
+        if !terminal::may_send(Some(profile), kind) {
             return self.refuse(&request, Some(profile), Refused::NotAllowed);
         }
         match request {
@@ -165,7 +164,7 @@ impl Answerer {
         }
     }
 
-    fn end_session(&self, request: &EndPatronSessionRequest, profile: &Profile) -> Answer {
+    fn end_session(&self, request: &EndPatronSessionRequest, profile: &TerminalProfile) -> Answer {
         let response = EndSessionResponse {
             end_session: true,
             transaction_date: self.now(),
@@ -182,7 +181,7 @@ impl Answerer {
     }
 
     /// The negative answer to `request`, saying why.
-    fn refuse(&self, request: &Request, profile: Option<&Profile>, why: Refused) -> Answer {
+    fn refuse(&self, request: &Request, profile: Option<&TerminalProfile>, why: Refused) -> Answer {
         let (text, outcome) = match why {
             Refused::NotServed => (&self.messages.circulation_refused, Outcome::Refused),
             Refused::NotAllowed => (&self.messages.message_not_allowed, Outcome::NotAllowed),
@@ -197,13 +196,13 @@ impl Answerer {
     }
 
     /// AO: the request's when given, else the terminal's institution, else the server's.
-    fn institution(&self, profile: Option<&Profile>, requested: &str) -> String {
+    fn institution(&self, profile: Option<&TerminalProfile>, requested: &str) -> String {
         if !requested.is_empty() {
             return requested.to_owned();
         }
         profile.map_or_else(
             || self.settings.institution_id.clone(),
-            |p| p.institution().to_owned(),
+            |p| p.settings.institution.clone(),
         )
     }
 }

@@ -7,9 +7,9 @@
 use secrecy::SecretString;
 
 use super::disclosure::{self, Rules};
-use super::terminal::Profile;
 use super::{Answer, Answerer, Budget};
 use crate::auth::Presented;
+use crate::auth::TerminalProfile;
 use crate::server::patron;
 use crate::sip2::request::{PatronInformationRequest, PatronStatusRequest};
 use crate::sip2::Secret;
@@ -26,7 +26,7 @@ impl Answerer {
     pub(super) async fn patron_status(
         &self,
         request: PatronStatusRequest,
-        profile: &Profile,
+        profile: &TerminalProfile,
     ) -> Answer {
         let check_for = CheckFor {
             extensions: false,
@@ -51,7 +51,7 @@ impl Answerer {
     pub(super) async fn patron_information(
         &self,
         request: PatronInformationRequest,
-        profile: &Profile,
+        profile: &TerminalProfile,
     ) -> Answer {
         let check_for = CheckFor {
             extensions: self.settings.extensions,
@@ -75,18 +75,15 @@ impl Answerer {
     /// Asks `auth` about the card and AD and turns the decision into a reply.
     async fn check(
         &self,
-        profile: &Profile,
+        profile: &TerminalProfile,
         card: &str,
         password: Option<Secret>,
         check_for: CheckFor,
     ) -> (patron::Checked, Budget) {
         let presented = presented(password);
         let absent = matches!(presented, Presented::Absent);
-        let decision = self
-            .auth
-            .check_patron(&profile.terminal, card, presented)
-            .await;
-        let wrong_credential = if profile.terminal.takes_password_only() {
+        let decision = self.auth.check_patron(profile, card, presented).await;
+        let wrong_credential = if profile.takes_password_only() {
             &self.messages.wrong_password
         } else {
             &self.messages.wrong_pin
@@ -95,7 +92,7 @@ impl Answerer {
             messages: &self.messages,
             wrong_credential,
             default_pin: self.auth.config().default_credential.sip_policy,
-            full_detail: profile.full_detail(),
+            full_detail: profile.settings.full_detail(),
             extensions: check_for.extensions,
             lost_card_as_unknown: self.settings.lost_card_as_unknown,
         };

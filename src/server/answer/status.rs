@@ -5,26 +5,24 @@
 //! Must not verify credentials or look patrons up; the database is only pinged, through
 //! `accounts`.
 
-use super::terminal::{self, Profile};
+use super::terminal;
 use super::{service, Answer, Answerer};
+use crate::auth::TerminalProfile;
 use crate::server::outcome::Outcome;
 use crate::server::patron;
 use crate::sip2::request::ScStatusRequest;
 use crate::sip2::response::AcsStatusResponse;
-use crate::sip2::{ProtocolVersion, RequestKind, RequestSet, Response};
+use crate::sip2::{ProtocolVersion, RequestKind, Response};
 
 impl Answerer {
     /// 99 -> 98. On-line is N while the database does not answer.
     pub(crate) async fn acs_status(
         &self,
-        profile: Option<&Profile>,
+        profile: Option<&TerminalProfile>,
         request: &ScStatusRequest,
     ) -> Answer {
         let online = self.accounts.database_online().await;
-        let may_send = |request| match profile {
-            Some(profile) => profile.may_send(request),
-            None => terminal::may_send(&RequestSet::default(), request),
-        };
+        let may_send = |request| terminal::may_send(profile, request);
         let supported = service::supported(may_send);
         let may_block = may_send(RequestKind::BlockPatronRequest);
         let version = if request.protocol_version.major == 1 {

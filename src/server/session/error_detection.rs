@@ -7,17 +7,16 @@
 
 use super::outcome::Handled;
 use super::Session;
-use crate::server::answer::terminal::{terminator_bytes, Profile};
+use crate::auth::{ErrorDetection, Terminator};
 use crate::server::outcome::Outcome;
 use crate::sip2::encode::{self, EncodeOptions, TrailerMode};
 use crate::sip2::response::RequestScResend;
 use crate::sip2::{Charset, Response};
-use crate::store::{ErrorDetection, Terminator};
 
 impl Session {
     pub(super) fn error_detection(&self) -> ErrorDetection {
         self.profile()
-            .map_or(ErrorDetection::Auto, Profile::error_detection)
+            .map_or(ErrorDetection::Auto, |p| p.settings.error_detection)
     }
 
     /// Answers 96, with `AZ` when `checksum` (96 never carries AY), and remembers it for 97.
@@ -46,11 +45,11 @@ impl Session {
 
     pub(super) fn encode(&self, response: &Response, trailer: TrailerMode) -> Vec<u8> {
         let (charset, terminator) = match self.profile() {
-            Some(profile) => (profile.charset, profile.terminator()),
-            None => (Charset::Utf8, terminator_bytes(Terminator::Cr)),
+            Some(profile) => (profile.settings.charset, profile.settings.terminator),
+            None => (Charset::Utf8, Terminator::Cr),
         };
         let mut out = encode::response(response, &EncodeOptions { charset, trailer });
-        out.extend_from_slice(terminator);
+        out.extend_from_slice(terminator.bytes());
         out
     }
 }

@@ -9,7 +9,8 @@ use tracing::{warn, Span};
 
 use super::outcome::{Dispatched, End};
 use super::{Access, Session};
-use crate::server::answer::{AddressTerminal, Answer, Login, Profile};
+use crate::auth::TerminalProfile;
+use crate::server::answer::{AddressTerminal, Answer, Login};
 use crate::server::login_defence::{Admission, Penalty};
 use crate::server::outcome::Outcome;
 use crate::sip2::request::LoginRequest;
@@ -34,10 +35,10 @@ impl Session {
         }
     }
 
-    pub(super) fn enter(&mut self, profile: Profile) {
+    pub(super) fn enter(&mut self, profile: TerminalProfile) {
         let span = Span::current();
-        span.record("terminal", profile.login_id());
-        if let Some(location) = profile.location() {
+        span.record("terminal", &profile.login_id);
+        if let Some(location) = profile.settings.location_code.as_deref() {
             span.record("location", location);
         }
         self.access = Access::Terminal(profile);

@@ -42,17 +42,16 @@ use tokio_util::sync::CancellationToken;
 use tracing::{field, info, info_span, warn, Instrument};
 
 use self::outcome::{Dispatched, End, Handled};
-use super::answer::Profile;
 use super::answer::{Answer, Budget};
 use super::framing::{command_code, ReadError, SessionCodec};
 use super::limits::ConnectionPermit;
 use super::outcome::Outcome;
 use super::Shared;
+use crate::auth::{ErrorDetection, TerminalProfile};
 use crate::config::server::UnknownCommand;
 use crate::sip2::encode::TrailerMode;
 use crate::sip2::parse::{self, ParseOptions, Parsed, Trailer};
 use crate::sip2::{Charset, Frame, FrameCodec, ParseError, Request};
-use crate::store::ErrorDetection;
 
 /// Serves one connection until it ends; logs how it ended, once, in the session's span.
 pub(crate) async fn serve(
@@ -84,11 +83,11 @@ enum Access {
     /// at the next request.
     AddressUndecided,
     /// A terminal, by 93 or by a login-free source address.
-    Terminal(Profile),
+    Terminal(TerminalProfile),
 }
 
 impl Access {
-    fn profile(&self) -> Option<&Profile> {
+    fn profile(&self) -> Option<&TerminalProfile> {
         match self {
             Access::Terminal(profile) => Some(profile),
             _ => None,
@@ -164,7 +163,7 @@ impl Session {
         }
     }
 
-    fn profile(&self) -> Option<&Profile> {
+    fn profile(&self) -> Option<&TerminalProfile> {
         self.access.profile()
     }
 
@@ -178,7 +177,7 @@ impl Session {
             frame
         };
         let echo = mode != ErrorDetection::Off && carried_trailer;
-        let charset = self.profile().map_or(Charset::Utf8, |p| p.charset);
+        let charset = self.profile().map_or(Charset::Utf8, |p| p.settings.charset);
         let options = ParseOptions {
             charset,
             ..ParseOptions::default()

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use sip2auth::accounts::demo::{self, DemoPatron};
 use sip2auth::auth::hashing::Hasher;
-use sip2auth::auth::{Authenticator, KeyRing, PepperKey};
+use sip2auth::auth::{
+    Authenticator, ErrorDetection, KeyRing, NewTerminal, PatronDetail, PepperKey, TerminalSettings,
+    Terminator,
+};
 use sip2auth::clock::SharedClock;
 use sip2auth::config::Config;
-use sip2auth::store::{
-    CredentialHash, ErrorDetection, MessageCodes, NewPatron, NewTerminal, PatronDetail,
-    PatronStatus, Store, StoredHash, TerminalSettings, Terminator,
-};
+use sip2auth::store::{CredentialHash, NewPatron, PatronStatus, Store, StoredHash};
 
 /// Terminal password of `sc_user`.
 pub const SC_USER_PASSWORD: &str = "k7Qp2vXe9LmT4wZs";
@@ -157,7 +157,7 @@ pub async fn seed(store: &Store, hasher: &Hasher, now: DateTime<Utc>) {
             .map(|c| c.parse::<IpNet>().expect("cidr"))
             .collect();
         settings.login_optional = spec.login_optional;
-        settings.allowed_messages = MessageCodes::new(spec.allowed.iter().copied()).expect("codes");
+        settings.allowed_messages = spec.allowed.join(" ").parse().expect("codes");
         settings.patron_detail = spec.detail;
         settings.terminator = spec.terminator;
         settings.error_detection = spec.error_detection;
@@ -166,7 +166,10 @@ pub async fn seed(store: &Store, hasher: &Hasher, now: DateTime<Utc>) {
             password: spec.password.map(|p| terminal_hash(hasher, p)),
             settings,
         };
-        store.create_terminal(&new).await.expect("terminal created");
+        store
+            .create_terminal(&new.row())
+            .await
+            .expect("terminal created");
     }
     for patron in demo::patrons().expect("demo patrons") {
         create_patron(&patron, store, hasher, now).await;

@@ -1,0 +1,291 @@
+//! The terminal as one typed value: [`TerminalSettings`] (everything about a SIP2 client account
+//! except its identity and login hash), the stored [`Terminal`], a [`NewTerminal`] to create, and
+//! the [`TerminalProfile`] a session serves an admitted terminal with. The SIP2 vocabulary of a
+//! terminal (charset, terminator, error detection, the allowed requests as a `sip2::RequestSet`)
+//! is typed here once.
+//!
+//! This is the one edge between the typed terminal and the store's plain columns
+//! (`store::TerminalColumns`): [`TerminalSettings::columns`] writes them and
+//! [`Terminal::from_row`] reads them back. Adding a terminal setting is a migration per backend,
+//! a field here (with its default in [`TerminalSettings::new`]) and the command-line flag.
+//!
+//! Uses `store` (rows and ids) and `sip2` value types only; must not import `server` or
+//! `accounts`.
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+
+use crate::sip2::{Charset, RequestSet, RequestSetError};
+use crate::store::values::{parse_column, text_enum};
+use crate::store::{self, StoredHash, TerminalColumns, TerminalId, TerminalRow};
+
+text_enum! {
+    /// Which credential patrons present at a terminal.
+    pub enum PatronCredential { Pin = "pin", Password = "password", Either = "either" }
+}
+text_enum! {
+    /// How much patron data a terminal receives.
+    pub enum PatronDetail { Full = "full", Minimal = "minimal" }
+}
+text_enum! {
+    /// Message terminator a terminal expects.
+    pub enum Terminator { Cr = "cr", CrLf = "crlf" }
+}
+text_enum! {
+    /// Whether a terminal's messages carry sequence numbers and checksums.
+    pub enum ErrorDetection { Off = "off", Auto = "auto", Required = "required" }
+}
+
+impl Terminator {
+    /// Bytes ending each response.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            Terminator::Cr => b"\r",
+            Terminator::CrLf => b"\r\n",
+        }
+    }
+}
+
+/// Everything about a terminal except its identity and login hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalSettings {
+    pub institution: String,
+    pub location_code: Option<String>,
+    pub enabled: bool,
+    /// Source networks allowed to connect as this terminal.
+    pub allowed_cidrs: Vec<IpNet>,
+    /// Whether the login message may be skipped from `allowed_cidrs`.
+    pub login_optional: bool,
+    pub patron_credential: PatronCredential,
+    /// Requests this terminal may send (the server decides what an empty set means).
+    pub allowed_messages: RequestSet,
+    pub patron_detail: PatronDetail,
+    pub charset: Charset,
+    pub terminator: Terminator,
+    pub error_detection: ErrorDetection,
+}
+
+impl TerminalSettings {
+    /// Settings with the defaults the schema states too: enabled, PIN, full detail, UTF-8, CR,
+    /// auto (a test keeps the migrations' `DEFAULT`s and these in step).
+    pub fn new(institution: impl Into<String>) -> Self {
+        Self {
+            institution: institution.into(),
+            location_code: None,
+            enabled: true,
+            allowed_cidrs: Vec::new(),
+            login_optional: false,
+            patron_credential: PatronCredential::Pin,
+            allowed_messages: RequestSet::default(),
+            patron_detail: PatronDetail::Full,
+            charset: Charset::Utf8,
+            terminator: Terminator::Cr,
+            error_detection: ErrorDetection::Auto,
+        }
+    }
+
+    /// Whether patrons at this terminal present the online password only (never the PIN).
+    pub fn takes_password_only(&self) -> bool {
+        self.patron_credential == PatronCredential::Password
+    }
+
+    /// Whether this terminal receives the patron's full details.
+    pub fn full_detail(&self) -> bool {
+        self.patron_detail == PatronDetail::Full
+    }
+
+    /// The store's columns for these settings.
+    pub fn columns(&self) -> TerminalColumns {
+        TerminalColumns {
+            institution: self.institution.clone(),
+            location_code: self.location_code.clone(),
+            enabled: self.enabled,
+            allowed_cidrs: self
+                .allowed_cidrs
+                .iter()
+                .map(IpNet::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            login_optional: self.login_optional,
+            patron_credential: self.patron_credential.as_str().to_owned(),
+            allowed_messages: self.allowed_messages.to_string(),
+            patron_detail: self.patron_detail.as_str().to_owned(),
+            charset: self.charset.to_string(),
+            terminator: self.terminator.as_str().to_owned(),
+            error_detection: self.error_detection.as_str().to_owned(),
+        }
+    }
+
+    /// The settings stored in `columns`; `store::Error::Corrupt` names a column that holds
+    /// something no setting writes.
+    pub fn from_columns(columns: TerminalColumns) -> store::Result<Self> {
+        let allowed_cidrs = columns
+            .allowed_cidrs
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(|c| parse_column(c, "terminals.allowed_cidrs"))
+            .collect::<store::Result<_>>()?;
+        Ok(Self {
+            institution: columns.institution,
+            location_code: columns.location_code,
+            enabled: columns.enabled,
+            allowed_cidrs,
+            login_optional: columns.login_optional,
+            patron_credential: parse_column(
+                &columns.patron_credential,
+                "terminals.patron_credential",
+            )?,
+            allowed_messages: stored_requests(&columns.allowed_messages)?,
+            patron_detail: parse_column(&columns.patron_detail, "terminals.patron_detail")?,
+            charset: parse_column(&columns.charset, "terminals.charset")?,
+            terminator: parse_column(&columns.terminator, "terminals.terminator")?,
+            error_detection: parse_column(&columns.error_detection, "terminals.error_detection")?,
+        })
+    }
+}
+
+/// The stored allowed-message list: two-digit codes separated by spaces. A code of the right
+/// shape that names no request (written before the list was checked against the request table)
+/// allows nothing; anything else is a corrupt column.
+fn stored_requests(text: &str) -> store::Result<RequestSet> {
+    let mut kinds = Vec::new();
+    for code in text.split([' ', ',']).filter(|c| !c.is_empty()) {
+        match code.parse::<RequestSet>() {
+            Ok(one) => kinds.extend(one.iter()),
+            Err(RequestSetError::NotARequest(_)) => {}
+            Err(RequestSetError::NotACode(_)) => {
+                return Err(store::Error::Corrupt {
+                    column: "terminals.allowed_messages",
+                })
+            }
+        }
+    }
+    Ok(kinds.into_iter().collect::<RequestSet>())
+}
+
+/// A stored terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terminal {
+    pub id: TerminalId,
+    pub login_id: String,
+    /// `None` for a login-free terminal.
+    pub password: Option<StoredHash>,
+    pub settings: TerminalSettings,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Terminal {
+    /// The terminal a store row holds.
+    pub fn from_row(row: TerminalRow) -> store::Result<Self> {
+        Ok(Self {
+            id: row.id,
+            login_id: row.login_id,
+            password: row.password,
+            settings: TerminalSettings::from_columns(row.columns)?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    /// The terminal as a session serves it once admitted.
+    pub fn profile(&self) -> TerminalProfile {
+        TerminalProfile {
+            id: self.id,
+            login_id: self.login_id.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+/// A terminal to create.
+#[derive(Debug, Clone)]
+pub struct NewTerminal {
+    pub login_id: String,
+    /// `None` for a login-free terminal.
+    pub password: Option<StoredHash>,
+    pub settings: TerminalSettings,
+}
+
+impl NewTerminal {
+    /// The row the store inserts.
+    pub fn row(&self) -> store::NewTerminalRow {
+        store::NewTerminalRow {
+            login_id: self.login_id.clone(),
+            password: self.password.clone(),
+            columns: self.settings.columns(),
+        }
+    }
+}
+
+/// An admitted terminal: its identity for logs and audit, and its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalProfile {
+    pub id: TerminalId,
+    pub login_id: String,
+    pub settings: TerminalSettings,
+}
+
+impl TerminalProfile {
+    /// Whether patrons at this terminal present the online password only (never the PIN).
+    pub fn takes_password_only(&self) -> bool {
+        self.settings.takes_password_only()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ConnectOptions, Store};
+
+    #[test]
+    fn settings_round_trip_through_the_columns() {
+        let mut settings = TerminalSettings::new("MAIN");
+        settings.location_code = Some("BRANCH1".into());
+        settings.allowed_cidrs = vec!["10.0.0.0/8".parse().expect("net")];
+        settings.allowed_messages = "63 23".parse().expect("requests");
+        settings.charset = Charset::Cp850;
+        settings.terminator = Terminator::CrLf;
+        settings.error_detection = ErrorDetection::Required;
+        let back = TerminalSettings::from_columns(settings.columns()).expect("read back");
+        assert_eq!(back, settings);
+    }
+
+    #[test]
+    fn stored_codes_of_no_request_allow_nothing_and_bad_shapes_are_corrupt() {
+        assert_eq!(
+            stored_requests("94 23").expect("read").to_string(),
+            "23".to_string()
+        );
+        assert!(matches!(
+            stored_requests("2A"),
+            Err(store::Error::Corrupt { .. })
+        ));
+    }
+
+    /// A row inserted with only the required columns reads back as `TerminalSettings::new`,
+    /// which the command line's flags take their defaults from.
+    #[tokio::test]
+    async fn the_schema_defaults_are_the_rust_defaults() {
+        // One connection: every connection to `sqlite::memory:` is a database of its own.
+        let options = ConnectOptions {
+            max_connections: 1,
+            ..ConnectOptions::default()
+        };
+        let store = Store::connect("sqlite::memory:", &options)
+            .await
+            .expect("in-memory store");
+        store.migrate().await.expect("migrated");
+        store
+            .insert_bare_terminal_for_test("bare", "MAIN")
+            .await
+            .expect("a bare row");
+        let bare = store
+            .terminal_by_login("bare")
+            .await
+            .expect("read")
+            .expect("found");
+        let bare = Terminal::from_row(bare).expect("typed");
+        assert_eq!(bare.settings, TerminalSettings::new("MAIN"));
+    }
+}
