@@ -11,7 +11,8 @@
 //! clock       the injectable clock every time-dependent decision reads
 //! sip2/       the protocol, pure: bytes in, typed values out (no I/O, logging or clock)
 //! store/      persistence over sqlx (SQLite, PostgreSQL): typed queries, no SIP2, no argon2
-//! auth/       decisions: terminal and patron checks, argon2id + pepper, PIN/password rules, lockout
+//! auth/       decisions: terminal and patron checks, argon2id + pepper, PIN/password rules, lockout,
+//!             and what a terminal is told about a patron check (told.rs; server and explain)
 //! accounts/   patron and terminal lifecycle shared by the CLI (and later the web side)
 //! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
 //!             clock and the one shutdown token once per process; owns housekeeping and drain
