@@ -172,7 +172,6 @@ impl Accounts {
                 // A correct default PIN is the verdict the server weighs against its policy.
                 (_, Some(expires)) => {
                     let policy = security.default_credential.sip_policy;
-                    if !CredentialVerdict::DefaultToChange.is_accepted(policy) {}
                     format!(
                         "one-time/default PIN, must be changed, valid until {} (terminal policy: {:?})",
                         expires.format("%Y-%m-%d %H:%M UTC"),

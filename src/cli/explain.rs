@@ -60,7 +60,7 @@ pub async fn run(args: ExplainArgs, config: &Config) -> anyhow::Result<ExitCode>
         },
     );
     for answer in &explanation.answers {
-        fact(&typed_label(answer.typed), &told_text(&answer.told));
+        fact(&typed_label(answer.typed), told_text(&answer.told));
     }
     Ok(
         // A known card (even one answered as unknown because it is lost) is explained: exit 0.
