@@ -12,7 +12,8 @@
 //! sip2/       the protocol, pure: bytes in, typed values out (no I/O, logging or clock)
 //! store/      persistence over sqlx (SQLite, PostgreSQL): typed queries, no SIP2, no argon2
 //! auth/       decisions: terminal and patron checks, argon2id + pepper, PIN/password rules, lockout;
-//!             the terminal as one typed value (terminal_settings), converted to store columns there
+//!             the terminal as one typed value (terminal_settings), converted to store columns there;
+//!             and what a terminal is told about a patron check (told.rs; server and explain)
 //! accounts/   patron and terminal lifecycle shared by the CLI (and later the web side)
 //! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
 //!             clock and the one shutdown token once per process; owns housekeeping and drain

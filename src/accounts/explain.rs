@@ -3,16 +3,21 @@
 //! verifying a PIN and without showing any secret or hash.
 //!
 //! Reads stored facts only (no hashing, no counter changes). The standing rules and the lock
-//! policy come from `auth`, so `explain` and the SIP2 answer cannot disagree. Uses `auth`,
+//! policy come from `auth`, and what the terminal is told (BL, CQ, status flags, AF) is
+//! `auth::Telling`, the function the SIP2 answer runs, over the verdict a check would reach
+//! (`auth::foreseen_verdict`), so `explain` and the SIP2 answer cannot disagree. Uses `auth`,
 //! `store`, `config`, `clock`; must not import `sip2` or `cli`.
 
 use chrono::{DateTime, Utc};
 
 use super::patron::CardRef;
 use super::{Accounts, Error};
-use crate::auth::{pin_lock_policy, CredentialVerdict, Standing};
-use crate::auth::{PatronCredential, Terminal};
-use crate::store::{AttemptSlot, Money, PatronRecord, PatronStatus};
+use crate::auth::{
+    foreseen_verdict, password_lock_policy, pin_lock_policy, CredentialVerdict, PatronCredential,
+    PatronDecision, PatronDetail, PatronView, Standing, Telling, Terminal, TerminalBudget, Told,
+    Typed,
+};
+use crate::store::{AttemptSlot, Money, Patron, PatronRecord, PatronStatus};
 
 /// The answer of `explain`: a verdict and the facts behind it, each as a labelled sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +34,9 @@ pub struct Explanation {
     pub verdict: String,
     /// Labelled facts, in display order.
     pub facts: Vec<(&'static str, String)>,
+    /// What the terminal is told for each credential it takes, typed correctly and wrongly (the
+    /// first: its own credential, correct), as the SIP2 answer decides it.
+    pub answers: Vec<Foreseen>,
 }
 
 impl Accounts {
@@ -49,6 +57,7 @@ impl Accounts {
         let now = self.clock.now();
         Ok(match record {
             None => Explanation {
+                answers: self.foresee(None, terminal.as_ref(), now),
                 card_on_file: false,
                 valid_patron: false,
                 pin_would_verify: false,
@@ -106,7 +115,6 @@ impl Accounts {
                 .unwrap_or_default();
             facts.push(("card", format!("this card was marked lost{when}")));
         }
-        let valid_patron = !(card_lost && lost_as_unknown);
         if card_lost {
             refusals.push(if lost_as_unknown {
                 "the card is lost and server.lost_card_as_unknown is on: answered as an unknown card".into()
@@ -144,14 +152,9 @@ impl Accounts {
             None => format!("owes {} (no limit)", money(d.fines_owed_minor)),
         };
         facts.push(("fines", fines));
-        let mut pin_ok = true;
         let pin = match &patron.pin {
-            None => {
-                pin_ok = false;
-                "no PIN on file: every PIN check is answered CQ=N".to_string()
-            }
+            None => "no PIN on file: every PIN check is answered CQ=N".to_string(),
             Some(pin) if !self.credentials.has_key(pin.key_id) => {
-                pin_ok = false;
                 format!(
                     "PIN hashed with pepper key {} which is not configured: the PIN must be reset",
                     pin.key_id
@@ -159,7 +162,6 @@ impl Accounts {
             }
             Some(pin) => match (pin.must_change, pin.default_expires_at) {
                 (_, Some(expires)) if expires <= now => {
-                    pin_ok = false;
                     format!(
                         "one-time/default PIN expired on {}: it must be reset",
                         expires.format("%Y-%m-%d %H:%M UTC")
@@ -168,9 +170,6 @@ impl Accounts {
                 // A correct default PIN is the verdict the server weighs against its policy.
                 (_, Some(expires)) => {
                     let policy = security.default_credential.sip_policy;
-                    if !CredentialVerdict::DefaultToChange.is_accepted(policy) {
-                        pin_ok = false;
-                    }
                     format!(
                         "one-time/default PIN, must be changed, valid until {} (terminal policy: {:?})",
                         expires.format("%Y-%m-%d %H:%M UTC"),
@@ -184,14 +183,12 @@ impl Accounts {
         facts.push(("pin", pin));
         let lock = match pin_lock_policy(&security.lockout).refusal(&patron.pin_lock, now) {
             Some(AttemptSlot::HardLocked) => {
-                pin_ok = false;
                 format!(
                     "hard-locked after {} consecutive wrong PINs: refused even with the right PIN until `patron unlock` or a reset",
                     patron.pin_lock.failures
                 )
             }
             Some(AttemptSlot::LockedUntil(until)) => {
-                pin_ok = false;
                 format!(
                     "temporarily locked until {}: refused even with the right PIN",
                     until.format("%Y-%m-%d %H:%M UTC")
@@ -204,38 +201,24 @@ impl Accounts {
         };
         facts.push(("lock", lock));
         let credential = credential_noun(terminal);
-        if credential == PASSWORD {
-            facts.push((
+        match terminal.map(|t| t.settings.patron_credential) {
+            Some(PatronCredential::Password) => facts.push((
                 "credential",
                 "this terminal checks the online password, not the PIN".into(),
-            ));
-            // The PIN and its lock play no part: what counts is the password on file.
-            pin_ok = match &patron.password {
-                None => {
-                    facts.push((
-                        "password",
-                        "no online password on file: every password check is answered CQ=N".into(),
-                    ));
-                    false
-                }
-                Some(password) if !self.credentials.has_key(password.key_id) => {
-                    facts.push((
-                        "password",
-                        format!(
-                            "password hashed with pepper key {} which is not configured: it must be set again",
-                            password.key_id
-                        ),
-                    ));
-                    false
-                }
-                Some(_) => {
-                    facts.push(("password", "online password set".into()));
-                    true
-                }
-            };
+            )),
+            Some(PatronCredential::Either) => facts.push((
+                "credential",
+                "this terminal takes the PIN (digits) or the online password".into(),
+            )),
+            _ => {}
         }
+        if credential_kind(terminal) != PatronCredential::Pin {
+            facts.push(("password", self.describe_password(patron, now)));
+        }
+        let answers = self.foresee(Some(record), terminal, now);
         let terminal_ok = terminal.is_none_or(|t| t.settings.enabled);
-        let pin_would_verify = valid_patron && pin_ok && terminal_ok;
+        let valid_patron = answers[0].told.valid_patron;
+        let pin_would_verify = terminal_ok && answers[0].told.valid_credential == Some(true);
         let verdict = match (valid_patron, pin_would_verify) {
             (false, _) => "the terminal is told the card is unknown (BL=N, CQ=N)".to_string(),
             (true, true) if refusals.is_empty() => format!(
@@ -261,8 +244,89 @@ impl Accounts {
             credential,
             verdict,
             facts,
+            answers,
         }
     }
+
+    /// What the terminal is told when the patron types each credential it takes, correct and
+    /// wrong: the verdict a check would reach, through the rules the SIP2 answer applies. The
+    /// first is the terminal's own credential, typed correctly.
+    fn foresee(
+        &self,
+        record: Option<&PatronRecord>,
+        terminal: Option<&Terminal>,
+        now: DateTime<Utc>,
+    ) -> Vec<Foreseen> {
+        let config = &self.config;
+        let kind = credential_kind(terminal);
+        let telling = Telling {
+            messages: &config.messages,
+            credential: kind,
+            detail: terminal.map_or(PatronDetail::Full, |t| t.settings.patron_detail),
+            default_pin: config.security.default_credential.sip_policy,
+            lost_card_as_unknown: config.server.lost_card_as_unknown,
+            // A credential is always typed here.
+            credential_required: true,
+        };
+        let pin = [true, false].map(|correct| Typed::Pin { correct });
+        let password = [true, false].map(|correct| Typed::Password { correct });
+        let typed: Vec<Typed> = match kind {
+            PatronCredential::Pin => pin.to_vec(),
+            PatronCredential::Password => password.to_vec(),
+            PatronCredential::Either => pin.into_iter().chain(password).collect(),
+        };
+        let mut answers = Vec::new();
+        for typed in typed {
+            let credential = record.map_or(CredentialVerdict::WrongCredential, |r| {
+                let known = |key| self.credentials.has_key(key);
+                foreseen_verdict(kind, r, typed, known, &config.security.lockout, now)
+            });
+            let decision = PatronDecision {
+                patron: record.map(PatronView::of),
+                credential,
+                standing: record.map(|r| Standing::of(r, now)).unwrap_or_default(),
+                budget: TerminalBudget::default(),
+            };
+            answers.push(Foreseen {
+                typed,
+                told: telling.told(&decision),
+            });
+        }
+        answers
+    }
+
+    /// The online password on file, its key and its lock.
+    fn describe_password(&self, patron: &Patron, now: DateTime<Utc>) -> String {
+        let Some(password) = &patron.password else {
+            return "no online password on file: every password check is answered CQ=N".into();
+        };
+        if !self.credentials.has_key(password.key_id) {
+            return format!(
+                "password hashed with pepper key {} which is not configured: it must be set again",
+                password.key_id
+            );
+        }
+        let lockout = &self.config.security.lockout;
+        match password_lock_policy(lockout).refusal(&patron.password_lock, now) {
+            Some(AttemptSlot::LockedUntil(until)) => format!(
+                "online password set, temporarily locked until {}: refused even when correct",
+                until.format("%Y-%m-%d %H:%M UTC")
+            ),
+            _ => "online password set".into(),
+        }
+    }
+}
+
+/// What the terminal is told when the patron types `typed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreseen {
+    pub typed: Typed,
+    pub told: Told,
+}
+
+/// The credential `terminal` checks (the PIN when no terminal is named).
+fn credential_kind(terminal: Option<&Terminal>) -> PatronCredential {
+    terminal.map_or(PatronCredential::Pin, |t| t.settings.patron_credential)
 }
 
 const PASSWORD: &str = "password";

@@ -112,12 +112,16 @@ impl Authenticator {
     }
 
     pub(super) fn password_policy(&self) -> PasswordLockPolicy {
-        let l = &self.inner.config.lockout;
-        PasswordLockPolicy {
-            threshold: l.password_threshold,
-            base_lock: duration(l.password_lock),
-            max_lock: duration(l.password_lock_max),
-        }
+        password_lock_policy(&self.inner.config.lockout)
+    }
+}
+
+/// The password lockout as the store applies it (public for the same reason as the PIN's).
+pub fn password_lock_policy(lockout: &LockoutConfig) -> PasswordLockPolicy {
+    PasswordLockPolicy {
+        threshold: lockout.password_threshold,
+        base_lock: duration(lockout.password_lock),
+        max_lock: duration(lockout.password_lock_max),
     }
 }
 

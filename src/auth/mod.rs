@@ -2,7 +2,8 @@
 //! decisions ([`decision`]), argon2id hashing with the pepper ([`hashing`], [`pepper`]) and the
 //! imported legacy hashes it replaces ([`legacy`]), the
 //! blocking hashing pool ([`pool`]), PIN and password rules, lockout and per-terminal budgets, the
-//! default PIN, and the audit entries these produce (with pseudonymised cards).
+//! default PIN, what a terminal is told about a patron check ([`told`]), and the audit entries
+//! these produce (with pseudonymised cards).
 //!
 //! The facade is [`Authenticator`]: cheap to clone, built once at start-up.
 //!
@@ -26,23 +27,28 @@ pub mod pool;
 mod standing;
 mod terminal;
 pub mod terminal_settings;
+pub mod told;
 
 /// Amounts are written one way everywhere; `server` reads them through `auth`.
 pub use crate::store::Money;
 pub use audit::{AuditAction, AuditOutcome};
-pub use authenticator::{pin_lock_policy, Authenticator};
+pub use authenticator::{password_lock_policy, pin_lock_policy, Authenticator};
 pub use credential::default_pin_digits;
 pub use decision::{
     BudgetAction, Chosen, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
     Rejection, Rejections, Standing, TerminalBudget, TerminalDecision, TerminalRefusal,
 };
 pub use password_rules::{PasswordContext, PasswordRejection};
+pub use patron::{foreseen_verdict, Typed};
 pub use pepper::{KeyRing, PepperError, PepperKey};
 pub use pin_rules::{PinContext, PinRejection};
 pub use pool::{Busy, PoolCounts};
 pub use terminal_settings::{
     ErrorDetection, NewTerminal, PatronCredential, PatronDetail, Terminal, TerminalProfile,
     TerminalSettings, Terminator,
+};
+pub use told::{
+    Case, Disclosure, Reason, ScreenMessage, StatusFlag, Telling, Told, PRIVILEGES_DENIED,
 };
 
 /// Why the engine could not decide (or could not start). A refusal is never an `Err`.

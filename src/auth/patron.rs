@@ -9,13 +9,14 @@ use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
 use super::attempt::Which;
-use super::authenticator::Authenticator;
+use super::authenticator::{password_lock_policy, pin_lock_policy, Authenticator};
 use super::decision::{
     CredentialVerdict, PatronDecision, PatronView, Presented, Standing, TerminalBudget,
 };
 use super::terminal_settings::{PatronCredential, TerminalProfile};
 use super::Result;
-use crate::store::{FailureKind, PatronRecord};
+use crate::config::security::LockoutConfig;
+use crate::store::{AttemptSlot, FailureKind, PatronRecord};
 
 /// Which credential a terminal's AD field is checked against: its configured kind; for `either`,
 /// the PIN when the value is all digits and a PIN is on file, else the password.
@@ -31,6 +32,65 @@ fn which_for(kind: PatronCredential, record: &PatronRecord, presented: &str) -> 
                 Which::Password
             }
         }
+    }
+}
+
+/// What a patron types at a terminal, as [`foreseen_verdict`] imagines a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typed {
+    /// Their PIN (digits), correct or not.
+    Pin { correct: bool },
+    /// Their online password (taken to be more than digits), correct or not.
+    Password { correct: bool },
+}
+
+/// The verdict a check would reach, from stored facts and without hashing (for `explain`). The
+/// order is that of a real check (`attempt.rs`): nothing on file, a hash that cannot be verified
+/// (`key_known` says whether its pepper key is configured), a lock, a mismatch, a default PIN.
+pub fn foreseen_verdict(
+    kind: PatronCredential,
+    record: &PatronRecord,
+    typed: Typed,
+    key_known: impl Fn(u32) -> bool,
+    lockout: &LockoutConfig,
+    now: DateTime<Utc>,
+) -> CredentialVerdict {
+    let (sample, typed_which, correct) = match typed {
+        Typed::Pin { correct } => ("0", Which::Pin, correct),
+        Typed::Password { correct } => ("a", Which::Password, correct),
+    };
+    let which = which_for(kind, record, sample);
+    let patron = &record.patron;
+    let (stored, refusal) = match which {
+        Which::Pin => (
+            patron.pin.as_ref(),
+            pin_lock_policy(lockout).refusal(&patron.pin_lock, now),
+        ),
+        Which::Password => (
+            patron.password.as_ref(),
+            password_lock_policy(lockout).refusal(&patron.password_lock, now),
+        ),
+    };
+    let Some(stored) = stored else {
+        return CredentialVerdict::NoPinOnFile;
+    };
+    if !key_known(stored.key_id) {
+        return CredentialVerdict::ResetRequired;
+    }
+    match refusal {
+        Some(AttemptSlot::LockedUntil(until)) => {
+            return CredentialVerdict::Locked { until: Some(until) }
+        }
+        Some(_) => return CredentialVerdict::Locked { until: None },
+        None => {}
+    }
+    if !correct || which != typed_which {
+        return CredentialVerdict::WrongCredential;
+    }
+    match stored.default_expires_at {
+        None => CredentialVerdict::Valid,
+        Some(expires) if now >= expires => CredentialVerdict::DefaultExpired,
+        Some(_) => CredentialVerdict::DefaultToChange,
     }
 }
 

@@ -8,6 +8,7 @@ use clap::Args;
 use super::admin::open;
 use super::output::{fact, report, Exit};
 use crate::accounts::patron::CardRef;
+use crate::auth::{Told, Typed};
 use crate::config::Config;
 
 #[derive(Debug, Args)]
@@ -58,6 +59,9 @@ pub async fn run(args: ExplainArgs, config: &Config) -> anyhow::Result<ExitCode>
             format!("N: refused whatever {credential} is typed")
         },
     );
+    for answer in &explanation.answers {
+        fact(&typed_label(answer.typed), told_text(&answer.told));
+    }
     Ok(
         // A known card (even one answered as unknown because it is lost) is explained: exit 0.
         if explanation.card_on_file {
@@ -66,5 +70,47 @@ pub async fn run(args: ExplainArgs, config: &Config) -> anyhow::Result<ExitCode>
             Exit::NotFound
         }
         .into(),
+    )
+}
+
+/// "correct PIN", "wrong password", ...
+fn typed_label(typed: Typed) -> String {
+    let (correct, noun) = match typed {
+        Typed::Pin { correct } => (correct, "PIN"),
+        Typed::Password { correct } => (correct, "password"),
+    };
+    format!("{} {noun}", if correct { "correct" } else { "wrong" })
+}
+
+/// BL, CQ, the status flags and AF as the terminal is told them.
+fn told_text(told: &Told) -> String {
+    let yn = |b: bool| if b { "Y" } else { "N" };
+    let cq = told.valid_credential.map_or("left out", yn);
+    let flags = if told.flags.is_empty() {
+        "none".to_owned()
+    } else {
+        told.flags
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let af = if told.messages.is_empty() {
+        "none".to_owned()
+    } else {
+        told.messages
+            .iter()
+            .map(|m| format!("\"{}\" (messages.{})", m.text, m.reason.key()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let shown = if told.name_and_fees {
+        "name and fees shown"
+    } else {
+        "no name or fees"
+    };
+    format!(
+        "BL={} CQ={cq}; flags: {flags}; AF: {af}; {shown}",
+        yn(told.valid_patron)
     )
 }

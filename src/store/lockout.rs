@@ -129,6 +129,12 @@ impl PasswordLockPolicy {
             FailureEffect::Counted
         }
     }
+
+    /// Whether stored counters refuse an attempt at `now` (for display; decisions use the
+    /// atomic reservation).
+    pub fn refusal(&self, counters: &LockCounters, now: DateTime<Utc>) -> Option<AttemptSlot> {
+        temporary_lock(counters, now)
+    }
 }
 
 /// A threshold as bound in SQL: 0 (disabled) becomes a value no counter reaches.

@@ -1,6 +1,7 @@
-//! From an `auth` patron decision to a `PatronReply`: the verdict's CQ, notice and outcome name,
-//! how much of the patron is disclosed (verified, unverified, withheld), the standing flags and
-//! texts (PROTOCOL.md §6.2-6.3), and the terminal budget's action as the session applies it.
+//! From an `auth` patron decision to a `PatronReply`: encodes what `auth` says the terminal is
+//! told (`auth::Told`: BL, CQ, status flags, AF, disclosure; the rules of PROTOCOL.md §6.2-6.3
+//! live there, shared with `explain`) with the patron's name, fees and extensions, names the
+//! outcome, and applies the terminal budget's action as the session does.
 //!
 //! Part of `answer`, the one place where SIP2 meets `auth`. Must not import `store`, encode
 //! responses, or touch the network.
@@ -8,167 +9,108 @@
 use std::time::Duration;
 
 use super::Budget;
-use crate::auth::{BudgetAction, CredentialVerdict as Verdict, Money, PatronDecision};
-use crate::config::security::DefaultPinSipPolicy;
-use crate::config::MessagesConfig;
-use crate::server::outcome::Outcome;
-use crate::server::patron::{
-    sanitise, text, Checked, Extensions, Fees, PatronReply, PRIVILEGES_DENIED,
+use crate::auth::{
+    BudgetAction, Case, CredentialVerdict as Verdict, Disclosure, Money, PatronDecision,
+    StatusFlag, Telling, Told,
 };
+use crate::server::outcome::Outcome;
+use crate::server::patron::{sanitise, Checked, Extensions, Fees, PatronReply};
 use crate::sip2::{PatronStatus, PatronStatusFlag};
-
-/// How much of a known patron a reply shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Disclosure {
-    /// The credential was verified: everything the terminal's detail level allows.
-    Verified,
-    /// No credential presented (barcode-only check): name, status flags and fees.
-    Unverified,
-    /// A presented credential failed: validity and the reason only.
-    Withheld,
-}
 
 /// The settings that shape patron replies.
 pub(crate) struct Rules<'a> {
-    pub(crate) messages: &'a MessagesConfig,
-    /// The AF of a wrong credential: the PIN's, or the password's at a password terminal.
-    pub(crate) wrong_credential: &'a String,
-    /// A correct default PIN: accepted with a notice, or refused.
-    pub(crate) default_pin: DefaultPinSipPolicy,
-    pub(crate) full_detail: bool,
+    /// What the terminal is told, as `auth` states it.
+    pub(crate) telling: Telling<'a>,
     /// Send PA/PB/PC (64 only, `server.extensions`).
     pub(crate) extensions: bool,
-    pub(crate) lost_card_as_unknown: bool,
 }
 
 impl Rules<'_> {
     /// The reply to a decided patron check.
     pub(crate) fn reply(&self, decision: &PatronDecision) -> Checked {
-        let m = self.messages;
-        let Some(patron) = decision.patron.as_ref() else {
-            return Checked {
-                reply: PatronReply::unknown(m),
-                outcome: Outcome::UnknownCard,
-            };
-        };
-        let standing = &decision.standing;
-        if standing.card_lost && self.lost_card_as_unknown {
-            return Checked {
-                reply: PatronReply::unknown(m),
-                outcome: Outcome::CardLostAsUnknown,
-            };
+        let told = self.telling.told(decision);
+        let mut reply = PatronReply::from(&told);
+        if let (true, Some(patron)) = (told.name_and_fees, decision.patron.as_ref()) {
+            reply.personal_name = sanitise(&patron.display_name);
+            reply.fees = Some(Fees {
+                currency: patron.currency.to_string(),
+                owed: Money::from_minor(patron.fines_owed_minor).to_string(),
+                limit: patron
+                    .fee_limit_minor
+                    .map(|m| Money::from_minor(m).to_string()),
+            });
+            if told.disclosure == Disclosure::Verified && self.extensions {
+                reply.extensions = Some(Extensions {
+                    expiry: patron.expires_on.map(|d| d.format("%Y%m%d").to_string()),
+                    birth_date: patron.birth_date.map(|d| d.format("%Y%m%d").to_string()),
+                    class: patron.patron_class.as_deref().map(sanitise),
+                });
+            }
         }
-        let (valid_password, notice, disclosure, outcome) = match decision.credential {
-            Verdict::Valid => (Some(true), None, Disclosure::Verified, Outcome::Valid),
-            Verdict::DefaultToChange if decision.credential.is_accepted(self.default_pin) => (
-                Some(true),
-                Some(&m.default_pin_change),
-                Disclosure::Verified,
-                Outcome::ValidDefaultPin,
-            ),
-            Verdict::DefaultToChange => (
-                Some(false),
-                Some(&m.default_pin_change),
-                Disclosure::Withheld,
-                Outcome::DefaultPinRefused,
-            ),
-            Verdict::NotGiven => (None, None, Disclosure::Unverified, Outcome::NoCredential),
-            Verdict::Empty => (
-                Some(false),
-                Some(&m.pin_required),
-                Disclosure::Unverified,
-                Outcome::EmptyCredential,
-            ),
-            Verdict::WrongCredential => (
-                Some(false),
-                Some(self.wrong_credential),
-                Disclosure::Withheld,
-                Outcome::WrongCredential,
-            ),
-            Verdict::NoPinOnFile => (
-                Some(false),
-                Some(self.wrong_credential),
-                Disclosure::Withheld,
-                Outcome::NoCredentialOnFile,
-            ),
-            Verdict::Locked { .. } => (
-                Some(false),
-                Some(&m.locked),
-                Disclosure::Withheld,
-                Outcome::Locked,
-            ),
-            Verdict::ResetRequired => (
-                Some(false),
-                Some(&m.locked),
-                Disclosure::Withheld,
-                Outcome::ResetRequired,
-            ),
-            Verdict::DefaultExpired => (
-                Some(false),
-                Some(&m.default_pin_expired),
-                Disclosure::Withheld,
-                Outcome::DefaultPinExpired,
-            ),
-            Verdict::Busy => (
-                Some(false),
-                Some(&m.busy),
-                Disclosure::Withheld,
-                Outcome::Busy,
-            ),
-        };
-        let mut reply = PatronReply {
-            status: PatronStatus::default(),
+        Checked {
+            reply,
+            outcome: outcome(told.case, told.valid_credential),
+        }
+    }
+
+    /// The reply when the check could not be decided.
+    pub(crate) fn unavailable(&self) -> Checked {
+        let told = self.telling.unavailable();
+        Checked {
+            reply: PatronReply::from(&told),
+            outcome: outcome(told.case, told.valid_credential),
+        }
+    }
+}
+
+impl From<&Told> for PatronReply {
+    /// BL, CQ, the status flags and AF as `auth` states them; no name, fees or extensions.
+    fn from(told: &Told) -> PatronReply {
+        let flags: Vec<PatronStatusFlag> = told.flags.iter().map(|f| flag(*f)).collect();
+        PatronReply {
+            status: PatronStatus::with(&flags),
             personal_name: String::new(),
-            valid_patron: true,
-            valid_password,
+            valid_patron: told.valid_patron,
+            valid_password: told.valid_credential,
             fees: None,
             extensions: None,
-            messages: notice.map(|t| text(t)).unwrap_or_default(),
-        };
-        if disclosure != Disclosure::Withheld {
-            let mut flags: Vec<PatronStatusFlag> = Vec::new();
-            let mut standing_texts = Vec::new();
-            if standing.expired {
-                flags.extend(PRIVILEGES_DENIED);
-                standing_texts.extend(text(&m.expired));
-            }
-            if standing.blocked.is_some() {
-                flags.extend(PRIVILEGES_DENIED);
-                standing_texts.extend(text(&m.blocked));
-            }
-            if standing.card_lost {
-                flags.extend(PRIVILEGES_DENIED);
-                flags.push(PatronStatusFlag::CardReportedLost);
-                standing_texts.extend(text(&m.card_lost));
-            }
-            if standing.fines_over_limit {
-                flags.push(PatronStatusFlag::ExcessiveOutstandingFines);
-                standing_texts.extend(text(&m.fines_over_limit));
-            }
-            reply.status = PatronStatus::with(&flags);
-            reply.messages.extend(standing_texts);
-            if self.full_detail {
-                reply.personal_name = sanitise(&patron.display_name);
-                reply.fees = Some(Fees {
-                    currency: patron.currency.to_string(),
-                    owed: Money::from_minor(patron.fines_owed_minor).to_string(),
-                    limit: patron
-                        .fee_limit_minor
-                        .map(|m| Money::from_minor(m).to_string()),
-                });
-                if disclosure == Disclosure::Verified && self.extensions {
-                    reply.extensions = Some(Extensions {
-                        expiry: patron.expires_on.map(|d| d.format("%Y%m%d").to_string()),
-                        birth_date: patron.birth_date.map(|d| d.format("%Y%m%d").to_string()),
-                        class: patron.patron_class.as_deref().map(sanitise),
-                    });
-                }
-            }
-            if disclosure == Disclosure::Verified && reply.messages.is_empty() {
-                reply.messages = text(&m.welcome);
-            }
+            messages: told.messages.iter().map(|m| sanitise(&m.text)).collect(),
         }
-        Checked { reply, outcome }
+    }
+}
+
+/// A status flag at its SIP2 position.
+fn flag(flag: StatusFlag) -> PatronStatusFlag {
+    match flag {
+        StatusFlag::ChargePrivilegesDenied => PatronStatusFlag::ChargePrivilegesDenied,
+        StatusFlag::RenewalPrivilegesDenied => PatronStatusFlag::RenewalPrivilegesDenied,
+        StatusFlag::RecallPrivilegesDenied => PatronStatusFlag::RecallPrivilegesDenied,
+        StatusFlag::HoldPrivilegesDenied => PatronStatusFlag::HoldPrivilegesDenied,
+        StatusFlag::CardReportedLost => PatronStatusFlag::CardReportedLost,
+        StatusFlag::ExcessiveOutstandingFines => PatronStatusFlag::ExcessiveOutstandingFines,
+    }
+}
+
+/// The request log's name for what the terminal was told.
+fn outcome(case: Case, valid_credential: Option<bool>) -> Outcome {
+    match case {
+        Case::UnknownCard => Outcome::UnknownCard,
+        Case::CardLostAsUnknown => Outcome::CardLostAsUnknown,
+        Case::CredentialRequired => Outcome::CredentialRequired,
+        Case::Unavailable => Outcome::Unavailable,
+        Case::Checked(verdict) => match verdict {
+            Verdict::Valid => Outcome::Valid,
+            Verdict::DefaultToChange if valid_credential == Some(true) => Outcome::ValidDefaultPin,
+            Verdict::DefaultToChange => Outcome::DefaultPinRefused,
+            Verdict::NotGiven => Outcome::NoCredential,
+            Verdict::Empty => Outcome::EmptyCredential,
+            Verdict::WrongCredential => Outcome::WrongCredential,
+            Verdict::NoPinOnFile => Outcome::NoCredentialOnFile,
+            Verdict::Locked { .. } => Outcome::Locked,
+            Verdict::ResetRequired => Outcome::ResetRequired,
+            Verdict::DefaultExpired => Outcome::DefaultPinExpired,
+            Verdict::Busy => Outcome::Busy,
+        },
     }
 }
 

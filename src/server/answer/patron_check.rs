@@ -8,8 +8,7 @@ use secrecy::SecretString;
 
 use super::disclosure::{self, Rules};
 use super::{Answer, Answerer, Budget};
-use crate::auth::Presented;
-use crate::auth::TerminalProfile;
+use crate::auth::{Presented, Telling, TerminalProfile};
 use crate::server::patron;
 use crate::sip2::request::{PatronInformationRequest, PatronStatusRequest};
 use crate::sip2::Secret;
@@ -80,23 +79,22 @@ impl Answerer {
         password: Option<Secret>,
         check_for: CheckFor,
     ) -> (patron::Checked, Budget) {
-        let presented = presented(password);
-        let absent = matches!(presented, Presented::Absent);
-        let decision = self.auth.check_patron(profile, card, presented).await;
-        let wrong_credential = if profile.takes_password_only() {
-            &self.messages.wrong_password
-        } else {
-            &self.messages.wrong_pin
-        };
+        let decision = self
+            .auth
+            .check_patron(profile, card, presented(password))
+            .await;
         let rules = Rules {
-            messages: &self.messages,
-            wrong_credential,
-            default_pin: self.auth.config().default_credential.sip_policy,
-            full_detail: profile.settings.full_detail(),
+            telling: Telling {
+                messages: &self.messages,
+                credential: profile.settings.patron_credential,
+                detail: profile.settings.patron_detail,
+                default_pin: self.auth.config().default_credential.sip_policy,
+                lost_card_as_unknown: self.settings.lost_card_as_unknown,
+                credential_required: check_for.credential_required,
+            },
             extensions: check_for.extensions,
-            lost_card_as_unknown: self.settings.lost_card_as_unknown,
         };
-        let (mut checked, budget) = match decision {
+        match decision {
             Ok(decision) => {
                 let delay = self.auth.config().terminal_budget.delay;
                 let budget = disclosure::budget(&decision, delay);
@@ -104,13 +102,9 @@ impl Answerer {
             }
             Err(error) => {
                 tracing::warn!(%error, "patron check could not be decided");
-                (patron::Checked::unavailable(&self.messages), Budget::Within)
+                (rules.unavailable(), Budget::Within)
             }
-        };
-        if absent && check_for.credential_required {
-            checked.require_credential(&self.messages);
         }
-        (checked, budget)
     }
 }
 

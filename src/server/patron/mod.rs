@@ -2,9 +2,9 @@
 //! status flags, screen messages, and how much of the patron is disclosed.
 //!
 //! Owns: `PatronReply` (one description, encoded as 24 or 64) and text sanitising (amounts are
-//! `auth::Money`). The mapping of `auth` verdicts and standing to a reply (PROTOCOL.md §6.2-6.3)
-//! is `answer/disclosure.rs`. Called only from `answer`; must not import `auth` or `store`, or
-//! touch the network.
+//! `auth::Money`). What a terminal is told about a patron check is stated by `auth::Told`
+//! (PROTOCOL.md §6.2-6.3) and encoded into a reply by `answer/disclosure.rs`. Called only from
+//! `answer`; must not import `auth` or `store`, or touch the network.
 
 use crate::config::MessagesConfig;
 use crate::server::outcome::Outcome;
@@ -53,26 +53,6 @@ pub(crate) struct PatronReply {
 pub(crate) struct Checked {
     pub(crate) reply: PatronReply,
     pub(crate) outcome: Outcome,
-}
-
-impl Checked {
-    pub(crate) fn unavailable(messages: &MessagesConfig) -> Checked {
-        Checked {
-            reply: PatronReply::unavailable(messages),
-            outcome: Outcome::Unavailable,
-        }
-    }
-
-    /// No AD where one is required: CQ=N with the `pin_required` text (known patrons only).
-    pub(crate) fn require_credential(&mut self, messages: &MessagesConfig) {
-        if self.reply.valid_patron && self.reply.valid_password.is_none() {
-            self.reply.valid_password = Some(false);
-            self.reply
-                .messages
-                .splice(0..0, text(&messages.pin_required));
-            self.outcome = Outcome::CredentialRequired;
-        }
-    }
 }
 
 impl PatronReply {
