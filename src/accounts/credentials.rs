@@ -74,6 +74,12 @@ impl Credentials {
         pepper.key_id == key_id || pepper.previous_keys.iter().any(|k| k.id == key_id)
     }
 
+    /// Whether a stored hash with this key id can be checked: made with a configured pepper key,
+    /// or a legacy ILS hash (which has none and is checked as its ILS did).
+    pub fn can_verify(&self, key_id: u32) -> bool {
+        key_id == auth::legacy::LEGACY_KEY_ID || self.has_key(key_id)
+    }
+
     /// Applies the PIN rules without hashing; `Err` holds every rule broken.
     pub fn check_pin(
         &self,

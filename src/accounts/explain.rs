@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::patron::CardRef;
 use super::{Accounts, Error};
+use crate::auth::legacy::LEGACY_KEY_ID;
 use crate::auth::{
     foreseen_verdict, password_lock_policy, pin_lock_policy, CredentialVerdict, PatronCredential,
     PatronDecision, PatronDetail, PatronView, Standing, Telling, Terminal, TerminalBudget, Told,
@@ -154,7 +155,12 @@ impl Accounts {
         facts.push(("fines", fines));
         let pin = match &patron.pin {
             None => "no PIN on file: every PIN check is answered CQ=N".to_string(),
-            Some(pin) if !self.credentials.has_key(pin.key_id) => {
+            Some(pin) if pin.key_id == LEGACY_KEY_ID => {
+                "a legacy ILS hash (no pepper): checked as the ILS did, and re-hashed with \
+                 argon2id and the pepper at the first successful check"
+                    .to_string()
+            }
+            Some(pin) if !self.credentials.can_verify(pin.key_id) => {
                 format!(
                     "PIN hashed with pepper key {} which is not configured: the PIN must be reset",
                     pin.key_id
@@ -278,7 +284,7 @@ impl Accounts {
         let mut answers = Vec::new();
         for typed in typed {
             let credential = record.map_or(CredentialVerdict::WrongCredential, |r| {
-                let known = |key| self.credentials.has_key(key);
+                let known = |key| self.credentials.can_verify(key);
                 foreseen_verdict(kind, r, typed, known, &config.security.lockout, now)
             });
             let decision = PatronDecision {
@@ -300,7 +306,7 @@ impl Accounts {
         let Some(password) = &patron.password else {
             return "no online password on file: every password check is answered CQ=N".into();
         };
-        if !self.credentials.has_key(password.key_id) {
+        if !self.credentials.can_verify(password.key_id) {
             return format!(
                 "password hashed with pepper key {} which is not configured: it must be set again",
                 password.key_id

@@ -136,6 +136,20 @@ async fn a_koha_pin_logs_in_over_sip2_and_is_rehashed_to_argon2id() {
         );
     }
     assert!(stored_pin(&env, "L0001").await.0.starts_with("{koha:"));
+    // explain foresees what the server does with a legacy hash: it is checked, not refused.
+    let explained = env.run(&["explain", "L0001"], None);
+    assert_eq!(explained.code, 0, "{}", explained.all());
+    assert!(
+        explained.stdout.contains("legacy ILS hash"),
+        "{}",
+        explained.stdout
+    );
+    assert!(
+        !explained.stdout.contains("not configured"),
+        "{}",
+        explained.stdout
+    );
+    assert!(explained.stdout.contains("CQ=Y"), "{}", explained.stdout);
 
     let (address, shutdown) = start(&env).await;
     let wrong = patron_information(address, "L0001", "U*V").await;
