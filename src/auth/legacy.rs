@@ -17,6 +17,8 @@ use md5::{Digest, Md5};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
+use crate::store::CredentialHash;
+
 /// The key id stored with a legacy hash: pepper key ids start at 1, so 0 means "no pepper".
 pub const LEGACY_KEY_ID: u32 = 0;
 
@@ -145,6 +147,17 @@ impl LegacyHash {
     /// The text for the hash column, recording `since` as the import time.
     pub fn stored(&self, since: DateTime<Utc>) -> String {
         format!("{{{}:{}}}{}", self.scheme, since.timestamp(), self.hash)
+    }
+
+    /// The credential an import stores for this hash, imported at `since`: under
+    /// [`LEGACY_KEY_ID`], with no flags (the PIN and the password column alike).
+    pub fn credential(&self, since: DateTime<Utc>) -> CredentialHash {
+        CredentialHash {
+            phc: self.stored(since),
+            key_id: LEGACY_KEY_ID,
+            must_change: false,
+            default_expires_at: None,
+        }
     }
 
     pub fn scheme(&self) -> LegacyScheme {

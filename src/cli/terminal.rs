@@ -210,25 +210,28 @@ impl UpdateArgs {
 fn allowable_messages(text: &str) -> Result<RequestSet, String> {
     let requests = parse::<RequestSet>(text)?;
     let allowable = crate::server::allowable_message_codes();
-    let shown = |codes: &mut dyn Iterator<Item = [u8; 2]>| {
-        codes
-            .map(|code| String::from_utf8_lossy(&code).into_owned())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let never = shown(
-        &mut requests
-            .iter()
-            .map(|request| request.code())
-            .filter(|code| !allowable.contains(code)),
-    );
+    let never: Vec<[u8; 2]> = requests
+        .iter()
+        .map(|request| request.code())
+        .filter(|code| !allowable.contains(code))
+        .collect();
     if never.is_empty() {
         return Ok(requests);
     }
     Err(format!(
-        "this server never answers {never}; it answers {}",
-        shown(&mut allowable.iter().copied())
+        "this server never answers {}; it answers {}",
+        codes_text(&never),
+        codes_text(&allowable)
     ))
+}
+
+/// Codes as an administrator writes them: `23 63 35`.
+fn codes_text(codes: &[[u8; 2]]) -> String {
+    codes
+        .iter()
+        .map(|code| String::from_utf8_lossy(code).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `--allow-messages` of `terminal update`: as for `add`, or `default` for the default list.

@@ -334,12 +334,7 @@ impl Accounts {
                 must_change: false,
                 default_expires_at: None,
             },
-            Some(PinSource::Legacy(legacy)) => CredentialHash {
-                phc: legacy.stored(self.clock.now()),
-                key_id: crate::auth::legacy::LEGACY_KEY_ID,
-                must_change: false,
-                default_expires_at: None,
-            },
+            Some(PinSource::Legacy(legacy)) => legacy.credential(self.clock.now()),
         };
         let hash = CredentialHash {
             must_change: hash.must_change || record.pin_must_change,

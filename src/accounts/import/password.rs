@@ -8,7 +8,6 @@
 
 use super::row::{PasswordSource, PatronRecord};
 use crate::accounts::{Accounts, Error};
-use crate::auth::legacy::LEGACY_KEY_ID;
 use crate::auth::PasswordContext;
 use crate::store::{CredentialHash, Patron};
 
@@ -53,12 +52,7 @@ impl Accounts {
         }
         let hash = match &record.password {
             None => return Ok(None),
-            Some(PasswordSource::Legacy(legacy)) => CredentialHash {
-                phc: legacy.stored(self.clock.now()),
-                key_id: LEGACY_KEY_ID,
-                must_change: false,
-                default_expires_at: None,
-            },
+            Some(PasswordSource::Legacy(legacy)) => legacy.credential(self.clock.now()),
             Some(PasswordSource::Clear(password)) => {
                 let library = self.config.server.library_name.as_str();
                 let context = password_context(record, library);
