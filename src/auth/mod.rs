@@ -2,7 +2,8 @@
 //! decisions ([`decision`]), argon2id hashing with the pepper ([`hashing`], [`pepper`]) and the
 //! imported legacy hashes it replaces ([`legacy`]), the
 //! blocking hashing pool ([`pool`]), PIN and password rules, lockout and per-terminal budgets, the
-//! default PIN, what a terminal is told about a patron check ([`told`]), and the audit entries
+//! default PIN, what a terminal is told about a patron check ([`told`], with the terminal's
+//! restriction and no-PIN settings of [`terminal_access`]), and the audit entries
 //! these produce (with pseudonymised cards).
 //!
 //! The facade is [`Authenticator`]: cheap to clone, built once at start-up.
@@ -26,6 +27,7 @@ pub mod pin_rules;
 pub mod pool;
 mod standing;
 mod terminal;
+pub mod terminal_access;
 pub mod terminal_settings;
 pub mod told;
 
@@ -43,6 +45,9 @@ pub use patron::{foreseen_verdict, Typed};
 pub use pepper::{KeyRing, PepperError, PepperKey};
 pub use pin_rules::{PinContext, PinRejection};
 pub use pool::{Busy, PoolCounts};
+pub use terminal_access::{
+    DetailWithoutPin, RestrictedAnswer, Restriction, RestrictionTelling, Restrictions,
+};
 pub use terminal_settings::{
     ErrorDetection, NewTerminal, PatronCredential, PatronDetail, Terminal, TerminalProfile,
     TerminalSettings, Terminator,

@@ -15,6 +15,7 @@
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 
+use super::terminal_access::{DetailWithoutPin, RestrictedAnswer, Restrictions};
 use crate::sip2::{Charset, RequestSet, RequestSetError};
 use crate::store::values::{parse_column, text_enum};
 use crate::store::{self, StoredHash, TerminalColumns, TerminalId, TerminalRow};
@@ -63,11 +64,18 @@ pub struct TerminalSettings {
     pub charset: Charset,
     pub terminator: Terminator,
     pub error_detection: ErrorDetection,
+    /// How the patron's restrictions reach the terminal: status flags, or CQ=N (deny mode).
+    pub restricted: RestrictedAnswer,
+    /// The restrictions deny mode refuses.
+    pub denied_restrictions: Restrictions,
+    /// What a check without a verified PIN shows.
+    pub detail_without_pin: DetailWithoutPin,
 }
 
 impl TerminalSettings {
     /// Settings with the defaults the schema states too: enabled, PIN, full detail, UTF-8, CR,
-    /// auto (a test keeps the migrations' `DEFAULT`s and these in step).
+    /// auto, restrictions as flags (deny mode refusing expired, blocked and lost cards), minimal
+    /// detail without a verified PIN (a test keeps the migrations' `DEFAULT`s and these in step).
     pub fn new(institution: impl Into<String>) -> Self {
         Self {
             institution: institution.into(),
@@ -81,6 +89,9 @@ impl TerminalSettings {
             charset: Charset::Utf8,
             terminator: Terminator::Cr,
             error_detection: ErrorDetection::Auto,
+            restricted: RestrictedAnswer::Flags,
+            denied_restrictions: Restrictions::default(),
+            detail_without_pin: DetailWithoutPin::Minimal,
         }
     }
 
@@ -113,6 +124,9 @@ impl TerminalSettings {
             charset: self.charset.to_string(),
             terminator: self.terminator.as_str().to_owned(),
             error_detection: self.error_detection.as_str().to_owned(),
+            restricted: self.restricted.as_str().to_owned(),
+            denied_restrictions: self.denied_restrictions.to_string(),
+            detail_without_pin: self.detail_without_pin.as_str().to_owned(),
         }
     }
 
@@ -140,6 +154,15 @@ impl TerminalSettings {
             charset: parse_column(&columns.charset, "terminals.charset")?,
             terminator: parse_column(&columns.terminator, "terminals.terminator")?,
             error_detection: parse_column(&columns.error_detection, "terminals.error_detection")?,
+            restricted: parse_column(&columns.restricted, "terminals.restricted")?,
+            denied_restrictions: parse_column(
+                &columns.denied_restrictions,
+                "terminals.denied_restrictions",
+            )?,
+            detail_without_pin: parse_column(
+                &columns.detail_without_pin,
+                "terminals.detail_without_pin",
+            )?,
         })
     }
 }
@@ -247,6 +270,9 @@ mod tests {
         settings.charset = Charset::Cp850;
         settings.terminator = Terminator::CrLf;
         settings.error_detection = ErrorDetection::Required;
+        settings.restricted = RestrictedAnswer::Deny;
+        settings.denied_restrictions = "fines".parse().expect("restrictions");
+        settings.detail_without_pin = DetailWithoutPin::Full;
         let back = TerminalSettings::from_columns(settings.columns()).expect("read back");
         assert_eq!(back, settings);
     }

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 
 use super::disclosure::{self, Rules};
 use super::{Answer, Answerer, Budget};
-use crate::auth::{Presented, Telling, TerminalProfile};
+use crate::auth::{Presented, RestrictionTelling, Telling, TerminalProfile};
 use crate::server::patron;
 use crate::sip2::request::{PatronInformationRequest, PatronStatusRequest};
 use crate::sip2::Secret;
@@ -88,6 +88,11 @@ impl Answerer {
                 messages: &self.messages,
                 credential: profile.settings.patron_credential,
                 detail: profile.settings.patron_detail,
+                detail_without_pin: profile.settings.detail_without_pin,
+                restrictions: RestrictionTelling {
+                    answer: profile.settings.restricted,
+                    denied: &profile.settings.denied_restrictions,
+                },
                 default_pin: self.auth.config().default_credential.sip_policy,
                 lost_card_as_unknown: self.settings.lost_card_as_unknown,
                 credential_required: check_for.credential_required,
