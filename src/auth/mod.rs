@@ -20,6 +20,7 @@ mod credential;
 pub mod decision;
 pub mod hashing;
 pub mod legacy;
+mod login_id;
 pub mod password_rules;
 mod patron;
 pub mod pepper;
@@ -36,6 +37,7 @@ pub use crate::store::Money;
 pub use audit::{AuditAction, AuditOutcome};
 pub use authenticator::{password_lock_policy, pin_lock_policy, Authenticator};
 pub use credential::default_pin_digits;
+pub use login_id::{ShownLoginId, SHOWN_LOGIN_ID_CHARS};
 pub use decision::{
     BudgetAction, Chosen, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
     Rejection, Rejections, Standing, TerminalBudget, TerminalDecision, TerminalRefusal,

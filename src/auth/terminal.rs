@@ -14,6 +14,7 @@ use super::audit::{AuditAction, AuditOutcome};
 use super::authenticator::{secret_bytes, Authenticator};
 use super::decision::{TerminalDecision, TerminalRefusal};
 use super::hashing::{HashedSecret, Verification};
+use super::login_id::ShownLoginId;
 use super::pool::Job;
 use super::terminal_settings::{Terminal, TerminalProfile};
 use super::Result;
@@ -75,15 +76,21 @@ impl Authenticator {
             }
             (_, terminal) => (refusal.unwrap_or(TerminalRefusal::WrongPassword), terminal),
         };
+        // A known login id is the stored one; an unknown one is whatever the client sent.
+        let shown = match &terminal {
+            Some(t) => ShownLoginId::of(&t.login_id),
+            None => ShownLoginId::of(login_id),
+        };
         tracing::warn!(
-            login_id,
+            login_id = %shown.text,
+            truncated = shown.truncated,
             %peer,
             terminal_id = terminal.as_ref().map(|t| t.id.0),
             reason = refusal.as_str(),
             "terminal login refused"
         );
         self.audit(
-            login_id,
+            &shown.to_string(),
             None,
             AuditAction::TerminalLogin,
             AuditOutcome::Refused,

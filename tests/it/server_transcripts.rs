@@ -54,6 +54,7 @@ transcripts!(
     no_login_terminal,
     patron_information,
     patron_status,
+    pin_not_echoed,
     pre_login_refused,
     terminators,
     unknown_command,

@@ -43,30 +43,31 @@ impl Answerer {
         }
         let password =
             SecretString::from(String::from_utf8_lossy(login.login_password.expose()).into_owned());
-        match self
-            .auth
-            .login_terminal(&login.login_user_id, &password, peer)
-            .await
-        {
-            Ok(TerminalDecision::Accepted(terminal)) => Login::Accepted(terminal),
-            Ok(TerminalDecision::Refused(_)) => Login::Refused,
-            Ok(TerminalDecision::Busy) => Login::Busy,
-            Err(error) => {
+        let decided = self
+            .bounded(self.auth.login_terminal(&login.login_user_id, &password, peer))
+            .await;
+        match decided {
+            Some(Ok(TerminalDecision::Accepted(terminal))) => Login::Accepted(terminal),
+            Some(Ok(TerminalDecision::Refused(_))) => Login::Refused,
+            Some(Ok(TerminalDecision::Busy)) => Login::Busy,
+            Some(Err(error)) => {
                 warn!(%error, "terminal login could not be checked");
                 Login::Unavailable
             }
+            None => Login::Unavailable,
         }
     }
 
     /// The login-free terminal whose allowlist holds `peer`, if any.
     pub(crate) async fn terminal_for_address(&self, peer: IpAddr) -> AddressTerminal {
-        match self.auth.terminal_for_address(peer).await {
-            Ok(Some(terminal)) => AddressTerminal::Found(terminal),
-            Ok(None) => AddressTerminal::None,
-            Err(error) => {
+        match self.bounded(self.auth.terminal_for_address(peer)).await {
+            Some(Ok(Some(terminal))) => AddressTerminal::Found(terminal),
+            Some(Ok(None)) => AddressTerminal::None,
+            Some(Err(error)) => {
                 warn!(%error, "login-free terminal lookup failed; retried at the next request");
                 AddressTerminal::Undecided
             }
+            None => AddressTerminal::Undecided,
         }
     }
 }

@@ -31,6 +31,7 @@ pub(crate) mod service;
 mod status;
 pub(crate) mod terminal;
 
+use std::future::Future;
 use std::time::Duration;
 
 use chrono::Local;
@@ -94,6 +95,19 @@ pub(crate) struct Answerer {
     clock: SharedClock,
     settings: ServerConfig,
     messages: MessagesConfig,
+    /// How long a request may wait on the database and the hashing pool (see `decide_within`).
+    decide_within: Option<Duration>,
+}
+
+/// How long a request may wait on the database and the hashing pool: three quarters of the
+/// timeout advertised in 98, so the answer (with a spraying delay and the write) still comes
+/// within it. `None` when 98 advertises no timeout (`000` off-line, `999` unknown): the store's
+/// own timeouts bound the wait.
+fn decide_within(settings: &ServerConfig) -> Option<Duration> {
+    match settings.timeout_period {
+        0 | 999 => None,
+        tenths => Some(Duration::from_millis(u64::from(tenths) * 100 * 3 / 4)),
+    }
 }
 
 impl Answerer {
@@ -109,7 +123,24 @@ impl Answerer {
             clock,
             settings: config.server.clone(),
             messages: config.messages.clone(),
+            decide_within: decide_within(&config.server),
         }
+    }
+
+    /// `work` (a wait on the database or the hashing pool), or `None` when it did not finish
+    /// within `decide_within`: the caller answers as if the database were unavailable.
+    pub(crate) async fn bounded<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        let Some(limit) = self.decide_within else {
+            return Some(work.await);
+        };
+        let done = tokio::time::timeout(limit, work).await.ok();
+        if done.is_none() {
+            tracing::warn!(
+                limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                "request not decided in time; answered as unavailable"
+            );
+        }
+        done
     }
 
     /// The transaction date: now, in local time (four blanks) or UTC (`   Z`).

@@ -80,8 +80,7 @@ impl Answerer {
         check_for: CheckFor,
     ) -> (patron::Checked, Budget) {
         let decision = self
-            .auth
-            .check_patron(profile, card, presented(password))
+            .bounded(self.auth.check_patron(profile, card, presented(password)))
             .await;
         let rules = Rules {
             telling: Telling {
@@ -100,15 +99,16 @@ impl Answerer {
             extensions: check_for.extensions,
         };
         match decision {
-            Ok(decision) => {
+            Some(Ok(decision)) => {
                 let delay = self.auth.config().terminal_budget.delay;
                 let budget = disclosure::budget(&decision, delay);
                 (rules.reply(&decision), budget)
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 tracing::warn!(%error, "patron check could not be decided");
                 (rules.unavailable(), Budget::Within)
             }
+            None => (rules.unavailable(), Budget::Within),
         }
     }
 }
