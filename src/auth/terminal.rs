@@ -20,12 +20,6 @@ use super::terminal_settings::{Terminal, TerminalProfile};
 use super::Result;
 use crate::store::StoredHash;
 
-/// Whether `peer` may connect as `terminal` (an empty allowlist admits any address).
-fn address_allowed(terminal: &Terminal, peer: IpAddr) -> bool {
-    let cidrs = &terminal.settings.allowed_cidrs;
-    cidrs.is_empty() || cidrs.iter().any(|net| net.contains(&peer))
-}
-
 impl Authenticator {
     /// The SIP2 login (93): login id and password from `peer`.
     pub async fn login_terminal(
@@ -48,7 +42,7 @@ impl Authenticator {
             None => Some(TerminalRefusal::UnknownLogin),
             Some(t) if t.password.is_none() => Some(TerminalRefusal::UnknownLogin),
             Some(t) if !t.settings.enabled => Some(TerminalRefusal::Disabled),
-            Some(t) if !address_allowed(t, peer) => Some(TerminalRefusal::AddressNotAllowed),
+            Some(t) if !t.settings.admits_address(peer) => Some(TerminalRefusal::AddressNotAllowed),
             Some(_) => None,
         };
         let hasher = self.inner.hasher.clone();
@@ -109,15 +103,26 @@ impl Authenticator {
             .collect::<crate::store::Result<Vec<_>>>()?;
         Ok(terminals
             .iter()
-            .find(|t| {
-                t.settings.enabled
-                    && t.settings.login_optional
-                    && t.settings
-                        .allowed_cidrs
-                        .iter()
-                        .any(|net| net.contains(&peer))
-            })
+            .find(|t| t.settings.login_free_from(peer))
             .map(Terminal::profile))
+    }
+
+    /// The terminal generation, raised by every change open sessions must see.
+    pub async fn terminal_generation(&self) -> Result<i64> {
+        Ok(self.inner.store.terminal_generation().await?)
+    }
+
+    /// Every enabled terminal, as sessions serve it.
+    pub async fn enabled_terminals(&self) -> Result<Vec<TerminalProfile>> {
+        let rows = self.inner.store.list_terminals().await?;
+        let mut enabled = Vec::with_capacity(rows.len());
+        for row in rows {
+            let terminal = Terminal::from_row(row)?;
+            if terminal.settings.enabled {
+                enabled.push(terminal.profile());
+            }
+        }
+        Ok(enabled)
     }
 
     /// After a correct login: re-hash a terminal password made with old parameters or key.

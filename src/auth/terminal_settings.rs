@@ -12,6 +12,8 @@
 //! Uses `store` (rows and ids) and `sip2` value types only; must not import `server` or
 //! `accounts`.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 
@@ -98,6 +100,20 @@ impl TerminalSettings {
     /// Whether patrons at this terminal present the online password only (never the PIN).
     pub fn takes_password_only(&self) -> bool {
         self.patron_credential == PatronCredential::Password
+    }
+
+    /// Whether `peer` may connect as this terminal (an empty allowlist admits any address).
+    pub fn admits_address(&self, peer: IpAddr) -> bool {
+        let cidrs = &self.allowed_cidrs;
+        cidrs.is_empty() || cidrs.iter().any(|net| net.contains(&peer))
+    }
+
+    /// Whether a connection from `peer` is this terminal without a login: enabled, login-free,
+    /// and `peer` in one of its networks (never an empty list).
+    pub fn login_free_from(&self, peer: IpAddr) -> bool {
+        self.enabled
+            && self.login_optional
+            && self.allowed_cidrs.iter().any(|net| net.contains(&peer))
     }
 
     /// Whether this terminal receives the patron's full details.

@@ -58,6 +58,28 @@ impl Answerer {
         }
     }
 
+    /// The terminal generation; `None` when it could not be read (in time).
+    pub(crate) async fn terminal_generation(&self) -> Option<i64> {
+        match self.bounded(self.auth.terminal_generation()).await? {
+            Ok(generation) => Some(generation),
+            Err(error) => {
+                tracing::debug!(%error, "terminal generation could not be read");
+                None
+            }
+        }
+    }
+
+    /// Every enabled terminal; `None` when they could not be read (in time).
+    pub(crate) async fn enabled_terminals(&self) -> Option<Vec<TerminalProfile>> {
+        match self.bounded(self.auth.enabled_terminals()).await? {
+            Ok(terminals) => Some(terminals),
+            Err(error) => {
+                warn!(%error, "terminals could not be read; open sessions are checked later");
+                None
+            }
+        }
+    }
+
     /// The login-free terminal whose allowlist holds `peer`, if any.
     pub(crate) async fn terminal_for_address(&self, peer: IpAddr) -> AddressTerminal {
         match self.bounded(self.auth.terminal_for_address(peer)).await {

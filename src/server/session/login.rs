@@ -26,7 +26,10 @@ impl Session {
             .terminal_for_address(self.peer.ip())
             .await
         {
-            AddressTerminal::Found(profile) => self.enter(profile),
+            AddressTerminal::Found(profile) => {
+                self.enter(profile);
+                self.by_address = true;
+            }
             AddressTerminal::None => self.access = Access::NotLoggedIn,
             AddressTerminal::Undecided => self.access = Access::AddressUndecided,
         }
@@ -58,6 +61,7 @@ impl Session {
             Login::Accepted(profile) => {
                 self.shared.defence.record_success(address, login_id);
                 self.enter(profile);
+                self.by_address = false;
                 return Dispatched::answer(Answer::new(
                     login_response(true),
                     Outcome::LoginAccepted,

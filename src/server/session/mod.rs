@@ -36,8 +36,10 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio_util::codec::FramedRead;
+use tokio::sync::watch;
+use tokio_util::codec::{Decoder, FramedRead};
 use tokio_util::sync::CancellationToken;
 use tracing::{field, info, info_span, warn, Instrument};
 
@@ -46,6 +48,7 @@ use super::answer::{Answer, Budget};
 use super::framing::{command_code, ReadError, SessionCodec};
 use super::limits::ConnectionPermit;
 use super::outcome::Outcome;
+use super::terminal_watch::{self, Followed, Published};
 use super::Shared;
 use crate::auth::{ErrorDetection, TerminalProfile};
 use crate::config::server::UnknownCommand;
@@ -63,12 +66,11 @@ pub(crate) async fn serve(
 ) {
     let span = info_span!("session", %peer, terminal = field::Empty, location = field::Empty);
     async move {
-        let mut session = Session::new(shared, peer);
+        let mut session = Session::new(shared, peer, permit);
         match session.run(stream, &shutdown).await {
             Ok(end) => info!(reason = end.as_str(), "session closed"),
             Err(error) => warn!(%error, "session failed"),
         }
-        drop(permit);
     }
     .instrument(span)
     .await;
@@ -99,17 +101,35 @@ struct Session {
     shared: Arc<Shared>,
     peer: SocketAddr,
     access: Access,
+    /// The terminal was entered by the connection's source address, not by a 93.
+    by_address: bool,
+    /// The connection's slots; it can be evicted while not logged in.
+    permit: ConnectionPermit,
     failed_logins: u32,
     last_request: Option<Trailer>,
     last_response: Option<Vec<u8>>,
 }
 
+type Frames = FramedRead<OwnedReadHalf, SessionCodec>;
+
+/// What the wait for the next frame produced.
+enum Next {
+    Frame(Vec<u8>),
+    End(End),
+    /// The published terminals changed: check this session's.
+    TerminalsChanged,
+    /// Shutdown: answer what was read, then close.
+    Drain,
+}
+
 impl Session {
-    fn new(shared: Arc<Shared>, peer: SocketAddr) -> Session {
+    fn new(shared: Arc<Shared>, peer: SocketAddr, permit: ConnectionPermit) -> Session {
         Session {
             shared,
             peer,
             access: Access::AddressUndecided,
+            by_address: false,
+            permit,
             failed_logins: 0,
             last_request: None,
             last_response: None,
@@ -119,47 +139,133 @@ impl Session {
     async fn run(&mut self, stream: TcpStream, shutdown: &CancellationToken) -> io::Result<End> {
         // Responses are single small writes; do not let Nagle hold them back.
         stream.set_nodelay(true)?;
+        let login_by = tokio::time::Instant::now() + self.shared.settings.login_deadline;
+        let mut terminals = self.shared.terminals.subscribe();
         self.decide_address().await;
+        self.permit.set_logged_in(self.profile().is_some());
         let (reader, mut writer) = stream.into_split();
         let codec = SessionCodec(FrameCodec::new(self.shared.settings.max_frame_bytes));
         let mut frames = FramedRead::new(reader, codec);
-        let idle = self.shared.settings.idle_timeout;
-        let write_timeout = self.shared.settings.write_timeout;
         loop {
-            if shutdown.is_cancelled() {
-                return Ok(End::Shutdown);
-            }
-            let next = tokio::select! {
-                biased;
-                next = tokio::time::timeout(idle, frames.next()) => next,
-                () = shutdown.cancelled() => return Ok(End::Shutdown),
+            let frame = match self.next(&mut frames, &mut terminals, login_by, shutdown).await? {
+                Next::Frame(frame) => frame,
+                Next::End(end) => return Ok(end),
+                Next::Drain => return self.drain(&mut frames, &mut writer).await,
+                Next::TerminalsChanged => {
+                    if self.follow_terminal(&terminals.borrow_and_update()) {
+                        return Ok(End::TerminalWithdrawn);
+                    }
+                    continue;
+                }
             };
-            let frame = match next {
-                Err(_) => return Ok(End::IdleTimeout),
-                Ok(None) => return Ok(End::ClientClosed),
-                Ok(Some(Err(ReadError::NotSip2))) => return Ok(End::NotSip2),
-                Ok(Some(Err(ReadError::Io(error)))) => return Err(error),
-                Ok(Some(Ok(Frame::Oversized))) => return Ok(End::Oversized),
-                Ok(Some(Ok(Frame::Message(frame)))) => frame,
-            };
-            let started = Instant::now();
-            let handled = self.handle(&frame).await;
-            if let Some(reply) = &handled.reply {
-                tokio::time::timeout(write_timeout, writer.write_all(reply))
-                    .await
-                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))??;
+            // A withdrawn terminal's next request gets nothing.
+            if terminals.has_changed().unwrap_or(false)
+                && self.follow_terminal(&terminals.borrow_and_update())
+            {
+                return Ok(End::TerminalWithdrawn);
             }
-            info!(
-                request = %handled.code,
-                outcome = handled.outcome.as_str(),
-                latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-                "request"
-            );
-            if let Some(end) = handled.end {
-                // Best effort: the peer may already be gone.
-                let _ = writer.shutdown().await;
+            let was_terminal = self.profile().is_some();
+            if let Some(end) = self.respond(&frame, &mut writer).await? {
                 return Ok(end);
             }
+            if !was_terminal && self.profile().is_some() {
+                // Just admitted from the database itself: what was published before is older.
+                terminals.borrow_and_update();
+            }
+        }
+    }
+
+    /// Waits for the next frame, or for what ends the wait first.
+    async fn next(
+        &self,
+        frames: &mut Frames,
+        terminals: &mut watch::Receiver<Published>,
+        login_by: tokio::time::Instant,
+        shutdown: &CancellationToken,
+    ) -> io::Result<Next> {
+        let logged_in = self.profile().is_some();
+        // Checked first: a connection that keeps sending must not outrun its deadline.
+        if shutdown.is_cancelled() {
+            return Ok(Next::Drain);
+        }
+        if self.permit.evicted().is_cancelled() {
+            return Ok(Next::End(End::Evicted));
+        }
+        if !logged_in && tokio::time::Instant::now() >= login_by {
+            return Ok(Next::End(End::LoginDeadline));
+        }
+        let idle = self.shared.settings.idle_timeout;
+        let next = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return Ok(Next::Drain),
+            () = self.permit.evicted().cancelled() => return Ok(Next::End(End::Evicted)),
+            () = tokio::time::sleep_until(login_by), if !logged_in => {
+                return Ok(Next::End(End::LoginDeadline))
+            }
+            Ok(()) = terminals.changed(), if logged_in => return Ok(Next::TerminalsChanged),
+            next = tokio::time::timeout(idle, frames.next()) => next,
+        };
+        Ok(match next {
+            Err(_) => Next::End(End::IdleTimeout),
+            Ok(None) => Next::End(End::ClientClosed),
+            Ok(Some(Err(ReadError::NotSip2))) => Next::End(End::NotSip2),
+            Ok(Some(Err(ReadError::Io(error)))) => return Err(error),
+            Ok(Some(Ok(Frame::Oversized))) => Next::End(End::Oversized),
+            Ok(Some(Ok(Frame::Message(frame)))) => Next::Frame(frame.to_vec()),
+        })
+    }
+
+    /// Shutdown: answers every complete request already read from the socket (pipelined
+    /// behind the one answered last), reads nothing more, then closes.
+    async fn drain(&mut self, frames: &mut Frames, writer: &mut OwnedWriteHalf) -> io::Result<End> {
+        let mut read = std::mem::take(frames.read_buffer_mut());
+        while let Ok(Some(Frame::Message(frame))) = frames.decoder_mut().decode(&mut read) {
+            if let Some(end) = self.respond(&frame, writer).await? {
+                return Ok(end);
+            }
+        }
+        // Best effort: the peer may already be gone.
+        let _ = writer.shutdown().await;
+        Ok(End::Shutdown)
+    }
+
+    /// Answers one frame and logs the request; `Some` when the session ends after it.
+    async fn respond(&mut self, frame: &[u8], writer: &mut OwnedWriteHalf) -> io::Result<Option<End>> {
+        let started = Instant::now();
+        let handled = self.handle(frame).await;
+        self.permit.set_logged_in(self.profile().is_some());
+        if let Some(reply) = &handled.reply {
+            let write_timeout = self.shared.settings.write_timeout;
+            tokio::time::timeout(write_timeout, writer.write_all(reply))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))??;
+        }
+        info!(
+            request = %handled.code,
+            outcome = handled.outcome.as_str(),
+            latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "request"
+        );
+        if let Some(end) = handled.end {
+            // Best effort: the peer may already be gone.
+            let _ = writer.shutdown().await;
+            return Ok(Some(end));
+        }
+        Ok(None)
+    }
+
+    /// Serves this session's terminal as published; true when it was withdrawn.
+    fn follow_terminal(&mut self, published: &Published) -> bool {
+        let (Some(live), Access::Terminal(profile)) = (published.as_deref(), &mut self.access)
+        else {
+            return false;
+        };
+        match terminal_watch::follow(live, profile, self.peer.ip(), self.by_address) {
+            Followed::Current(current) => {
+                *profile = current;
+                false
+            }
+            Followed::Withdrawn => true,
         }
     }
 
