@@ -19,6 +19,7 @@ mod cli_rough_edges;
 mod cli_serve;
 mod cli_terminal;
 mod explain_agrees;
+mod server_access;
 mod server_behaviour;
 mod server_charsets;
 mod server_logs;
