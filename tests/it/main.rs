@@ -23,6 +23,7 @@ mod server_access;
 mod server_behaviour;
 mod server_charsets;
 mod server_logs;
+mod server_sessions;
 mod server_transcripts;
 mod sip2_props;
 mod sip2_vectors;
