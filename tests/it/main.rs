@@ -18,6 +18,7 @@ mod cli_probe;
 mod cli_rough_edges;
 mod cli_serve;
 mod cli_terminal;
+mod cli_terminal_access;
 mod explain_agrees;
 mod server_access;
 mod server_behaviour;
