@@ -14,8 +14,8 @@ use super::patron::CardRef;
 use super::{Accounts, Error};
 use crate::auth::legacy::LEGACY_KEY_ID;
 use crate::auth::{
-    foreseen_verdict, password_lock_policy, pin_lock_policy, Case, CredentialVerdict, DetailWithoutPin,
-    PatronCredential, PatronDecision, PatronDetail, PatronView, RestrictedAnswer,
+    foreseen_verdict, password_lock_policy, pin_lock_policy, Case, CredentialVerdict,
+    DetailWithoutPin, PatronCredential, PatronDecision, PatronDetail, PatronView, RestrictedAnswer,
     RestrictionTelling, Restrictions, Standing, Telling, Terminal, TerminalBudget, Told, Typed,
 };
 use crate::store::{AttemptSlot, Money, Patron, PatronRecord, PatronStatus};
@@ -275,9 +275,8 @@ impl Accounts {
             messages: &config.messages,
             credential: kind,
             detail: terminal.map_or(PatronDetail::Full, |t| t.settings.patron_detail),
-            detail_without_pin: terminal.map_or(DetailWithoutPin::Minimal, |t| {
-                t.settings.detail_without_pin
-            }),
+            detail_without_pin: terminal
+                .map_or(DetailWithoutPin::Minimal, |t| t.settings.detail_without_pin),
             restrictions: terminal.map_or(
                 RestrictionTelling {
                     answer: RestrictedAnswer::Flags,

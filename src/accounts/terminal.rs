@@ -309,7 +309,10 @@ mod tests {
         assert!(check_given_secret(&guessable).is_err());
         let random = "q7#Vz!m2Kp9@wX";
         assert!(random.len() < MIN_GIVEN_SECRET_CHARS);
-        assert_eq!(u8::from(zxcvbn::zxcvbn(random, &[]).score()), TOP_ZXCVBN_SCORE);
+        assert_eq!(
+            u8::from(zxcvbn::zxcvbn(random, &[]).score()),
+            TOP_ZXCVBN_SCORE
+        );
         assert!(check_given_secret(&SecretString::from(random.to_string())).is_ok());
     }
 }

@@ -37,11 +37,11 @@ pub use crate::store::Money;
 pub use audit::{AuditAction, AuditOutcome};
 pub use authenticator::{password_lock_policy, pin_lock_policy, Authenticator};
 pub use credential::default_pin_digits;
-pub use login_id::{ShownLoginId, SHOWN_LOGIN_ID_CHARS};
 pub use decision::{
     BudgetAction, Chosen, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
     Rejection, Rejections, Standing, TerminalBudget, TerminalDecision, TerminalRefusal,
 };
+pub use login_id::{ShownLoginId, SHOWN_LOGIN_ID_CHARS};
 pub use password_rules::{PasswordContext, PasswordRejection};
 pub use patron::{foreseen_verdict, Typed};
 pub use pepper::{KeyRing, PepperError, PepperKey};

@@ -124,7 +124,11 @@ impl FromStr for Restrictions {
     /// `expired,blocked,lost,fines` in any order and case; `none` or nothing is the empty set.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut set = BTreeSet::new();
-        for word in text.split([',', ' ']).map(str::trim).filter(|w| !w.is_empty()) {
+        for word in text
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+        {
             let word = word.to_ascii_lowercase();
             if word == "none" {
                 continue;
@@ -162,7 +166,10 @@ mod tests {
         assert_eq!(Restrictions::default().to_string(), "expired,blocked,lost");
         let all: Restrictions = "Fines, lost,expired,blocked".parse().expect("parsed");
         assert_eq!(all.to_string(), "expired,blocked,lost,fines");
-        assert_eq!("none".parse::<Restrictions>().expect("empty").to_string(), "");
+        assert_eq!(
+            "none".parse::<Restrictions>().expect("empty").to_string(),
+            ""
+        );
         let error = "expired,stolen".parse::<Restrictions>().unwrap_err();
         assert!(error.to_string().contains("stolen"), "{error}");
     }

@@ -453,7 +453,10 @@ mod tests {
             ..Standing::default()
         };
         let wrong = rules.told(&decision(CredentialVerdict::WrongCredential, expired));
-        assert_eq!(wrong.case, Case::Checked(CredentialVerdict::WrongCredential));
+        assert_eq!(
+            wrong.case,
+            Case::Checked(CredentialVerdict::WrongCredential)
+        );
         assert!(wrong.flags.is_empty());
     }
 

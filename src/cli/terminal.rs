@@ -229,7 +229,9 @@ impl UpdateArgs {
         if let Some(denied) = self.denied_restrictions {
             settings.denied_restrictions = denied;
         }
-        settings.detail_without_pin = self.detail_without_pin.unwrap_or(settings.detail_without_pin);
+        settings.detail_without_pin = self
+            .detail_without_pin
+            .unwrap_or(settings.detail_without_pin);
     }
 }
 

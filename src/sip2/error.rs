@@ -58,7 +58,9 @@ pub enum ParseError {
     /// A request field that the answer repeats (AO, AA, AB) holds a credential identifier
     /// followed by a value: a missing delimiter let it swallow the PIN or password. Answered
     /// without echoing it; the value is never kept here.
-    #[error("field {field} swallowed a credential identifier at offset {offset} (missing delimiter)")]
+    #[error(
+        "field {field} swallowed a credential identifier at offset {offset} (missing delimiter)"
+    )]
     SwallowedCredential { offset: usize, field: FieldId },
     /// A field with a constrained value (Y/N flag, date, BX) holds something else (often a
     /// missing delimiter, e.g. `BLYBV7.00`).

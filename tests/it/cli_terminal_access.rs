@@ -24,7 +24,10 @@ fn shown(stdout: &str, label: &str) -> String {
 #[test]
 fn access_settings_are_set_shown_and_changed_with_stated_defaults() {
     let env = Env::new();
-    let plain = env.run(&["terminal", "add", "selfcheck", "--operator", "alice"], None);
+    let plain = env.run(
+        &["terminal", "add", "selfcheck", "--operator", "alice"],
+        None,
+    );
     assert_eq!(plain.code, 0, "{}", plain.all());
     assert_eq!(shown(&plain.stdout, "restricted"), "flags");
     assert_eq!(shown(&plain.stdout, "deny"), "expired,blocked,lost");
@@ -69,7 +72,15 @@ fn access_settings_are_set_shown_and_changed_with_stated_defaults() {
     assert_eq!(shown(&show.stdout, "deny"), "none");
     assert_eq!(shown(&show.stdout, "detail without PIN"), "minimal");
     let bad = env.run(
-        &["terminal", "update", "pcbook", "--deny", "expired,stolen", "--operator", "alice"],
+        &[
+            "terminal",
+            "update",
+            "pcbook",
+            "--deny",
+            "expired,stolen",
+            "--operator",
+            "alice",
+        ],
         None,
     );
     assert_eq!(bad.code, 2, "{}", bad.all());
@@ -81,7 +92,15 @@ fn explain_shows_what_a_deny_mode_terminal_is_told() {
     let env = Env::new();
     import_fixture(&env);
     let out = env.run(
-        &["terminal", "add", "pcbook", "--restricted", "deny", "--operator", "alice"],
+        &[
+            "terminal",
+            "add",
+            "pcbook",
+            "--restricted",
+            "deny",
+            "--operator",
+            "alice",
+        ],
         None,
     );
     assert_eq!(out.code, 0, "{}", out.all());
@@ -92,32 +111,68 @@ fn explain_shows_what_a_deny_mode_terminal_is_told() {
     assert_eq!(deny.code, 0, "{}", deny.all());
     assert!(deny.stdout.contains("deny mode"), "{}", deny.stdout);
     assert!(deny.stdout.contains("BL=Y CQ=N"), "{}", deny.stdout);
-    assert!(deny.stdout.contains("the patron is blocked"), "{}", deny.stdout);
+    assert!(
+        deny.stdout.contains("the patron is blocked"),
+        "{}",
+        deny.stdout
+    );
 }
 
 #[test]
 fn a_chosen_secret_needs_16_characters_or_the_top_strength_score() {
     let env = Env::new();
     let weak = env.run(
-        &["terminal", "add", "ezproxy", "--password-stdin", "--operator", "alice"],
+        &[
+            "terminal",
+            "add",
+            "ezproxy",
+            "--password-stdin",
+            "--operator",
+            "alice",
+        ],
         Some("Password123!\n"),
     );
     assert_eq!(weak.code, 1, "{}", weak.all());
-    assert!(weak.stderr.contains("at least 16 characters"), "{}", weak.stderr);
+    assert!(
+        weak.stderr.contains("at least 16 characters"),
+        "{}",
+        weak.stderr
+    );
     assert!(!weak.all().contains("Password123!"));
     // 14 characters, but random: zxcvbn's top score.
     let strong = env.run(
-        &["terminal", "add", "ezproxy", "--password-stdin", "--operator", "alice"],
+        &[
+            "terminal",
+            "add",
+            "ezproxy",
+            "--password-stdin",
+            "--operator",
+            "alice",
+        ],
         Some("q7#Vz!m2Kp9@wX\n"),
     );
     assert_eq!(strong.code, 0, "{}", strong.all());
     let weak = env.run(
-        &["terminal", "set-password", "ezproxy", "--password-stdin", "--operator", "alice"],
+        &[
+            "terminal",
+            "set-password",
+            "ezproxy",
+            "--password-stdin",
+            "--operator",
+            "alice",
+        ],
         Some("Summer2024!!\n"),
     );
     assert_eq!(weak.code, 1, "{}", weak.all());
     let strong = env.run(
-        &["terminal", "set-password", "ezproxy", "--password-stdin", "--operator", "alice"],
+        &[
+            "terminal",
+            "set-password",
+            "ezproxy",
+            "--password-stdin",
+            "--operator",
+            "alice",
+        ],
         Some("Lp4&rT8!zQ2#vN\n"),
     );
     assert_eq!(strong.code, 0, "{}", strong.all());

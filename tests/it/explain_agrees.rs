@@ -299,7 +299,12 @@ async fn explain_agrees_with_the_server_rejecting_default_pins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_agrees_with_the_server_answering_lost_cards_as_unknown() {
-    agree(DefaultPinSipPolicy::AcceptWithNotice, true, RestrictedAnswer::Flags).await;
+    agree(
+        DefaultPinSipPolicy::AcceptWithNotice,
+        true,
+        RestrictedAnswer::Flags,
+    )
+    .await;
     agree(DefaultPinSipPolicy::Reject, true, RestrictedAnswer::Flags).await;
 }
 

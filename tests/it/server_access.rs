@@ -51,7 +51,11 @@ fn check_63(card: &str, pin: &str) -> String {
 }
 
 async fn pin_failures(server: &TestServer, card: &str) -> u32 {
-    let record = server.store.find_by_card("MAIN", card).await.expect("lookup");
+    let record = server
+        .store
+        .find_by_card("MAIN", card)
+        .await
+        .expect("lookup");
     record.expect("patron").patron.pin_lock.failures
 }
 
@@ -70,7 +74,10 @@ async fn deny_mode_refuses_restricted_patrons_and_still_counts_the_pin(backend: 
         .await;
     assert!(blocked.starts_with("24YYYY"), "{blocked}");
     assert!(blocked.contains("|BLY|CQN|"), "{blocked}");
-    assert!(blocked.contains("|AFAccount blocked, see staff|"), "{blocked}");
+    assert!(
+        blocked.contains("|AFAccount blocked, see staff|"),
+        "{blocked}"
+    );
     let lost = client.exchange(&check_63("21234000044444", "6185")).await;
     assert!(lost.starts_with("64YYYYY"), "{lost}");
     assert!(lost.contains("|BLY|CQN|") && lost.contains("|AFCard reported lost|"));
@@ -123,16 +130,20 @@ async fn no_personal_data_without_a_verified_pin_unless_trusted(backend: Backend
         .starts_with("941"));
     let answer = client.exchange(without_pin).await;
     assert!(answer.starts_with("64          Y   "), "flags: {answer}");
-    assert!(answer.contains("|AFFines exceed limit|"), "messages: {answer}");
+    assert!(
+        answer.contains("|AFFines exceed limit|"),
+        "messages: {answer}"
+    );
     for field in fields(&answer) {
         for personal in ["BD", "BE", "BF", "PB", "BV", "BH", "CC", "PA", "PC"] {
             assert!(!field.starts_with(personal), "{personal} in {answer}");
         }
-        assert!(!field.starts_with("AE") || field == "AE", "a name in {answer}");
+        assert!(
+            !field.starts_with("AE") || field == "AE",
+            "a name in {answer}"
+        );
     }
-    let verified = client
-        .exchange(&check_63("21234000055555", "3917"))
-        .await;
+    let verified = client.exchange(&check_63("21234000055555", "3917")).await;
     assert!(verified.contains("|AEFinch, Fiona|"), "{verified}");
     // A terminal trusted for barcode-only look-ups gets the name and fees.
     let mut lookup = logged_in(&server, "lookup").await;
@@ -152,7 +163,10 @@ async fn a_failed_login_id_is_logged_and_audited_cut_and_without_its_co(backend:
         "940"
     );
     let swallowed = "sc_userCOk7Qp2vXe9LmT4wZs";
-    assert_eq!(client.exchange(&format!("9300CN{swallowed}|CO|")).await, "940");
+    assert_eq!(
+        client.exchange(&format!("9300CN{swallowed}|CO|")).await,
+        "940"
+    );
     let query = AuditQuery {
         action: Some("terminal_login".into()),
         ..AuditQuery::default()
@@ -162,10 +176,15 @@ async fn a_failed_login_id_is_logged_and_audited_cut_and_without_its_co(backend:
     let cut = format!("{} [truncated]", "L".repeat(64));
     assert!(actors.contains(&cut.as_str()), "{actors:?}");
     assert!(actors.contains(&"sc_user [truncated]"), "{actors:?}");
-    assert!(actors.iter().all(|a| !a.contains("k7Qp2") && a.len() <= 64 + 12));
+    assert!(actors
+        .iter()
+        .all(|a| !a.contains("k7Qp2") && a.len() <= 64 + 12));
     let text = logs.text();
     assert!(text.contains(&format!("login_id={} truncated=true", "L".repeat(64))));
-    assert!(!text.contains(&"L".repeat(65)), "a login id longer than 64 logged");
+    assert!(
+        !text.contains(&"L".repeat(65)),
+        "a login id longer than 64 logged"
+    );
     assert!(!text.contains("k7Qp2vXe9LmT4wZs"), "a swallowed CO logged");
 }
 

@@ -93,7 +93,10 @@ async fn a_full_server_evicts_connections_not_logged_in_never_terminals(backend:
     // The server is full: a new connection evicts the oldest one not logged in, and logs in.
     let mut newcomer = server.client().await;
     assert_eq!(newcomer.exchange(SC_USER_LOGIN).await, "941AY0AZFDFD");
-    assert!(oldest.is_closed().await, "the oldest waiting connection is evicted");
+    assert!(
+        oldest.is_closed().await,
+        "the oldest waiting connection is evicted"
+    );
     assert!(try_exchange(&mut younger, STATUS).await.is_some());
     let mut next = server.client().await;
     assert_eq!(next.exchange(SC_USER_LOGIN).await, "941AY0AZFDFD");
@@ -113,7 +116,9 @@ async fn second_instance(db: &TempDb, config: &Config, clock: SharedClock) -> (T
         clock: clock.clone(),
         ..ConnectOptions::default()
     };
-    let store = Store::connect(db.url(), &options).await.expect("second pool");
+    let store = Store::connect(db.url(), &options)
+        .await
+        .expect("second pool");
     let auth = world::authenticator(config, store.clone(), clock.clone()).await;
     let app = App::with_authenticator(config.clone(), store, auth, clock);
     let server = Server::bind(app.config(), app.sip2()).await.expect("bind");
@@ -137,8 +142,12 @@ async fn disabling_or_removing_a_terminal_ends_its_sessions_on_every_instance(ba
     let config = test_config();
     let world = World::new(backend, &config).await;
     let clock: SharedClock = world.clock.clone();
-    let accounts =
-        Accounts::with_authenticator(world.store.clone(), &config, clock.clone(), world.auth.clone());
+    let accounts = Accounts::with_authenticator(
+        world.store.clone(),
+        &config,
+        clock.clone(),
+        world.auth.clone(),
+    );
     let server = world.serve(config.clone()).await;
     let (_other, port) = second_instance(&server.db, &config, clock).await;
     let other = std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -152,11 +161,21 @@ async fn disabling_or_removing_a_terminal_ends_its_sessions_on_every_instance(ba
         .set_terminal_enabled(&operator, "sc_user", false)
         .await
         .expect("disabled");
-    assert!(here.is_closed().await, "closed on the instance that changed it");
+    assert!(
+        here.is_closed().await,
+        "closed on the instance that changed it"
+    );
     assert!(there.is_closed().await, "closed on the other instance");
-    assert_eq!(try_exchange(&mut here, VALID_63).await, None, "nothing answered");
+    assert_eq!(
+        try_exchange(&mut here, VALID_63).await,
+        None,
+        "nothing answered"
+    );
     let answer = bystander.exchange(VALID_63).await;
-    assert!(answer.contains("|BLY|CQY|"), "other terminals are served: {answer}");
+    assert!(
+        answer.contains("|BLY|CQY|"),
+        "other terminals are served: {answer}"
+    );
     // A disabled terminal cannot log in again; enabled, it can.
     let mut again = server.client().await;
     assert_eq!(again.exchange(SC_USER_LOGIN).await, "940AY0AZFDFE");
@@ -169,7 +188,10 @@ async fn disabling_or_removing_a_terminal_ends_its_sessions_on_every_instance(ba
         .remove_terminal(&operator, "minimal")
         .await
         .expect("removed");
-    assert!(bystander.is_closed().await, "a removed terminal's session ends");
+    assert!(
+        bystander.is_closed().await,
+        "a removed terminal's session ends"
+    );
     assert!(try_exchange(&mut again, VALID_63).await.is_some());
 }
 
@@ -179,9 +201,16 @@ async fn a_patron_failure_at_a_removed_terminal_is_still_recorded(backend: Backe
     let clock: SharedClock = world.clock.clone();
     let accounts =
         Accounts::with_authenticator(world.store.clone(), &config, clock, world.auth.clone());
-    let profile = accounts.terminal("plain").await.expect("terminal").profile();
+    let profile = accounts
+        .terminal("plain")
+        .await
+        .expect("terminal")
+        .profile();
     let operator = Operator::new("alice").expect("operator");
-    accounts.remove_terminal(&operator, "plain").await.expect("removed");
+    accounts
+        .remove_terminal(&operator, "plain")
+        .await
+        .expect("removed");
     // A session opened before the removal asks once more before it is ended.
     let wrong = Presented::Given(SecretString::from("0000".to_owned()));
     let decision = world
@@ -194,7 +223,12 @@ async fn a_patron_failure_at_a_removed_terminal_is_still_recorded(backend: Backe
         sip2auth::auth::CredentialVerdict::WrongCredential
     );
     let record = world.store.find_by_card("MAIN", "21234000012345").await;
-    let failures = record.expect("lookup").expect("patron").patron.pin_lock.failures;
+    let failures = record
+        .expect("lookup")
+        .expect("patron")
+        .patron
+        .pin_lock
+        .failures;
     assert_eq!(failures, 1, "the patron's failure is counted");
 }
 
@@ -221,7 +255,10 @@ impl Stall {
                 let mut connection = sqlx::PgConnection::connect(db.url())
                     .await
                     .expect("connection");
-                sqlx::query("BEGIN").execute(&mut connection).await.expect("begin");
+                sqlx::query("BEGIN")
+                    .execute(&mut connection)
+                    .await
+                    .expect("begin");
                 sqlx::query("SELECT id FROM patrons FOR UPDATE")
                     .execute(&mut connection)
                     .await
@@ -267,11 +304,17 @@ async fn every_answer_comes_within_the_advertised_timeout_while_the_database_sta
     let server = patient_server(backend, config).await;
     let mut client = logged_in_sc_user(&server).await;
     let status = client.exchange(&seal(STATUS, Some(1))).await;
-    assert!(status.starts_with("98YNNNYN020"), "timeout 020 advertised: {status}");
+    assert!(
+        status.starts_with("98YNNNYN020"),
+        "timeout 020 advertised: {status}"
+    );
     let stall = Stall::begin(&server.db).await;
     // Far less than the store's minute: the step timeout (10 s) fails the test otherwise.
     let answer = client.exchange(VALID_63).await;
-    assert!(answer.contains("|BLN|CQN|"), "answered as unavailable: {answer}");
+    assert!(
+        answer.contains("|BLN|CQN|"),
+        "answered as unavailable: {answer}"
+    );
     stall.end().await;
     let answer = client.exchange(VALID_63).await;
     assert!(answer.contains("|BLY|CQY|"), "served again: {answer}");
@@ -300,7 +343,10 @@ async fn shutdown_answers_every_request_already_read_on_16_connections(backend: 
     }
     for client in &mut clients {
         let status = client.read_message().await;
-        assert!(status.starts_with("98") && status.contains("AY1AZ"), "{status}");
+        assert!(
+            status.starts_with("98") && status.contains("AY1AZ"),
+            "{status}"
+        );
     }
     // SIGTERM's token, with a 63 in flight and two more read on every connection.
     server.shutdown.cancel();
@@ -311,7 +357,10 @@ async fn shutdown_answers_every_request_already_read_on_16_connections(backend: 
             assert!(answer.contains("|BLY|CQY|"), "{answer}");
             assert!(answer.contains(&format!("AY{sequence}AZ")), "{answer}");
         }
-        assert!(client.is_closed().await, "closed once everything read is answered");
+        assert!(
+            client.is_closed().await,
+            "closed once everything read is answered"
+        );
     }
 }
 

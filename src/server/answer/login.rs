@@ -44,7 +44,10 @@ impl Answerer {
         let password =
             SecretString::from(String::from_utf8_lossy(login.login_password.expose()).into_owned());
         let decided = self
-            .bounded(self.auth.login_terminal(&login.login_user_id, &password, peer))
+            .bounded(
+                self.auth
+                    .login_terminal(&login.login_user_id, &password, peer),
+            )
             .await;
         match decided {
             Some(Ok(TerminalDecision::Accepted(terminal))) => Login::Accepted(terminal),

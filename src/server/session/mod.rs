@@ -6,8 +6,9 @@
 //! `login.rs` (93 and login-free terminals), `error_detection.rs` (trailer mode, 96, 97,
 //! encoding) and `outcome.rs` (what handling a frame produced, why a session ended).
 //! Decisions about patrons and terminals come from `answer` (which alone asks `auth`); this
-//! module never looks a patron up and must not import `auth`. Must not log frames, field values or parse-error values (they may hold a
-//! PIN): only command codes, outcomes and reason codes.
+//! module never looks a patron up and must not import `auth` decisions (it serves the
+//! `auth::TerminalProfile` it is given). Must not log frames, field values or parse-error values
+//! (they may hold a PIN): only command codes, outcomes and reason codes.
 //!
 //! Behaviours where PROTOCOL.md offers a choice (per terminal where it says so):
 //! - error detection `auto`: a trailer in, a trailer out (AY echoed); `required`: a request
@@ -24,6 +25,13 @@
 //!   940 without its secret being checked, and counts as one of those failures.
 //! - a login that could not be decided (database down, hashing busy) is answered 940 but not
 //!   counted as a failure.
+//! - a connection that is not a terminal `server.login_deadline` after it was accepted is closed,
+//!   whatever it sends; until it logs in it may be evicted (`limits.rs`) to admit a newer one.
+//! - a logged-in session follows its terminal as `terminal_watch.rs` publishes it: withdrawn
+//!   (disabled, removed, address no longer admitted), it closes without answering more; changed,
+//!   its new settings apply to the next request.
+//! - on shutdown, every complete request already read is answered (the one in flight, then
+//!   those buffered behind it); nothing more is read, then the connection closes.
 
 mod error_detection;
 mod login;
@@ -147,7 +155,10 @@ impl Session {
         let codec = SessionCodec(FrameCodec::new(self.shared.settings.max_frame_bytes));
         let mut frames = FramedRead::new(reader, codec);
         loop {
-            let frame = match self.next(&mut frames, &mut terminals, login_by, shutdown).await? {
+            let frame = match self
+                .next(&mut frames, &mut terminals, login_by, shutdown)
+                .await?
+            {
                 Next::Frame(frame) => frame,
                 Next::End(end) => return Ok(end),
                 Next::Drain => return self.drain(&mut frames, &mut writer).await,
@@ -230,7 +241,11 @@ impl Session {
     }
 
     /// Answers one frame and logs the request; `Some` when the session ends after it.
-    async fn respond(&mut self, frame: &[u8], writer: &mut OwnedWriteHalf) -> io::Result<Option<End>> {
+    async fn respond(
+        &mut self,
+        frame: &[u8],
+        writer: &mut OwnedWriteHalf,
+    ) -> io::Result<Option<End>> {
         let started = Instant::now();
         let handled = self.handle(frame).await;
         self.permit.set_logged_in(self.profile().is_some());
