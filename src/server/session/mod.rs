@@ -3,8 +3,8 @@
 //!
 //! Owns: `serve`, the per-connection state (who the terminal is, the last response for 97,
 //! failed logins on this connection) and the request loop. By noun, in its children:
-//! `login.rs` (93 and login-free terminals), `error_detection.rs` (trailer mode, 96, 97,
-//! encoding) and `outcome.rs` (what handling a frame produced, why a session ended).
+//! `login.rs` (93 and login-free terminals), `wait.rs` (the wait for the next frame, and the
+//! drain at shutdown), `error_detection.rs` (trailer mode, 96, 97, encoding) and `outcome.rs` (what handling a frame produced, why a session ended).
 //! Decisions about patrons and terminals come from `answer` (which alone asks `auth`); this
 //! module never looks a patron up and must not import `auth` decisions (it serves the
 //! `auth::TerminalProfile` it is given). Must not log frames, field values or parse-error values
@@ -36,24 +36,24 @@
 mod error_detection;
 mod login;
 mod outcome;
+mod wait;
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
-use tokio_util::codec::{Decoder, FramedRead};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::{field, info, info_span, warn, Instrument};
 
 use self::outcome::{Dispatched, End, Handled};
+use self::wait::Next;
 use super::answer::{Answer, Budget};
-use super::framing::{command_code, ReadError, SessionCodec};
+use super::framing::{command_code, SessionCodec};
 use super::limits::ConnectionPermit;
 use super::outcome::Outcome;
 use super::terminal_watch::{self, Followed, Published};
@@ -62,7 +62,7 @@ use crate::auth::{ErrorDetection, TerminalProfile};
 use crate::config::server::UnknownCommand;
 use crate::sip2::encode::TrailerMode;
 use crate::sip2::parse::{self, ParseOptions, Parsed, Trailer};
-use crate::sip2::{Charset, Frame, FrameCodec, ParseError, Request};
+use crate::sip2::{Charset, FrameCodec, ParseError, Request};
 
 /// Serves one connection until it ends; logs how it ended, once, in the session's span.
 pub(crate) async fn serve(
@@ -116,18 +116,6 @@ struct Session {
     failed_logins: u32,
     last_request: Option<Trailer>,
     last_response: Option<Vec<u8>>,
-}
-
-type Frames = FramedRead<OwnedReadHalf, SessionCodec>;
-
-/// What the wait for the next frame produced.
-enum Next {
-    Frame(Vec<u8>),
-    End(End),
-    /// The published terminals changed: check this session's.
-    TerminalsChanged,
-    /// Shutdown: answer what was read, then close.
-    Drain,
 }
 
 impl Session {
@@ -184,60 +172,6 @@ impl Session {
                 terminals.borrow_and_update();
             }
         }
-    }
-
-    /// Waits for the next frame, or for what ends the wait first.
-    async fn next(
-        &self,
-        frames: &mut Frames,
-        terminals: &mut watch::Receiver<Published>,
-        login_by: tokio::time::Instant,
-        shutdown: &CancellationToken,
-    ) -> io::Result<Next> {
-        let logged_in = self.profile().is_some();
-        // Checked first: a connection that keeps sending must not outrun its deadline.
-        if shutdown.is_cancelled() {
-            return Ok(Next::Drain);
-        }
-        if self.permit.evicted().is_cancelled() {
-            return Ok(Next::End(End::Evicted));
-        }
-        if !logged_in && tokio::time::Instant::now() >= login_by {
-            return Ok(Next::End(End::LoginDeadline));
-        }
-        let idle = self.shared.settings.idle_timeout;
-        let next = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => return Ok(Next::Drain),
-            () = self.permit.evicted().cancelled() => return Ok(Next::End(End::Evicted)),
-            () = tokio::time::sleep_until(login_by), if !logged_in => {
-                return Ok(Next::End(End::LoginDeadline))
-            }
-            Ok(()) = terminals.changed(), if logged_in => return Ok(Next::TerminalsChanged),
-            next = tokio::time::timeout(idle, frames.next()) => next,
-        };
-        Ok(match next {
-            Err(_) => Next::End(End::IdleTimeout),
-            Ok(None) => Next::End(End::ClientClosed),
-            Ok(Some(Err(ReadError::NotSip2))) => Next::End(End::NotSip2),
-            Ok(Some(Err(ReadError::Io(error)))) => return Err(error),
-            Ok(Some(Ok(Frame::Oversized))) => Next::End(End::Oversized),
-            Ok(Some(Ok(Frame::Message(frame)))) => Next::Frame(frame.to_vec()),
-        })
-    }
-
-    /// Shutdown: answers every complete request already read from the socket (pipelined
-    /// behind the one answered last), reads nothing more, then closes.
-    async fn drain(&mut self, frames: &mut Frames, writer: &mut OwnedWriteHalf) -> io::Result<End> {
-        let mut read = std::mem::take(frames.read_buffer_mut());
-        while let Ok(Some(Frame::Message(frame))) = frames.decoder_mut().decode(&mut read) {
-            if let Some(end) = self.respond(&frame, writer).await? {
-                return Ok(end);
-            }
-        }
-        // Best effort: the peer may already be gone.
-        let _ = writer.shutdown().await;
-        Ok(End::Shutdown)
     }
 
     /// Answers one frame and logs the request; `Some` when the session ends after it.
