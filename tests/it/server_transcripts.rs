@@ -39,6 +39,8 @@ transcripts!(
     block_patron,
     block_patron_refused,
     circulation_refused,
+    deny_mode,
+    detail_without_pin,
     end_session,
     error_detection,
     error_detection_off,

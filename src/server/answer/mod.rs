@@ -13,10 +13,13 @@
 //! - BL and CQ are always explicit, except CQ in a 64 without AD (left out unless
 //!   `pin_required`). CQ=Y only when `auth` verified the credential (`Valid`, `DefaultToChange`).
 //! - Disclosure: a verified patron gets name, fees and (64, `extensions`) PA/PB/PC; a check with
-//!   no credential presented (AD absent or empty) gets name, status flags and fees, no
-//!   extensions; a presented credential that failed (wrong, locked, expired default, busy) gets
-//!   no personal data, no fees and blank status flags, only BL=Y, CQ=N and the reason in AF.
-//!   Minimal-detail terminals never get a name, fees or extensions.
+//!   no credential presented (AD absent or empty) gets the status flags and AF (and name and fees
+//!   only at a terminal set `detail_without_pin = full`), no extensions; a presented credential
+//!   that failed (wrong, locked, expired default, busy) gets no personal data, no fees and blank
+//!   status flags, only BL=Y, CQ=N and the reason in AF. Minimal-detail terminals never get a
+//!   name, fees or extensions. A terminal in deny mode gets CQ=N for the restrictions it denies.
+//! - Every wait on the database or the hashing pool is bounded (`Answerer::bounded`) below the
+//!   timeout advertised in 98; past it the request is answered as if the database were down.
 //! - Standing: expired -> 0-3 + `expired` AF (+ PA); blocked -> 0-3; card lost -> 0-4 (or an
 //!   unknown patron with `lost_card_as_unknown`); fines over the limit -> 10 (+ BH, BV, CC).
 //! - Database unavailable: 98 on-line N; 24/64 answered like an unknown card with the
