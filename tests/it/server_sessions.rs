@@ -78,6 +78,11 @@ async fn a_connection_sending_only_99_is_closed_at_the_login_deadline(backend: B
     assert!(answer.contains("|BLY|CQY|"), "{answer}");
     let answer = try_exchange(&mut login_free, VALID_63).await;
     assert!(answer.is_some_and(|a| a.contains("|BLY|CQY|")));
+    // A failed 93 ends the terminal's login long after its connection's first deadline: it gets
+    // a new one to log in again, not an instant close.
+    let refused = try_exchange(&mut terminal, "9300CNsc_user|COwrong-secret|").await;
+    assert_eq!(refused.as_deref(), Some("940"));
+    assert_eq!(terminal.exchange(SC_USER_LOGIN).await, "941AY0AZFDFD");
 }
 
 async fn a_full_server_evicts_connections_not_logged_in_never_terminals(backend: Backend) {

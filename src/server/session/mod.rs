@@ -25,8 +25,9 @@
 //!   940 without its secret being checked, and counts as one of those failures.
 //! - a login that could not be decided (database down, hashing busy) is answered 940 but not
 //!   counted as a failure.
-//! - a connection that is not a terminal `server.login_deadline` after it was accepted is closed,
-//!   whatever it sends; until it logs in it may be evicted (`limits.rs`) to admit a newer one.
+//! - a connection that is not a terminal `server.login_deadline` after it was accepted (or after
+//!   a failed 93 ended its login) is closed, whatever it sends; until it logs in it may be evicted
+//!   (`limits.rs`) to admit a newer one.
 //! - a logged-in session follows its terminal as `terminal_watch.rs` publishes it: withdrawn
 //!   (disabled, removed, address no longer admitted), it closes without answering more; changed,
 //!   its new settings apply to the next request.
@@ -135,7 +136,8 @@ impl Session {
     async fn run(&mut self, stream: TcpStream, shutdown: &CancellationToken) -> io::Result<End> {
         // Responses are single small writes; do not let Nagle hold them back.
         stream.set_nodelay(true)?;
-        let login_by = tokio::time::Instant::now() + self.shared.settings.login_deadline;
+        let deadline = self.shared.settings.login_deadline;
+        let mut login_by = tokio::time::Instant::now() + deadline;
         let mut terminals = self.shared.terminals.subscribe();
         self.decide_address().await;
         self.permit.set_logged_in(self.profile().is_some());
@@ -167,9 +169,14 @@ impl Session {
             if let Some(end) = self.respond(&frame, &mut writer).await? {
                 return Ok(end);
             }
-            if !was_terminal && self.profile().is_some() {
+            match (was_terminal, self.profile().is_some()) {
                 // Just admitted from the database itself: what was published before is older.
-                terminals.borrow_and_update();
+                (false, true) => {
+                    terminals.borrow_and_update();
+                }
+                // A failed 93 ended the login: a new deadline for the next one.
+                (true, false) => login_by = tokio::time::Instant::now() + deadline,
+                _ => {}
             }
         }
     }
