@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use super::output::{report, Exit};
 use super::{audit, explain, import, patron, probe, terminal};
 use crate::accounts::{Accounts, Error, Operator};
+use crate::app::Creation;
 use crate::config::Config;
 
 /// Administration subcommands, flattened into the top-level command list.
@@ -86,7 +87,7 @@ pub fn required(operator: &Option<Operator>) -> anyhow::Result<Operator> {
 /// On failure prints what to fix and returns the exit code.
 pub async fn open(config: &Config) -> Result<Accounts, ExitCode> {
     let clock = crate::clock::system();
-    let store = match super::open_existing_store(config, clock.clone()).await {
+    let store = match crate::app::open_store(config, clock.clone(), Creation::Never).await {
         Ok(store) => store,
         Err(err) => return Err(report(&Error::from(err))),
     };

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::accounts::demo::{self, DemoPatron};
 use crate::accounts::patron::CardRef;
 use crate::accounts::{Accounts, Operator};
+use crate::app::DEMO_MARKER;
 use crate::auth::pepper::write_new_key_file;
 use crate::auth::{ErrorDetection, PatronCredential, PatronDetail, TerminalSettings, Terminator};
 use crate::clock::SharedClock;
@@ -24,8 +25,6 @@ use crate::store::{PatronStatus, Store};
 
 const DEMO_DIR: &str = "demo";
 const DEMO_DATABASE: &str = "sip2auth-demo.db";
-/// Meta key marking a demo database; its value says whether seeding finished.
-const DEMO_MARKER: &str = "demo";
 const SEEDED: &str = "seeded";
 const TERMINALS: &str = include_str!("../../fixtures/demo/terminal.toml");
 
@@ -120,14 +119,6 @@ pub async fn seed(store: &Store, accounts: &Accounts, clock: SharedClock) -> any
         create(&patron, accounts, &operator, today).await?;
     }
     store.set_meta(DEMO_MARKER, SEEDED).await?;
-    Ok(())
-}
-
-/// A normal `serve` must not run on the demo database (its secrets are published).
-pub async fn refuse_demo_database(store: &Store) -> anyhow::Result<()> {
-    if store.get_meta(DEMO_MARKER).await?.is_some() {
-        bail!("this is a demo database (its PINs and terminal password are public): run `serve --demo`, or point database.url elsewhere");
-    }
     Ok(())
 }
 

@@ -24,9 +24,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::store::{ConnectOptions, Store};
 use output::Exit;
 
 /// SIP2 authentication server for libraries.
@@ -130,7 +128,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args, config).await,
         Command::Migrate => {
             crate::telemetry::init(&config.logging);
-            open_store(&config, crate::clock::system()).await.context(
+            crate::app::open_store(
+                &config,
+                crate::clock::system(),
+                crate::app::Creation::IfMissing,
+            )
+            .await
+            .context(
                 "cannot open or migrate the database: check database.url or SIP2AUTH_DATABASE_URL",
             )?;
             println!("database schema is up to date");
@@ -173,39 +177,4 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     };
     config.apply_env(|name| std::env::var(name).ok());
     Ok(config)
-}
-
-/// Opens the configured database, creating a missing SQLite file, and applies pending
-/// migrations (`migrate`, `serve` and the demo).
-pub(crate) async fn open_store(
-    config: &Config,
-    clock: SharedClock,
-) -> Result<Store, crate::store::Error> {
-    connect_and_migrate(config, clock, true).await
-}
-
-/// Like [`open_store`], but a missing SQLite file is an error that names the path: no
-/// administration command creates a database.
-pub(crate) async fn open_existing_store(
-    config: &Config,
-    clock: SharedClock,
-) -> Result<Store, crate::store::Error> {
-    connect_and_migrate(config, clock, false).await
-}
-
-async fn connect_and_migrate(
-    config: &Config,
-    clock: SharedClock,
-    create_if_missing: bool,
-) -> Result<Store, crate::store::Error> {
-    let options = ConnectOptions {
-        max_connections: config.database.max_connections,
-        acquire_timeout: config.database.acquire_timeout,
-        clock,
-        create_if_missing,
-        ..ConnectOptions::default()
-    };
-    let store = Store::connect(config.database.url.expose_secret(), &options).await?;
-    store.migrate().await?;
-    Ok(store)
 }

@@ -6,11 +6,9 @@
 //! (`session`) and never reaches this loop. The handles it serves with ([`Handles`]) come from
 //! the application root (`app`), which also owns the housekeeping task.
 //!
-//! Uses `sip2` (through `session`), `auth` and `accounts` (through `answer`), `config` and
-//! `clock`. Of `store`, only the terminal setting kinds that `auth`'s terminal profile carries
-//! (charset, terminator, error detection, patron detail; `answer/terminal.rs` and `session`);
-//! behaviour never calls the store. Must not be imported by anything but `app`, the CLI, `main`
-//! and tests.
+//! Uses `sip2` (through `session`), `auth` and `accounts` (through `answer`, and `auth`'s
+//! terminal profile, whose SIP2 vocabulary `session` reads), `config` and `clock`; never
+//! `store`. Must not be imported by anything but `app`, the CLI, `main` and tests.
 //!
 //! Shutdown: [`Server::run`] stops accepting as soon as its token is cancelled; sessions finish
 //! the request they are answering, then close. After `shutdown_grace` what remains is aborted.
