@@ -62,7 +62,7 @@ fn check_given_secret(secret: &SecretString) -> Result<(), Error> {
 
 /// `nets` with each network's host bits cleared (`10.0.4.5/24` is `10.0.4.0/24`), duplicates
 /// dropped; and each network that was written with host bits, with what it means.
-pub fn normalised_cidrs(nets: &[IpNet]) -> (Vec<IpNet>, Vec<(IpNet, IpNet)>) {
+pub(crate) fn normalised_cidrs(nets: &[IpNet]) -> (Vec<IpNet>, Vec<(IpNet, IpNet)>) {
     let mut normalised: Vec<IpNet> = Vec::with_capacity(nets.len());
     let mut changed = Vec::new();
     for net in nets {
@@ -96,7 +96,7 @@ fn check_settings(settings: &TerminalSettings) -> Result<(), Error> {
 
 impl Accounts {
     /// Creates a terminal. With `secret = None` a secret is generated and returned (show it once).
-    pub async fn add_terminal(
+    pub(crate) async fn add_terminal(
         &self,
         operator: &Operator,
         login_id: &str,
@@ -138,7 +138,7 @@ impl Accounts {
     }
 
     /// The terminal with this login id.
-    pub async fn terminal(&self, login_id: &str) -> Result<Terminal, Error> {
+    pub(crate) async fn terminal(&self, login_id: &str) -> Result<Terminal, Error> {
         self.store
             .terminal_by_login(login_id)
             .await?
@@ -150,7 +150,7 @@ impl Accounts {
     /// Changes a terminal's settings (not its secret, nor whether it is enabled: those have their
     /// own commands). `change` edits a copy of the current settings; the result is checked as a
     /// new terminal's would be.
-    pub async fn update_terminal(
+    pub(crate) async fn update_terminal(
         &self,
         operator: &Operator,
         login_id: &str,
@@ -171,7 +171,7 @@ impl Accounts {
     }
 
     /// Every terminal, by login id.
-    pub async fn terminals(&self) -> Result<Vec<Terminal>, Error> {
+    pub(crate) async fn terminals(&self) -> Result<Vec<Terminal>, Error> {
         let rows = self.store.list_terminals().await?;
         Ok(rows
             .into_iter()
@@ -180,7 +180,7 @@ impl Accounts {
     }
 
     /// Replaces a terminal's secret; with `None` a new one is generated and returned.
-    pub async fn set_terminal_secret(
+    pub(crate) async fn set_terminal_secret(
         &self,
         operator: &Operator,
         login_id: &str,
@@ -198,7 +198,7 @@ impl Accounts {
     }
 
     /// Enables or disables a terminal (a disabled terminal cannot log in).
-    pub async fn set_terminal_enabled(
+    pub(crate) async fn set_terminal_enabled(
         &self,
         operator: &Operator,
         login_id: &str,
@@ -217,7 +217,11 @@ impl Accounts {
     }
 
     /// Deletes a terminal.
-    pub async fn remove_terminal(&self, operator: &Operator, login_id: &str) -> Result<(), Error> {
+    pub(crate) async fn remove_terminal(
+        &self,
+        operator: &Operator,
+        login_id: &str,
+    ) -> Result<(), Error> {
         let terminal = self.terminal(login_id).await?;
         self.store.remove_terminal(terminal.id).await?;
         self.audit_terminal(operator, AuditAction::TerminalRemove, login_id)

@@ -13,7 +13,7 @@ pub(crate) const DEMO_MARKER: &str = "demo";
 
 /// Whether opening may create a missing SQLite file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Creation {
+pub(crate) enum Creation {
     /// `serve`, `migrate` and the demo create the database on first use.
     IfMissing,
     /// Administration commands never create one: a missing file is an error naming its path.
@@ -22,7 +22,7 @@ pub enum Creation {
 
 /// Which database the process expects to serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// `serve --demo`: the demo database under `./demo`, whose secrets are published.
     Demo,
     /// Any other start: a demo database is refused, so demo secrets never reach production.
@@ -30,7 +30,7 @@ pub enum Mode {
 }
 
 /// Connects to the configured database and applies pending migrations.
-pub async fn open_store(
+pub(crate) async fn open_store(
     config: &Config,
     clock: SharedClock,
     creation: Creation,

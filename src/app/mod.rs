@@ -26,7 +26,7 @@ use crate::store::Store;
 use housekeeping::Housekeeping;
 
 pub(crate) use database::DEMO_MARKER;
-pub use database::{open_store, Creation, Mode};
+pub(crate) use database::{open_store, Creation, Mode};
 
 /// What can stop the application.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,7 @@ impl App {
     /// Opens the configured database (created when missing, migrated), refuses a demo database
     /// outside demo mode (before any pepper check, so the refusal is the first thing said), then
     /// builds the app over it: what `serve` runs.
-    pub async fn open(config: Config, clock: SharedClock, mode: Mode) -> Result<App, Error> {
+    pub(crate) async fn open(config: Config, clock: SharedClock, mode: Mode) -> Result<App, Error> {
         let store = open_store(&config, clock.clone(), Creation::IfMissing)
             .await
             .map_err(Error::Database)?;
@@ -101,11 +101,11 @@ impl App {
         &self.config
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
-    pub fn accounts(&self) -> &Accounts {
+    pub(crate) fn accounts(&self) -> &Accounts {
         &self.accounts
     }
 

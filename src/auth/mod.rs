@@ -16,22 +16,22 @@ mod audit;
 mod authenticator;
 mod budget;
 mod credential;
-pub mod decision;
+pub(crate) mod decision;
 pub mod hashing;
-pub mod legacy;
-pub mod password_rules;
+pub(crate) mod legacy;
+pub(crate) mod password_rules;
 mod patron;
-pub mod pepper;
-pub mod pin_rules;
+pub(crate) mod pepper;
+pub(crate) mod pin_rules;
 pub mod pool;
 mod standing;
 mod terminal;
-pub mod terminal_settings;
-pub mod told;
+pub(crate) mod terminal_settings;
+pub(crate) mod told;
 
 /// Amounts are written one way everywhere; `server` reads them through `auth`.
 pub use crate::store::Money;
-pub use audit::{AuditAction, AuditOutcome};
+pub(crate) use audit::{AuditAction, AuditOutcome};
 pub use authenticator::{password_lock_policy, pin_lock_policy, Authenticator};
 pub use credential::default_pin_digits;
 pub use decision::{

@@ -38,7 +38,7 @@ text_enum! {
 
 impl Terminator {
     /// Bytes ending each response.
-    pub fn bytes(self) -> &'static [u8] {
+    pub(crate) fn bytes(self) -> &'static [u8] {
         match self {
             Terminator::Cr => b"\r",
             Terminator::CrLf => b"\r\n",
@@ -84,13 +84,8 @@ impl TerminalSettings {
         }
     }
 
-    /// Whether patrons at this terminal present the online password only (never the PIN).
-    pub fn takes_password_only(&self) -> bool {
-        self.patron_credential == PatronCredential::Password
-    }
-
     /// Whether this terminal receives the patron's full details.
-    pub fn full_detail(&self) -> bool {
+    pub(crate) fn full_detail(&self) -> bool {
         self.patron_detail == PatronDetail::Full
     }
 
@@ -118,7 +113,7 @@ impl TerminalSettings {
 
     /// The settings stored in `columns`; `store::Error::Corrupt` names a column that holds
     /// something no setting writes.
-    pub fn from_columns(columns: TerminalColumns) -> store::Result<Self> {
+    pub(crate) fn from_columns(columns: TerminalColumns) -> store::Result<Self> {
         let allowed_cidrs = columns
             .allowed_cidrs
             .split(',')
@@ -189,7 +184,7 @@ impl Terminal {
     }
 
     /// The terminal as a session serves it once admitted.
-    pub fn profile(&self) -> TerminalProfile {
+    pub(crate) fn profile(&self) -> TerminalProfile {
         TerminalProfile {
             id: self.id,
             login_id: self.login_id.clone(),
@@ -226,12 +221,7 @@ pub struct TerminalProfile {
     pub settings: TerminalSettings,
 }
 
-impl TerminalProfile {
-    /// Whether patrons at this terminal present the online password only (never the PIN).
-    pub fn takes_password_only(&self) -> bool {
-        self.settings.takes_password_only()
-    }
-}
+impl TerminalProfile {}
 
 #[cfg(test)]
 mod tests {

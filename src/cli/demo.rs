@@ -30,7 +30,7 @@ const TERMINALS: &str = include_str!("../../fixtures/demo/terminal.toml");
 
 /// Points the configuration at the demo database and pepper (created if missing) and, unless
 /// configured otherwise, at 127.0.0.1:6001.
-pub fn prepare(config: &mut Config) -> anyhow::Result<()> {
+pub(crate) fn prepare(config: &mut Config) -> anyhow::Result<()> {
     let dir = PathBuf::from(DEMO_DIR);
     let url = format!("sqlite://{}", dir.join(DEMO_DATABASE).display());
     if std::env::var(crate::config::ENV_DATABASE_URL).is_ok_and(|set| !set.is_empty() && set != url)
@@ -73,7 +73,7 @@ fn write_demo_config(dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// `sip2auth demo cards`: the demo patrons with their PINs (demo data only; published).
-pub fn print_cards() -> anyhow::Result<()> {
+pub(crate) fn print_cards() -> anyhow::Result<()> {
     println!("{:<16} {:<22} {:<6} STANDING", "CARD", "NAME", "PIN");
     for patron in demo::patrons()? {
         let mut standing = patron.standing();
@@ -96,7 +96,11 @@ pub fn print_cards() -> anyhow::Result<()> {
 
 /// Seeds the demo world once, through the app's own accounts (one hashing pool); refuses a
 /// database that is not a demo database.
-pub async fn seed(store: &Store, accounts: &Accounts, clock: SharedClock) -> anyhow::Result<()> {
+pub(crate) async fn seed(
+    store: &Store,
+    accounts: &Accounts,
+    clock: SharedClock,
+) -> anyhow::Result<()> {
     match store.get_meta(DEMO_MARKER).await?.as_deref() {
         Some(SEEDED) => return Ok(()),
         Some(_) => {}
@@ -123,7 +127,7 @@ pub async fn seed(store: &Store, accounts: &Accounts, clock: SharedClock) -> any
 }
 
 /// The line printed once the server listens.
-pub fn ready_line(address: SocketAddr, demo: bool) -> String {
+pub(crate) fn ready_line(address: SocketAddr, demo: bool) -> String {
     if demo {
         format!(
             "sip2auth demo ready on {address}: log in as sc_user / k7Qp2vXe9LmT4wZs; demo cards \

@@ -4,13 +4,13 @@
 //! This is the one layer that may use every module. Errors become the exit codes of
 //! [`output::Exit`]; `anyhow` is used only in this module tree.
 
-pub mod admin;
+pub(crate) mod admin;
 mod audit;
 mod check_config;
 mod demo;
 mod explain;
 mod import;
-pub mod output;
+pub(crate) mod output;
 mod patron;
 mod pepper;
 mod probe;
@@ -166,7 +166,7 @@ fn exit_code_of(err: &anyhow::Error) -> Exit {
 
 /// Loads the configuration: the given file, else ./sip2.toml when present, else defaults; then
 /// the environment overrides.
-pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+pub(crate) fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     let default_path = Path::new("sip2.toml");
     let mut config = match path {
         Some(path) => Config::load(path).context(

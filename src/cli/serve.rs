@@ -30,7 +30,7 @@ pub struct ServeArgs {
     pub listen: Option<SocketAddr>,
 }
 
-pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode> {
     if args.demo {
         demo::prepare(&mut config)?;
     }

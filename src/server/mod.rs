@@ -42,7 +42,7 @@ pub use error::Error;
 
 /// The request codes a terminal's allowed-message list may name (what this server serves), for
 /// the CLI's check of `--allow-messages`.
-pub fn allowable_message_codes() -> Vec<[u8; 2]> {
+pub(crate) fn allowable_message_codes() -> Vec<[u8; 2]> {
     answer::service::may_be_allowed()
         .map(|request| request.code())
         .collect()
@@ -113,7 +113,7 @@ impl Server {
 
     /// Serves connections until `shutdown` is cancelled, then drains (bounded by
     /// `shutdown_grace`). Returns once every session has ended or been aborted.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
+    pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let Server { listener, shared } = self;
         let mut sessions = JoinSet::new();
         if let Ok(address) = listener.local_addr() {

@@ -19,21 +19,21 @@
 //!
 //! Must not import anything from the crate outside `sip2`.
 
-pub mod charset;
+pub(crate) mod charset;
 pub mod checksum;
-pub mod codec;
-pub mod date;
+pub(crate) mod codec;
+pub(crate) mod date;
 pub mod encode;
-pub mod error;
-pub mod field;
+pub(crate) mod error;
+pub(crate) mod field;
 mod fixed;
 pub mod message;
 pub mod parse;
-pub mod request;
-pub mod request_set;
-pub mod response;
-pub mod secret;
-pub mod status;
+pub(crate) mod request;
+pub(crate) mod request_set;
+pub(crate) mod response;
+pub(crate) mod secret;
+pub(crate) mod status;
 
 pub use charset::Charset;
 pub use codec::{Frame, FrameCodec};

@@ -80,7 +80,7 @@ pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use budget::{FailureKind, NewTerminalFailure, TerminalFailureCounts};
 pub use error::{Error, Result};
 pub use import::{PatronImport, SyncAction, SyncCard, UpsertOutcome};
-pub use legacy::CredentialColumn;
+pub(crate) use legacy::CredentialColumn;
 pub use lockout::{AttemptSlot, FailureEffect, LockCounters, LockPolicy, PasswordLockPolicy};
 pub use patrons::{
     Card, CredentialHash, NewPatron, Patron, PatronDetails, PatronFilter, PatronRecord,
@@ -141,7 +141,7 @@ impl Default for ConnectOptions {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) enum Pool {
+pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -231,7 +231,8 @@ impl Store {
     }
 
     /// The engine behind this store.
-    pub fn backend(&self) -> Backend {
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn backend(&self) -> Backend {
         match &self.pool {
             Pool::Sqlite(_) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
