@@ -35,6 +35,11 @@ pub enum PepperError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "pepper key file {path} is open to other users (mode {mode:o}); make it owner-only: \
+         chmod 600 {path}"
+    )]
+    OpenToOthers { path: PathBuf, mode: u32 },
     #[error("pepper key {origin} must be {KEY_BYTES} raw bytes or {} hex digits", KEY_BYTES * 2)]
     Malformed { origin: String },
     #[error("cannot write pepper key file {path}: {source}")]
@@ -95,6 +100,7 @@ impl PepperKey {
 
     /// Reads and parses a key file.
     pub(crate) fn read(path: &Path) -> Result<Self, PepperError> {
+        refuse_open_to_others(path)?;
         let content =
             Zeroizing::new(std::fs::read(path).map_err(|source| PepperError::Missing {
                 path: path.to_owned(),
@@ -209,6 +215,26 @@ impl KeyRing {
                 .map(|(id, k)| (*id, k)),
         )
     }
+}
+
+/// A key file that other users may read (or write) is refused: with the key, a copied database
+/// falls to an offline search of every PIN in minutes.
+fn refuse_open_to_others(path: &Path) -> Result<(), PepperError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A missing file is reported by the read that follows, with its own message.
+        if let Ok(metadata) = std::fs::metadata(path) {
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o007 != 0 {
+                return Err(PepperError::OpenToOthers {
+                    path: path.to_owned(),
+                    mode,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes a new random key to `path` as 64 hex digits and a newline, readable by the owner only

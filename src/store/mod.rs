@@ -165,12 +165,33 @@ fn sqlite_file_check(path: &std::path::Path, create: bool) -> Result<()> {
             path: dir.to_owned(),
         });
     }
-    if !create && !path.exists() {
-        return Err(Error::NoDatabase {
-            path: path.to_owned(),
-        });
+    if !path.exists() {
+        if !create {
+            return Err(Error::NoDatabase {
+                path: path.to_owned(),
+            });
+        }
+        create_private_file(path)?;
     }
     Ok(())
+}
+
+/// Creates an empty database file readable by its owner only (it holds names and birth dates);
+/// SQLite gives the `-wal` and `-shm` files it creates beside it the same mode. A file created
+/// by a racing process in the meantime is left as it is.
+fn create_private_file(path: &std::path::Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(Error::CreateFile {
+            path: path.to_owned(),
+            source,
+        }),
+    }
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
