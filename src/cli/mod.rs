@@ -176,5 +176,28 @@ pub(crate) fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
         None => Config::default(),
     };
     config.apply_env(|name| std::env::var(name).ok());
+    apply_database_url_file(&mut config)?;
     Ok(config)
+}
+
+/// `SIP2AUTH_DATABASE_URL_FILE`: the URL (which may carry a password) read from a file, such as
+/// the credential systemd's `LoadCredential=` provides; `SIP2AUTH_DATABASE_URL` takes precedence.
+fn apply_database_url_file(config: &mut Config) -> anyhow::Result<()> {
+    use crate::config::{ENV_DATABASE_URL, ENV_DATABASE_URL_FILE};
+    let set = |name| std::env::var_os(name).filter(|value| !value.is_empty());
+    let Some(path) = set(ENV_DATABASE_URL_FILE) else {
+        return Ok(());
+    };
+    if set(ENV_DATABASE_URL).is_some() {
+        return Ok(());
+    }
+    let path = PathBuf::from(path);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read the database URL from {} ({ENV_DATABASE_URL_FILE})",
+            path.display()
+        )
+    })?;
+    config.database.url = crate::config::DatabaseUrl::from(text.trim().to_owned());
+    Ok(())
 }

@@ -26,6 +26,9 @@ pub(crate) use server::{MessagesConfig, ServerConfig};
 
 /// Environment variable that overrides `database.url`.
 pub(crate) const ENV_DATABASE_URL: &str = "SIP2AUTH_DATABASE_URL";
+/// A file holding the database URL (a systemd credential, a mounted secret); read by the CLI at
+/// start-up when `SIP2AUTH_DATABASE_URL` is not set.
+pub(crate) const ENV_DATABASE_URL_FILE: &str = "SIP2AUTH_DATABASE_URL_FILE";
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

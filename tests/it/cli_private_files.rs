@@ -1,5 +1,6 @@
-//! Files with secrets or personal data are private: the SQLite database is created owner-only,
-//! and a pepper key file open to other users is refused with a message that says how to fix it.
+//! Files with secrets or personal data: the SQLite database is created owner-only, a pepper key
+//! file open to other users is refused with a message that says how to fix it, and the database
+//! URL can come from a file (a systemd credential).
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -47,5 +48,38 @@ fn a_pepper_key_open_to_other_users_is_refused() {
         0,
         "group-readable (root:sip2auth 0640) is allowed: {}",
         added.all()
+    );
+}
+
+#[test]
+fn the_database_url_can_come_from_a_file() {
+    let env = Env::without_database();
+    let elsewhere = env.path("from-file.sqlite");
+    let url_file = env.path("database-url");
+    crate::cli_common::write_owner_only(
+        &url_file,
+        format!("sqlite://{}\n", elsewhere.display()).as_bytes(),
+    );
+    let migrated = env
+        .command(&["migrate"])
+        .env_remove("SIP2AUTH_DATABASE_URL")
+        .env("SIP2AUTH_DATABASE_URL_FILE", &url_file)
+        .output()
+        .expect("runs");
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert!(elsewhere.exists(), "the URL in the file was used");
+    assert!(!env.path("db.sqlite").exists());
+
+    let missing = env
+        .command(&["migrate"])
+        .env_remove("SIP2AUTH_DATABASE_URL")
+        .env("SIP2AUTH_DATABASE_URL_FILE", env.path("no-such-file"))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot read the database URL from"),
+        "{stderr}"
     );
 }
