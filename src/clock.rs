@@ -15,7 +15,7 @@ pub type SharedClock = Arc<dyn Clock>;
 
 /// The real wall clock.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
+pub(crate) struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
@@ -34,10 +34,6 @@ impl ManualClock {
         Self {
             now: Mutex::new(start),
         }
-    }
-
-    pub fn set(&self, to: DateTime<Utc>) {
-        *self.lock() = to;
     }
 
     pub fn advance(&self, by: Duration) {

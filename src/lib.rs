@@ -34,6 +34,8 @@
 //! - `sip2` uses nothing else in the crate. `store` knows nothing of SIP2 or argon2: it keeps a
 //!   terminal as plain columns, which `auth::terminal_settings` reads and writes at one edge.
 //! - `server/answer/` is the one place where SIP2 meets authentication decisions.
+//! - Items are `pub(crate)` by default; `pub` only where the binary, the integration tests or the
+//!   benches use them (test support is behind the `testing` feature).
 
 #![forbid(unsafe_code)]
 

@@ -8,7 +8,7 @@ use crate::config::{LogFormat, LoggingConfig};
 
 /// Installs the global subscriber. Calling it twice is harmless (the second call is ignored),
 /// which keeps tests that build several servers simple.
-pub fn init(logging: &LoggingConfig) {
+pub(crate) fn init(logging: &LoggingConfig) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&logging.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));

@@ -26,7 +26,7 @@ use crate::store::{CredentialHash, NewAuditEntry, Store, StoredHash};
 const BUSY_RETRY: Duration = Duration::from_secs(120);
 
 /// Hashing, rules and pseudonyms with the configured pepper keys.
-pub struct Credentials {
+pub(crate) struct Credentials {
     auth: Authenticator,
     security: SecurityConfig,
 }
@@ -34,7 +34,7 @@ pub struct Credentials {
 impl Credentials {
     /// Builds the authenticator: loads the pepper keys and checks them against the fingerprints
     /// recorded in the database (a wrong key would make every new hash useless).
-    pub async fn new(
+    pub(crate) async fn new(
         store: &Store,
         security: &SecurityConfig,
         clock: SharedClock,
@@ -53,7 +53,10 @@ impl Credentials {
     }
 
     /// Wraps an authenticator that is already running.
-    pub fn from_authenticator(auth: Authenticator, security: &SecurityConfig) -> Credentials {
+    pub(crate) fn from_authenticator(
+        auth: Authenticator,
+        security: &SecurityConfig,
+    ) -> Credentials {
         Credentials {
             auth,
             security: security.clone(),
@@ -61,7 +64,7 @@ impl Credentials {
     }
 
     /// Number of hashes computed at once (`security.hashing.max_concurrent`, 0 = cores).
-    pub fn parallelism(&self) -> usize {
+    pub(crate) fn parallelism(&self) -> usize {
         match self.security.hashing.max_concurrent {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
@@ -69,19 +72,19 @@ impl Credentials {
     }
 
     /// Whether a pepper key with this id is configured (active or previous).
-    pub fn has_key(&self, key_id: u32) -> bool {
+    pub(crate) fn has_key(&self, key_id: u32) -> bool {
         let pepper = &self.security.pepper;
         pepper.key_id == key_id || pepper.previous_keys.iter().any(|k| k.id == key_id)
     }
 
     /// Whether a stored hash with this key id can be checked: made with a configured pepper key,
     /// or a legacy ILS hash (which has none and is checked as its ILS did).
-    pub fn can_verify(&self, key_id: u32) -> bool {
+    pub(crate) fn can_verify(&self, key_id: u32) -> bool {
         key_id == auth::legacy::LEGACY_KEY_ID || self.has_key(key_id)
     }
 
     /// Applies the PIN rules without hashing; `Err` holds every rule broken.
-    pub fn check_pin(
+    pub(crate) fn check_pin(
         &self,
         pin: &SecretString,
         context: &PinContext<'_>,
@@ -94,7 +97,7 @@ impl Credentials {
     }
 
     /// Applies the password rules without hashing; `Err` holds every rule broken.
-    pub fn check_password(
+    pub(crate) fn check_password(
         &self,
         password: &SecretString,
         context: &PasswordContext<'_>,
@@ -112,7 +115,7 @@ impl Credentials {
 
     /// Checks (rules, and "not the current PIN") and hashes a new PIN.
     /// `Ok(Err(rejections))` is a refusal: every rule broken, each with its sentence.
-    pub async fn new_pin(
+    pub(crate) async fn new_pin(
         &self,
         pin: &SecretString,
         context: &PinContext<'_>,
@@ -127,7 +130,7 @@ impl Credentials {
 
     /// Hashes an imported PIN that the rules refuse, flagged must-change (`--weak-pins
     /// must-change`); no rule is applied.
-    pub async fn weak_pin(&self, pin: &SecretString) -> Result<CredentialHash, Error> {
+    pub(crate) async fn weak_pin(&self, pin: &SecretString) -> Result<CredentialHash, Error> {
         until_free(|| async move {
             Ok(match self.auth.hash_weak_pin(pin).await.map_err(hashing)? {
                 NewCredential::Hashed(hash) => Slot::Done(hash),
@@ -142,7 +145,7 @@ impl Credentials {
 
     /// Checks (rules, and "not the PIN") and hashes a new online password.
     /// `Ok(Err(rejections))` is a refusal: every rule broken, each with its sentence.
-    pub async fn new_password(
+    pub(crate) async fn new_password(
         &self,
         password: &SecretString,
         context: &PasswordContext<'_>,
@@ -160,7 +163,10 @@ impl Credentials {
     /// [`Authenticator::default_pin`]. `Ok(None)` when the policy is off or the phone has too few
     /// digits. No PIN rule applies: the digits are the phone's by definition, and the PIN only
     /// lasts until the patron chooses one (which may then equal neither).
-    pub async fn default_pin(&self, phone: Option<&str>) -> Result<Option<CredentialHash>, Error> {
+    pub(crate) async fn default_pin(
+        &self,
+        phone: Option<&str>,
+    ) -> Result<Option<CredentialHash>, Error> {
         until_free(|| async move {
             Ok(match self.auth.default_pin(phone).await.map_err(hashing)? {
                 None => Slot::Done(None),
@@ -176,12 +182,12 @@ impl Credentials {
 
     /// Whether [`Credentials::default_pin`] would issue a PIN for this phone (dry runs: no
     /// hashing), by the same rule [`Authenticator::default_pin`] applies.
-    pub fn default_pin_applies(&self, phone: Option<&str>) -> bool {
+    pub(crate) fn default_pin_applies(&self, phone: Option<&str>) -> bool {
         auth::default_pin_digits(&self.security.default_credential, phone).is_some()
     }
 
     /// Hashes a terminal secret (no rules: generated or checked by the caller).
-    pub async fn terminal_secret(&self, secret: &SecretString) -> Result<StoredHash, Error> {
+    pub(crate) async fn terminal_secret(&self, secret: &SecretString) -> Result<StoredHash, Error> {
         until_free(|| async move {
             Ok(
                 match self
@@ -199,7 +205,7 @@ impl Credentials {
     }
 
     /// A stable pseudonym of a card for the audit log (keyed with the active pepper).
-    pub fn pseudonym(&self, card: &str) -> String {
+    pub(crate) fn pseudonym(&self, card: &str) -> String {
         self.auth.pseudonym(card)
     }
 

@@ -17,7 +17,7 @@ const PATRONS: &str = include_str!("../../fixtures/demo/patrons.csv");
 
 /// The day the fixture world is written for (the transcripts' fixed clock). Expiry dates move by
 /// the distance from this day to "today", so each patron keeps its state on any date.
-pub fn fixture_day() -> NaiveDate {
+pub(crate) fn fixture_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 3, 14).unwrap_or_default()
 }
 
@@ -51,12 +51,12 @@ pub struct DemoPatron {
 
 impl DemoPatron {
     /// "Family, Given", as staff see it.
-    pub fn display_name(&self) -> String {
+    pub(crate) fn display_name(&self) -> String {
         crate::store::PersonName::new(self.family_name.clone(), self.given_names.clone()).display
     }
 
     /// The standing the demo gives this card, in a word or two ("active", "blocked: …").
-    pub fn standing(&self) -> String {
+    pub(crate) fn standing(&self) -> String {
         match self.block_reason.as_str() {
             "" => self.status.clone(),
             reason => format!("{}: {reason}", self.status),
@@ -110,7 +110,7 @@ impl DemoPatron {
     }
 
     /// The institution the patron belongs to.
-    pub fn institution(&self) -> &str {
+    pub(crate) fn institution(&self) -> &str {
         &self.institution
     }
 

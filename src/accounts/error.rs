@@ -49,7 +49,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn kind(&self) -> ErrorKind {
+    pub(crate) fn kind(&self) -> ErrorKind {
         match self {
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::Duplicate { .. } | Error::Refused(_) | Error::Rejected(_) => ErrorKind::Refused,

@@ -15,15 +15,16 @@ use super::{Accounts, Error};
 
 /// How many records one purge removed, per kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PurgeCounts {
+pub(crate) struct PurgeCounts {
     pub audit_entries: u64,
     pub terminal_failures: u64,
     pub reset_tokens: u64,
 }
 
 impl PurgeCounts {
+    #[cfg(test)]
     /// Records removed in total.
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.audit_entries + self.terminal_failures + self.reset_tokens
     }
 }
@@ -31,7 +32,7 @@ impl PurgeCounts {
 impl Accounts {
     /// Deletes, as of `now`, every record past its retention. Each kind is purged by its own
     /// statement; a failure stops the purge and leaves the rest for the next run.
-    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<PurgeCounts, Error> {
+    pub(crate) async fn purge_expired(&self, now: DateTime<Utc>) -> Result<PurgeCounts, Error> {
         let config = self.config();
         let store = self.store();
         let audit_entries = store

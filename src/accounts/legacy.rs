@@ -16,7 +16,7 @@ use crate::store::{CredentialColumn, CredentialHash, Patron, PatronId};
 
 /// One legacy hash still on file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LegacyCredential {
+pub(crate) struct LegacyCredential {
     pub patron: PatronId,
     pub institution: String,
     pub name: String,
@@ -31,7 +31,7 @@ pub struct LegacyCredential {
 
 /// What `expire_legacy` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LegacyExpired {
+pub(crate) struct LegacyExpired {
     /// Hashes removed (the patron must now reset).
     pub expired: u32,
     /// Legacy hashes younger than the limit, left in place.
@@ -51,7 +51,7 @@ fn legacy_in(patron: &Patron) -> Vec<(CredentialColumn, &CredentialHash)> {
 
 impl Accounts {
     /// Every legacy hash still on file, in patron order.
-    pub async fn legacy_credentials(&self) -> Result<Vec<LegacyCredential>, Error> {
+    pub(crate) async fn legacy_credentials(&self) -> Result<Vec<LegacyCredential>, Error> {
         let mut found = Vec::new();
         for patron in self.store.patrons_with_hash_key(LEGACY_KEY_ID).await? {
             let card = self
@@ -81,7 +81,7 @@ impl Accounts {
     }
 
     /// Removes the legacy hashes imported more than `older_than` ago: those patrons must reset.
-    pub async fn expire_legacy(
+    pub(crate) async fn expire_legacy(
         &self,
         operator: &Operator,
         older_than: std::time::Duration,

@@ -12,12 +12,12 @@
 mod credentials;
 pub mod demo;
 mod error;
-pub mod explain;
+pub(crate) mod explain;
 mod housekeeping;
-pub mod import;
-pub mod legacy;
+pub(crate) mod import;
+pub(crate) mod legacy;
 pub mod patron;
-pub mod terminal;
+pub(crate) mod terminal;
 
 use std::sync::Arc;
 
@@ -26,9 +26,8 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::{NewAuditEntry, Store};
 
-pub use credentials::Credentials;
+pub(crate) use credentials::Credentials;
 pub use error::{Error, ErrorKind};
-pub use housekeeping::PurgeCounts;
 
 /// Who performs an account action (recorded in the audit log): a member of staff, or a SIP2
 /// terminal acting for the library (a self-check retaining a card with 01).
@@ -54,14 +53,14 @@ impl Operator {
     }
 
     /// A SIP2 terminal, by its login id.
-    pub fn terminal(login_id: &str) -> Operator {
+    pub(crate) fn terminal(login_id: &str) -> Operator {
         Operator {
             actor: format!("terminal:{login_id}"),
         }
     }
 
     /// The audit-log actor: `staff:NAME` or `terminal:LOGIN`.
-    pub fn actor(&self) -> String {
+    pub(crate) fn actor(&self) -> String {
         self.actor.clone()
     }
 }
@@ -84,7 +83,11 @@ impl std::fmt::Debug for Accounts {
 impl Accounts {
     /// Builds the context from an open store. Loads the pepper keys and checks them against the
     /// fingerprint recorded in the database (a wrong key would make every new hash useless).
-    pub async fn new(store: Store, config: &Config, clock: SharedClock) -> Result<Accounts, Error> {
+    pub(crate) async fn new(
+        store: Store,
+        config: &Config,
+        clock: SharedClock,
+    ) -> Result<Accounts, Error> {
         let credentials = Credentials::new(&store, &config.security, clock.clone()).await?;
         Ok(Accounts {
             store,
@@ -112,7 +115,7 @@ impl Accounts {
 
     /// Audit records, newest first. A card in `card` is looked up by its pseudonym (cards are
     /// stored only pseudonymised).
-    pub async fn audit_log(
+    pub(crate) async fn audit_log(
         &self,
         card: Option<&str>,
         mut query: crate::store::AuditQuery,
@@ -122,19 +125,19 @@ impl Accounts {
     }
 
     /// Whether the database answers right now.
-    pub async fn database_online(&self) -> bool {
+    pub(crate) async fn database_online(&self) -> bool {
         self.store.ping().await.is_ok()
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
-    pub fn credentials(&self) -> &Credentials {
+    pub(crate) fn credentials(&self) -> &Credentials {
         &self.credentials
     }
 
-    pub fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &Config {
         &self.config
     }
 

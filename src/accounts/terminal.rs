@@ -68,7 +68,7 @@ fn check_given_secret(secret: &SecretString) -> Result<(), Error> {
 
 /// `nets` with each network's host bits cleared (`10.0.4.5/24` is `10.0.4.0/24`), duplicates
 /// dropped; and each network that was written with host bits, with what it means.
-pub fn normalised_cidrs(nets: &[IpNet]) -> (Vec<IpNet>, Vec<(IpNet, IpNet)>) {
+pub(crate) fn normalised_cidrs(nets: &[IpNet]) -> (Vec<IpNet>, Vec<(IpNet, IpNet)>) {
     let mut normalised: Vec<IpNet> = Vec::with_capacity(nets.len());
     let mut changed = Vec::new();
     for net in nets {
@@ -156,7 +156,7 @@ impl Accounts {
     /// Changes a terminal's settings (not its secret, nor whether it is enabled: those have their
     /// own commands). `change` edits a copy of the current settings; the result is checked as a
     /// new terminal's would be.
-    pub async fn update_terminal(
+    pub(crate) async fn update_terminal(
         &self,
         operator: &Operator,
         login_id: &str,
@@ -177,7 +177,7 @@ impl Accounts {
     }
 
     /// Every terminal, by login id.
-    pub async fn terminals(&self) -> Result<Vec<Terminal>, Error> {
+    pub(crate) async fn terminals(&self) -> Result<Vec<Terminal>, Error> {
         let rows = self.store.list_terminals().await?;
         Ok(rows
             .into_iter()
@@ -186,7 +186,7 @@ impl Accounts {
     }
 
     /// Replaces a terminal's secret; with `None` a new one is generated and returned.
-    pub async fn set_terminal_secret(
+    pub(crate) async fn set_terminal_secret(
         &self,
         operator: &Operator,
         login_id: &str,

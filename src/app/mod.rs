@@ -8,6 +8,7 @@
 //! Uses `store`, `auth`, `accounts`, `server`, `config` and `clock`. Must not answer requests
 //! or hold any protocol logic; only `main`, `cli` and tests use it.
 
+mod database;
 mod housekeeping;
 
 use std::sync::Arc;
@@ -24,9 +25,19 @@ use crate::store::Store;
 
 use housekeeping::Housekeeping;
 
+pub(crate) use database::DEMO_MARKER;
+pub(crate) use database::{open_store, Creation, Mode};
+
 /// What can stop the application.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("cannot open the database: check database.url or SIP2AUTH_DATABASE_URL")]
+    Database(#[source] crate::store::Error),
+    #[error(
+        "this is a demo database (its PINs and terminal password are public): run `serve --demo`, \
+         or point database.url elsewhere"
+    )]
+    DemoDatabase,
     #[error("cannot start the authenticator: {0}")]
     Authenticator(#[source] crate::auth::Error),
     #[error(transparent)]
@@ -45,6 +56,19 @@ pub struct App {
 }
 
 impl App {
+    /// Opens the configured database (created when missing, migrated), refuses a demo database
+    /// outside demo mode (before any pepper check, so the refusal is the first thing said), then
+    /// builds the app over it: what `serve` runs.
+    pub(crate) async fn open(config: Config, clock: SharedClock, mode: Mode) -> Result<App, Error> {
+        let store = open_store(&config, clock.clone(), Creation::IfMissing)
+            .await
+            .map_err(Error::Database)?;
+        if mode == Mode::Normal && database::is_demo(&store).await.map_err(Error::Database)? {
+            return Err(Error::DemoDatabase);
+        }
+        App::build(config, store, clock).await
+    }
+
     /// Builds the app over an open store: loads the pepper, checks it against the database and
     /// starts the hashing pool.
     pub async fn build(config: Config, store: Store, clock: SharedClock) -> Result<App, Error> {
@@ -77,11 +101,11 @@ impl App {
         &self.config
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
-    pub fn accounts(&self) -> &Accounts {
+    pub(crate) fn accounts(&self) -> &Accounts {
         &self.accounts
     }
 

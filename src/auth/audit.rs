@@ -23,6 +23,7 @@ macro_rules! audit_vocabulary {
 
         impl $name {
             /// Every value, in declaration order.
+            #[cfg(test)]
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// The text stored in the audit log.
@@ -119,7 +120,7 @@ audit_vocabulary! {
 impl Authenticator {
     /// The audit record of an action at `at` by `actor` (a terminal login id, `staff:NAME` or
     /// `terminal:LOGIN`), with the card pseudonymised. The one place an audit record is built.
-    pub fn audit_entry(
+    pub(crate) fn audit_entry(
         &self,
         at: DateTime<Utc>,
         actor: String,

@@ -99,7 +99,7 @@ impl Authenticator {
         self.inner.pool.counts()
     }
 
-    pub fn config(&self) -> &SecurityConfig {
+    pub(crate) fn config(&self) -> &SecurityConfig {
         &self.inner.config
     }
 

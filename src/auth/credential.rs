@@ -145,7 +145,7 @@ impl Authenticator {
     /// Hashes an imported PIN that breaks the PIN rules, flagged must-change without expiry
     /// (`import --weak-pins must-change`): the patron keeps the PIN the library had, and is asked
     /// to choose one the rules accept.
-    pub async fn hash_weak_pin(&self, pin: &SecretString) -> Result<NewCredential> {
+    pub(crate) async fn hash_weak_pin(&self, pin: &SecretString) -> Result<NewCredential> {
         let mut hashed = self.hashed(secret_bytes(pin), None).await?;
         if let NewCredential::Hashed(hash) = &mut hashed {
             hash.must_change = true;

@@ -86,7 +86,7 @@ pub enum CredentialVerdict {
 
 impl CredentialVerdict {
     /// Whether the terminal may treat the credential as correct.
-    pub fn is_accepted(self, policy: DefaultPinSipPolicy) -> bool {
+    pub(crate) fn is_accepted(self, policy: DefaultPinSipPolicy) -> bool {
         match self {
             Self::Valid => true,
             Self::DefaultToChange => policy == DefaultPinSipPolicy::AcceptWithNotice,
@@ -155,7 +155,7 @@ pub enum TerminalRefusal {
 }
 
 impl TerminalRefusal {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::UnknownLogin => "unknown_login",
             Self::WrongPassword => "wrong_password",
@@ -201,7 +201,7 @@ pub struct Rejections {
 
 impl Rejections {
     /// `None` when nothing was broken.
-    pub fn new(all: impl IntoIterator<Item = Rejection>) -> Option<Rejections> {
+    pub(crate) fn new(all: impl IntoIterator<Item = Rejection>) -> Option<Rejections> {
         let mut all = all.into_iter();
         let first = all.next()?;
         Some(Rejections {

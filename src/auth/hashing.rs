@@ -16,7 +16,7 @@ use super::pepper::KeyRing;
 use crate::config::security::HashingConfig;
 
 /// Output length of every hash, in bytes.
-pub const OUTPUT_BYTES: usize = 32;
+pub(crate) const OUTPUT_BYTES: usize = 32;
 
 /// A stored credential: the PHC string and the id of the pepper key it was made with. Not a secret
 /// in itself, but never logged: `Debug` shows the key id only.
@@ -92,11 +92,7 @@ impl Hasher {
         Ok(hasher)
     }
 
-    pub fn active_key_id(&self) -> u32 {
-        self.keys.active_id()
-    }
-
-    pub fn keys(&self) -> &KeyRing {
+    pub(crate) fn keys(&self) -> &KeyRing {
         &self.keys
     }
 
@@ -151,7 +147,7 @@ impl Hasher {
     /// Whether `stored` can be verified at all: its pepper key is configured and its PHC string is
     /// a complete argon2 hash (parameters, salt and output). When false, no secret can match it:
     /// the credential must be reset, and checking it must not count as a failure.
-    pub fn can_verify(&self, stored: &HashedSecret) -> bool {
+    pub(crate) fn can_verify(&self, stored: &HashedSecret) -> bool {
         if legacy_of(stored).is_some() {
             return true;
         }
@@ -178,7 +174,7 @@ impl Hasher {
 
     /// Verifies `secret` against the dummy hash (same parameters, never matches): the cost of an
     /// unknown card, a locked account or a patron without a PIN equals that of a wrong PIN.
-    pub fn verify_dummy(&self, secret: &[u8]) {
+    pub(crate) fn verify_dummy(&self, secret: &[u8]) {
         let Ok(parsed) = PasswordHash::new(&self.dummy.phc) else {
             return;
         };
@@ -189,7 +185,7 @@ impl Hasher {
 
     /// True when a stored hash should be replaced after a successful verification: a different
     /// algorithm, version, parameters or output length, or an older pepper key.
-    pub fn needs_rehash(&self, stored: &HashedSecret) -> bool {
+    pub(crate) fn needs_rehash(&self, stored: &HashedSecret) -> bool {
         if stored.key_id != self.keys.active_id() {
             return true;
         }
@@ -219,7 +215,7 @@ impl Hasher {
 }
 
 /// The legacy hash a stored credential holds, if it is one (stored under the legacy key id).
-pub fn legacy_of(stored: &HashedSecret) -> Option<LegacyHash> {
+pub(crate) fn legacy_of(stored: &HashedSecret) -> Option<LegacyHash> {
     (stored.key_id == LEGACY_KEY_ID)
         .then(|| LegacyHash::from_stored(&stored.phc))
         .flatten()

@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 use crate::store::CredentialHash;
 
 /// The key id stored with a legacy hash: pepper key ids start at 1, so 0 means "no pepper".
-pub const LEGACY_KEY_ID: u32 = 0;
+pub(crate) const LEGACY_KEY_ID: u32 = 0;
 
 /// FOLIO mod-login's `AuthUtil` defaults: PBKDF2WithHmacSHA1, 1000 iterations, 160-bit key.
 const FOLIO_ITERATIONS: u32 = 1000;
@@ -31,7 +31,7 @@ const BCRYPT_SETTING_CHARS: usize = 29;
 
 /// The system a legacy hash comes from, which fixes how it is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LegacyScheme {
+pub(crate) enum LegacyScheme {
     /// Koha `borrowers.password`: bcrypt (`$2a$08$…`) of the secret.
     Koha,
     /// Evergreen `actor.passwd.passwd` (type `main`): `crypt(md5(salt || md5(secret)), salt)`
@@ -43,7 +43,7 @@ pub enum LegacyScheme {
 }
 
 impl LegacyScheme {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LegacyScheme::Koha => "koha",
             LegacyScheme::Evergreen => "evergreen",
@@ -73,7 +73,7 @@ impl FromStr for LegacyScheme {
 
 /// Why a value is not a usable legacy hash. Never carries the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum LegacyError {
+pub(crate) enum LegacyError {
     #[error("unknown hash tag (expected {{koha}}, {{evergreen}} or {{folio}})")]
     UnknownScheme,
     #[error("{0} hash is malformed (expected {hint})", hint = expected_form(*.0))]
@@ -91,7 +91,7 @@ fn expected_form(scheme: LegacyScheme) -> &'static str {
 /// A legacy hash: where it comes from, the ILS's own hash text, and when it was imported.
 /// `Debug` never shows the hash.
 #[derive(Clone, PartialEq, Eq)]
-pub struct LegacyHash {
+pub(crate) struct LegacyHash {
     scheme: LegacyScheme,
     hash: String,
     since: Option<DateTime<Utc>>,
@@ -111,7 +111,7 @@ impl LegacyHash {
     /// Reads an import value: a bare bcrypt string (Koha), or `{koha}`, `{evergreen}` or
     /// `{folio}` followed by that system's hash. `Ok(None)` when the value is no legacy form
     /// (a clear PIN, or an argon2 PHC string).
-    pub fn from_import(value: &str) -> Result<Option<LegacyHash>, LegacyError> {
+    pub(crate) fn from_import(value: &str) -> Result<Option<LegacyHash>, LegacyError> {
         let (scheme, hash) = if let Some(rest) = value.strip_prefix('{') {
             let (tag, hash) = rest.split_once('}').ok_or(LegacyError::UnknownScheme)?;
             (tag.parse()?, hash)
@@ -130,7 +130,7 @@ impl LegacyHash {
     }
 
     /// Reads the hash column: `Some` for a legacy hash as [`stored`](Self::stored) wrote it.
-    pub fn from_stored(stored: &str) -> Option<LegacyHash> {
+    pub(crate) fn from_stored(stored: &str) -> Option<LegacyHash> {
         let rest = stored.strip_prefix('{')?;
         let (tag, hash) = rest.split_once('}')?;
         let (scheme, since) = tag.split_once(':')?;
@@ -145,13 +145,13 @@ impl LegacyHash {
     }
 
     /// The text for the hash column, recording `since` as the import time.
-    pub fn stored(&self, since: DateTime<Utc>) -> String {
+    pub(crate) fn stored(&self, since: DateTime<Utc>) -> String {
         format!("{{{}:{}}}{}", self.scheme, since.timestamp(), self.hash)
     }
 
     /// The credential an import stores for this hash, imported at `since`: under
     /// [`LEGACY_KEY_ID`], with no flags (the PIN and the password column alike).
-    pub fn credential(&self, since: DateTime<Utc>) -> CredentialHash {
+    pub(crate) fn credential(&self, since: DateTime<Utc>) -> CredentialHash {
         CredentialHash {
             phc: self.stored(since),
             key_id: LEGACY_KEY_ID,
@@ -160,12 +160,12 @@ impl LegacyHash {
         }
     }
 
-    pub fn scheme(&self) -> LegacyScheme {
+    pub(crate) fn scheme(&self) -> LegacyScheme {
         self.scheme
     }
 
     /// When the hash was imported (`None` for one just read from an import file).
-    pub fn since(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn since(&self) -> Option<DateTime<Utc>> {
         self.since
     }
 
@@ -185,7 +185,7 @@ impl LegacyHash {
     }
 
     /// Whether `secret` is the credential this hash was made from (CPU-bound).
-    pub fn verify(&self, secret: &[u8]) -> bool {
+    pub(crate) fn verify(&self, secret: &[u8]) -> bool {
         match self.scheme {
             LegacyScheme::Koha => bcrypt::verify(secret, &self.hash).unwrap_or(false),
             LegacyScheme::Evergreen => {

@@ -11,21 +11,21 @@ use std::fmt;
 use crate::sip2::field::swallowed_secret;
 
 /// Characters of a login id from the wire that a log line or an audit record keeps.
-pub const SHOWN_LOGIN_ID_CHARS: usize = 64;
+pub(crate) const SHOWN_LOGIN_ID_CHARS: usize = 64;
 
 /// A login id cut for logs and audit records.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShownLoginId {
+pub(crate) struct ShownLoginId {
     /// The kept characters.
-    pub text: String,
+    pub(crate) text: String,
     /// Something was cut off.
-    pub truncated: bool,
+    pub(crate) truncated: bool,
 }
 
 impl ShownLoginId {
     /// `login_id` as received: cut before a swallowed credential identifier, then to
     /// [`SHOWN_LOGIN_ID_CHARS`] characters.
-    pub fn of(login_id: &str) -> ShownLoginId {
+    pub(crate) fn of(login_id: &str) -> ShownLoginId {
         let end = swallowed_secret(login_id.as_bytes()).unwrap_or(login_id.len());
         let text: String = login_id
             .char_indices()

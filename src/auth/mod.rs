@@ -17,31 +17,31 @@ mod audit;
 mod authenticator;
 mod budget;
 mod credential;
-pub mod decision;
+pub(crate) mod decision;
 pub mod hashing;
-pub mod legacy;
+pub(crate) mod legacy;
 mod login_id;
-pub mod password_rules;
+pub(crate) mod password_rules;
 mod patron;
-pub mod pepper;
-pub mod pin_rules;
+pub(crate) mod pepper;
+pub(crate) mod pin_rules;
 pub mod pool;
 mod standing;
 mod terminal;
-pub mod terminal_access;
-pub mod terminal_settings;
-pub mod told;
+pub(crate) mod terminal_access;
+pub(crate) mod terminal_settings;
+pub(crate) mod told;
 
 /// Amounts are written one way everywhere; `server` reads them through `auth`.
 pub use crate::store::Money;
-pub use audit::{AuditAction, AuditOutcome};
+pub(crate) use audit::{AuditAction, AuditOutcome};
 pub use authenticator::{password_lock_policy, pin_lock_policy, Authenticator};
 pub use credential::default_pin_digits;
 pub use decision::{
     BudgetAction, Chosen, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
     Rejection, Rejections, Standing, TerminalBudget, TerminalDecision, TerminalRefusal,
 };
-pub use login_id::{ShownLoginId, SHOWN_LOGIN_ID_CHARS};
+pub(crate) use login_id::ShownLoginId;
 pub use password_rules::{PasswordContext, PasswordRejection};
 pub use patron::{foreseen_verdict, Typed};
 pub use pepper::{KeyRing, PepperError, PepperKey};

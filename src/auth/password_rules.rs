@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use crate::config::security::PasswordRulesConfig;
 
 /// Largest password accepted, in bytes, before and after normalisation.
-pub const MAX_BYTES: usize = 1024;
+pub(crate) const MAX_BYTES: usize = 1024;
 
 /// The patron's own details, which a password may not be built from.
 #[derive(Debug, Clone, Default)]
@@ -68,7 +68,7 @@ impl fmt::Display for PasswordRejection {
 }
 
 /// A password after NFKC normalisation: what is checked and what is hashed. Zeroed on drop.
-pub struct NormalizedPassword(Zeroizing<String>);
+pub(crate) struct NormalizedPassword(Zeroizing<String>);
 
 impl fmt::Debug for NormalizedPassword {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -77,18 +77,18 @@ impl fmt::Debug for NormalizedPassword {
 }
 
 impl NormalizedPassword {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
 }
 
 /// NFKC-normalises a presented password. Refuses (as too long) anything over [`MAX_BYTES`] or
 /// `max_length` characters, before or after normalisation, so no hashing ever sees it.
-pub fn normalize(
+pub(crate) fn normalize(
     raw: &str,
     config: &PasswordRulesConfig,
 ) -> Result<NormalizedPassword, PasswordRejection> {
@@ -111,7 +111,7 @@ type CharTest = fn(&char) -> bool;
 /// Every rule a new (normalised) password breaks, in the order they are reported; empty when it
 /// passes. Length and each missing kind of character are separate rejections; "too guessable"
 /// is one, with the most telling hint (personal details first, then `zxcvbn`'s warning).
-pub fn rejections(
+pub(crate) fn rejections(
     password: &NormalizedPassword,
     config: &PasswordRulesConfig,
     context: &PasswordContext<'_>,
@@ -196,9 +196,10 @@ fn personal_words<'a>(context: &PasswordContext<'a>) -> Vec<&'a str> {
         .collect()
 }
 
+#[cfg(test)]
 /// Checks a new (normalised) password against the configured rules; the first rule broken is the
 /// reason.
-pub fn check(
+pub(crate) fn check(
     password: &NormalizedPassword,
     config: &PasswordRulesConfig,
     context: &PasswordContext<'_>,

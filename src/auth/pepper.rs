@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 use crate::config::security::PepperConfig;
 
 /// Length of a pepper key in bytes.
-pub const KEY_BYTES: usize = 32;
+pub(crate) const KEY_BYTES: usize = 32;
 
 /// Label mixed into the fingerprint, so a fingerprint is useless for anything else.
 const FINGERPRINT_LABEL: &[u8] = b"sip2auth pepper fingerprint v1";
@@ -35,6 +35,11 @@ pub enum PepperError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "pepper key file {path} is open to other users (mode {mode:o}); make it owner-only: \
+         chmod 600 {path}"
+    )]
+    OpenToOthers { path: PathBuf, mode: u32 },
     #[error("pepper key {origin} must be {KEY_BYTES} raw bytes or {} hex digits", KEY_BYTES * 2)]
     Malformed { origin: String },
     #[error("cannot write pepper key file {path}: {source}")]
@@ -68,7 +73,7 @@ impl PepperKey {
     }
 
     /// A fresh random key from the operating system's generator.
-    pub fn random() -> Self {
+    pub(crate) fn random() -> Self {
         use rand::RngCore;
         let mut bytes = Zeroizing::new([0u8; KEY_BYTES]);
         rand::rngs::OsRng.fill_bytes(bytes.as_mut());
@@ -77,7 +82,7 @@ impl PepperKey {
 
     /// Parses a key file's content: exactly 32 raw bytes, or 64 hex digits with optional
     /// surrounding whitespace (a trailing newline is fine).
-    pub fn parse(content: &[u8], origin: &str) -> Result<Self, PepperError> {
+    pub(crate) fn parse(content: &[u8], origin: &str) -> Result<Self, PepperError> {
         let malformed = || PepperError::Malformed {
             origin: origin.to_owned(),
         };
@@ -94,7 +99,8 @@ impl PepperKey {
     }
 
     /// Reads and parses a key file.
-    pub fn read(path: &Path) -> Result<Self, PepperError> {
+    pub(crate) fn read(path: &Path) -> Result<Self, PepperError> {
+        refuse_open_to_others(path)?;
         let content =
             Zeroizing::new(std::fs::read(path).map_err(|source| PepperError::Missing {
                 path: path.to_owned(),
@@ -109,12 +115,12 @@ impl PepperKey {
 
     /// A keyed hash of a fixed label (hex): recorded in the database per key id, so a start with
     /// a different key is detected without storing the key.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         hex::encode(hmac_sha256(self.bytes(), FINGERPRINT_LABEL))
     }
 
     /// Whether `fingerprint` is this key's, compared in constant time.
-    pub fn has_fingerprint(&self, fingerprint: &str) -> bool {
+    pub(crate) fn has_fingerprint(&self, fingerprint: &str) -> bool {
         self.fingerprint()
             .as_bytes()
             .ct_eq(fingerprint.trim().as_bytes())
@@ -123,7 +129,7 @@ impl PepperKey {
 
     /// A stable pseudonym for a card number (truncated keyed hash, 24 hex digits): lets the audit
     /// trail link events about one card without ever holding the number.
-    pub fn pseudonym(&self, card: &str) -> String {
+    pub(crate) fn pseudonym(&self, card: &str) -> String {
         let mut message = Vec::with_capacity(PSEUDONYM_LABEL.len() + card.len());
         message.extend_from_slice(PSEUDONYM_LABEL);
         message.extend_from_slice(card.as_bytes());
@@ -169,7 +175,7 @@ impl KeyRing {
 
     /// Loads the keys named by `[security.pepper]`: the active key from the environment hex when
     /// set, else from `key_file`; previous keys from their files. Start-up only (file I/O).
-    pub fn load(config: &PepperConfig) -> Result<Self, PepperError> {
+    pub(crate) fn load(config: &PepperConfig) -> Result<Self, PepperError> {
         let active = match &config.key_hex_from_env {
             Some(hex_key) => {
                 PepperKey::parse(hex_key.expose_secret().as_bytes(), "from SIP2AUTH_PEPPER")?
@@ -184,11 +190,11 @@ impl KeyRing {
         Ok(Self::new(config.key_id, active, previous))
     }
 
-    pub fn active_id(&self) -> u32 {
+    pub(crate) fn active_id(&self) -> u32 {
         self.active_id
     }
 
-    pub fn active(&self) -> &PepperKey {
+    pub(crate) fn active(&self) -> &PepperKey {
         // Invariant: `new` always inserts the active key under `active_id`.
         self.keys
             .get(&self.active_id)
@@ -196,12 +202,12 @@ impl KeyRing {
     }
 
     /// The key with this id, or `None` when it was retired (not configured).
-    pub fn get(&self, key_id: u32) -> Option<&PepperKey> {
+    pub(crate) fn get(&self, key_id: u32) -> Option<&PepperKey> {
         self.keys.get(&key_id)
     }
 
     /// Every configured key with its id, active first.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, &PepperKey)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &PepperKey)> {
         std::iter::once((self.active_id, self.active())).chain(
             self.keys
                 .iter()
@@ -211,9 +217,29 @@ impl KeyRing {
     }
 }
 
+/// A key file that other users may read (or write) is refused: with the key, a copied database
+/// falls to an offline search of every PIN in minutes.
+fn refuse_open_to_others(path: &Path) -> Result<(), PepperError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A missing file is reported by the read that follows, with its own message.
+        if let Ok(metadata) = std::fs::metadata(path) {
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o007 != 0 {
+                return Err(PepperError::OpenToOthers {
+                    path: path.to_owned(),
+                    mode,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes a new random key to `path` as 64 hex digits and a newline, readable by the owner only
 /// (0600 on Unix). Refuses to overwrite an existing file. For the CLI and demos.
-pub fn write_new_key_file(path: &Path) -> Result<PepperKey, PepperError> {
+pub(crate) fn write_new_key_file(path: &Path) -> Result<PepperKey, PepperError> {
     use std::io::Write;
     let key = PepperKey::random();
     let write_error = |source| PepperError::Write {

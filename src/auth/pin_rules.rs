@@ -185,7 +185,7 @@ fn birth_date(d: &[u8], context: &PinContext<'_>) -> bool {
 /// Every rule a new PIN breaks, in the order they are reported; empty when it passes. A PIN that
 /// is not all digits, or too short or too long, is reported for that alone: the other rules read
 /// digits of an acceptable length.
-pub fn rejections(
+pub(crate) fn rejections(
     pin: &str,
     config: &PinRulesConfig,
     context: &PinContext<'_>,
@@ -214,7 +214,7 @@ pub fn rejections(
 impl PinRejection {
     /// The PIN's shape is wrong (characters or length): no other rule, and no comparison with the
     /// current PIN, applies to it.
-    pub fn is_shape(self) -> bool {
+    pub(crate) fn is_shape(self) -> bool {
         matches!(
             self,
             Self::NotDigits | Self::TooShort { .. } | Self::TooLong { .. }
@@ -222,8 +222,9 @@ impl PinRejection {
     }
 }
 
+#[cfg(test)]
 /// Checks a new PIN against the configured rules; the first rule broken is the reason.
-pub fn check(
+pub(crate) fn check(
     pin: &str,
     config: &PinRulesConfig,
     context: &PinContext<'_>,

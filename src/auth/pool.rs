@@ -56,7 +56,7 @@ pub struct HashPool {
 
 /// A held hashing slot: the right to run one job.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     _permit: OwnedSemaphorePermit,
     counters: Arc<Counters>,
 }
@@ -82,7 +82,7 @@ impl HashPool {
     }
 
     /// Waits for a free slot, at most the queue timeout.
-    pub async fn acquire(&self) -> Result<Slot, Busy> {
+    pub(crate) async fn acquire(&self) -> Result<Slot, Busy> {
         let acquired = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned());
         match acquired.await {
             Ok(Ok(permit)) => Ok(Slot {
@@ -106,7 +106,7 @@ impl HashPool {
         Ok(self.acquire().await?.run(kind, job).await)
     }
 
-    pub fn counts(&self) -> PoolCounts {
+    pub(crate) fn counts(&self) -> PoolCounts {
         let c = &self.counters;
         PoolCounts {
             verifications: c.verifications.load(Ordering::Relaxed),
@@ -119,7 +119,7 @@ impl HashPool {
 
 impl Slot {
     /// Runs `job` on a blocking thread, keeping the slot until it ends.
-    pub async fn run<T, F>(self, kind: Job, job: F) -> T
+    pub(crate) async fn run<T, F>(self, kind: Job, job: F) -> T
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,

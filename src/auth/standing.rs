@@ -11,7 +11,7 @@ use crate::store::{PatronRecord, PatronStatus};
 
 impl PatronView {
     /// What a terminal may be told about the patron holding this card.
-    pub fn of(record: &PatronRecord) -> PatronView {
+    pub(crate) fn of(record: &PatronRecord) -> PatronView {
         let (p, d) = (&record.patron, &record.patron.details);
         PatronView {
             id: p.id,
@@ -35,7 +35,7 @@ impl PatronView {
 impl Standing {
     /// The standing rules: expired registration (before today), staff block, lost card (this card
     /// or the patron), fines over the limit. The SIP2 answer and `explain` both read this.
-    pub fn of(record: &PatronRecord, now: DateTime<Utc>) -> Standing {
+    pub(crate) fn of(record: &PatronRecord, now: DateTime<Utc>) -> Standing {
         let (p, d) = (&record.patron, &record.patron.details);
         Standing {
             expired: d.expires_on.is_some_and(|day| day < now.date_naive()),

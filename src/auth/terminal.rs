@@ -108,12 +108,12 @@ impl Authenticator {
     }
 
     /// The terminal generation, raised by every change open sessions must see.
-    pub async fn terminal_generation(&self) -> Result<i64> {
+    pub(crate) async fn terminal_generation(&self) -> Result<i64> {
         Ok(self.inner.store.terminal_generation().await?)
     }
 
     /// Every enabled terminal, as sessions serve it.
-    pub async fn enabled_terminals(&self) -> Result<Vec<TerminalProfile>> {
+    pub(crate) async fn enabled_terminals(&self) -> Result<Vec<TerminalProfile>> {
         let rows = self.inner.store.list_terminals().await?;
         let mut enabled = Vec::with_capacity(rows.len());
         for row in rows {

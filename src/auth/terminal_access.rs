@@ -57,7 +57,7 @@ impl Restriction {
     }
 
     /// Whether `standing` has this restriction.
-    pub fn applies(self, standing: &Standing) -> bool {
+    pub(crate) fn applies(self, standing: &Standing) -> bool {
         match self {
             Restriction::Expired => standing.expired,
             Restriction::Blocked => standing.blocked.is_some(),
@@ -73,13 +73,8 @@ impl Restriction {
 pub struct Restrictions(BTreeSet<Restriction>);
 
 impl Restrictions {
-    /// Whether `restriction` is among these.
-    pub fn contains(&self, restriction: Restriction) -> bool {
-        self.0.contains(&restriction)
-    }
-
     /// Whether any of these applies to `standing`.
-    pub fn any_applies(&self, standing: &Standing) -> bool {
+    pub(crate) fn any_applies(&self, standing: &Standing) -> bool {
         self.0.iter().any(|r| r.applies(standing))
     }
 }
@@ -152,7 +147,7 @@ pub struct RestrictionTelling<'a> {
 
 impl RestrictionTelling<'_> {
     /// Whether `standing` makes the answer a refusal (CQ=N).
-    pub fn refuses(&self, standing: &Standing) -> bool {
+    pub(crate) fn refuses(&self, standing: &Standing) -> bool {
         self.answer == RestrictedAnswer::Deny && self.denied.any_applies(standing)
     }
 }

@@ -41,7 +41,7 @@ text_enum! {
 
 impl Terminator {
     /// Bytes ending each response.
-    pub fn bytes(self) -> &'static [u8] {
+    pub(crate) fn bytes(self) -> &'static [u8] {
         match self {
             Terminator::Cr => b"\r",
             Terminator::CrLf => b"\r\n",
@@ -97,27 +97,22 @@ impl TerminalSettings {
         }
     }
 
-    /// Whether patrons at this terminal present the online password only (never the PIN).
-    pub fn takes_password_only(&self) -> bool {
-        self.patron_credential == PatronCredential::Password
-    }
-
     /// Whether `peer` may connect as this terminal (an empty allowlist admits any address).
-    pub fn admits_address(&self, peer: IpAddr) -> bool {
+    pub(crate) fn admits_address(&self, peer: IpAddr) -> bool {
         let cidrs = &self.allowed_cidrs;
         cidrs.is_empty() || cidrs.iter().any(|net| net.contains(&peer))
     }
 
     /// Whether a connection from `peer` is this terminal without a login: enabled, login-free,
     /// and `peer` in one of its networks (never an empty list).
-    pub fn login_free_from(&self, peer: IpAddr) -> bool {
+    pub(crate) fn login_free_from(&self, peer: IpAddr) -> bool {
         self.enabled
             && self.login_optional
             && self.allowed_cidrs.iter().any(|net| net.contains(&peer))
     }
 
     /// Whether this terminal receives the patron's full details.
-    pub fn full_detail(&self) -> bool {
+    pub(crate) fn full_detail(&self) -> bool {
         self.patron_detail == PatronDetail::Full
     }
 
@@ -148,7 +143,7 @@ impl TerminalSettings {
 
     /// The settings stored in `columns`; `store::Error::Corrupt` names a column that holds
     /// something no setting writes.
-    pub fn from_columns(columns: TerminalColumns) -> store::Result<Self> {
+    pub(crate) fn from_columns(columns: TerminalColumns) -> store::Result<Self> {
         let allowed_cidrs = columns
             .allowed_cidrs
             .split(',')
@@ -265,12 +260,7 @@ pub struct TerminalProfile {
     pub settings: TerminalSettings,
 }
 
-impl TerminalProfile {
-    /// Whether patrons at this terminal present the online password only (never the PIN).
-    pub fn takes_password_only(&self) -> bool {
-        self.settings.takes_password_only()
-    }
-}
+impl TerminalProfile {}
 
 #[cfg(test)]
 mod tests {

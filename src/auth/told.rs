@@ -36,7 +36,7 @@ pub const PRIVILEGES_DENIED: [StatusFlag; 4] = [
 
 impl StatusFlag {
     /// The flag in words.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::ChargePrivilegesDenied => "charge privileges denied",
             Self::RenewalPrivilegesDenied => "renewal privileges denied",
@@ -69,7 +69,7 @@ pub enum Reason {
 
 impl Reason {
     /// The `[messages]` key that configures the text.
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Self::Welcome => "welcome",
             Self::WrongPin => "wrong_pin",
@@ -89,7 +89,7 @@ impl Reason {
     }
 
     /// The configured text.
-    pub fn text(self, m: &MessagesConfig) -> &str {
+    pub(crate) fn text(self, m: &MessagesConfig) -> &str {
         match self {
             Self::Welcome => &m.welcome,
             Self::WrongPin => &m.wrong_pin,
@@ -180,7 +180,7 @@ pub struct Telling<'a> {
 
 impl Telling<'_> {
     /// What the terminal is told about `decision`.
-    pub fn told(&self, decision: &PatronDecision) -> Told {
+    pub(crate) fn told(&self, decision: &PatronDecision) -> Told {
         if decision.patron.is_none() {
             return self.not_validated(Case::UnknownCard, Reason::UnknownPatron);
         }
@@ -251,7 +251,7 @@ impl Telling<'_> {
     }
 
     /// What a terminal is told when the check could not be decided.
-    pub fn unavailable(&self) -> Told {
+    pub(crate) fn unavailable(&self) -> Told {
         self.not_validated(Case::Unavailable, Reason::Unavailable)
     }
 

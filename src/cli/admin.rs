@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use super::output::{report, Exit};
 use super::{audit, explain, import, patron, probe, terminal};
 use crate::accounts::{Accounts, Error, Operator};
+use crate::app::Creation;
 use crate::config::Config;
 
 /// Administration subcommands, flattened into the top-level command list.
@@ -41,7 +42,7 @@ pub enum AdminCommand {
 }
 
 /// Runs an administration command with the loaded configuration (file + environment).
-pub async fn run(command: AdminCommand, config: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: AdminCommand, config: &Config) -> anyhow::Result<ExitCode> {
     match command {
         AdminCommand::Terminal(cmd) => terminal::run(cmd, config).await,
         AdminCommand::Patron(cmd) => patron::run(cmd, config).await,
@@ -61,21 +62,21 @@ pub struct OperatorArg {
 }
 
 impl OperatorArg {
-    pub fn operator(&self) -> Result<Operator, Error> {
+    pub(crate) fn operator(&self) -> Result<Operator, Error> {
         Operator::new(self.operator.as_deref().unwrap_or(""))
     }
 }
 
 /// The operator of a command, resolved before any work: `None` for a read-only command (no
 /// `--operator`); an invalid name is reported and its exit code returned.
-pub fn operator_of(arg: Option<&OperatorArg>) -> Result<Option<Operator>, ExitCode> {
+pub(crate) fn operator_of(arg: Option<&OperatorArg>) -> Result<Option<Operator>, ExitCode> {
     arg.map(OperatorArg::operator)
         .transpose()
         .map_err(|err| report(&err))
 }
 
 /// The operator of a mutating command, which [`operator_of`] resolved from its `--operator`.
-pub fn required(operator: &Option<Operator>) -> anyhow::Result<Operator> {
+pub(crate) fn required(operator: &Option<Operator>) -> anyhow::Result<Operator> {
     operator
         .clone()
         .ok_or_else(|| anyhow::anyhow!("--operator is required"))
@@ -84,9 +85,9 @@ pub fn required(operator: &Option<Operator>) -> anyhow::Result<Operator> {
 /// Connects to the existing database (never creating one), applies pending migrations and builds
 /// the account context.
 /// On failure prints what to fix and returns the exit code.
-pub async fn open(config: &Config) -> Result<Accounts, ExitCode> {
+pub(crate) async fn open(config: &Config) -> Result<Accounts, ExitCode> {
     let clock = crate::clock::system();
-    let store = match super::open_existing_store(config, clock.clone()).await {
+    let store = match crate::app::open_store(config, clock.clone(), Creation::Never).await {
         Ok(store) => store,
         Err(err) => return Err(report(&Error::from(err))),
     };
@@ -96,7 +97,7 @@ pub async fn open(config: &Config) -> Result<Accounts, ExitCode> {
 }
 
 /// Maps the result of an account action to an exit code (printing the error, if any).
-pub fn finish<T>(result: Result<T, Error>, on_ok: impl FnOnce(T)) -> ExitCode {
+pub(crate) fn finish<T>(result: Result<T, Error>, on_ok: impl FnOnce(T)) -> ExitCode {
     match result {
         Ok(value) => {
             on_ok(value);

@@ -55,7 +55,7 @@ fn moment(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|_| "write the date as YYYY-MM-DD or 2025-03-14T09:30:00Z".into())
 }
 
-pub async fn run(args: AuditArgs, config: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: AuditArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let accounts = match open(config).await {
         Ok(accounts) => accounts,
         Err(code) => return Ok(code),

@@ -7,7 +7,7 @@ use super::output::Exit;
 use crate::config::{self, Config};
 
 /// Reports the file's problems, the environment overrides' and the pepper key's, all in one run.
-pub fn run(path: &Path) -> ExitCode {
+pub(crate) fn run(path: &Path) -> ExitCode {
     let lookup = |name: &str| std::env::var(name).ok();
     let (config, mut problems) = match Config::load(path) {
         Ok(config) => (config, config::Problems::default()),

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::accounts::demo::{self, DemoPatron};
 use crate::accounts::patron::CardRef;
 use crate::accounts::{Accounts, Operator};
+use crate::app::DEMO_MARKER;
 use crate::auth::pepper::write_new_key_file;
 use crate::auth::{ErrorDetection, PatronCredential, PatronDetail, TerminalSettings, Terminator};
 use crate::clock::SharedClock;
@@ -24,14 +25,12 @@ use crate::store::{PatronStatus, Store};
 
 const DEMO_DIR: &str = "demo";
 const DEMO_DATABASE: &str = "sip2auth-demo.db";
-/// Meta key marking a demo database; its value says whether seeding finished.
-const DEMO_MARKER: &str = "demo";
 const SEEDED: &str = "seeded";
 const TERMINALS: &str = include_str!("../../fixtures/demo/terminal.toml");
 
 /// Points the configuration at the demo database and pepper (created if missing) and, unless
 /// configured otherwise, at 127.0.0.1:6001.
-pub fn prepare(config: &mut Config) -> anyhow::Result<()> {
+pub(crate) fn prepare(config: &mut Config) -> anyhow::Result<()> {
     let dir = PathBuf::from(DEMO_DIR);
     let url = format!("sqlite://{}", dir.join(DEMO_DATABASE).display());
     if std::env::var(crate::config::ENV_DATABASE_URL).is_ok_and(|set| !set.is_empty() && set != url)
@@ -74,7 +73,7 @@ fn write_demo_config(dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// `sip2auth demo cards`: the demo patrons with their PINs (demo data only; published).
-pub fn print_cards() -> anyhow::Result<()> {
+pub(crate) fn print_cards() -> anyhow::Result<()> {
     println!("{:<16} {:<22} {:<6} STANDING", "CARD", "NAME", "PIN");
     for patron in demo::patrons()? {
         let mut standing = patron.standing();
@@ -97,7 +96,11 @@ pub fn print_cards() -> anyhow::Result<()> {
 
 /// Seeds the demo world once, through the app's own accounts (one hashing pool); refuses a
 /// database that is not a demo database.
-pub async fn seed(store: &Store, accounts: &Accounts, clock: SharedClock) -> anyhow::Result<()> {
+pub(crate) async fn seed(
+    store: &Store,
+    accounts: &Accounts,
+    clock: SharedClock,
+) -> anyhow::Result<()> {
     match store.get_meta(DEMO_MARKER).await?.as_deref() {
         Some(SEEDED) => return Ok(()),
         Some(_) => {}
@@ -123,16 +126,8 @@ pub async fn seed(store: &Store, accounts: &Accounts, clock: SharedClock) -> any
     Ok(())
 }
 
-/// A normal `serve` must not run on the demo database (its secrets are published).
-pub async fn refuse_demo_database(store: &Store) -> anyhow::Result<()> {
-    if store.get_meta(DEMO_MARKER).await?.is_some() {
-        bail!("this is a demo database (its PINs and terminal password are public): run `serve --demo`, or point database.url elsewhere");
-    }
-    Ok(())
-}
-
 /// The line printed once the server listens.
-pub fn ready_line(address: SocketAddr, demo: bool) -> String {
+pub(crate) fn ready_line(address: SocketAddr, demo: bool) -> String {
     if demo {
         format!(
             "sip2auth demo ready on {address}: log in as sc_user / k7Qp2vXe9LmT4wZs; demo cards \

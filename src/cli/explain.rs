@@ -27,7 +27,7 @@ pub struct ExplainArgs {
     pub institution: Option<String>,
 }
 
-pub async fn run(args: ExplainArgs, config: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: ExplainArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let accounts = match open(config).await {
         Ok(accounts) => accounts,
         Err(code) => return Ok(code),

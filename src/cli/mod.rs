@@ -4,13 +4,13 @@
 //! This is the one layer that may use every module. Errors become the exit codes of
 //! [`output::Exit`]; `anyhow` is used only in this module tree.
 
-pub mod admin;
+pub(crate) mod admin;
 mod audit;
 mod check_config;
 mod demo;
 mod explain;
 mod import;
-pub mod output;
+pub(crate) mod output;
 mod patron;
 mod pepper;
 mod probe;
@@ -24,9 +24,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::store::{ConnectOptions, Store};
 use output::Exit;
 
 /// SIP2 authentication server for libraries.
@@ -130,7 +128,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args, config).await,
         Command::Migrate => {
             crate::telemetry::init(&config.logging);
-            open_store(&config, crate::clock::system()).await.context(
+            crate::app::open_store(
+                &config,
+                crate::clock::system(),
+                crate::app::Creation::IfMissing,
+            )
+            .await
+            .context(
                 "cannot open or migrate the database: check database.url or SIP2AUTH_DATABASE_URL",
             )?;
             println!("database schema is up to date");
@@ -162,7 +166,7 @@ fn exit_code_of(err: &anyhow::Error) -> Exit {
 
 /// Loads the configuration: the given file, else ./sip2.toml when present, else defaults; then
 /// the environment overrides.
-pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+pub(crate) fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     let default_path = Path::new("sip2.toml");
     let mut config = match path {
         Some(path) => Config::load(path).context(
@@ -172,40 +176,28 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
         None => Config::default(),
     };
     config.apply_env(|name| std::env::var(name).ok());
+    apply_database_url_file(&mut config)?;
     Ok(config)
 }
 
-/// Opens the configured database, creating a missing SQLite file, and applies pending
-/// migrations (`migrate`, `serve` and the demo).
-pub(crate) async fn open_store(
-    config: &Config,
-    clock: SharedClock,
-) -> Result<Store, crate::store::Error> {
-    connect_and_migrate(config, clock, true).await
-}
-
-/// Like [`open_store`], but a missing SQLite file is an error that names the path: no
-/// administration command creates a database.
-pub(crate) async fn open_existing_store(
-    config: &Config,
-    clock: SharedClock,
-) -> Result<Store, crate::store::Error> {
-    connect_and_migrate(config, clock, false).await
-}
-
-async fn connect_and_migrate(
-    config: &Config,
-    clock: SharedClock,
-    create_if_missing: bool,
-) -> Result<Store, crate::store::Error> {
-    let options = ConnectOptions {
-        max_connections: config.database.max_connections,
-        acquire_timeout: config.database.acquire_timeout,
-        clock,
-        create_if_missing,
-        ..ConnectOptions::default()
+/// `SIP2AUTH_DATABASE_URL_FILE`: the URL (which may carry a password) read from a file, such as
+/// the credential systemd's `LoadCredential=` provides; `SIP2AUTH_DATABASE_URL` takes precedence.
+fn apply_database_url_file(config: &mut Config) -> anyhow::Result<()> {
+    use crate::config::{ENV_DATABASE_URL, ENV_DATABASE_URL_FILE};
+    let set = |name| std::env::var_os(name).filter(|value| !value.is_empty());
+    let Some(path) = set(ENV_DATABASE_URL_FILE) else {
+        return Ok(());
     };
-    let store = Store::connect(config.database.url.expose_secret(), &options).await?;
-    store.migrate().await?;
-    Ok(store)
+    if set(ENV_DATABASE_URL).is_some() {
+        return Ok(());
+    }
+    let path = PathBuf::from(path);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read the database URL from {} ({ENV_DATABASE_URL_FILE})",
+            path.display()
+        )
+    })?;
+    config.database.url = crate::config::DatabaseUrl::from(text.trim().to_owned());
+    Ok(())
 }

@@ -13,7 +13,7 @@ use crate::accounts::{Error, ErrorKind};
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// Done.
     Ok = 0,
     /// Refused or failed: a rule refused the request, a probe check failed, `--strict` refused.
@@ -35,7 +35,7 @@ impl From<Exit> for ExitCode {
 }
 
 /// The exit code for an account error.
-pub fn exit_for(err: &Error) -> Exit {
+pub(crate) fn exit_for(err: &Error) -> Exit {
     match (err.kind(), err) {
         (_, Error::Pepper(_)) => Exit::Usage,
         (ErrorKind::Refused, _) => Exit::Refused,
@@ -47,7 +47,7 @@ pub fn exit_for(err: &Error) -> Exit {
 }
 
 /// Prints an account error with a hint of what to do, and returns its exit code.
-pub fn report(err: &Error) -> ExitCode {
+pub(crate) fn report(err: &Error) -> ExitCode {
     let exit = exit_for(err);
     let terminal = matches!(
         err,
@@ -69,17 +69,17 @@ pub fn report(err: &Error) -> ExitCode {
 }
 
 /// One labelled line: `  label: value`, labels aligned.
-pub fn fact(label: &str, value: impl std::fmt::Display) {
+pub(crate) fn fact(label: &str, value: impl std::fmt::Display) {
     println!("  {label:<20} {value}");
 }
 
 /// Shows a generated secret, the only time it is ever displayed.
-pub fn show_secret_once(label: &str, secret: &SecretString) {
+pub(crate) fn show_secret_once(label: &str, secret: &SecretString) {
     println!("{label}: {}", secret.expose_secret());
     println!("(shown once: it is stored only as a hash and cannot be displayed again)");
 }
 
 /// A moment for staff: `2025-03-14 09:30 UTC`.
-pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }

@@ -23,7 +23,7 @@ pub enum PepperCommand {
     },
 }
 
-pub fn run(command: PepperCommand, config: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(command: PepperCommand, config: &Config) -> anyhow::Result<ExitCode> {
     match command {
         PepperCommand::Generate { out } => {
             let path = out.unwrap_or_else(|| config.security.pepper.key_file.clone());

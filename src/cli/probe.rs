@@ -76,7 +76,7 @@ pub struct ProbeArgs {
     pub timeout: Duration,
 }
 
-pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     let password = match &args.login {
         Some(_) => Some(
             prompt::secret(

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 /// Where a secret comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// The terminal, without echo (rpassword).
     Prompt,
     /// The first line of standard input (for scripts: `printf '%s\n' "$PIN" | sip2auth …`).
@@ -18,7 +18,7 @@ pub enum Source {
 }
 
 impl Source {
-    pub fn stdin_if(flag: bool) -> Source {
+    pub(crate) fn stdin_if(flag: bool) -> Source {
         if flag {
             Source::Stdin
         } else {
@@ -28,7 +28,11 @@ impl Source {
 }
 
 /// Reads one secret. With `confirm`, the prompt asks twice and refuses a mismatch.
-pub async fn secret(source: Source, what: &str, confirm: bool) -> anyhow::Result<SecretString> {
+pub(crate) async fn secret(
+    source: Source,
+    what: &str,
+    confirm: bool,
+) -> anyhow::Result<SecretString> {
     let what = what.to_owned();
     tokio::task::spawn_blocking(move || read(source, &what, confirm))
         .await

@@ -5,14 +5,13 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use super::demo;
 use super::output::Exit;
-use super::{demo, open_store};
-use crate::app::App;
+use crate::app::{App, Mode};
 use crate::clock;
 use crate::config::Config;
 use crate::server::Server;
@@ -31,7 +30,7 @@ pub struct ServeArgs {
     pub listen: Option<SocketAddr>,
 }
 
-pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode> {
     if args.demo {
         demo::prepare(&mut config)?;
     }
@@ -40,14 +39,9 @@ pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode
     }
     crate::telemetry::init(&config.logging);
     let clock = clock::system();
-    let store = open_store(&config, clock.clone())
-        .await
-        .context("cannot open the database: check database.url or SIP2AUTH_DATABASE_URL")?;
-    if !args.demo {
-        demo::refuse_demo_database(&store).await?;
-    }
     let demo = args.demo;
-    let app = App::build(config, store, clock.clone()).await?;
+    let mode = if demo { Mode::Demo } else { Mode::Normal };
+    let app = App::open(config, clock.clone(), mode).await?;
     if demo {
         demo::seed(app.store(), app.accounts(), clock).await?;
     }

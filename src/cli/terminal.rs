@@ -278,7 +278,7 @@ fn defaults() -> TerminalSettings {
     TerminalSettings::new(String::new())
 }
 
-pub async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: TerminalCommand, config: &Config) -> anyhow::Result<ExitCode> {
     let operator = match operator_of(command.operator()) {
         Ok(operator) => operator,
         Err(code) => return Ok(code),

@@ -19,13 +19,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use problems::{Problem, Problems};
-pub use secret::{DatabaseUrl, SecretText};
-pub use security::SecurityConfig;
-pub use server::{MessagesConfig, ServerConfig};
+pub(crate) use problems::Problems;
+pub(crate) use secret::DatabaseUrl;
+pub(crate) use security::SecurityConfig;
+pub(crate) use server::{MessagesConfig, ServerConfig};
 
 /// Environment variable that overrides `database.url`.
-pub const ENV_DATABASE_URL: &str = "SIP2AUTH_DATABASE_URL";
+pub(crate) const ENV_DATABASE_URL: &str = "SIP2AUTH_DATABASE_URL";
+/// A file holding the database URL (a systemd credential, a mounted secret); read by the CLI at
+/// start-up when `SIP2AUTH_DATABASE_URL` is not set.
+pub(crate) const ENV_DATABASE_URL_FILE: &str = "SIP2AUTH_DATABASE_URL_FILE";
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -194,9 +197,10 @@ impl Config {
         }
     }
 
+    #[cfg(test)]
     /// Parses and validates TOML text (the path in errors is `<text>`), reporting every
     /// problem: unknown keys, values of the wrong type and invalid values, each at its key path.
-    pub fn from_toml(text: &str) -> Result<Config, Error> {
+    pub(crate) fn from_toml(text: &str) -> Result<Config, Error> {
         Self::parse(text, Path::new("<text>"))
     }
 
@@ -214,7 +218,7 @@ impl Config {
     }
 
     /// Applies environment overrides (highest precedence).
-    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
+    pub(crate) fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         if let Some(url) = lookup(ENV_DATABASE_URL).filter(|url| !url.is_empty()) {
             self.database.url = DatabaseUrl::from(url);
         }
@@ -222,7 +226,7 @@ impl Config {
     }
 
     /// Every validation problem, each with its key path.
-    pub fn problems(&self) -> Problems {
+    pub(crate) fn problems(&self) -> Problems {
         let mut problems = Problems::default();
         self.server.validate(&mut problems.at("server"));
         self.messages.validate(&mut problems.at("messages"));

@@ -4,7 +4,7 @@ use std::fmt;
 
 /// One problem: the dotted key path and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub key: String,
     pub message: String,
 }
@@ -15,7 +15,7 @@ pub struct Problems(Vec<Problem>);
 
 impl Problems {
     /// A writer that prefixes keys with `section.`.
-    pub fn at(&mut self, section: &str) -> Section<'_> {
+    pub(crate) fn at(&mut self, section: &str) -> Section<'_> {
         Section {
             prefix: section.to_string(),
             problems: self,
@@ -23,7 +23,7 @@ impl Problems {
     }
 
     /// Records a problem at a full key path.
-    pub fn push_at(&mut self, key: &str, message: impl Into<String>) {
+    pub(crate) fn push_at(&mut self, key: &str, message: impl Into<String>) {
         self.0.push(Problem {
             key: key.to_owned(),
             message: message.into(),
@@ -31,19 +31,20 @@ impl Problems {
     }
 
     /// Appends every problem of `other`.
-    pub fn extend(&mut self, other: Problems) {
+    pub(crate) fn extend(&mut self, other: Problems) {
         self.0.extend(other.0);
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Problem> {
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Problem> {
         self.0.iter()
     }
 }
@@ -58,14 +59,14 @@ impl fmt::Display for Problems {
 }
 
 /// Problems under one key prefix.
-pub struct Section<'a> {
+pub(crate) struct Section<'a> {
     prefix: String,
     problems: &'a mut Problems,
 }
 
 impl Section<'_> {
     /// Records a problem at `prefix.key`.
-    pub fn push(&mut self, key: &str, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, key: &str, message: impl Into<String>) {
         self.problems.0.push(Problem {
             key: format!("{}.{}", self.prefix, key),
             message: message.into(),
@@ -73,7 +74,7 @@ impl Section<'_> {
     }
 
     /// A nested section (`prefix.name`).
-    pub fn at(&mut self, name: &str) -> Section<'_> {
+    pub(crate) fn at(&mut self, name: &str) -> Section<'_> {
         Section {
             prefix: format!("{}.{}", self.prefix, name),
             problems: self.problems,

@@ -15,7 +15,7 @@ use serde::Deserialize;
 pub struct SecretText(SecretString);
 
 impl SecretText {
-    pub fn expose_secret(&self) -> &str {
+    pub(crate) fn expose_secret(&self) -> &str {
         self.0.expose_secret()
     }
 }
@@ -46,11 +46,11 @@ impl PartialEq for SecretText {
 pub struct DatabaseUrl(SecretString);
 
 impl DatabaseUrl {
-    pub fn expose_secret(&self) -> &str {
+    pub(crate) fn expose_secret(&self) -> &str {
         self.0.expose_secret()
     }
 
-    pub fn starts_with(&self, prefix: &str) -> bool {
+    pub(crate) fn starts_with(&self, prefix: &str) -> bool {
         self.expose_secret().starts_with(prefix)
     }
 }

@@ -10,9 +10,9 @@ use super::problems::Section;
 use super::secret::SecretText;
 
 /// Environment variable holding the active pepper key as 64 hex digits (overrides the file).
-pub const ENV_PEPPER: &str = "SIP2AUTH_PEPPER";
+pub(crate) const ENV_PEPPER: &str = "SIP2AUTH_PEPPER";
 /// Environment variable naming the active pepper key file (overrides `pepper.key_file`).
-pub const ENV_PEPPER_FILE: &str = "SIP2AUTH_PEPPER_FILE";
+pub(crate) const ENV_PEPPER_FILE: &str = "SIP2AUTH_PEPPER_FILE";
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]

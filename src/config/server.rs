@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use super::login_defence::LoginDefenceConfig;
+pub(crate) use super::login_defence::LoginDefenceConfig;
 use super::problems::Section;
 
 /// `[server]`: the SIP2 TCP listener, its limits and the ACS status it reports.
@@ -99,15 +99,22 @@ pub enum UnknownCommand {
     Resend,
 }
 
+/// The institution (AO) to use: `given` when there is one and it is not empty, else `fallback`.
+/// The one statement of the fallback, for command-line flags, a request's AO and a terminal's
+/// institution alike.
+pub(crate) fn institution_or(given: Option<&str>, fallback: &str) -> String {
+    match given {
+        Some(institution) if !institution.is_empty() => institution.to_owned(),
+        _ => fallback.to_owned(),
+    }
+}
+
 impl ServerConfig {
     /// The institution (AO) a card or terminal belongs to: the one given (a command-line flag)
     /// when there is one and it is not empty, else `institution_id`. The one statement of the
     /// fallback for every command.
-    pub fn institution_or_default(&self, given: Option<&str>) -> String {
-        match given {
-            Some(institution) if !institution.is_empty() => institution.to_owned(),
-            _ => self.institution_id.clone(),
-        }
+    pub(crate) fn institution_or_default(&self, given: Option<&str>) -> String {
+        institution_or(given, &self.institution_id)
     }
 
     pub(super) fn validate(&self, at: &mut Section<'_>) {

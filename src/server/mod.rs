@@ -6,11 +6,9 @@
 //! (`session`) and never reaches this loop. The handles it serves with ([`Handles`]) come from
 //! the application root (`app`), which also owns the housekeeping task.
 //!
-//! Uses `sip2` (through `session`), `auth` and `accounts` (through `answer`), `config` and
-//! `clock`. Of `store`, only the terminal setting kinds that `auth`'s terminal profile carries
-//! (charset, terminator, error detection, patron detail; `answer/terminal.rs` and `session`);
-//! behaviour never calls the store. Must not be imported by anything but `app`, the CLI, `main`
-//! and tests.
+//! Uses `sip2` (through `session`), `auth` and `accounts` (through `answer`, and `auth`'s
+//! terminal profile, whose SIP2 vocabulary `session` reads), `config` and `clock`; never
+//! `store`. Must not be imported by anything but `app`, the CLI, `main` and tests.
 //!
 //! Shutdown: [`Server::run`] stops accepting as soon as its token is cancelled; sessions answer
 //! every request already read (the one in flight and those pipelined behind it), then close.
@@ -46,7 +44,7 @@ pub use error::Error;
 
 /// The request codes a terminal's allowed-message list may name (what this server serves), for
 /// the CLI's check of `--allow-messages`.
-pub fn allowable_message_codes() -> Vec<[u8; 2]> {
+pub(crate) fn allowable_message_codes() -> Vec<[u8; 2]> {
     answer::service::may_be_allowed()
         .map(|request| request.code())
         .collect()
@@ -121,7 +119,7 @@ impl Server {
 
     /// Serves connections until `shutdown` is cancelled, then drains (bounded by
     /// `shutdown_grace`). Returns once every session has ended or been aborted.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
+    pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let Server { listener, shared } = self;
         let mut sessions = JoinSet::new();
         let watcher = {

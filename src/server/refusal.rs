@@ -19,6 +19,7 @@
 //! Uses `sip2` message types and `patron` replies; must not import `auth` or `store`.
 
 use super::patron::{self, PatronReply, PRIVILEGES_DENIED};
+use crate::config::server::institution_or;
 use crate::sip2::response::{
     CheckinResponse, CheckoutResponse, EndSessionResponse, FeePaidResponse, HoldResponse,
     ItemInformationResponse, ItemStatusUpdateResponse, PatronEnableResponse, RenewAllResponse,
@@ -36,11 +37,7 @@ pub(crate) struct Refusal<'a> {
 
 impl Refusal<'_> {
     fn institution(&self, requested: &str) -> String {
-        if requested.is_empty() {
-            self.institution.to_owned()
-        } else {
-            requested.to_owned()
-        }
+        institution_or(Some(requested), self.institution)
     }
 
     /// The refusal text as AF, sanitised like every other free text (no `|`, CR, LF, "BLN").

@@ -74,7 +74,7 @@ const CP850_HIGH: [char; 128] = [
 
 impl Charset {
     /// Decodes received bytes. Never fails (see the module header for the UTF-8 fallback).
-    pub fn decode<'a>(self, bytes: &'a [u8]) -> Cow<'a, str> {
+    pub(crate) fn decode<'a>(self, bytes: &'a [u8]) -> Cow<'a, str> {
         if let Ok(text) = std::str::from_utf8(bytes) {
             if self == Charset::Utf8 || text.is_ascii() {
                 return Cow::Borrowed(text);
@@ -93,7 +93,7 @@ impl Charset {
     }
 
     /// Appends one character in this charset; `?` if it has no representation.
-    pub fn encode_char(self, c: char, out: &mut Vec<u8>) {
+    pub(crate) fn encode_char(self, c: char, out: &mut Vec<u8>) {
         if c.is_ascii() {
             out.push(c as u8);
             return;
@@ -112,8 +112,9 @@ impl Charset {
         }
     }
 
+    #[cfg(test)]
     /// Encodes a whole string in this charset.
-    pub fn encode(self, text: &str) -> Vec<u8> {
+    pub(crate) fn encode(self, text: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(text.len());
         for c in text.chars() {
             self.encode_char(c, &mut out);

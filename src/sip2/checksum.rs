@@ -9,7 +9,7 @@ pub fn compute(through_az: &[u8]) -> u16 {
 }
 
 /// Whether `value` is the checksum of `through_az` (sum plus value is 0 modulo 2^16).
-pub fn verify(through_az: &[u8], value: u16) -> bool {
+pub(crate) fn verify(through_az: &[u8], value: u16) -> bool {
     sum(through_az).wrapping_add(value) == 0
 }
 
@@ -20,7 +20,7 @@ fn sum(bytes: &[u8]) -> u16 {
 }
 
 /// Appends `value` as exactly four upper-case hex digits.
-pub fn push_hex(value: u16, out: &mut Vec<u8>) {
+pub(crate) fn push_hex(value: u16, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for shift in [12u16, 8, 4, 0] {
         out.push(HEX[usize::from((value >> shift) & 0xF)]);
@@ -28,7 +28,7 @@ pub fn push_hex(value: u16, out: &mut Vec<u8>) {
 }
 
 /// Parses 1 to 4 hex digits of either case.
-pub fn parse_hex(digits: &[u8]) -> Option<u16> {
+pub(crate) fn parse_hex(digits: &[u8]) -> Option<u16> {
     if digits.is_empty() || digits.len() > 4 {
         return None;
     }

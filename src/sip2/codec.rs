@@ -14,7 +14,7 @@ use std::io;
 use tokio_util::codec::{Decoder, Encoder};
 
 /// Default maximum frame size: 16 KiB.
-pub const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024;
+pub(crate) const DEFAULT_MAX_FRAME_BYTES: usize = 16 * 1024;
 
 /// One framed unit of the input stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,11 +43,6 @@ impl FrameCodec {
             scanned: 0,
             discarding: false,
         }
-    }
-
-    /// The configured limit.
-    pub fn max_frame_bytes(&self) -> usize {
-        self.max_frame_bytes
     }
 }
 

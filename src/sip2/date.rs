@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use std::fmt;
 
 /// Width of a SIP2 date on the wire.
-pub const DATE_LEN: usize = 18;
+pub(crate) const DATE_LEN: usize = 18;
 
 /// The four zone characters of a SIP2 date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,8 +52,9 @@ impl Zone {
         }
     }
 
+    #[cfg(test)]
     /// Whether the date is in UTC (`   Z` or `0000`).
-    pub fn is_utc(self) -> bool {
+    pub(crate) fn is_utc(self) -> bool {
         matches!(self, Zone::Utc) || self == Zone::Other(*b"0000")
     }
 }
@@ -78,7 +79,7 @@ impl SipDate {
     }
 
     /// A UTC date (zone written as `   Z`).
-    pub fn utc(datetime: NaiveDateTime) -> SipDate {
+    pub(crate) fn utc(datetime: NaiveDateTime) -> SipDate {
         SipDate {
             datetime,
             zone: Zone::Utc,
@@ -86,7 +87,7 @@ impl SipDate {
     }
 
     /// Parses exactly 18 bytes; `None` if they are not a valid date.
-    pub fn from_bytes(raw: &[u8]) -> Option<SipDate> {
+    pub(crate) fn from_bytes(raw: &[u8]) -> Option<SipDate> {
         if raw.len() != DATE_LEN {
             return None;
         }
@@ -99,7 +100,7 @@ impl SipDate {
     }
 
     /// Appends the 18 characters.
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         let d = &self.datetime;
         let year = u32::try_from(d.year().clamp(0, 9999)).unwrap_or(0);
         push_number(year, 4, out);

@@ -21,7 +21,7 @@ use super::status::SupportedMessages;
 use super::Charset;
 
 /// Longest value of a variable-length field, in bytes.
-pub const MAX_FIELD_BYTES: usize = 255;
+pub(crate) const MAX_FIELD_BYTES: usize = 255;
 
 /// Whether and how to append the `AY`/`AZ` trailer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -117,7 +117,7 @@ impl Writer<'_> {
     }
 
     /// One field, value capped at 255 bytes.
-    pub fn field(&mut self, id: FieldId, text: &str) {
+    pub(crate) fn field(&mut self, id: FieldId, text: &str) {
         self.out.extend_from_slice(&id.code());
         let start = self.out.len();
         self.text(text);
@@ -127,7 +127,7 @@ impl Writer<'_> {
     }
 
     /// A repeatable field: values longer than 255 bytes become several fields.
-    pub fn repeated(&mut self, id: FieldId, text: &str) {
+    pub(crate) fn repeated(&mut self, id: FieldId, text: &str) {
         self.out.extend_from_slice(&id.code());
         let start = self.out.len();
         self.text(text);
@@ -153,7 +153,7 @@ impl Writer<'_> {
     /// Fields a message does not define, kept from parsing or added by the caller. An identifier
     /// the parser would refuse (AY, AZ, anything but two upper-case letters) is not written: it
     /// would corrupt the trailer or put a delimiter or control byte on the wire.
-    pub fn extra(&mut self, extra: &[(FieldId, String)]) {
+    pub(crate) fn extra(&mut self, extra: &[(FieldId, String)]) {
         for (id, value) in extra.iter().filter(|(id, _)| id.is_body_field()) {
             if id.is_repeatable() {
                 self.repeated(*id, value);

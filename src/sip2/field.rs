@@ -138,25 +138,25 @@ field_table! {
 
 impl FieldId {
     /// Whether the spec lets this field appear several times in one message.
-    pub fn is_repeatable(self) -> bool {
+    pub(crate) fn is_repeatable(self) -> bool {
         self.flags() & REPEAT != 0
     }
 
     /// Whether the value is a credential (AC, AD, CO): parsed straight into `Secret`.
-    pub fn is_secret(self) -> bool {
+    pub(crate) fn is_secret(self) -> bool {
         self.flags() & SECRET != 0
     }
 
     /// Whether an answer repeats this request field to the terminal (AO, AA, AB): such a value
     /// must never carry a credential swallowed by a missing delimiter.
-    pub fn is_echoed(self) -> bool {
+    pub(crate) fn is_echoed(self) -> bool {
         self.flags() & ECHOED != 0
     }
 
     /// Whether the identifier may stand in a message body: two upper-case letters, and neither
     /// AY nor AZ, which belong to the trailer. The parser refuses anything else, so the encoder
     /// never writes it.
-    pub fn is_body_field(self) -> bool {
+    pub(crate) fn is_body_field(self) -> bool {
         !matches!(self, FieldId::SequenceNumber | FieldId::Checksum)
             && self.code().iter().all(u8::is_ascii_uppercase)
     }

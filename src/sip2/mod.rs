@@ -19,28 +19,28 @@
 //!
 //! Must not import anything from the crate outside `sip2`.
 
-pub mod charset;
+pub(crate) mod charset;
 pub mod checksum;
-pub mod codec;
-pub mod date;
+pub(crate) mod codec;
+pub(crate) mod date;
 pub mod encode;
-pub mod error;
-pub mod field;
+pub(crate) mod error;
+pub(crate) mod field;
 mod fixed;
 pub mod message;
 pub mod parse;
-pub mod request;
-pub mod request_set;
-pub mod response;
-pub mod secret;
-pub mod status;
+pub(crate) mod request;
+pub(crate) mod request_set;
+pub(crate) mod response;
+pub(crate) mod secret;
+pub(crate) mod status;
 
 pub use charset::Charset;
 pub use codec::{Frame, FrameCodec};
 pub use date::{SipDate, Zone};
 pub use encode::{EncodeOptions, TrailerMode};
 pub use error::{ErrorKind, ParseError};
-pub use field::FieldId;
+pub use field::{swallowed_secret, FieldId};
 pub use message::{Request, RequestKind, Response, ResponseKind};
 pub use parse::{ChecksumPolicy, ParseOptions, Parsed, Trailer};
 pub use request_set::{RequestSet, RequestSetError};

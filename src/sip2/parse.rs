@@ -16,7 +16,7 @@ use super::Charset;
 use envelope::{prepare, reject_resend_sequence};
 
 pub use envelope::{unchecked_trailer, ChecksumPolicy, Trailer};
-pub(crate) use fields::{Cx, TakeField};
+pub use fields::{Cx, TakeField};
 
 /// Parser settings. `Default` = UTF-8, strict checksum, every named quirk tolerated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]

@@ -27,7 +27,7 @@ pub enum RequestSetError {
 
 impl RequestSet {
     /// The set of these kinds.
-    pub fn of(kinds: impl IntoIterator<Item = RequestKind>) -> RequestSet {
+    pub(crate) fn of(kinds: impl IntoIterator<Item = RequestKind>) -> RequestSet {
         RequestSet(kinds.into_iter().map(RequestKind::code).collect())
     }
 
@@ -40,7 +40,7 @@ impl RequestSet {
     }
 
     /// The kinds, in code order.
-    pub fn iter(&self) -> impl Iterator<Item = RequestKind> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = RequestKind> + '_ {
         self.0
             .iter()
             .filter_map(|code| RequestKind::from_code(*code))

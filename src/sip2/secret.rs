@@ -14,17 +14,18 @@ pub struct Secret(Vec<u8>);
 
 impl Secret {
     /// Wraps bytes as a secret.
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Secret {
+    pub(crate) fn new(bytes: impl Into<Vec<u8>>) -> Secret {
         Secret(bytes.into())
     }
 
     /// The secret bytes. Call only where the value is actually checked.
-    pub fn expose(&self) -> &[u8] {
+    pub(crate) fn expose(&self) -> &[u8] {
         &self.0
     }
 
     /// Whether the field was present but empty (`AD|`).
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }

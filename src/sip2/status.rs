@@ -75,8 +75,9 @@ positions! {
 }
 
 impl Summary {
+    #[cfg(test)]
     /// The first requested list, the one servers act on (SIPServer, Koha, EG-rs).
-    pub fn first_requested(&self) -> Option<SummaryItem> {
+    pub(crate) fn first_requested(&self) -> Option<SummaryItem> {
         SummaryItem::ALL
             .iter()
             .copied()
@@ -90,7 +91,7 @@ pub struct Language(pub u16);
 
 impl Language {
     /// `000`.
-    pub const UNKNOWN: Language = Language(0);
+    pub(crate) const UNKNOWN: Language = Language(0);
     /// `001`.
     pub const ENGLISH: Language = Language(1);
 }
@@ -140,7 +141,7 @@ impl ProtocolVersion {
     /// `2.00`.
     pub const V2_00: ProtocolVersion = ProtocolVersion { major: 2, minor: 0 };
     /// `1.00`.
-    pub const V1_00: ProtocolVersion = ProtocolVersion { major: 1, minor: 0 };
+    pub(crate) const V1_00: ProtocolVersion = ProtocolVersion { major: 1, minor: 0 };
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::Store;
 
 impl Store {
     /// Stored hashes (patron PINs, patron passwords, terminal passwords) made with `key_id`.
-    pub async fn count_hashes_with_key(&self, key_id: u32) -> Result<u64> {
+    pub(crate) async fn count_hashes_with_key(&self, key_id: u32) -> Result<u64> {
         let count: i64 = with_pool!(self, |pool| {
             sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM patrons WHERE pin_key_id = $1) \

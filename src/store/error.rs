@@ -39,6 +39,12 @@ pub enum Error {
     /// The SQLite database file does not exist, and this command does not create one.
     #[error("no database at {} (run sip2auth migrate to create one)", path.display())]
     NoDatabase { path: std::path::PathBuf },
+    /// The SQLite database file could not be created.
+    #[error("cannot create the database file {}: {source}", path.display())]
+    CreateFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     /// The directory that should hold the SQLite database file does not exist.
     #[error("the directory {} for the database does not exist", path.display())]
     NoDirectory { path: std::path::PathBuf },

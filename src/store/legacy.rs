@@ -11,14 +11,14 @@ use super::Store;
 
 /// Which credential column a removal addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialColumn {
+pub(crate) enum CredentialColumn {
     Pin,
     Password,
 }
 
 impl Store {
     /// Every patron whose PIN or password hash was stored under `key_id`, in id order.
-    pub async fn patrons_with_hash_key(&self, key_id: u32) -> Result<Vec<Patron>> {
+    pub(crate) async fn patrons_with_hash_key(&self, key_id: u32) -> Result<Vec<Patron>> {
         const SQL: &str = concat!(
             "SELECT ",
             patron_columns!(),
@@ -35,7 +35,7 @@ impl Store {
 
     /// Removes a credential only if its hash is still `phc` (a login may have replaced it
     /// meanwhile). Returns whether it was removed.
-    pub async fn clear_hash_if_unchanged(
+    pub(crate) async fn clear_hash_if_unchanged(
         &self,
         patron: PatronId,
         column: CredentialColumn,

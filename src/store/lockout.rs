@@ -122,7 +122,7 @@ impl LockPolicy {
 
 impl PasswordLockPolicy {
     /// What a wrong password in `Granted { attempt }` did.
-    pub fn effect_of_failure(&self, attempt: u32) -> FailureEffect {
+    pub(crate) fn effect_of_failure(&self, attempt: u32) -> FailureEffect {
         if self.threshold != 0 && attempt.is_multiple_of(self.threshold) {
             FailureEffect::TemporaryLock
         } else {
@@ -132,7 +132,11 @@ impl PasswordLockPolicy {
 
     /// Whether stored counters refuse an attempt at `now` (for display; decisions use the
     /// atomic reservation).
-    pub fn refusal(&self, counters: &LockCounters, now: DateTime<Utc>) -> Option<AttemptSlot> {
+    pub(crate) fn refusal(
+        &self,
+        counters: &LockCounters,
+        now: DateTime<Utc>,
+    ) -> Option<AttemptSlot> {
         temporary_lock(counters, now)
     }
 }

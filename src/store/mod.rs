@@ -80,7 +80,7 @@ pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use budget::{FailureKind, NewTerminalFailure, TerminalFailureCounts};
 pub use error::{Error, Result};
 pub use import::{PatronImport, SyncAction, SyncCard, UpsertOutcome};
-pub use legacy::CredentialColumn;
+pub(crate) use legacy::CredentialColumn;
 pub use lockout::{AttemptSlot, FailureEffect, LockCounters, LockPolicy, PasswordLockPolicy};
 pub use patrons::{
     Card, CredentialHash, NewPatron, Patron, PatronDetails, PatronFilter, PatronRecord,
@@ -141,7 +141,7 @@ impl Default for ConnectOptions {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) enum Pool {
+pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -165,12 +165,33 @@ fn sqlite_file_check(path: &std::path::Path, create: bool) -> Result<()> {
             path: dir.to_owned(),
         });
     }
-    if !create && !path.exists() {
-        return Err(Error::NoDatabase {
-            path: path.to_owned(),
-        });
+    if !path.exists() {
+        if !create {
+            return Err(Error::NoDatabase {
+                path: path.to_owned(),
+            });
+        }
+        create_private_file(path)?;
     }
     Ok(())
+}
+
+/// Creates an empty database file readable by its owner only (it holds names and birth dates);
+/// SQLite gives the `-wal` and `-shm` files it creates beside it the same mode. A file created
+/// by a racing process in the meantime is left as it is.
+fn create_private_file(path: &std::path::Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(Error::CreateFile {
+            path: path.to_owned(),
+            source,
+        }),
+    }
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
@@ -231,7 +252,8 @@ impl Store {
     }
 
     /// The engine behind this store.
-    pub fn backend(&self) -> Backend {
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn backend(&self) -> Backend {
         match &self.pool {
             Pool::Sqlite(_) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,

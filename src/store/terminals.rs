@@ -215,7 +215,7 @@ impl Store {
     /// The terminal generation: raised after every change to a terminal that open sessions must
     /// see (settings, enabled, removal), so each server instance can notice one with a single
     /// cheap read.
-    pub async fn terminal_generation(&self) -> Result<i64> {
+    pub(crate) async fn terminal_generation(&self) -> Result<i64> {
         Ok(with_pool!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT generation FROM terminal_generation WHERE id = 1")
                 .fetch_one(pool)

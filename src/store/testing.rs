@@ -173,7 +173,7 @@ pub fn sample_patron(institution: &str, card_number: &str) -> NewPatron {
 /// Scans every text column of every table for each needle (substring match) and returns the
 /// (table, column) pairs where one occurs. Used to prove that no PIN or password is stored in
 /// clear.
-pub async fn text_columns_containing(
+pub(crate) async fn text_columns_containing(
     store: &Store,
     needles: &[&str],
 ) -> Result<Vec<(String, String)>> {

@@ -75,7 +75,7 @@ impl fmt::Display for TerminalId {
 pub struct Currency([u8; 3]);
 
 impl Currency {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         // Invariant: construction only admits ASCII capitals, which are valid UTF-8.
         std::str::from_utf8(&self.0).unwrap_or("???")
     }
@@ -117,11 +117,11 @@ impl Money {
     /// At most this many digits before the decimal point.
     const MAX_WHOLE_DIGITS: usize = 12;
 
-    pub const fn from_minor(minor: i64) -> Self {
+    pub(crate) const fn from_minor(minor: i64) -> Self {
         Self(minor)
     }
 
-    pub const fn minor(self) -> i64 {
+    pub(crate) const fn minor(self) -> i64 {
         self.0
     }
 }

@@ -11,6 +11,18 @@ use sip2auth::store::{ConnectOptions, Store};
 /// Cheap test-only argon2 parameters (never for production).
 pub const CHEAP_HASHING: &str = "[security.hashing]\nmemory_kib = 64\niterations = 1\n";
 
+/// Writes `contents` to a new file readable by its owner only, as a pepper key must be.
+pub fn write_owner_only(path: &std::path::Path, contents: &[u8]) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .expect("create an owner-only file");
+    file.write_all(contents).expect("write it");
+}
+
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
@@ -44,7 +56,7 @@ impl Env {
         let key: String = (0..32)
             .map(|i| format!("{:02x}", (i * 37 + 11) % 256))
             .collect();
-        std::fs::write(&pepper, format!("{key}\n")).expect("pepper");
+        write_owner_only(&pepper, format!("{key}\n").as_bytes());
         let env = Env {
             dir,
             config,

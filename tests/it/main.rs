@@ -14,6 +14,7 @@ mod cli_import;
 mod cli_legacy;
 mod cli_patron;
 mod cli_patron_admin;
+mod cli_private_files;
 mod cli_probe;
 mod cli_rough_edges;
 mod cli_serve;

@@ -4,14 +4,14 @@
 //! Plain data; uses nothing else in the crate.
 
 /// One column of the format: its header name, whether it is required, what it holds.
-pub struct Column {
+pub(crate) struct Column {
     pub name: &'static str,
     pub required: bool,
     pub meaning: &'static str,
 }
 
 /// The import format, in the order the documentation lists it (the single source of truth).
-pub const COLUMNS: &[Column] = &[
+pub(crate) const COLUMNS: &[Column] = &[
     col(
         "card",
         true,

@@ -19,7 +19,7 @@ pub enum Delimiter {
 const CANDIDATES: [Delimiter; 3] = [Delimiter::Comma, Delimiter::Semicolon, Delimiter::Tab];
 
 impl Delimiter {
-    pub fn byte(self) -> u8 {
+    pub(crate) fn byte(self) -> u8 {
         match self {
             Delimiter::Comma => b',',
             Delimiter::Semicolon => b';',
@@ -29,7 +29,7 @@ impl Delimiter {
 
     /// Detects the delimiter from the header row: the candidate found most often outside
     /// quotes; a comma when none is found (a one-column header) or on a tie.
-    pub fn detect(bytes: &[u8]) -> Delimiter {
+    pub(crate) fn detect(bytes: &[u8]) -> Delimiter {
         let mut counts = [0usize; CANDIDATES.len()];
         let mut quoted = false;
         for &byte in bytes {
@@ -82,7 +82,7 @@ impl FromStr for Delimiter {
 
 /// Why the bytes are not a text file, if they are not: a NUL byte (binary data, or UTF-16) in
 /// the first 8 KiB, or a header row that is not UTF-8.
-pub fn not_text(bytes: &[u8]) -> Option<&'static str> {
+pub(crate) fn not_text(bytes: &[u8]) -> Option<&'static str> {
     const SNIFF_BYTES: usize = 8192;
     let head = &bytes[..bytes.len().min(SNIFF_BYTES)];
     if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {

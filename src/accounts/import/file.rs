@@ -18,7 +18,7 @@ use crate::accounts::Error;
 
 /// A parsed CSV file: the valid rows and the rejected ones, both in file order.
 #[derive(Debug)]
-pub struct ParsedFile {
+pub(crate) struct ParsedFile {
     pub records: Vec<PatronRecord>,
     pub rejected: Vec<Rejection>,
     /// The delimiter the file was read with, and whether it was detected (not given).
@@ -30,7 +30,7 @@ pub struct ParsedFile {
 
 /// How an import file is read.
 #[derive(Debug, Clone, Default)]
-pub struct FileFormat {
+pub(crate) struct FileFormat {
     /// The field delimiter; `None` detects it from the header row.
     pub delimiter: Option<Delimiter>,
     /// Another system's columns and status values (`--profile`, `--map`); `None`: ours.
@@ -40,7 +40,7 @@ pub struct FileFormat {
 }
 
 /// Checks a card number as the import format does.
-pub fn check_card(card: &str) -> Result<(), Error> {
+pub(crate) fn check_card(card: &str) -> Result<(), Error> {
     if card.is_empty() || !valid_card(card) {
         return Err(Error::Invalid {
             what: "card",
@@ -52,7 +52,7 @@ pub fn check_card(card: &str) -> Result<(), Error> {
 
 /// Parses CSV bytes: a file that is not text, a bad header or a header without rows refuses the
 /// file; a bad row becomes a rejection.
-pub fn parse_csv(bytes: &[u8], format: &FileFormat) -> Result<ParsedFile, Error> {
+pub(crate) fn parse_csv(bytes: &[u8], format: &FileFormat) -> Result<ParsedFile, Error> {
     if let Some(reason) = not_text(bytes) {
         return Err(Error::Invalid {
             what: "import file",

@@ -21,7 +21,7 @@ use super::row::{
 
 /// Which column sits at which position, from the header row, and how its values read.
 #[derive(Debug, Clone)]
-pub struct Header {
+pub(crate) struct Header {
     positions: HashMap<&'static str, usize>,
     /// Their columns and status values, for an export in another system's format.
     mapping: Option<Mapping>,
@@ -33,7 +33,7 @@ pub struct Header {
 
 /// Why the header row is unusable (the whole file is refused).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HeaderError {
+pub(crate) enum HeaderError {
     #[error(
         "the file is empty: the first line must be the header ({})",
         column_names()
@@ -48,10 +48,11 @@ pub enum HeaderError {
     Unknown(String),
     #[error("column {0:?} appears twice in the header")]
     Repeated(String),
-    #[error("required column {column:?} is missing from the header{}",
+    #[error("required column {column:?} ({meaning}) is missing from the header{}",
         from.as_ref().map(|f| format!(" (the mapping reads it from {f:?})")).unwrap_or_default())]
     Missing {
         column: &'static str,
+        meaning: &'static str,
         from: Option<String>,
     },
 }
@@ -60,7 +61,7 @@ impl Header {
     /// Reads the header row: names are matched case-insensitively, in any order. Without a
     /// mapping an unknown name refuses the file; with one, a name is looked up in the mapping,
     /// then among our own columns, and any other is ignored.
-    pub fn parse<'a>(
+    pub(crate) fn parse<'a>(
         names: impl IntoIterator<Item = &'a str>,
         mapping: Option<&Mapping>,
         default_institution: &str,
@@ -97,6 +98,7 @@ impl Header {
         {
             return Err(HeaderError::Missing {
                 column: missing.name,
+                meaning: missing.meaning,
                 from: mapping.and_then(|m| m.theirs_for(missing.name).map(str::to_owned)),
             });
         }
@@ -109,7 +111,7 @@ impl Header {
     }
 
     /// Parses one data row. `fields` are the raw cells, `line` where the row starts.
-    pub fn record(&self, line: u64, fields: &[&str]) -> Result<PatronRecord, Rejection> {
+    pub(crate) fn record(&self, line: u64, fields: &[&str]) -> Result<PatronRecord, Rejection> {
         let get = |name: &str| -> &str {
             self.positions
                 .get(name)
@@ -251,6 +253,7 @@ mod tests {
             Header::parse(["card", "institution"], None, "MAIN").unwrap_err(),
             HeaderError::Missing {
                 column: "family_name",
+                meaning: "family name",
                 from: None
             }
         );

@@ -28,7 +28,7 @@ pub(super) const STATUS_WORDS: [&str; 3] = ["active", "blocked", "lost"];
 
 /// Which of their columns feed ours, and what their status values mean.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Mapping {
+pub(crate) struct Mapping {
     /// Where the mapping comes from, for messages: `profile koha`, `map file x.toml`.
     pub source: String,
     /// (their column, lowercased; our column). One of their columns may feed several of ours.
@@ -50,7 +50,7 @@ struct MapFile {
 
 impl Mapping {
     /// The mapping of a built-in profile.
-    pub fn of_profile(name: &str) -> Result<Mapping, String> {
+    pub(crate) fn of_profile(name: &str) -> Result<Mapping, String> {
         let found = profile(name).ok_or_else(|| {
             format!(
                 "unknown profile {name:?}: choose one of {}",
@@ -67,7 +67,11 @@ impl Mapping {
 
     /// Reads a mapping file (TOML); `base` is the profile given on the command line, if any
     /// (the file's own `profile` key takes its place).
-    pub fn from_toml(text: &str, source: &str, base: Option<Mapping>) -> Result<Mapping, String> {
+    pub(crate) fn from_toml(
+        text: &str,
+        source: &str,
+        base: Option<Mapping>,
+    ) -> Result<Mapping, String> {
         let file: MapFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
         let mut mapping = match &file.profile {
             Some(name) => Mapping::of_profile(name)?,

@@ -16,14 +16,14 @@
 //! never a PIN. Uses `store` and `credentials`; must not import `sip2` or `cli`.
 
 mod batch;
-pub mod column;
-pub mod delimiter;
+pub(crate) mod column;
+pub(crate) mod delimiter;
 mod file;
-pub mod header;
-pub mod mapping;
+pub(crate) mod header;
+pub(crate) mod mapping;
 mod password;
-pub mod profile;
-pub mod row;
+pub(crate) mod profile;
+pub(crate) mod row;
 mod summary;
 mod sync;
 
@@ -34,19 +34,17 @@ use crate::auth::{AuditAction, AuditOutcome};
 use crate::store::Currency;
 use batch::Prepared;
 
-pub use column::{Column, COLUMNS};
-pub use delimiter::Delimiter;
-pub use file::{check_card, parse_csv, FileFormat, ParsedFile};
-pub use header::{Header, HeaderError};
-pub use mapping::Mapping;
-pub use profile::{Profile, PROFILES};
-pub use row::{PatronRecord, PinSource, RecordStatus, Rejection};
-pub use summary::Summary;
-pub use sync::{SyncMode, SyncOptions};
+pub(crate) use delimiter::Delimiter;
+pub(crate) use file::{check_card, parse_csv, FileFormat, ParsedFile};
+pub(crate) use mapping::Mapping;
+pub(crate) use profile::PROFILES;
+pub use row::Rejection;
+pub(crate) use summary::Summary;
+pub(crate) use sync::{SyncMode, SyncOptions};
 
 /// How an import runs.
 #[derive(Debug, Clone)]
-pub struct ImportOptions {
+pub(crate) struct ImportOptions {
     /// Rows written per transaction.
     pub batch_size: usize,
     /// Refuse the whole file, before any write, when any row is rejected.
@@ -93,7 +91,7 @@ impl std::str::FromStr for WeakPins {
 }
 
 /// Told after every batch; the CLI draws a progress bar from it.
-pub trait Progress {
+pub(crate) trait Progress {
     fn start(&mut self, total_rows: u64);
     fn advance(&mut self, done_rows: u64, summary: &Summary);
 }
@@ -103,7 +101,7 @@ impl Accounts {
     /// file), then writes the valid ones batch by batch and applies the sync. When `stop` is
     /// cancelled (Ctrl-C), the import ends after the batch being written: what was committed
     /// stays, the sync is not applied, and an `interrupted` audit record says how far it got.
-    pub async fn import(
+    pub(crate) async fn import(
         &self,
         operator: &Operator,
         file: ParsedFile,

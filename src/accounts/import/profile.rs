@@ -8,7 +8,7 @@
 //! Plain data; uses nothing else in the crate.
 
 /// One built-in profile.
-pub struct Profile {
+pub(crate) struct Profile {
     pub name: &'static str,
     /// (our column, their column).
     pub columns: &'static [(&'static str, &'static str)],
@@ -17,7 +17,7 @@ pub struct Profile {
 }
 
 /// Every built-in profile.
-pub const PROFILES: &[Profile] = &[
+pub(crate) const PROFILES: &[Profile] = &[
     Profile {
         name: "koha",
         columns: &[
@@ -76,12 +76,12 @@ pub const PROFILES: &[Profile] = &[
 ];
 
 /// The profile with this name (case-insensitive).
-pub fn profile(name: &str) -> Option<&'static Profile> {
+pub(crate) fn profile(name: &str) -> Option<&'static Profile> {
     PROFILES.iter().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
 /// Every profile name, separated by `|`, for help and errors.
-pub fn profile_names() -> String {
+pub(crate) fn profile_names() -> String {
     PROFILES
         .iter()
         .map(|p| p.name)

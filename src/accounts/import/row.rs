@@ -45,7 +45,7 @@ impl fmt::Debug for PinSource {
 
 /// The online-password column of one row. `Debug` shows which kind it is, never the password or
 /// the hash.
-pub enum PasswordSource {
+pub(crate) enum PasswordSource {
     /// In clear: checked against the password rules, then hashed with the pepper.
     Clear(SecretString),
     /// A hash exported by Koha, Evergreen or FOLIO, replaced at the first successful check.

@@ -7,7 +7,7 @@ use super::row::Rejection;
 
 /// What an import did (or, in a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub rows: u64,
     pub created: u64,
     pub updated: u64,

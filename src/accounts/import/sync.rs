@@ -40,7 +40,7 @@ impl std::str::FromStr for SyncMode {
 
 /// How a sync runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SyncOptions {
+pub(crate) struct SyncOptions {
     pub mode: SyncMode,
     /// The largest share (0 to 1) of an institution's patrons a sync may change.
     pub max_share: f64,

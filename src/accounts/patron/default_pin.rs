@@ -27,14 +27,14 @@ use crate::store::NewAuditEntry;
 /// A default PIN that was set: how many phone digits it uses and when it stops working. Never
 /// holds the digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DefaultPin {
+pub(crate) struct DefaultPin {
     pub digits: usize,
     pub expires_at: DateTime<Utc>,
 }
 
 impl Accounts {
     /// The default-PIN policy, when enabled.
-    pub fn default_pin_policy(&self) -> Option<&DefaultCredentialConfig> {
+    pub(crate) fn default_pin_policy(&self) -> Option<&DefaultCredentialConfig> {
         let policy = &self.config.security.default_credential;
         policy.enabled.then_some(policy)
     }

@@ -18,8 +18,8 @@ use crate::auth::pin_rules::PinContext;
 use crate::auth::{AuditAction, AuditOutcome};
 use crate::store::{Card, NewPatron, Patron, PatronDetails, PatronFilter, PatronId, PatronRecord};
 
-pub use default_pin::DefaultPin;
-pub use pin::PinReset;
+pub(crate) use default_pin::DefaultPin;
+pub(crate) use pin::PinReset;
 
 /// Where a patron is found: the card and the institution that issued it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub struct CardRef {
 
 /// The descriptive changes of `patron update`; `None` keeps the stored value.
 #[derive(Debug, Clone, Default)]
-pub struct PatronChanges {
+pub(crate) struct PatronChanges {
     pub family_name: Option<String>,
     pub given_names: Option<String>,
     /// `Some(None)` clears the value.
@@ -46,7 +46,7 @@ pub struct PatronChanges {
 }
 
 impl PatronChanges {
-    pub fn apply(self, mut d: PatronDetails) -> PatronDetails {
+    pub(crate) fn apply(self, mut d: PatronDetails) -> PatronDetails {
         if self.family_name.is_some() || self.given_names.is_some() {
             let family = self.family_name.unwrap_or(d.name.family.clone());
             let given = self.given_names.unwrap_or(d.name.given.clone());
@@ -67,7 +67,7 @@ impl PatronChanges {
 
 /// The PIN a new patron starts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FirstPin {
+pub(crate) enum FirstPin {
     /// The PIN given at creation (PIN rules applied).
     Chosen,
     /// The default PIN from the registered phone (`security.default_credential`).
@@ -78,7 +78,7 @@ pub enum FirstPin {
 
 /// What `add_patron` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatronAdded {
+pub(crate) struct PatronAdded {
     pub id: PatronId,
     pub pin: FirstPin,
 }
@@ -93,7 +93,7 @@ pub(super) fn pin_context<'a>(card: &'a str, details: &'a PatronDetails) -> PinC
 
 impl Accounts {
     /// The patron holding this card (which may be marked lost).
-    pub async fn patron(&self, at: &CardRef) -> Result<PatronRecord, Error> {
+    pub(crate) async fn patron(&self, at: &CardRef) -> Result<PatronRecord, Error> {
         self.store
             .find_by_card(&at.institution, &at.card)
             .await?
@@ -104,7 +104,7 @@ impl Accounts {
     }
 
     /// The patron with this internal id (as `patron list` shows it) and their first card.
-    pub async fn patron_by_id(&self, id: PatronId) -> Result<PatronRecord, Error> {
+    pub(crate) async fn patron_by_id(&self, id: PatronId) -> Result<PatronRecord, Error> {
         let not_found = || Error::NotFound {
             what: "card or patron id",
             id: id.0.to_string(),
@@ -116,19 +116,19 @@ impl Accounts {
     }
 
     /// Every card of a patron, lost ones included.
-    pub async fn cards(&self, patron: PatronId) -> Result<Vec<Card>, Error> {
+    pub(crate) async fn cards(&self, patron: PatronId) -> Result<Vec<Card>, Error> {
         Ok(self.store.cards(patron).await?)
     }
 
     /// A page of patrons.
-    pub async fn patrons(&self, filter: &PatronFilter) -> Result<Vec<Patron>, Error> {
+    pub(crate) async fn patrons(&self, filter: &PatronFilter) -> Result<Vec<Patron>, Error> {
         Ok(self.store.list_patrons(filter).await?)
     }
 
     /// Creates a patron, optionally with a first PIN (checked against the PIN rules). Without
     /// one, the default PIN from the phone is set when `security.default_credential` is enabled
     /// (see [`default_pin`] for its rules).
-    pub async fn add_patron(
+    pub(crate) async fn add_patron(
         &self,
         operator: &Operator,
         at: &CardRef,
@@ -177,7 +177,7 @@ impl Accounts {
 
     /// Changes descriptive fields and returns the patron as updated. The PIN is never touched: a
     /// default PIN keeps the digits of the phone it was made from.
-    pub async fn update_patron(
+    pub(crate) async fn update_patron(
         &self,
         operator: &Operator,
         at: &CardRef,
@@ -200,7 +200,11 @@ impl Accounts {
     }
 
     /// Deletes the patron and their cards (audit records stay, pseudonymised).
-    pub async fn remove_patron(&self, operator: &Operator, at: &CardRef) -> Result<(), Error> {
+    pub(crate) async fn remove_patron(
+        &self,
+        operator: &Operator,
+        at: &CardRef,
+    ) -> Result<(), Error> {
         let record = self.patron(at).await?;
         self.store.remove_patron(record.patron.id).await?;
         self.audit(

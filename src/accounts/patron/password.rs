@@ -13,7 +13,7 @@ use crate::auth::{AuditAction, AuditOutcome};
 
 impl Accounts {
     /// Sets the online password (password rules apply; it may not equal the PIN).
-    pub async fn set_password(
+    pub(crate) async fn set_password(
         &self,
         operator: &Operator,
         at: &CardRef,

@@ -18,7 +18,7 @@ use crate::store::PatronRecord;
 
 /// What a staff PIN reset did.
 #[derive(Debug)]
-pub enum PinReset {
+pub(crate) enum PinReset {
     /// A one-time PIN, to give the patron once; it must be changed at first use.
     Issued(SecretString),
     /// The PIN the patron chose at the desk was set.
@@ -27,7 +27,7 @@ pub enum PinReset {
 
 impl Accounts {
     /// Sets a PIN chosen by the patron (rules apply, and it must differ from the current one).
-    pub async fn set_pin(
+    pub(crate) async fn set_pin(
         &self,
         operator: &Operator,
         at: &CardRef,
@@ -49,7 +49,7 @@ impl Accounts {
     /// The staff reset at the desk: with `chosen = None` a one-time PIN is issued (must change,
     /// expires after `security.default_credential.lifetime`); otherwise the patron's choice is set.
     /// Either way the PIN locks are cleared.
-    pub async fn reset_pin(
+    pub(crate) async fn reset_pin(
         &self,
         operator: &Operator,
         at: &CardRef,
@@ -128,7 +128,7 @@ impl Accounts {
 
     /// Sets a given PIN as a one-time PIN: must be changed at first use, expires after
     /// `security.default_credential.lifetime` (the demo world's "default PIN" patron).
-    pub async fn set_one_time_pin(
+    pub(crate) async fn set_one_time_pin(
         &self,
         operator: &Operator,
         at: &CardRef,

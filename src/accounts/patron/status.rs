@@ -9,7 +9,7 @@ use crate::store::{PatronRecord, PatronStatus};
 
 impl Accounts {
     /// Clears every failure counter and lock (PIN and password).
-    pub async fn unlock(&self, operator: &Operator, at: &CardRef) -> Result<(), Error> {
+    pub(crate) async fn unlock(&self, operator: &Operator, at: &CardRef) -> Result<(), Error> {
         let record = self.patron(at).await?;
         self.store.unlock(record.patron.id).await?;
         self.audit(
@@ -23,7 +23,7 @@ impl Accounts {
     }
 
     /// Blocks the patron with a reason shown to staff.
-    pub async fn block(
+    pub(crate) async fn block(
         &self,
         operator: &Operator,
         at: &CardRef,
@@ -50,7 +50,7 @@ impl Accounts {
     }
 
     /// Sets the patron active again (also clears a patron-level lost flag).
-    pub async fn unblock(&self, operator: &Operator, at: &CardRef) -> Result<(), Error> {
+    pub(crate) async fn unblock(&self, operator: &Operator, at: &CardRef) -> Result<(), Error> {
         let record = self.patron(at).await?;
         self.store
             .set_status(record.patron.id, &PatronStatus::Active)
@@ -66,7 +66,7 @@ impl Accounts {
     }
 
     /// Marks this card lost (`lost = false`: found again). The patron's other cards still work.
-    pub async fn mark_lost(
+    pub(crate) async fn mark_lost(
         &self,
         operator: &Operator,
         at: &CardRef,

@@ -24,7 +24,7 @@ use crate::accounts::import::{
 };
 use crate::config::Config;
 use crate::store::Currency;
-pub use progress::ProgressMode;
+pub(crate) use progress::ProgressMode;
 use progress::Reporter;
 
 #[derive(Debug, Args)]
@@ -104,7 +104,7 @@ pub struct ImportArgs {
     pub operator: OperatorArg,
 }
 
-pub async fn run(args: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let operator = match args.operator.operator() {
         Ok(op) => op,
         Err(err) => return Ok(report_error(&err)),

@@ -22,7 +22,7 @@ use super::admin::{open, operator_of, required, OperatorArg};
 use crate::config::Config;
 use crate::store::{PatronFilter, PatronId};
 
-pub use args::{CardArgs, DetailArgs};
+pub(crate) use args::{CardArgs, DetailArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum PatronCommand {
@@ -208,7 +208,7 @@ impl PatronCommand {
     }
 }
 
-pub async fn run(command: PatronCommand, config: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: PatronCommand, config: &Config) -> anyhow::Result<ExitCode> {
     use PatronCommand as P;
     let operator = match operator_of(command.operator()) {
         Ok(operator) => operator,

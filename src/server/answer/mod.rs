@@ -45,7 +45,7 @@ use super::refusal::Refusal;
 use crate::accounts::Accounts;
 use crate::auth::{Authenticator, TerminalProfile};
 use crate::clock::SharedClock;
-use crate::config::server::SipTimezone;
+use crate::config::server::{institution_or, SipTimezone};
 use crate::config::{Config, MessagesConfig, ServerConfig};
 use crate::sip2::request::EndPatronSessionRequest;
 use crate::sip2::response::EndSessionResponse;
@@ -231,12 +231,8 @@ impl Answerer {
 
     /// AO: the request's when given, else the terminal's institution, else the server's.
     fn institution(&self, profile: Option<&TerminalProfile>, requested: &str) -> String {
-        if !requested.is_empty() {
-            return requested.to_owned();
-        }
-        profile.map_or_else(
-            || self.settings.institution_id.clone(),
-            |p| p.settings.institution.clone(),
-        )
+        let terminal = profile.map(|p| p.settings.institution.as_str());
+        let fallback = self.settings.institution_or_default(terminal);
+        institution_or(Some(requested), &fallback)
     }
 }

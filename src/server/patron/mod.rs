@@ -12,7 +12,7 @@ use crate::sip2::response::{PatronInformationResponse, PatronStatusResponse};
 use crate::sip2::{Language, PatronStatus, PatronStatusFlag, Response, SipDate};
 
 /// Positions 0-3: charge, renewal, recall and hold privileges denied.
-pub(crate) const PRIVILEGES_DENIED: [PatronStatusFlag; 4] = [
+pub const PRIVILEGES_DENIED: [PatronStatusFlag; 4] = [
     PatronStatusFlag::ChargePrivilegesDenied,
     PatronStatusFlag::RenewalPrivilegesDenied,
     PatronStatusFlag::RecallPrivilegesDenied,

@@ -22,14 +22,14 @@ use crate::sip2::status::SupportedMessages;
 
 /// One identified field as found in the message. No `Debug`: the value may be a credential.
 #[derive(Clone, Copy)]
-pub(crate) struct RawField<'a> {
+pub struct RawField<'a> {
     pub id: FieldId,
     pub value: &'a [u8],
     pub offset: usize,
 }
 
 /// Parsing context: options plus the body, to turn remaining input into offsets.
-pub(crate) struct Cx<'a> {
+pub struct Cx<'a> {
     pub opts: &'a ParseOptions,
     len: usize,
     /// A request: a field the answer repeats must not hold a swallowed credential.
@@ -71,7 +71,7 @@ impl<'a> Cx<'a> {
     }
 
     /// Reads one fixed field with format `F`; `name` is reported in errors.
-    pub fn fixed<'i, F: FixedFormat>(
+    pub(crate) fn fixed<'i, F: FixedFormat>(
         &self,
         input: &'i [u8],
         name: &'static str,
@@ -91,7 +91,7 @@ impl<'a> Cx<'a> {
     }
 
     /// Splits the identified part into fields.
-    pub fn fields<'i>(&self, mut rest: &'i [u8]) -> Result<Vec<RawField<'i>>, ParseError> {
+    pub(crate) fn fields<'i>(&self, mut rest: &'i [u8]) -> Result<Vec<RawField<'i>>, ParseError> {
         let mut out = Vec::with_capacity(8);
         while let Some(&first) = rest.first() {
             if first == DELIMITER {
@@ -127,7 +127,11 @@ impl<'a> Cx<'a> {
     }
 
     /// Fields not in `declared`, in arrival order; credentials are dropped.
-    pub fn extra(&self, fields: &[RawField<'_>], declared: &[FieldId]) -> Vec<(FieldId, String)> {
+    pub(crate) fn extra(
+        &self,
+        fields: &[RawField<'_>],
+        declared: &[FieldId],
+    ) -> Vec<(FieldId, String)> {
         fields
             .iter()
             .filter(|f| !declared.contains(&f.id) && !f.id.is_secret())
@@ -141,7 +145,7 @@ impl<'a> Cx<'a> {
 }
 
 /// How a typed field value is taken from the field list.
-pub(crate) trait TakeField: Sized {
+pub trait TakeField: Sized {
     fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError>;
 }
 
