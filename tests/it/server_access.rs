@@ -62,8 +62,8 @@ async fn pin_failures(server: &TestServer, card: &str) -> u32 {
 async fn deny_mode_refuses_restricted_patrons_and_still_counts_the_pin(backend: Backend) {
     let mut settings = TerminalSettings::new("MAIN");
     settings.restricted = RestrictedAnswer::Deny;
-    let server = server_with(backend, "pcbook", settings).await;
-    let mut client = logged_in(&server, "pcbook").await;
+    let server = server_with(backend, "booking", settings).await;
+    let mut client = logged_in(&server, "booking").await;
     // Expired, blocked and lost: CQ=N, the flags and the reason as in flags mode.
     let expired = client.exchange(&check_63("21234000022222", "2749")).await;
     assert!(expired.starts_with("64YYYY      "), "{expired}");
@@ -120,7 +120,7 @@ fn fields(response: &str) -> Vec<&str> {
 async fn no_personal_data_without_a_verified_pin_unless_trusted(backend: Backend) {
     let mut trusted = TerminalSettings::new("MAIN");
     trusted.detail_without_pin = DetailWithoutPin::Full;
-    let server = server_with(backend, "lookup", trusted).await;
+    let server = server_with(backend, "barcode_only", trusted).await;
     let without_pin = "6300120250314    093005          AOMAIN|AA21234000055555|AC|";
     // sc_user: a full-detail terminal at the default (minimal without a PIN).
     let mut client = server.client().await;
@@ -146,7 +146,7 @@ async fn no_personal_data_without_a_verified_pin_unless_trusted(backend: Backend
     let verified = client.exchange(&check_63("21234000055555", "3917")).await;
     assert!(verified.contains("|AEFinch, Fiona|"), "{verified}");
     // A terminal trusted for barcode-only look-ups gets the name and fees.
-    let mut lookup = logged_in(&server, "lookup").await;
+    let mut lookup = logged_in(&server, "barcode_only").await;
     let answer = lookup.exchange(without_pin).await;
     assert!(answer.contains("|AEFinch, Fiona|"), "{answer}");
     assert!(answer.contains("|BV12.50|"), "{answer}");
