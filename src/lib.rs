@@ -12,13 +12,17 @@
 //! sip2/       the protocol, pure: bytes in, typed values out (no I/O, logging or clock)
 //! store/      persistence over sqlx (SQLite, PostgreSQL): typed queries, no SIP2, no argon2
 //! auth/       decisions: terminal and patron checks, argon2id + pepper, PIN/password rules, lockout;
-//!             the terminal as one typed value (terminal_settings), converted to store columns there;
-//!             and what a terminal is told about a patron check (told.rs; server and explain)
+//!             the terminal as one typed value (terminal_settings, with its access settings in
+//!             terminal_access: deny mode, detail without a PIN), converted to store columns there;
+//!             what a terminal is told about a patron check (told.rs; server and explain); and the
+//!             one rule for showing a login id from the wire (login_id.rs)
 //! accounts/   patron and terminal lifecycle shared by the CLI (and later the web side)
 //! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
 //!             clock and the one shutdown token once per process; owns housekeeping and drain
-//! server/     SIP2 over TCP: accept loop, limits, sessions (session/), Request -> Response
-//!             (answer/, with the table of what the server answers in answer/service.rs)
+//! server/     SIP2 over TCP: accept loop, limits (with the eviction of connections not logged
+//!             in), sessions (session/), the terminal watch that ends sessions of disabled or
+//!             removed terminals (terminal_watch.rs), Request -> Response (answer/, with the
+//!             table of what the server answers in answer/service.rs)
 //! ```
 //!
 //! # Dependency rule ("->" means "may use")

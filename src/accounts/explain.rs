@@ -14,9 +14,9 @@ use super::patron::CardRef;
 use super::{Accounts, Error};
 use crate::auth::legacy::LEGACY_KEY_ID;
 use crate::auth::{
-    foreseen_verdict, password_lock_policy, pin_lock_policy, CredentialVerdict, PatronCredential,
-    PatronDecision, PatronDetail, PatronView, Standing, Telling, Terminal, TerminalBudget, Told,
-    Typed,
+    foreseen_verdict, password_lock_policy, pin_lock_policy, Case, CredentialVerdict,
+    DetailWithoutPin, PatronCredential, PatronDecision, PatronDetail, PatronView, RestrictedAnswer,
+    RestrictionTelling, Restrictions, Standing, Telling, Terminal, TerminalBudget, Told, Typed,
 };
 use crate::store::{AttemptSlot, Money, Patron, PatronRecord, PatronStatus};
 
@@ -234,6 +234,11 @@ impl Accounts {
                 "valid patron; a correct {credential} is accepted (CQ=Y) but services are refused: {}",
                 refusals.join("; ")
             ),
+            (true, false) if matches!(answers[0].told.case, Case::Denied(_)) => format!(
+                "valid patron, refused by the terminal's deny mode: a correct {credential} is \
+                 verified (and counted) but answered CQ=N because {}",
+                refusals.join("; ")
+            ),
             (true, false) => format!(
                 "the {credential} check is refused (CQ=N) whatever {credential} is typed; see the facts below{}",
                 if refusals.is_empty() {
@@ -265,10 +270,23 @@ impl Accounts {
     ) -> Vec<Foreseen> {
         let config = &self.config;
         let kind = credential_kind(terminal);
+        let flags_only = Restrictions::default();
         let telling = Telling {
             messages: &config.messages,
             credential: kind,
             detail: terminal.map_or(PatronDetail::Full, |t| t.settings.patron_detail),
+            detail_without_pin: terminal
+                .map_or(DetailWithoutPin::Minimal, |t| t.settings.detail_without_pin),
+            restrictions: terminal.map_or(
+                RestrictionTelling {
+                    answer: RestrictedAnswer::Flags,
+                    denied: &flags_only,
+                },
+                |t| RestrictionTelling {
+                    answer: t.settings.restricted,
+                    denied: &t.settings.denied_restrictions,
+                },
+            ),
             default_pin: config.security.default_credential.sip_policy,
             lost_card_as_unknown: config.server.lost_card_as_unknown,
             // A credential is always typed here.
@@ -347,12 +365,22 @@ fn credential_noun(terminal: Option<&Terminal>) -> &'static str {
 
 fn describe_terminal(t: &Terminal) -> String {
     let s = &t.settings;
+    let restricted = match s.restricted {
+        RestrictedAnswer::Flags => "restrictions as status flags".to_string(),
+        RestrictedAnswer::Deny => format!(
+            "deny mode: CQ=N for {}",
+            Some(s.denied_restrictions.to_string())
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| "nothing".into())
+        ),
+    };
     format!(
-        "{} (institution {}, {}, credential {}, detail {})",
+        "{} (institution {}, {}, credential {}, detail {}, {restricted}, detail without PIN {})",
         t.login_id,
         s.institution,
         if s.enabled { "enabled" } else { "disabled" },
         s.patron_credential,
-        s.patron_detail
+        s.patron_detail,
+        s.detail_without_pin
     )
 }

@@ -32,13 +32,13 @@ pub use error::{Error, ErrorKind};
 /// Who performs an account action (recorded in the audit log): a member of staff, or a SIP2
 /// terminal acting for the library (a self-check retaining a card with 01).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Operator {
+pub struct Operator {
     actor: String,
 }
 
 impl Operator {
     /// A member of staff: 1-64 printable characters.
-    pub(crate) fn new(name: &str) -> Result<Operator, Error> {
+    pub fn new(name: &str) -> Result<Operator, Error> {
         let name = name.trim();
         if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
             return Err(Error::Invalid {

@@ -42,12 +42,18 @@ fn check_login_id(login_id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Checks a secret chosen by the operator (never echoed back in the reason).
+/// zxcvbn's top strength score (4 of 0-4): "very unguessable", at least 10^10 guesses.
+const TOP_ZXCVBN_SCORE: u8 = 4;
+
+/// Checks a secret chosen by the operator (never echoed back in the reason): at least
+/// [`MIN_GIVEN_SECRET_CHARS`] characters, or a shorter one with zxcvbn's top score, so that no
+/// online guessing rate matters.
 fn check_given_secret(secret: &SecretString) -> Result<(), Error> {
     let text = secret.expose_secret();
     let count = text.chars().count();
-    let reason = if count < MIN_GIVEN_SECRET_CHARS {
-        format!("a terminal secret needs at least {MIN_GIVEN_SECRET_CHARS} characters (or let sip2auth generate one)")
+    let strong = || u8::from(zxcvbn::zxcvbn(text, &[]).score()) >= TOP_ZXCVBN_SCORE;
+    let reason = if count < MIN_GIVEN_SECRET_CHARS && !strong() {
+        format!("a terminal secret needs at least {MIN_GIVEN_SECRET_CHARS} characters, or a shorter one that is very hard to guess (zxcvbn score {TOP_ZXCVBN_SCORE}); or let sip2auth generate one")
     } else if count > 128 {
         "a terminal secret can have at most 128 characters".into()
     } else if text.chars().any(|c| c.is_control() || c == '|') {
@@ -96,7 +102,7 @@ fn check_settings(settings: &TerminalSettings) -> Result<(), Error> {
 
 impl Accounts {
     /// Creates a terminal. With `secret = None` a secret is generated and returned (show it once).
-    pub(crate) async fn add_terminal(
+    pub async fn add_terminal(
         &self,
         operator: &Operator,
         login_id: &str,
@@ -138,7 +144,7 @@ impl Accounts {
     }
 
     /// The terminal with this login id.
-    pub(crate) async fn terminal(&self, login_id: &str) -> Result<Terminal, Error> {
+    pub async fn terminal(&self, login_id: &str) -> Result<Terminal, Error> {
         self.store
             .terminal_by_login(login_id)
             .await?
@@ -198,7 +204,7 @@ impl Accounts {
     }
 
     /// Enables or disables a terminal (a disabled terminal cannot log in).
-    pub(crate) async fn set_terminal_enabled(
+    pub async fn set_terminal_enabled(
         &self,
         operator: &Operator,
         login_id: &str,
@@ -217,11 +223,7 @@ impl Accounts {
     }
 
     /// Deletes a terminal.
-    pub(crate) async fn remove_terminal(
-        &self,
-        operator: &Operator,
-        login_id: &str,
-    ) -> Result<(), Error> {
+    pub async fn remove_terminal(&self, operator: &Operator, login_id: &str) -> Result<(), Error> {
         let terminal = self.terminal(login_id).await?;
         self.store.remove_terminal(terminal.id).await?;
         self.audit_terminal(operator, AuditAction::TerminalRemove, login_id)
@@ -298,5 +300,19 @@ mod tests {
         assert!(
             check_given_secret(&SecretString::from("correct-horse-battery".to_string())).is_ok()
         );
+    }
+
+    #[test]
+    fn a_short_secret_passes_only_with_the_top_strength_score() {
+        let guessable = SecretString::from("Password123!".to_string());
+        assert!(u8::from(zxcvbn::zxcvbn("Password123!", &[]).score()) < TOP_ZXCVBN_SCORE);
+        assert!(check_given_secret(&guessable).is_err());
+        let random = "q7#Vz!m2Kp9@wX";
+        assert!(random.len() < MIN_GIVEN_SECRET_CHARS);
+        assert_eq!(
+            u8::from(zxcvbn::zxcvbn(random, &[]).score()),
+            TOP_ZXCVBN_SCORE
+        );
+        assert!(check_given_secret(&SecretString::from(random.to_string())).is_ok());
     }
 }

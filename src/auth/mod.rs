@@ -2,7 +2,8 @@
 //! decisions ([`decision`]), argon2id hashing with the pepper ([`hashing`], [`pepper`]) and the
 //! imported legacy hashes it replaces ([`legacy`]), the
 //! blocking hashing pool ([`pool`]), PIN and password rules, lockout and per-terminal budgets, the
-//! default PIN, what a terminal is told about a patron check ([`told`]), and the audit entries
+//! default PIN, what a terminal is told about a patron check ([`told`], with the terminal's
+//! restriction and no-PIN settings of [`terminal_access`]), and the audit entries
 //! these produce (with pseudonymised cards).
 //!
 //! The facade is [`Authenticator`]: cheap to clone, built once at start-up.
@@ -19,6 +20,7 @@ mod credential;
 pub(crate) mod decision;
 pub mod hashing;
 pub(crate) mod legacy;
+mod login_id;
 pub(crate) mod password_rules;
 mod patron;
 pub(crate) mod pepper;
@@ -26,6 +28,7 @@ pub(crate) mod pin_rules;
 pub mod pool;
 mod standing;
 mod terminal;
+pub(crate) mod terminal_access;
 pub(crate) mod terminal_settings;
 pub(crate) mod told;
 
@@ -38,11 +41,15 @@ pub use decision::{
     BudgetAction, Chosen, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
     Rejection, Rejections, Standing, TerminalBudget, TerminalDecision, TerminalRefusal,
 };
+pub(crate) use login_id::ShownLoginId;
 pub use password_rules::{PasswordContext, PasswordRejection};
 pub use patron::{foreseen_verdict, Typed};
 pub use pepper::{KeyRing, PepperError, PepperKey};
 pub use pin_rules::{PinContext, PinRejection};
 pub use pool::{Busy, PoolCounts};
+pub use terminal_access::{
+    DetailWithoutPin, RestrictedAnswer, Restriction, RestrictionTelling, Restrictions,
+};
 pub use terminal_settings::{
     ErrorDetection, NewTerminal, PatronCredential, PatronDetail, Terminal, TerminalProfile,
     TerminalSettings, Terminator,

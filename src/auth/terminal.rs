@@ -14,16 +14,11 @@ use super::audit::{AuditAction, AuditOutcome};
 use super::authenticator::{secret_bytes, Authenticator};
 use super::decision::{TerminalDecision, TerminalRefusal};
 use super::hashing::{HashedSecret, Verification};
+use super::login_id::ShownLoginId;
 use super::pool::Job;
 use super::terminal_settings::{Terminal, TerminalProfile};
 use super::Result;
 use crate::store::StoredHash;
-
-/// Whether `peer` may connect as `terminal` (an empty allowlist admits any address).
-fn address_allowed(terminal: &Terminal, peer: IpAddr) -> bool {
-    let cidrs = &terminal.settings.allowed_cidrs;
-    cidrs.is_empty() || cidrs.iter().any(|net| net.contains(&peer))
-}
 
 impl Authenticator {
     /// The SIP2 login (93): login id and password from `peer`.
@@ -47,7 +42,7 @@ impl Authenticator {
             None => Some(TerminalRefusal::UnknownLogin),
             Some(t) if t.password.is_none() => Some(TerminalRefusal::UnknownLogin),
             Some(t) if !t.settings.enabled => Some(TerminalRefusal::Disabled),
-            Some(t) if !address_allowed(t, peer) => Some(TerminalRefusal::AddressNotAllowed),
+            Some(t) if !t.settings.admits_address(peer) => Some(TerminalRefusal::AddressNotAllowed),
             Some(_) => None,
         };
         let hasher = self.inner.hasher.clone();
@@ -75,15 +70,21 @@ impl Authenticator {
             }
             (_, terminal) => (refusal.unwrap_or(TerminalRefusal::WrongPassword), terminal),
         };
+        // A known login id is the stored one; an unknown one is whatever the client sent.
+        let shown = match &terminal {
+            Some(t) => ShownLoginId::of(&t.login_id),
+            None => ShownLoginId::of(login_id),
+        };
         tracing::warn!(
-            login_id,
+            login_id = %shown.text,
+            truncated = shown.truncated,
             %peer,
             terminal_id = terminal.as_ref().map(|t| t.id.0),
             reason = refusal.as_str(),
             "terminal login refused"
         );
         self.audit(
-            login_id,
+            &shown.to_string(),
             None,
             AuditAction::TerminalLogin,
             AuditOutcome::Refused,
@@ -102,15 +103,26 @@ impl Authenticator {
             .collect::<crate::store::Result<Vec<_>>>()?;
         Ok(terminals
             .iter()
-            .find(|t| {
-                t.settings.enabled
-                    && t.settings.login_optional
-                    && t.settings
-                        .allowed_cidrs
-                        .iter()
-                        .any(|net| net.contains(&peer))
-            })
+            .find(|t| t.settings.login_free_from(peer))
             .map(Terminal::profile))
+    }
+
+    /// The terminal generation, raised by every change open sessions must see.
+    pub(crate) async fn terminal_generation(&self) -> Result<i64> {
+        Ok(self.inner.store.terminal_generation().await?)
+    }
+
+    /// Every enabled terminal, as sessions serve it.
+    pub(crate) async fn enabled_terminals(&self) -> Result<Vec<TerminalProfile>> {
+        let rows = self.inner.store.list_terminals().await?;
+        let mut enabled = Vec::with_capacity(rows.len());
+        for row in rows {
+            let terminal = Terminal::from_row(row)?;
+            if terminal.settings.enabled {
+                enabled.push(terminal.profile());
+            }
+        }
+        Ok(enabled)
     }
 
     /// After a correct login: re-hash a terminal password made with old parameters or key.

@@ -12,9 +12,12 @@
 //! Uses `store` (rows and ids) and `sip2` value types only; must not import `server` or
 //! `accounts`.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 
+use super::terminal_access::{DetailWithoutPin, RestrictedAnswer, Restrictions};
 use crate::sip2::{Charset, RequestSet, RequestSetError};
 use crate::store::values::{parse_column, text_enum};
 use crate::store::{self, StoredHash, TerminalColumns, TerminalId, TerminalRow};
@@ -63,11 +66,18 @@ pub struct TerminalSettings {
     pub charset: Charset,
     pub terminator: Terminator,
     pub error_detection: ErrorDetection,
+    /// How the patron's restrictions reach the terminal: status flags, or CQ=N (deny mode).
+    pub restricted: RestrictedAnswer,
+    /// The restrictions deny mode refuses.
+    pub denied_restrictions: Restrictions,
+    /// What a check without a verified PIN shows.
+    pub detail_without_pin: DetailWithoutPin,
 }
 
 impl TerminalSettings {
     /// Settings with the defaults the schema states too: enabled, PIN, full detail, UTF-8, CR,
-    /// auto (a test keeps the migrations' `DEFAULT`s and these in step).
+    /// auto, restrictions as flags (deny mode refusing expired, blocked and lost cards), minimal
+    /// detail without a verified PIN (a test keeps the migrations' `DEFAULT`s and these in step).
     pub fn new(institution: impl Into<String>) -> Self {
         Self {
             institution: institution.into(),
@@ -81,7 +91,24 @@ impl TerminalSettings {
             charset: Charset::Utf8,
             terminator: Terminator::Cr,
             error_detection: ErrorDetection::Auto,
+            restricted: RestrictedAnswer::Flags,
+            denied_restrictions: Restrictions::default(),
+            detail_without_pin: DetailWithoutPin::Minimal,
         }
+    }
+
+    /// Whether `peer` may connect as this terminal (an empty allowlist admits any address).
+    pub(crate) fn admits_address(&self, peer: IpAddr) -> bool {
+        let cidrs = &self.allowed_cidrs;
+        cidrs.is_empty() || cidrs.iter().any(|net| net.contains(&peer))
+    }
+
+    /// Whether a connection from `peer` is this terminal without a login: enabled, login-free,
+    /// and `peer` in one of its networks (never an empty list).
+    pub(crate) fn login_free_from(&self, peer: IpAddr) -> bool {
+        self.enabled
+            && self.login_optional
+            && self.allowed_cidrs.iter().any(|net| net.contains(&peer))
     }
 
     /// Whether this terminal receives the patron's full details.
@@ -108,6 +135,9 @@ impl TerminalSettings {
             charset: self.charset.to_string(),
             terminator: self.terminator.as_str().to_owned(),
             error_detection: self.error_detection.as_str().to_owned(),
+            restricted: self.restricted.as_str().to_owned(),
+            denied_restrictions: self.denied_restrictions.to_string(),
+            detail_without_pin: self.detail_without_pin.as_str().to_owned(),
         }
     }
 
@@ -135,6 +165,15 @@ impl TerminalSettings {
             charset: parse_column(&columns.charset, "terminals.charset")?,
             terminator: parse_column(&columns.terminator, "terminals.terminator")?,
             error_detection: parse_column(&columns.error_detection, "terminals.error_detection")?,
+            restricted: parse_column(&columns.restricted, "terminals.restricted")?,
+            denied_restrictions: parse_column(
+                &columns.denied_restrictions,
+                "terminals.denied_restrictions",
+            )?,
+            detail_without_pin: parse_column(
+                &columns.detail_without_pin,
+                "terminals.detail_without_pin",
+            )?,
         })
     }
 }
@@ -184,7 +223,7 @@ impl Terminal {
     }
 
     /// The terminal as a session serves it once admitted.
-    pub(crate) fn profile(&self) -> TerminalProfile {
+    pub fn profile(&self) -> TerminalProfile {
         TerminalProfile {
             id: self.id,
             login_id: self.login_id.clone(),
@@ -237,6 +276,9 @@ mod tests {
         settings.charset = Charset::Cp850;
         settings.terminator = Terminator::CrLf;
         settings.error_detection = ErrorDetection::Required;
+        settings.restricted = RestrictedAnswer::Deny;
+        settings.denied_restrictions = "fines".parse().expect("restrictions");
+        settings.detail_without_pin = DetailWithoutPin::Full;
         let back = TerminalSettings::from_columns(settings.columns()).expect("read back");
         assert_eq!(back, settings);
     }

@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 
 use super::decision::{CredentialVerdict, PatronDecision};
+use super::terminal_access::{DetailWithoutPin, RestrictionTelling};
 use super::terminal_settings::{PatronCredential, PatronDetail};
 use crate::config::security::DefaultPinSipPolicy;
 use crate::config::MessagesConfig;
@@ -134,6 +135,9 @@ pub enum Case {
     CardLostAsUnknown,
     /// A known patron, with the verdict on the presented credential.
     Checked(CredentialVerdict),
+    /// A known patron refused for a restriction by a terminal in deny mode (CQ=N, the flags
+    /// and the reason still told), with the verdict on the presented credential.
+    Denied(CredentialVerdict),
     /// No credential where the message requires one.
     CredentialRequired,
     /// The check could not be decided (database unavailable).
@@ -163,6 +167,10 @@ pub struct Telling<'a> {
     /// The terminal's credential kind: a password-only terminal's wrong credential is a password.
     pub credential: PatronCredential,
     pub detail: PatronDetail,
+    /// What a check without a verified PIN shows.
+    pub detail_without_pin: DetailWithoutPin,
+    /// Restrictions as status flags, or refused (deny mode).
+    pub restrictions: RestrictionTelling<'a>,
     /// A correct default PIN: accepted with a notice, or refused.
     pub default_pin: DefaultPinSipPolicy,
     pub lost_card_as_unknown: bool,
@@ -189,7 +197,7 @@ impl Telling<'_> {
             flags: BTreeSet::new(),
             messages: Vec::new(),
             disclosure,
-            name_and_fees: disclosure != Disclosure::Withheld && self.detail == PatronDetail::Full,
+            name_and_fees: self.shows_name_and_fees(disclosure),
         };
         if let Some(reason) = notice {
             self.say(&mut told.messages, reason);
@@ -223,7 +231,23 @@ impl Telling<'_> {
             self.say(&mut required, Reason::PinRequired);
             told.messages.splice(0..0, required);
         }
+        // Deny mode: a client that reads only BL and CQ must not accept a restricted patron.
+        // The credential was verified (and counted) all the same.
+        if disclosure != Disclosure::Withheld && self.restrictions.refuses(standing) {
+            told.case = Case::Denied(verdict);
+            told.valid_credential = Some(false);
+        }
         told
+    }
+
+    /// Whether an answer of this disclosure carries the patron's name and fees.
+    fn shows_name_and_fees(&self, disclosure: Disclosure) -> bool {
+        let full = self.detail == PatronDetail::Full;
+        match disclosure {
+            Disclosure::Verified => full,
+            Disclosure::Unverified => full && self.detail_without_pin == DetailWithoutPin::Full,
+            Disclosure::Withheld => false,
+        }
     }
 
     /// What a terminal is told when the check could not be decided.
@@ -292,6 +316,7 @@ impl Telling<'_> {
 mod tests {
     use super::*;
     use crate::auth::decision::{PatronView, Standing, TerminalBudget};
+    use crate::auth::terminal_access::{RestrictedAnswer, Restrictions};
     use crate::store::{Currency, PatronId, PatronStatus};
 
     fn decision(credential: CredentialVerdict, standing: Standing) -> PatronDecision {
@@ -318,11 +343,16 @@ mod tests {
         }
     }
 
-    fn telling(messages: &MessagesConfig) -> Telling<'_> {
+    fn telling<'a>(messages: &'a MessagesConfig, denied: &'a Restrictions) -> Telling<'a> {
         Telling {
             messages,
             credential: PatronCredential::Pin,
             detail: PatronDetail::Full,
+            detail_without_pin: DetailWithoutPin::Full,
+            restrictions: RestrictionTelling {
+                answer: RestrictedAnswer::Flags,
+                denied,
+            },
             default_pin: DefaultPinSipPolicy::AcceptWithNotice,
             lost_card_as_unknown: false,
             credential_required: false,
@@ -336,11 +366,12 @@ mod tests {
     #[test]
     fn a_missing_credential_where_one_is_required_is_refused_first() {
         let messages = MessagesConfig::default();
+        let denied = Restrictions::default();
         let standing = Standing {
             expired: true,
             ..Standing::default()
         };
-        let mut rules = telling(&messages);
+        let mut rules = telling(&messages, &denied);
         let open = rules.told(&decision(CredentialVerdict::NotGiven, standing.clone()));
         assert_eq!(open.valid_credential, None);
         assert_eq!(reasons(&open), [Reason::Expired]);
@@ -358,7 +389,8 @@ mod tests {
             welcome: "Hello".into(),
             ..MessagesConfig::default()
         };
-        let rules = telling(&messages);
+        let denied = Restrictions::default();
+        let rules = telling(&messages, &denied);
         let valid = rules.told(&decision(CredentialVerdict::Valid, Standing::default()));
         assert_eq!(reasons(&valid), [Reason::Welcome]);
         let fines = Standing {
@@ -377,7 +409,8 @@ mod tests {
             busy: String::new(),
             ..MessagesConfig::default()
         };
-        let mut rules = telling(&messages);
+        let denied = Restrictions::default();
+        let mut rules = telling(&messages, &denied);
         rules.credential = PatronCredential::Password;
         let lost = Standing {
             card_lost: true,
@@ -390,5 +423,53 @@ mod tests {
         let busy = rules.told(&decision(CredentialVerdict::Busy, lost));
         assert!(busy.messages.is_empty());
         assert_eq!(busy.valid_credential, Some(false));
+    }
+
+    #[test]
+    fn deny_mode_refuses_a_verified_restricted_patron_and_keeps_the_flags() {
+        let messages = MessagesConfig::default();
+        let denied = Restrictions::default();
+        let mut rules = telling(&messages, &denied);
+        rules.restrictions.answer = RestrictedAnswer::Deny;
+        let blocked = Standing {
+            blocked: Some("staff".into()),
+            ..Standing::default()
+        };
+        let told = rules.told(&decision(CredentialVerdict::Valid, blocked));
+        assert_eq!(told.case, Case::Denied(CredentialVerdict::Valid));
+        assert_eq!(told.valid_credential, Some(false));
+        assert!(told.flags.contains(&StatusFlag::ChargePrivilegesDenied));
+        assert_eq!(reasons(&told), [Reason::Blocked]);
+        // Fines are not refused by default: told as a flag, CQ as verified.
+        let fines = Standing {
+            fines_over_limit: true,
+            ..Standing::default()
+        };
+        let told = rules.told(&decision(CredentialVerdict::Valid, fines));
+        assert_eq!(told.valid_credential, Some(true));
+        // A wrong PIN stays a wrong PIN: nothing of the standing is told.
+        let expired = Standing {
+            expired: true,
+            ..Standing::default()
+        };
+        let wrong = rules.told(&decision(CredentialVerdict::WrongCredential, expired));
+        assert_eq!(
+            wrong.case,
+            Case::Checked(CredentialVerdict::WrongCredential)
+        );
+        assert!(wrong.flags.is_empty());
+    }
+
+    #[test]
+    fn a_check_without_a_pin_shows_no_name_unless_the_terminal_is_trusted_for_it() {
+        let messages = MessagesConfig::default();
+        let denied = Restrictions::default();
+        let mut rules = telling(&messages, &denied);
+        let absent = decision(CredentialVerdict::NotGiven, Standing::default());
+        assert!(rules.told(&absent).name_and_fees);
+        rules.detail_without_pin = DetailWithoutPin::Minimal;
+        assert!(!rules.told(&absent).name_and_fees);
+        let verified = decision(CredentialVerdict::Valid, Standing::default());
+        assert!(rules.told(&verified).name_and_fees);
     }
 }

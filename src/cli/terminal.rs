@@ -11,7 +11,8 @@ use super::output::{fact, show_secret_once, timestamp};
 use super::prompt::{self, Source};
 use crate::accounts::terminal::normalised_cidrs;
 use crate::auth::{
-    ErrorDetection, PatronCredential, PatronDetail, Terminal, TerminalSettings, Terminator,
+    DetailWithoutPin, ErrorDetection, PatronCredential, PatronDetail, RestrictedAnswer,
+    Restrictions, Terminal, TerminalSettings, Terminator,
 };
 use crate::config::Config;
 use crate::sip2::{Charset, RequestSet};
@@ -29,7 +30,9 @@ pub enum TerminalCommand {
     #[command(
         after_help = "Example:\n  sip2auth terminal update selfcheck-01 --cidr 10.1.2.0/24 \
         --detail minimal --operator alice\n  \
-        sip2auth terminal update ezproxy --login-free false --operator alice"
+        sip2auth terminal update ezproxy --login-free false --operator alice\n  \
+        sip2auth terminal update pc-booking --restricted deny --deny expired,blocked,lost,fines \
+        --operator alice"
     )]
     Update(UpdateArgs),
     /// List terminals.
@@ -130,6 +133,17 @@ pub struct AddArgs {
     /// Error detection (AY/AZ checksums): off, auto or required.
     #[arg(long, default_value_t = defaults().error_detection, value_parser = parse::<ErrorDetection>)]
     pub error_detection: ErrorDetection,
+    /// How patron restrictions are told: flags (status flags, CQ as verified) or deny (CQ=N
+    /// with the reason, for clients that read only BL and CQ).
+    #[arg(long, default_value_t = defaults().restricted, value_parser = parse::<RestrictedAnswer>)]
+    pub restricted: RestrictedAnswer,
+    /// The restrictions deny mode refuses: any of expired, blocked, lost, fines (or none).
+    #[arg(long = "deny", value_name = "LIST", default_value_t = defaults().denied_restrictions, value_parser = parse::<Restrictions>)]
+    pub denied_restrictions: Restrictions,
+    /// What a check without a verified PIN shows: minimal (validity, flags, messages) or full
+    /// (also name and fees, for a terminal trusted for barcode-only look-ups).
+    #[arg(long, default_value_t = defaults().detail_without_pin, value_parser = parse::<DetailWithoutPin>)]
+    pub detail_without_pin: DetailWithoutPin,
     /// Read the secret from the first line of standard input instead of generating one.
     #[arg(long)]
     pub password_stdin: bool,
@@ -175,6 +189,15 @@ pub struct UpdateArgs {
     /// Error detection (AY/AZ checksums): off, auto or required.
     #[arg(long, value_parser = parse::<ErrorDetection>)]
     pub error_detection: Option<ErrorDetection>,
+    /// How patron restrictions are told: flags or deny.
+    #[arg(long, value_parser = parse::<RestrictedAnswer>)]
+    pub restricted: Option<RestrictedAnswer>,
+    /// The restrictions deny mode refuses: any of expired, blocked, lost, fines (or none).
+    #[arg(long = "deny", value_name = "LIST", value_parser = parse::<Restrictions>)]
+    pub denied_restrictions: Option<Restrictions>,
+    /// What a check without a verified PIN shows: minimal or full.
+    #[arg(long, value_parser = parse::<DetailWithoutPin>)]
+    pub detail_without_pin: Option<DetailWithoutPin>,
     #[command(flatten)]
     pub operator: OperatorArg,
 }
@@ -202,6 +225,13 @@ impl UpdateArgs {
         settings.charset = self.charset.unwrap_or(settings.charset);
         settings.terminator = self.terminator.unwrap_or(settings.terminator);
         settings.error_detection = self.error_detection.unwrap_or(settings.error_detection);
+        settings.restricted = self.restricted.unwrap_or(settings.restricted);
+        if let Some(denied) = self.denied_restrictions {
+            settings.denied_restrictions = denied;
+        }
+        settings.detail_without_pin = self
+            .detail_without_pin
+            .unwrap_or(settings.detail_without_pin);
     }
 }
 
@@ -283,6 +313,9 @@ pub(crate) async fn run(command: TerminalCommand, config: &Config) -> anyhow::Re
             settings.charset = args.charset;
             settings.terminator = args.terminator;
             settings.error_detection = args.error_detection;
+            settings.restricted = args.restricted;
+            settings.denied_restrictions = args.denied_restrictions;
+            settings.detail_without_pin = args.detail_without_pin;
             let result = accounts
                 .add_terminal(&op()?, &args.login_id, settings, secret)
                 .await;
@@ -414,6 +447,14 @@ fn print_terminal(t: &Terminal) {
     fact("charset", s.charset);
     fact("terminator", s.terminator);
     fact("error detection", s.error_detection);
+    fact("restricted", s.restricted);
+    fact(
+        "deny",
+        Some(s.denied_restrictions.to_string())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "none".into()),
+    );
+    fact("detail without PIN", s.detail_without_pin);
     fact("created", timestamp(t.created_at));
 }
 

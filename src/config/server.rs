@@ -33,6 +33,10 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Failed 93 logins on one connection before it is closed.
     pub login_attempts_per_connection: u32,
+    /// A connection that is not a logged-in (or login-free) terminal this long after it was
+    /// accepted is closed, whatever it sends.
+    #[serde(with = "humantime_serde")]
+    pub login_deadline: Duration,
     /// `[server.login_defence]`: throttling of failed 93 logins per address and login id.
     pub login_defence: LoginDefenceConfig,
     /// Zone of the SIP dates sent: `local` (four blanks) or `utc` (`   Z`).
@@ -66,6 +70,7 @@ impl Default for ServerConfig {
             max_frame_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(10),
             login_attempts_per_connection: 3,
+            login_deadline: Duration::from_secs(30),
             login_defence: LoginDefenceConfig::default(),
             timezone: SipTimezone::Local,
             institution_id: "MAIN".into(),
@@ -130,6 +135,9 @@ impl ServerConfig {
         }
         if self.login_attempts_per_connection == 0 {
             at.push("login_attempts_per_connection", "must be at least 1");
+        }
+        if self.login_deadline < Duration::from_secs(1) {
+            at.push("login_deadline", "must be at least 1s");
         }
         self.login_defence.validate(&mut at.at("login_defence"));
         if self.timeout_period > 999 {

@@ -10,9 +10,10 @@
 //! terminal profile, whose SIP2 vocabulary `session` reads), `config` and `clock`; never
 //! `store`. Must not be imported by anything but `app`, the CLI, `main` and tests.
 //!
-//! Shutdown: [`Server::run`] stops accepting as soon as its token is cancelled; sessions finish
-//! the request they are answering, then close. After `shutdown_grace` what remains is aborted.
-//! Nothing polls: every wait is a `select!` on the token.
+//! Shutdown: [`Server::run`] stops accepting as soon as its token is cancelled; sessions answer
+//! every request already read (the one in flight and those pipelined behind it), then close.
+//! After `shutdown_grace` what remains is aborted. Every wait is a `select!` on the token; the
+//! one periodic task is the terminal watch (`terminal_watch.rs`), which ends with it.
 
 mod answer;
 mod error;
@@ -23,6 +24,7 @@ mod outcome;
 mod patron;
 mod refusal;
 mod session;
+mod terminal_watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,6 +53,7 @@ pub(crate) fn allowable_message_codes() -> Vec<[u8; 2]> {
 use answer::Answerer;
 use limits::Limits;
 use login_defence::LoginDefence;
+use terminal_watch::TerminalWatch;
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
@@ -62,6 +65,8 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) defence: LoginDefence,
     pub(crate) answerer: Answerer,
+    /// The enabled terminals, as open sessions follow them (`terminal_watch.rs`).
+    pub(crate) terminals: TerminalWatch,
 }
 
 /// The shared handles the SIP2 server answers with (built once, by `app`).
@@ -99,6 +104,7 @@ impl Server {
             limits: Limits::new(&config.server),
             defence: LoginDefence::new(&config.server.login_defence, clock.clone()),
             answerer: Answerer::new(config, accounts, auth, clock),
+            terminals: TerminalWatch::new(),
         };
         Ok(Server {
             listener,
@@ -116,6 +122,11 @@ impl Server {
     pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let Server { listener, shared } = self;
         let mut sessions = JoinSet::new();
+        let watcher = {
+            let shared = Arc::clone(&shared);
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move { shared.terminals.run(&shared.answerer, &shutdown).await })
+        };
         if let Ok(address) = listener.local_addr() {
             info!(%address, "SIP2 server listening");
         }
@@ -155,6 +166,8 @@ impl Server {
             );
             sessions.shutdown().await;
         }
+        // It ends with the token; a read in progress is not waited for.
+        watcher.abort();
         info!("SIP2 server stopped");
         Ok(())
     }

@@ -63,6 +63,8 @@ outcomes! {
     CredentialRequired = "credential_required",
     UnknownCard = "unknown_card",
     CardLostAsUnknown = "card_lost_as_unknown",
+    /// A terminal in deny mode refused a restricted patron (CQ=N).
+    RestrictionDenied = "restriction_denied",
     Unavailable = "unavailable",
     // 35, 01 and refusals.
     SessionEnded = "session_ended",

@@ -55,6 +55,13 @@ pub enum ParseError {
     /// A required field is absent (often a swallowed delimiter).
     #[error("missing required field {field} ({})", field.name())]
     MissingField { field: FieldId },
+    /// A request field that the answer repeats (AO, AA, AB) holds a credential identifier
+    /// followed by a value: a missing delimiter let it swallow the PIN or password. Answered
+    /// without echoing it; the value is never kept here.
+    #[error(
+        "field {field} swallowed a credential identifier at offset {offset} (missing delimiter)"
+    )]
+    SwallowedCredential { offset: usize, field: FieldId },
     /// A field with a constrained value (Y/N flag, date, BX) holds something else (often a
     /// missing delimiter, e.g. `BLYBV7.00`).
     #[error("bad value {value:?} for field {field} at offset {offset}")]
@@ -120,7 +127,9 @@ impl ParseError {
             ParseError::TruncatedFixed { .. } => ErrorKind::TruncatedFixed,
             ParseError::BadFixedValue { .. } => ErrorKind::BadFixedValue,
             ParseError::BadFieldId { .. } => ErrorKind::BadFieldId,
-            ParseError::MissingField { .. } => ErrorKind::MissingField,
+            ParseError::MissingField { .. } | ParseError::SwallowedCredential { .. } => {
+                ErrorKind::MissingField
+            }
             ParseError::BadFieldValue { .. } => ErrorKind::BadFlagValue,
         }
     }

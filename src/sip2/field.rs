@@ -57,10 +57,12 @@ macro_rules! field_table {
 
 const REPEAT: u8 = 1;
 const SECRET: u8 = 2;
+/// A request field the answer repeats (AO, AA, AB).
+const ECHOED: u8 = 4;
 
 field_table! {
-    PatronIdentifier = b"AA", "patron identifier", 0;
-    ItemIdentifier = b"AB", "item identifier", 0;
+    PatronIdentifier = b"AA", "patron identifier", ECHOED;
+    ItemIdentifier = b"AB", "item identifier", ECHOED;
     TerminalPassword = b"AC", "terminal password", SECRET;
     PatronPassword = b"AD", "patron password", SECRET;
     PersonalName = b"AE", "personal name", 0;
@@ -71,7 +73,7 @@ field_table! {
     BlockedCardMsg = b"AL", "blocked card msg", 0;
     LibraryName = b"AM", "library name", 0;
     TerminalLocation = b"AN", "terminal location", 0;
-    InstitutionId = b"AO", "institution id", 0;
+    InstitutionId = b"AO", "institution id", ECHOED;
     CurrentLocation = b"AP", "current location", 0;
     PermanentLocation = b"AQ", "permanent location", 0;
     HoldItems = b"AS", "hold items", REPEAT;
@@ -145,6 +147,12 @@ impl FieldId {
         self.flags() & SECRET != 0
     }
 
+    /// Whether an answer repeats this request field to the terminal (AO, AA, AB): such a value
+    /// must never carry a credential swallowed by a missing delimiter.
+    pub(crate) fn is_echoed(self) -> bool {
+        self.flags() & ECHOED != 0
+    }
+
     /// Whether the identifier may stand in a message body: two upper-case letters, and neither
     /// AY nor AZ, which belong to the trailer. The parser refuses anything else, so the encoder
     /// never writes it.
@@ -152,6 +160,15 @@ impl FieldId {
         !matches!(self, FieldId::SequenceNumber | FieldId::Checksum)
             && self.code().iter().all(u8::is_ascii_uppercase)
     }
+}
+
+/// Where a credential identifier (AC, AD, CO) swallowed by a missing delimiter starts in
+/// `value`: after at least one byte and followed by at least one, as in `21234000012345AD4931`
+/// (AD at 14). An identifier at the very start is the field's own business, and one at the end
+/// carries no value.
+pub fn swallowed_secret(value: &[u8]) -> Option<usize> {
+    (1..value.len().saturating_sub(2))
+        .find(|&at| FieldId::from_code([value[at], value[at + 1]]).is_secret())
 }
 
 impl fmt::Display for FieldId {

@@ -40,7 +40,7 @@ pub use codec::{Frame, FrameCodec};
 pub use date::{SipDate, Zone};
 pub use encode::{EncodeOptions, TrailerMode};
 pub use error::{ErrorKind, ParseError};
-pub use field::FieldId;
+pub use field::{swallowed_secret, FieldId};
 pub use message::{Request, RequestKind, Response, ResponseKind};
 pub use parse::{ChecksumPolicy, ParseOptions, Parsed, Trailer};
 pub use request_set::{RequestSet, RequestSetError};

@@ -44,7 +44,7 @@ pub struct Parsed<T> {
 /// (the spec says ignore them; the session decides whether to stay silent or answer 96).
 pub fn request(frame: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>, ParseError> {
     let (body, trailer) = prepare(frame, opts)?;
-    let message = Request::parse_body(body, &Cx::new(opts, body))?;
+    let message = Request::parse_body(body, &Cx::request(opts, body))?;
     if opts.strict_resend && matches!(message, Request::RequestAcsResend(_)) {
         reject_resend_sequence(body, trailer)?;
     }
@@ -87,6 +87,27 @@ mod tests {
             Request::PatronInformationRequest(m) => m,
             other => panic!("not a 63: {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_echoed_field_that_swallowed_a_credential_is_refused_without_its_value() {
+        let error = req(b"2300120250314    093005AOMAIN|AA21234000012345AD4931|AC|").unwrap_err();
+        assert_eq!(
+            error,
+            ParseError::SwallowedCredential {
+                offset: 46,
+                field: FieldId::PatronIdentifier
+            }
+        );
+        assert_eq!(error.kind().reason_code(), "MISSING_DELIMITER");
+        assert!(!error.to_string().contains("4931"), "{error}");
+        // An identifier at the start, or one with no value after it, is not a swallowed one.
+        assert!(req(b"2300120250314    093005AOMAIN|AAADM1|AC|AD|").is_ok());
+        assert!(req(b"2300120250314    093005AOMAIN|AA2123AC|AD|").is_ok());
+        // Responses (read by the probe client) are not guarded: AF may say anything.
+        let reply = b"64              00120250314    093005000000000001000000000000AOMAIN|\
+            AA21234000012345|AEDoe, Jane|BLY|CQY|AFPlease ADd a PIN|";
+        assert!(response(reply, &ParseOptions::default()).is_ok());
     }
 
     #[test]

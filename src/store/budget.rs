@@ -48,12 +48,14 @@ struct CountsRow {
 }
 
 impl Store {
-    /// Records one failure event.
+    /// Records one failure event. A terminal removed meanwhile (its session not yet ended)
+    /// has no budget left to count against: nothing is recorded and the check goes on, so the
+    /// patron's own failure (counted before) is answered as such, not as an outage.
     pub async fn record_terminal_failure(&self, event: &NewTerminalFailure) -> Result<()> {
-        with_pool!(self, |pool| {
+        let done = with_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO terminal_failures (terminal_id, card_pseudonym, kind, at) \
-                 VALUES ($1, $2, $3, $4)",
+                 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM terminals WHERE id = $1)",
             )
             .bind(event.terminal.0)
             .bind(&event.card_pseudonym)
@@ -62,9 +64,13 @@ impl Store {
             .execute(pool)
             .await
             .map(|_| ())
-        })
-        .map_err(|e| super::Error::from_sqlx(e, "terminal failure"))?;
-        Ok(())
+        });
+        match done {
+            Ok(()) => Ok(()),
+            // Removed between the check and the insert.
+            Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => Ok(()),
+            Err(e) => Err(super::Error::from_sqlx(e, "terminal failure")),
+        }
     }
 
     /// Counts the terminal's failure events at or after `since`.

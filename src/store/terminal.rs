@@ -39,6 +39,11 @@ pub struct TerminalColumns {
     pub charset: String,
     pub terminator: String,
     pub error_detection: String,
+    /// `flags` or `deny`.
+    pub restricted: String,
+    /// Restriction words, comma-separated.
+    pub denied_restrictions: String,
+    pub detail_without_pin: String,
 }
 
 /// A terminal row to insert.

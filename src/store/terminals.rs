@@ -17,7 +17,8 @@ macro_rules! select_terminals {
         concat!(
             "SELECT id, login_id, password_hash, password_key_id, institution, location_code, \
              enabled, allowed_cidrs, login_optional, patron_credential, allowed_messages, \
-             patron_detail, charset, terminator, error_detection, created_at, updated_at \
+             patron_detail, charset, terminator, error_detection, restricted, \
+             denied_restrictions, detail_without_pin, created_at, updated_at \
              FROM terminals ",
             $rest
         )
@@ -57,7 +58,7 @@ impl FetchedRow {
     }
 }
 
-/// Binds the eleven settings columns in the order institution … error_detection.
+/// Binds the fourteen settings columns in the order institution … detail_without_pin.
 fn bind_columns<'q, DB, Q>(query: Q, c: &'q TerminalColumns) -> Q
 where
     DB: Database,
@@ -78,6 +79,9 @@ where
         .with(&c.charset)
         .with(&c.terminator)
         .with(&c.error_detection)
+        .with(&c.restricted)
+        .with(&c.denied_restrictions)
+        .with(&c.detail_without_pin)
 }
 
 impl Store {
@@ -89,8 +93,9 @@ impl Store {
                 "INSERT INTO terminals (login_id, password_hash, password_key_id, institution, \
                  location_code, enabled, allowed_cidrs, login_optional, patron_credential, \
                  allowed_messages, patron_detail, charset, terminator, error_detection, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14, $15, $15) RETURNING id",
+                 restricted, denied_restrictions, detail_without_pin, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17, $18, $18) RETURNING id",
             )
             .bind(&new.login_id)
             .bind(new.password.as_ref().map(|h| h.phc.as_str()))
@@ -145,7 +150,8 @@ impl Store {
                 "UPDATE terminals SET institution = $2, location_code = $3, enabled = $4, \
                  allowed_cidrs = $5, login_optional = $6, patron_credential = $7, \
                  allowed_messages = $8, patron_detail = $9, charset = $10, terminator = $11, \
-                 error_detection = $12, updated_at = $13 WHERE id = $1",
+                 error_detection = $12, restricted = $13, denied_restrictions = $14, \
+                 detail_without_pin = $15, updated_at = $16 WHERE id = $1",
             )
             .bind(id.0);
             bind_columns(query, columns)
@@ -154,7 +160,8 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        found(done, "terminal")
+        found(done, "terminal")?;
+        self.raise_terminal_generation().await
     }
 
     /// Sets (or with `None` removes) a terminal's login hash.
@@ -192,7 +199,8 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        found(done, "terminal")
+        found(done, "terminal")?;
+        self.raise_terminal_generation().await
     }
 
     /// Deletes a terminal and its failure events.
@@ -200,7 +208,30 @@ impl Store {
         let done = self
             .delete_rows("DELETE FROM terminals WHERE id = $1", id.0)
             .await?;
-        found(done, "terminal")
+        found(done, "terminal")?;
+        self.raise_terminal_generation().await
+    }
+
+    /// The terminal generation: raised after every change to a terminal that open sessions must
+    /// see (settings, enabled, removal), so each server instance can notice one with a single
+    /// cheap read.
+    pub(crate) async fn terminal_generation(&self) -> Result<i64> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>("SELECT generation FROM terminal_generation WHERE id = 1")
+                .fetch_one(pool)
+                .await
+        })?)
+    }
+
+    /// Raises the terminal generation (after the change it announces is written).
+    async fn raise_terminal_generation(&self) -> Result<()> {
+        with_pool!(self, |pool| {
+            sqlx::query("UPDATE terminal_generation SET generation = generation + 1 WHERE id = 1")
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
     }
 
     /// Number of terminals.
@@ -258,5 +289,8 @@ mod tests {
         let postgres = include_str!("migrations/postgres/0001_credential_store.sql");
         assert_eq!(schema_defaults(sqlite), schema_defaults(postgres));
         assert!(schema_defaults(sqlite).len() >= 9);
+        let sqlite = include_str!("migrations/sqlite/0002_terminal_access.sql");
+        let postgres = include_str!("migrations/postgres/0002_terminal_access.sql");
+        assert_eq!(sqlite.replace("INTEGER", "BIGINT"), postgres);
     }
 }

@@ -3,13 +3,16 @@
 //! with and without `lost_card_as_unknown`), what `explain` (through the accounts API) says the
 //! terminal is told for each credential, typed correctly and wrongly, is what a real 23 or 63
 //! over a socket answers: BL, CQ, the patron status flags, AF, and whether the name is shown.
+//! The same in deny mode (restrictions answered CQ=N), with the default restrictions at
+//! full-detail terminals and every restriction, fines included, at minimal ones.
 
 use chrono::Duration;
 use sip2auth::accounts::demo;
 use sip2auth::accounts::patron::CardRef;
 use sip2auth::accounts::Accounts;
 use sip2auth::auth::{
-    NewTerminal, PatronCredential, PatronDetail, StatusFlag, TerminalSettings, Told, Typed,
+    NewTerminal, PatronCredential, PatronDetail, RestrictedAnswer, StatusFlag, TerminalSettings,
+    Told, Typed,
 };
 use sip2auth::clock::SharedClock;
 use sip2auth::config::security::DefaultPinSipPolicy;
@@ -50,12 +53,16 @@ fn terminal_password(login: &str) -> String {
     format!("{login}-Xq7Lm2Pz9Rw4")
 }
 
-async fn prepare(store: &Store, config: &Config) {
+async fn prepare(store: &Store, config: &Config, restricted: RestrictedAnswer) {
     let hasher = world::hasher(config);
     for (login, credential, detail) in terminals() {
         let mut settings = TerminalSettings::new("MAIN");
         settings.patron_credential = credential;
         settings.patron_detail = detail;
+        settings.restricted = restricted;
+        if detail == PatronDetail::Minimal {
+            settings.denied_restrictions = "expired,blocked,lost,fines".parse().expect("all");
+        }
         let hashed = hasher
             .hash(terminal_password(&login).as_bytes())
             .expect("hash");
@@ -205,7 +212,11 @@ impl Session {
     }
 }
 
-async fn agree(policy: DefaultPinSipPolicy, lost_card_as_unknown: bool) {
+async fn agree(
+    policy: DefaultPinSipPolicy,
+    lost_card_as_unknown: bool,
+    restricted: RestrictedAnswer,
+) {
     let mut config = support::test_config();
     config.security.default_credential.sip_policy = policy;
     config.server.lost_card_as_unknown = lost_card_as_unknown;
@@ -217,7 +228,7 @@ async fn agree(policy: DefaultPinSipPolicy, lost_card_as_unknown: bool) {
     budget.end_session_after_failures = u32::MAX;
     budget.throttle_after_unknown_cards = u32::MAX;
     let world = World::new(Backend::Sqlite, &config).await;
-    prepare(&world.store, &config).await;
+    prepare(&world.store, &config, restricted).await;
     let clock: SharedClock = world.clock.clone();
     let accounts =
         Accounts::with_authenticator(world.store.clone(), &config, clock, world.auth.clone());
@@ -259,8 +270,8 @@ async fn agree(policy: DefaultPinSipPolicy, lost_card_as_unknown: bool) {
                 assert_eq!(
                     parse(&response),
                     expected(&answer.told),
-                    "{policy:?}, lost as unknown {lost_card_as_unknown}, {login}, card {card}, \
-                     {:?}: {response}\n{explanation:#?}",
+                    "{policy:?}, lost as unknown {lost_card_as_unknown}, {restricted}, {login}, \
+                     card {card}, {:?}: {response}\n{explanation:#?}",
                     answer.typed
                 );
                 checked += 1;
@@ -273,16 +284,37 @@ async fn agree(policy: DefaultPinSipPolicy, lost_card_as_unknown: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_agrees_with_the_server_accepting_default_pins() {
-    agree(DefaultPinSipPolicy::AcceptWithNotice, false).await;
+    agree(
+        DefaultPinSipPolicy::AcceptWithNotice,
+        false,
+        RestrictedAnswer::Flags,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_agrees_with_the_server_rejecting_default_pins() {
-    agree(DefaultPinSipPolicy::Reject, false).await;
+    agree(DefaultPinSipPolicy::Reject, false, RestrictedAnswer::Flags).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_agrees_with_the_server_answering_lost_cards_as_unknown() {
-    agree(DefaultPinSipPolicy::AcceptWithNotice, true).await;
-    agree(DefaultPinSipPolicy::Reject, true).await;
+    agree(
+        DefaultPinSipPolicy::AcceptWithNotice,
+        true,
+        RestrictedAnswer::Flags,
+    )
+    .await;
+    agree(DefaultPinSipPolicy::Reject, true, RestrictedAnswer::Flags).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_agrees_with_the_server_in_deny_mode() {
+    agree(
+        DefaultPinSipPolicy::AcceptWithNotice,
+        false,
+        RestrictedAnswer::Deny,
+    )
+    .await;
+    agree(DefaultPinSipPolicy::Reject, true, RestrictedAnswer::Deny).await;
 }

@@ -6,7 +6,7 @@
 use super::{Answer, Answerer};
 use crate::accounts::patron::CardRef;
 use crate::accounts::{ErrorKind, Operator};
-use crate::auth::TerminalProfile;
+use crate::auth::{DetailWithoutPin, TerminalProfile};
 use crate::server::outcome::Outcome;
 use crate::server::patron::{self, PatronReply, PRIVILEGES_DENIED};
 use crate::sip2::request::BlockPatronRequest;
@@ -32,10 +32,17 @@ impl Answerer {
             patron::sanitise(&request.blocked_card_msg)
         };
         let operator = Operator::terminal(&profile.login_id);
-        let mut reply = match self.accounts.block(&operator, &at, &reason).await {
-            Ok(record) => PatronReply {
+        let blocked = self
+            .bounded(self.accounts.block(&operator, &at, &reason))
+            .await;
+        let mut reply = match blocked {
+            None => PatronReply::unavailable(&self.messages),
+            Some(Ok(record)) => PatronReply {
                 status: PatronStatus::with(&PRIVILEGES_DENIED),
-                personal_name: if profile.settings.full_detail() {
+                // No PIN was verified: the name only to a terminal trusted for it.
+                personal_name: if profile.settings.full_detail()
+                    && profile.settings.detail_without_pin == DetailWithoutPin::Full
+                {
                     patron::sanitise(&record.patron.details.name.display)
                 } else {
                     String::new()
@@ -47,14 +54,14 @@ impl Answerer {
                 extensions: None,
                 messages: patron::text(&self.messages.patron_blocked_by_terminal),
             },
-            Err(error) if error.kind() == ErrorKind::NotFound => {
+            Some(Err(error)) if error.kind() == ErrorKind::NotFound => {
                 let reply = PatronReply::unknown(&self.messages);
                 return Answer::new(
                     reply.into_24(Language::UNKNOWN, date, &ao, card),
                     Outcome::UnknownCard,
                 );
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 tracing::warn!(%error, "block patron could not be recorded");
                 PatronReply::unavailable(&self.messages)
             }

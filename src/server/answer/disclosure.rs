@@ -98,6 +98,7 @@ fn outcome(case: Case, valid_credential: Option<bool>) -> Outcome {
         Case::CardLostAsUnknown => Outcome::CardLostAsUnknown,
         Case::CredentialRequired => Outcome::CredentialRequired,
         Case::Unavailable => Outcome::Unavailable,
+        Case::Denied(_) => Outcome::RestrictionDenied,
         Case::Checked(verdict) => match verdict {
             Verdict::Valid => Outcome::Valid,
             Verdict::DefaultToChange if valid_credential == Some(true) => Outcome::ValidDefaultPin,

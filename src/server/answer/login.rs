@@ -43,30 +43,56 @@ impl Answerer {
         }
         let password =
             SecretString::from(String::from_utf8_lossy(login.login_password.expose()).into_owned());
-        match self
-            .auth
-            .login_terminal(&login.login_user_id, &password, peer)
-            .await
-        {
-            Ok(TerminalDecision::Accepted(terminal)) => Login::Accepted(terminal),
-            Ok(TerminalDecision::Refused(_)) => Login::Refused,
-            Ok(TerminalDecision::Busy) => Login::Busy,
-            Err(error) => {
+        let decided = self
+            .bounded(
+                self.auth
+                    .login_terminal(&login.login_user_id, &password, peer),
+            )
+            .await;
+        match decided {
+            Some(Ok(TerminalDecision::Accepted(terminal))) => Login::Accepted(terminal),
+            Some(Ok(TerminalDecision::Refused(_))) => Login::Refused,
+            Some(Ok(TerminalDecision::Busy)) => Login::Busy,
+            Some(Err(error)) => {
                 warn!(%error, "terminal login could not be checked");
                 Login::Unavailable
+            }
+            None => Login::Unavailable,
+        }
+    }
+
+    /// The terminal generation; `None` when it could not be read (in time).
+    pub(crate) async fn terminal_generation(&self) -> Option<i64> {
+        match self.bounded(self.auth.terminal_generation()).await? {
+            Ok(generation) => Some(generation),
+            Err(error) => {
+                tracing::debug!(%error, "terminal generation could not be read");
+                None
+            }
+        }
+    }
+
+    /// Every enabled terminal; `None` when they could not be read (in time).
+    pub(crate) async fn enabled_terminals(&self) -> Option<Vec<TerminalProfile>> {
+        match self.bounded(self.auth.enabled_terminals()).await? {
+            Ok(terminals) => Some(terminals),
+            Err(error) => {
+                warn!(%error, "terminals could not be read; open sessions are checked later");
+                None
             }
         }
     }
 
     /// The login-free terminal whose allowlist holds `peer`, if any.
     pub(crate) async fn terminal_for_address(&self, peer: IpAddr) -> AddressTerminal {
-        match self.auth.terminal_for_address(peer).await {
-            Ok(Some(terminal)) => AddressTerminal::Found(terminal),
-            Ok(None) => AddressTerminal::None,
-            Err(error) => {
+        match self.bounded(self.auth.terminal_for_address(peer)).await {
+            Some(Ok(Some(terminal))) => AddressTerminal::Found(terminal),
+            Some(Ok(None)) => AddressTerminal::None,
+            Some(Err(error)) => {
                 warn!(%error, "login-free terminal lookup failed; retried at the next request");
                 AddressTerminal::Undecided
             }
+            None => AddressTerminal::Undecided,
         }
     }
 }

@@ -13,10 +13,13 @@
 //! - BL and CQ are always explicit, except CQ in a 64 without AD (left out unless
 //!   `pin_required`). CQ=Y only when `auth` verified the credential (`Valid`, `DefaultToChange`).
 //! - Disclosure: a verified patron gets name, fees and (64, `extensions`) PA/PB/PC; a check with
-//!   no credential presented (AD absent or empty) gets name, status flags and fees, no
-//!   extensions; a presented credential that failed (wrong, locked, expired default, busy) gets
-//!   no personal data, no fees and blank status flags, only BL=Y, CQ=N and the reason in AF.
-//!   Minimal-detail terminals never get a name, fees or extensions.
+//!   no credential presented (AD absent or empty) gets the status flags and AF (and name and fees
+//!   only at a terminal set `detail_without_pin = full`), no extensions; a presented credential
+//!   that failed (wrong, locked, expired default, busy) gets no personal data, no fees and blank
+//!   status flags, only BL=Y, CQ=N and the reason in AF. Minimal-detail terminals never get a
+//!   name, fees or extensions. A terminal in deny mode gets CQ=N for the restrictions it denies.
+//! - Every wait on the database or the hashing pool is bounded (`Answerer::bounded`) below the
+//!   timeout advertised in 98; past it the request is answered as if the database were down.
 //! - Standing: expired -> 0-3 + `expired` AF (+ PA); blocked -> 0-3; card lost -> 0-4 (or an
 //!   unknown patron with `lost_card_as_unknown`); fines over the limit -> 10 (+ BH, BV, CC).
 //! - Database unavailable: 98 on-line N; 24/64 answered like an unknown card with the
@@ -31,6 +34,7 @@ pub(crate) mod service;
 mod status;
 pub(crate) mod terminal;
 
+use std::future::Future;
 use std::time::Duration;
 
 use chrono::Local;
@@ -94,6 +98,19 @@ pub(crate) struct Answerer {
     clock: SharedClock,
     settings: ServerConfig,
     messages: MessagesConfig,
+    /// How long a request may wait on the database and the hashing pool (see `decide_within`).
+    decide_within: Option<Duration>,
+}
+
+/// How long a request may wait on the database and the hashing pool: three quarters of the
+/// timeout advertised in 98, so the answer (with a spraying delay and the write) still comes
+/// within it. `None` when 98 advertises no timeout (`000` off-line, `999` unknown): the store's
+/// own timeouts bound the wait.
+fn decide_within(settings: &ServerConfig) -> Option<Duration> {
+    match settings.timeout_period {
+        0 | 999 => None,
+        tenths => Some(Duration::from_millis(u64::from(tenths) * 100 * 3 / 4)),
+    }
 }
 
 impl Answerer {
@@ -109,7 +126,24 @@ impl Answerer {
             clock,
             settings: config.server.clone(),
             messages: config.messages.clone(),
+            decide_within: decide_within(&config.server),
         }
+    }
+
+    /// `work` (a wait on the database or the hashing pool), or `None` when it did not finish
+    /// within `decide_within`: the caller answers as if the database were unavailable.
+    pub(crate) async fn bounded<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        let Some(limit) = self.decide_within else {
+            return Some(work.await);
+        };
+        let done = tokio::time::timeout(limit, work).await.ok();
+        if done.is_none() {
+            tracing::warn!(
+                limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                "request not decided in time; answered as unavailable"
+            );
+        }
+        done
     }
 
     /// The transaction date: now, in local time (four blanks) or UTC (`   Z`).

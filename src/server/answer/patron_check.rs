@@ -8,7 +8,7 @@ use secrecy::SecretString;
 
 use super::disclosure::{self, Rules};
 use super::{Answer, Answerer, Budget};
-use crate::auth::{Presented, Telling, TerminalProfile};
+use crate::auth::{Presented, RestrictionTelling, Telling, TerminalProfile};
 use crate::server::patron;
 use crate::sip2::request::{PatronInformationRequest, PatronStatusRequest};
 use crate::sip2::Secret;
@@ -80,14 +80,18 @@ impl Answerer {
         check_for: CheckFor,
     ) -> (patron::Checked, Budget) {
         let decision = self
-            .auth
-            .check_patron(profile, card, presented(password))
+            .bounded(self.auth.check_patron(profile, card, presented(password)))
             .await;
         let rules = Rules {
             telling: Telling {
                 messages: &self.messages,
                 credential: profile.settings.patron_credential,
                 detail: profile.settings.patron_detail,
+                detail_without_pin: profile.settings.detail_without_pin,
+                restrictions: RestrictionTelling {
+                    answer: profile.settings.restricted,
+                    denied: &profile.settings.denied_restrictions,
+                },
                 default_pin: self.auth.config().default_credential.sip_policy,
                 lost_card_as_unknown: self.settings.lost_card_as_unknown,
                 credential_required: check_for.credential_required,
@@ -95,15 +99,16 @@ impl Answerer {
             extensions: check_for.extensions,
         };
         match decision {
-            Ok(decision) => {
+            Some(Ok(decision)) => {
                 let delay = self.auth.config().terminal_budget.delay;
                 let budget = disclosure::budget(&decision, delay);
                 (rules.reply(&decision), budget)
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 tracing::warn!(%error, "patron check could not be decided");
                 (rules.unavailable(), Budget::Within)
             }
+            None => (rules.unavailable(), Budget::Within),
         }
     }
 }

@@ -21,7 +21,10 @@ impl Answerer {
         profile: Option<&TerminalProfile>,
         request: &ScStatusRequest,
     ) -> Answer {
-        let online = self.accounts.database_online().await;
+        let online = self
+            .bounded(self.accounts.database_online())
+            .await
+            .unwrap_or(false);
         let may_send = |request| terminal::may_send(profile, request);
         let supported = service::supported(may_send);
         let may_block = may_send(RequestKind::BlockPatronRequest);

@@ -9,16 +9,13 @@ use tracing::{warn, Span};
 
 use super::outcome::{Dispatched, End};
 use super::{Access, Session};
-use crate::auth::TerminalProfile;
+use crate::auth::{ShownLoginId, TerminalProfile};
 use crate::server::answer::{AddressTerminal, Answer, Login};
 use crate::server::login_defence::{Admission, Penalty};
 use crate::server::outcome::Outcome;
 use crate::sip2::request::LoginRequest;
 use crate::sip2::response::LoginResponse;
 use crate::sip2::Response;
-
-/// Characters of a login id from the wire that a log line shows.
-const LOGGED_LOGIN_ID_CHARS: usize = 64;
 
 impl Session {
     /// Gives the connection a login-free terminal's profile when its address has one.
@@ -29,7 +26,10 @@ impl Session {
             .terminal_for_address(self.peer.ip())
             .await
         {
-            AddressTerminal::Found(profile) => self.enter(profile),
+            AddressTerminal::Found(profile) => {
+                self.enter(profile);
+                self.by_address = true;
+            }
             AddressTerminal::None => self.access = Access::NotLoggedIn,
             AddressTerminal::Undecided => self.access = Access::AddressUndecided,
         }
@@ -61,6 +61,7 @@ impl Session {
             Login::Accepted(profile) => {
                 self.shared.defence.record_success(address, login_id);
                 self.enter(profile);
+                self.by_address = false;
                 return Dispatched::answer(Answer::new(
                     login_response(true),
                     Outcome::LoginAccepted,
@@ -86,15 +87,14 @@ impl Session {
     }
 }
 
-/// One line per penalty: the address is in the session's span; the login id is cut to
-/// [`LOGGED_LOGIN_ID_CHARS`] characters, since it comes from the wire.
+/// One line per penalty: the address is in the session's span; the login id comes from the
+/// wire, so it is shown as `auth::ShownLoginId` cuts it (as the audit record keeps it).
 fn warn_penalty(penalty: Penalty, login_id: &str) {
-    let shown: String = login_id.chars().take(LOGGED_LOGIN_ID_CHARS).collect();
-    let truncated = shown.len() < login_id.len();
+    let shown = ShownLoginId::of(login_id);
     warn!(
         scope = penalty.scope.as_str(),
-        login_id = %shown,
-        truncated,
+        login_id = %shown.text,
+        truncated = shown.truncated,
         penalty_seconds = penalty.length.as_secs(),
         "failed logins: penalty started, logins refused without checking"
     );

@@ -3,11 +3,12 @@
 //!
 //! Owns: `serve`, the per-connection state (who the terminal is, the last response for 97,
 //! failed logins on this connection) and the request loop. By noun, in its children:
-//! `login.rs` (93 and login-free terminals), `error_detection.rs` (trailer mode, 96, 97,
-//! encoding) and `outcome.rs` (what handling a frame produced, why a session ended).
+//! `login.rs` (93 and login-free terminals), `wait.rs` (the wait for the next frame, and the
+//! drain at shutdown), `error_detection.rs` (trailer mode, 96, 97, encoding) and `outcome.rs` (what handling a frame produced, why a session ended).
 //! Decisions about patrons and terminals come from `answer` (which alone asks `auth`); this
-//! module never looks a patron up and must not import `auth`. Must not log frames, field values or parse-error values (they may hold a
-//! PIN): only command codes, outcomes and reason codes.
+//! module never looks a patron up and must not import `auth` decisions (it serves the
+//! `auth::TerminalProfile` it is given). Must not log frames, field values or parse-error values
+//! (they may hold a PIN): only command codes, outcomes and reason codes.
 //!
 //! Behaviours where PROTOCOL.md offers a choice (per terminal where it says so):
 //! - error detection `auto`: a trailer in, a trailer out (AY echoed); `required`: a request
@@ -24,34 +25,45 @@
 //!   940 without its secret being checked, and counts as one of those failures.
 //! - a login that could not be decided (database down, hashing busy) is answered 940 but not
 //!   counted as a failure.
+//! - a connection that is not a terminal `server.login_deadline` after it was accepted (or after
+//!   a failed 93 ended its login) is closed, whatever it sends; until it logs in it may be evicted
+//!   (`limits.rs`) to admit a newer one.
+//! - a logged-in session follows its terminal as `terminal_watch.rs` publishes it: withdrawn
+//!   (disabled, removed, address no longer admitted), it closes without answering more; changed,
+//!   its new settings apply to the next request.
+//! - on shutdown, every complete request already read is answered (the one in flight, then
+//!   those buffered behind it); nothing more is read, then the connection closes.
 
 mod error_detection;
 mod login;
 mod outcome;
+mod wait;
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::{field, info, info_span, warn, Instrument};
 
 use self::outcome::{Dispatched, End, Handled};
+use self::wait::Next;
 use super::answer::{Answer, Budget};
-use super::framing::{command_code, ReadError, SessionCodec};
+use super::framing::{command_code, SessionCodec};
 use super::limits::ConnectionPermit;
 use super::outcome::Outcome;
+use super::terminal_watch::{self, Followed, Published};
 use super::Shared;
 use crate::auth::{ErrorDetection, TerminalProfile};
 use crate::config::server::UnknownCommand;
 use crate::sip2::encode::TrailerMode;
 use crate::sip2::parse::{self, ParseOptions, Parsed, Trailer};
-use crate::sip2::{Charset, Frame, FrameCodec, ParseError, Request};
+use crate::sip2::{Charset, FrameCodec, ParseError, Request};
 
 /// Serves one connection until it ends; logs how it ended, once, in the session's span.
 pub(crate) async fn serve(
@@ -63,12 +75,11 @@ pub(crate) async fn serve(
 ) {
     let span = info_span!("session", %peer, terminal = field::Empty, location = field::Empty);
     async move {
-        let mut session = Session::new(shared, peer);
+        let mut session = Session::new(shared, peer, permit);
         match session.run(stream, &shutdown).await {
             Ok(end) => info!(reason = end.as_str(), "session closed"),
             Err(error) => warn!(%error, "session failed"),
         }
-        drop(permit);
     }
     .instrument(span)
     .await;
@@ -99,17 +110,23 @@ struct Session {
     shared: Arc<Shared>,
     peer: SocketAddr,
     access: Access,
+    /// The terminal was entered by the connection's source address, not by a 93.
+    by_address: bool,
+    /// The connection's slots; it can be evicted while not logged in.
+    permit: ConnectionPermit,
     failed_logins: u32,
     last_request: Option<Trailer>,
     last_response: Option<Vec<u8>>,
 }
 
 impl Session {
-    fn new(shared: Arc<Shared>, peer: SocketAddr) -> Session {
+    fn new(shared: Arc<Shared>, peer: SocketAddr, permit: ConnectionPermit) -> Session {
         Session {
             shared,
             peer,
             access: Access::AddressUndecided,
+            by_address: false,
+            permit,
             failed_logins: 0,
             last_request: None,
             last_response: None,
@@ -119,47 +136,92 @@ impl Session {
     async fn run(&mut self, stream: TcpStream, shutdown: &CancellationToken) -> io::Result<End> {
         // Responses are single small writes; do not let Nagle hold them back.
         stream.set_nodelay(true)?;
+        let deadline = self.shared.settings.login_deadline;
+        let mut login_by = tokio::time::Instant::now() + deadline;
+        let mut terminals = self.shared.terminals.subscribe();
         self.decide_address().await;
+        self.permit.set_logged_in(self.profile().is_some());
         let (reader, mut writer) = stream.into_split();
         let codec = SessionCodec(FrameCodec::new(self.shared.settings.max_frame_bytes));
         let mut frames = FramedRead::new(reader, codec);
-        let idle = self.shared.settings.idle_timeout;
-        let write_timeout = self.shared.settings.write_timeout;
         loop {
-            if shutdown.is_cancelled() {
-                return Ok(End::Shutdown);
-            }
-            let next = tokio::select! {
-                biased;
-                next = tokio::time::timeout(idle, frames.next()) => next,
-                () = shutdown.cancelled() => return Ok(End::Shutdown),
+            let frame = match self
+                .next(&mut frames, &mut terminals, login_by, shutdown)
+                .await?
+            {
+                Next::Frame(frame) => frame,
+                Next::End(end) => return Ok(end),
+                Next::Drain => return self.drain(&mut frames, &mut writer).await,
+                Next::TerminalsChanged => {
+                    if self.follow_terminal(&terminals.borrow_and_update()) {
+                        return Ok(End::TerminalWithdrawn);
+                    }
+                    continue;
+                }
             };
-            let frame = match next {
-                Err(_) => return Ok(End::IdleTimeout),
-                Ok(None) => return Ok(End::ClientClosed),
-                Ok(Some(Err(ReadError::NotSip2))) => return Ok(End::NotSip2),
-                Ok(Some(Err(ReadError::Io(error)))) => return Err(error),
-                Ok(Some(Ok(Frame::Oversized))) => return Ok(End::Oversized),
-                Ok(Some(Ok(Frame::Message(frame)))) => frame,
-            };
-            let started = Instant::now();
-            let handled = self.handle(&frame).await;
-            if let Some(reply) = &handled.reply {
-                tokio::time::timeout(write_timeout, writer.write_all(reply))
-                    .await
-                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))??;
+            // A withdrawn terminal's next request gets nothing.
+            if terminals.has_changed().unwrap_or(false)
+                && self.follow_terminal(&terminals.borrow_and_update())
+            {
+                return Ok(End::TerminalWithdrawn);
             }
-            info!(
-                request = %handled.code,
-                outcome = handled.outcome.as_str(),
-                latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-                "request"
-            );
-            if let Some(end) = handled.end {
-                // Best effort: the peer may already be gone.
-                let _ = writer.shutdown().await;
+            let was_terminal = self.profile().is_some();
+            if let Some(end) = self.respond(&frame, &mut writer).await? {
                 return Ok(end);
             }
+            match (was_terminal, self.profile().is_some()) {
+                // Just admitted from the database itself: what was published before is older.
+                (false, true) => {
+                    terminals.borrow_and_update();
+                }
+                // A failed 93 ended the login: a new deadline for the next one.
+                (true, false) => login_by = tokio::time::Instant::now() + deadline,
+                _ => {}
+            }
+        }
+    }
+
+    /// Answers one frame and logs the request; `Some` when the session ends after it.
+    async fn respond(
+        &mut self,
+        frame: &[u8],
+        writer: &mut OwnedWriteHalf,
+    ) -> io::Result<Option<End>> {
+        let started = Instant::now();
+        let handled = self.handle(frame).await;
+        self.permit.set_logged_in(self.profile().is_some());
+        if let Some(reply) = &handled.reply {
+            let write_timeout = self.shared.settings.write_timeout;
+            tokio::time::timeout(write_timeout, writer.write_all(reply))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))??;
+        }
+        info!(
+            request = %handled.code,
+            outcome = handled.outcome.as_str(),
+            latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "request"
+        );
+        if let Some(end) = handled.end {
+            // Best effort: the peer may already be gone.
+            let _ = writer.shutdown().await;
+            return Ok(Some(end));
+        }
+        Ok(None)
+    }
+
+    /// Serves this session's terminal as published; true when it was withdrawn.
+    fn follow_terminal(&mut self, published: &Published) -> bool {
+        let (Some(live), Access::Terminal(profile)) = (published.as_deref(), &mut self.access)
+        else {
+            return false;
+        };
+        match terminal_watch::follow(live, profile, self.peer.ip(), self.by_address) {
+            Followed::Current(current) => {
+                *profile = current;
+                false
+            }
+            Followed::Withdrawn => true,
         }
     }
 

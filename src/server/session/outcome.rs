@@ -18,6 +18,12 @@ pub(super) enum End {
     RequestBeforeLogin,
     LoginAttempts,
     TerminalBudget,
+    /// Not logged in by `server.login_deadline`.
+    LoginDeadline,
+    /// Not logged in, and the oldest such connection when the server was full.
+    Evicted,
+    /// The terminal was disabled, removed, or no longer admits this connection.
+    TerminalWithdrawn,
 }
 
 impl End {
@@ -31,6 +37,9 @@ impl End {
             End::RequestBeforeLogin => "request_before_login",
             End::LoginAttempts => "login_attempts_exhausted",
             End::TerminalBudget => "terminal_failure_budget",
+            End::LoginDeadline => "login_deadline",
+            End::Evicted => "evicted_before_login",
+            End::TerminalWithdrawn => "terminal_withdrawn",
         }
     }
 }

@@ -15,7 +15,7 @@ use nom::{IResult, Parser};
 use super::ParseOptions;
 use crate::sip2::date::SipDate;
 use crate::sip2::error::ParseError;
-use crate::sip2::field::FieldId;
+use crate::sip2::field::{swallowed_secret, FieldId};
 use crate::sip2::fixed::{FixedError, FixedFormat};
 use crate::sip2::secret::Secret;
 use crate::sip2::status::SupportedMessages;
@@ -32,6 +32,8 @@ pub struct RawField<'a> {
 pub struct Cx<'a> {
     pub opts: &'a ParseOptions,
     len: usize,
+    /// A request: a field the answer repeats must not hold a swallowed credential.
+    request: bool,
 }
 
 /// Separates identified fields.
@@ -52,6 +54,15 @@ impl<'a> Cx<'a> {
         Cx {
             opts,
             len: body.len(),
+            request: false,
+        }
+    }
+
+    /// The context of a request (SC -> ACS), whose echoed fields are guarded.
+    pub(super) fn request(opts: &'a ParseOptions, body: &[u8]) -> Cx<'a> {
+        Cx {
+            request: true,
+            ..Cx::new(opts, body)
         }
     }
 
@@ -96,6 +107,14 @@ impl<'a> Cx<'a> {
             let id = FieldId::from_code([code[0], code[1]]);
             if !id.is_body_field() {
                 return Err(ParseError::MalformedTrailer { offset });
+            }
+            if self.request && id.is_echoed() {
+                if let Some(at) = swallowed_secret(value) {
+                    return Err(ParseError::SwallowedCredential {
+                        offset: offset + 2 + at,
+                        field: id,
+                    });
+                }
             }
             out.push(RawField {
                 id,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use sip2auth::accounts::demo::{self, DemoPatron};
 use sip2auth::auth::hashing::Hasher;
 use sip2auth::auth::{
-    Authenticator, ErrorDetection, KeyRing, NewTerminal, PatronDetail, PepperKey, TerminalSettings,
-    Terminator,
+    Authenticator, DetailWithoutPin, ErrorDetection, KeyRing, NewTerminal, PatronDetail, PepperKey,
+    RestrictedAnswer, TerminalSettings, Terminator,
 };
 use sip2auth::clock::SharedClock;
 use sip2auth::config::Config;
@@ -102,6 +102,24 @@ pub const TERMINALS: &[TerminalSpec] = &[
     },
 ];
 
+/// Terminals of the world with access settings other than the defaults (each otherwise like
+/// `plain`'s defaults: full detail, auto, CR, from 127.0.0.0/8): login, password, how
+/// restrictions are told, and what a check without a PIN shows.
+pub const ACCESS_TERMINALS: &[(&str, &str, RestrictedAnswer, DetailWithoutPin)] = &[
+    (
+        "pcbook",
+        "b8Wq3Zr6Tn2Vy5Kp",
+        RestrictedAnswer::Deny,
+        DetailWithoutPin::Minimal,
+    ),
+    (
+        "lookup",
+        "u4Gd9Hs2Xc7Mb3Nf",
+        RestrictedAnswer::Flags,
+        DetailWithoutPin::Full,
+    ),
+];
+
 /// The pepper of every test world (tests only).
 pub const TEST_PEPPER: [u8; 32] = [0x5a; 32];
 
@@ -164,6 +182,21 @@ pub async fn seed(store: &Store, hasher: &Hasher, now: DateTime<Utc>) {
         let new = NewTerminal {
             login_id: spec.login.to_owned(),
             password: spec.password.map(|p| terminal_hash(hasher, p)),
+            settings,
+        };
+        store
+            .create_terminal(&new.row())
+            .await
+            .expect("terminal created");
+    }
+    for (login, password, restricted, detail_without_pin) in ACCESS_TERMINALS {
+        let mut settings = TerminalSettings::new("MAIN");
+        settings.allowed_cidrs = vec!["127.0.0.0/8".parse().expect("cidr")];
+        settings.restricted = *restricted;
+        settings.detail_without_pin = *detail_without_pin;
+        let new = NewTerminal {
+            login_id: (*login).to_owned(),
+            password: Some(terminal_hash(hasher, password)),
             settings,
         };
         store
