@@ -39,6 +39,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod net;
 pub mod server;
 pub mod sip2;
 pub mod store;

@@ -8,6 +8,7 @@
 
 use std::net::IpAddr;
 
+use crate::net::Peer;
 use secrecy::SecretString;
 
 use super::audit::{AuditAction, AuditOutcome};
@@ -31,7 +32,7 @@ impl Authenticator {
         &self,
         login_id: &str,
         password: &SecretString,
-        peer: IpAddr,
+        peer: &Peer,
     ) -> Result<TerminalDecision> {
         let Ok(slot) = self.inner.pool.acquire().await else {
             return Ok(TerminalDecision::Busy);
@@ -47,7 +48,9 @@ impl Authenticator {
             None => Some(TerminalRefusal::UnknownLogin),
             Some(t) if t.password.is_none() => Some(TerminalRefusal::UnknownLogin),
             Some(t) if !t.settings.enabled => Some(TerminalRefusal::Disabled),
-            Some(t) if !address_allowed(t, peer) => Some(TerminalRefusal::AddressNotAllowed),
+            Some(t) if !address_allowed(t, peer.source.ip()) => {
+                Some(TerminalRefusal::AddressNotAllowed)
+            }
             Some(_) => None,
         };
         let hasher = self.inner.hasher.clone();
@@ -77,7 +80,7 @@ impl Authenticator {
         };
         tracing::warn!(
             login_id,
-            %peer,
+            peer = %peer.source.ip(),
             terminal_id = terminal.as_ref().map(|t| t.id.0),
             reason = refusal.as_str(),
             "terminal login refused"
@@ -93,8 +96,9 @@ impl Authenticator {
         Ok(TerminalDecision::Refused(refusal))
     }
 
-    /// The enabled login-free terminal whose allowlist contains `peer`, if any.
-    pub async fn terminal_for_address(&self, peer: IpAddr) -> Result<Option<TerminalProfile>> {
+    /// The enabled login-free terminal whose allowlist contains `peer`'s source, if any.
+    pub async fn terminal_for_address(&self, peer: &Peer) -> Result<Option<TerminalProfile>> {
+        let address = peer.source.ip();
         let terminals = self.inner.store.list_terminals().await?;
         let terminals = terminals
             .into_iter()
@@ -108,7 +112,7 @@ impl Authenticator {
                     && t.settings
                         .allowed_cidrs
                         .iter()
-                        .any(|net| net.contains(&peer))
+                        .any(|net| net.contains(&address))
             })
             .map(Terminal::profile))
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use super::login_defence::LoginDefenceConfig;
+pub use super::transport::{ProxyProtocolConfig, TlsConfig};
 use super::problems::Section;
 
 /// `[server]`: the SIP2 TCP listener, its limits and the ACS status it reports.
@@ -35,6 +36,10 @@ pub struct ServerConfig {
     pub login_attempts_per_connection: u32,
     /// `[server.login_defence]`: throttling of failed 93 logins per address and login id.
     pub login_defence: LoginDefenceConfig,
+    /// `[server.tls]`: the certificate, plain text refused or not, a TLS-only listener.
+    pub tls: TlsConfig,
+    /// `[server.proxy_protocol]`: load balancers whose PROXY header names the client.
+    pub proxy_protocol: ProxyProtocolConfig,
     /// Zone of the SIP dates sent: `local` (four blanks) or `utc` (`   Z`).
     pub timezone: SipTimezone,
     /// Institution id (AO) sent when a request carries none.
@@ -67,6 +72,8 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             login_attempts_per_connection: 3,
             login_defence: LoginDefenceConfig::default(),
+            tls: TlsConfig::default(),
+            proxy_protocol: ProxyProtocolConfig::default(),
             timezone: SipTimezone::Local,
             institution_id: "MAIN".into(),
             library_name: "Main Library".into(),
@@ -125,6 +132,11 @@ impl ServerConfig {
             at.push("login_attempts_per_connection", "must be at least 1");
         }
         self.login_defence.validate(&mut at.at("login_defence"));
+        self.tls.validate(&mut at.at("tls"));
+        self.proxy_protocol.validate(&mut at.at("proxy_protocol"));
+        if self.tls.listen == Some(self.listen) {
+            at.push("tls.listen", "must differ from listen (which serves TLS too)");
+        }
         if self.timeout_period > 999 {
             at.push(
                 "timeout_period",

@@ -1,13 +1,15 @@
 //! The SIP2 TCP server: accept loop, connection limits and graceful shutdown of its sessions.
 //!
-//! Owns: the listening socket, admission of connections (global and per-address limits), the
-//! login defence against repeated failed 93s (`login_defence.rs`), one task per connection, and
-//! the drain of its sessions on shutdown. A connection's failure is logged once in its own span
+//! Owns: the listening sockets (the SIP2 port, plain or TLS told apart by the first byte, and
+//! the optional TLS-only `server.tls.listen`), admission of connections (global and
+//! per-address limits, on the source address a trusted PROXY header names), the login defence
+//! against repeated failed 93s (`login_defence.rs`), one task per connection, the certificate
+//! reload task, and the drain of its sessions on shutdown. A connection's failure is logged once in its own span
 //! (`session`) and never reaches this loop. The handles it serves with ([`Handles`]) come from
 //! the application root (`app`), which also owns the housekeeping task.
 //!
-//! Uses `sip2` (through `session`), `auth` and `accounts` (through `answer`), `config` and
-//! `clock`. Of `store`, only the terminal setting kinds that `auth`'s terminal profile carries
+//! Uses `net` (PROXY header, TLS, the peer of a connection), `sip2` (through `session`), `auth`
+//! and `accounts` (through `answer`), `config` and `clock`. Of `store`, only the terminal setting kinds that `auth`'s terminal profile carries
 //! (charset, terminator, error detection, patron detail; `answer/terminal.rs` and `session`);
 //! behaviour never calls the store. Must not be imported by anything but `app`, the CLI, `main`
 //! and tests.
@@ -39,6 +41,7 @@ use crate::accounts::Accounts;
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::config::{Config, ServerConfig};
+use crate::net::{self, Accepts, Gate, TlsAcceptor};
 
 pub use error::Error;
 
@@ -74,11 +77,14 @@ pub struct Handles {
     pub clock: SharedClock,
 }
 
-/// A bound SIP2 listener, ready to [`run`](Server::run).
+/// A bound SIP2 listener (and the TLS-only one when configured), ready to [`run`](Server::run).
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
+    tls_listener: Option<TcpListener>,
     shared: Arc<Shared>,
+    /// How connections to `listener` are turned into peers and transports.
+    gate: Arc<Gate>,
 }
 
 impl Server {
@@ -89,13 +95,12 @@ impl Server {
             auth,
             clock,
         } = handles;
-        let listen = config.server.listen;
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|source| Error::Bind {
-                address: listen,
-                source,
-            })?;
+        let listener = bind(config.server.listen).await?;
+        let tls_listener = match config.server.tls.listen {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
+        let gate = gate(&config.server)?;
         let shared = Shared {
             settings: config.server.clone(),
             limits: Limits::new(&config.server),
@@ -104,7 +109,9 @@ impl Server {
         };
         Ok(Server {
             listener,
+            tls_listener,
             shared: Arc::new(shared),
+            gate: Arc::new(gate),
         })
     }
 
@@ -113,13 +120,38 @@ impl Server {
         self.listener.local_addr().map_err(Error::LocalAddress)
     }
 
+    /// The TLS-only listener's address, when `server.tls.listen` is set.
+    pub fn tls_local_addr(&self) -> Result<Option<SocketAddr>, Error> {
+        self.tls_listener
+            .as_ref()
+            .map(|l| l.local_addr().map_err(Error::LocalAddress))
+            .transpose()
+    }
+
     /// Serves connections until `shutdown` is cancelled, then drains (bounded by
     /// `shutdown_grace`). Returns once every session has ended or been aborted.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
-        let Server { listener, shared } = self;
+        let Server {
+            listener,
+            tls_listener,
+            shared,
+            gate,
+        } = self;
+        let tls_gate = Arc::new(Gate {
+            accepts: Accepts::TlsOnly,
+            ..(*gate).clone()
+        });
         let mut sessions = JoinSet::new();
         if let Ok(address) = listener.local_addr() {
-            info!(%address, "SIP2 server listening");
+            info!(%address, tls = gate.tls.is_some(), "SIP2 server listening");
+        }
+        if let Some(Ok(address)) = tls_listener.as_ref().map(TcpListener::local_addr) {
+            info!(%address, "SIP2 server listening (TLS only)");
+        }
+        let reloads = shutdown.child_token();
+        if let Some(tls) = gate.tls.clone() {
+            let interval = shared.settings.tls.reload_check_interval;
+            tokio::spawn(tls.watch(interval, reloads.clone()));
         }
         loop {
             tokio::select! {
@@ -131,8 +163,10 @@ impl Server {
                         warn!(%error, "session task failed");
                     }
                 }
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => admit(&shared, &mut sessions, stream, peer, &shutdown),
+                accepted = accept(&listener, &gate, tls_listener.as_ref(), &tls_gate) => match accepted {
+                    Ok((stream, remote, gate)) => {
+                        sessions.spawn(connection(Arc::clone(&shared), gate, stream, remote, shutdown.clone()));
+                    }
                     Err(error) => {
                         warn!(%error, "accept failed");
                         tokio::select! {
@@ -144,6 +178,8 @@ impl Server {
             }
         }
         drop(listener);
+        drop(tls_listener);
+        reloads.cancel();
         let open = sessions.len();
         info!(open, "SIP2 server stopped accepting; draining sessions");
         let drained = tokio::time::timeout(shared.settings.shutdown_grace, async {
@@ -162,26 +198,95 @@ impl Server {
     }
 }
 
-fn admit(
-    shared: &Arc<Shared>,
-    sessions: &mut JoinSet<()>,
-    stream: TcpStream,
-    peer: SocketAddr,
-    shutdown: &CancellationToken,
-) {
-    match shared.limits.admit(peer.ip()) {
-        Ok(permit) => {
-            sessions.spawn(session::serve(
-                Arc::clone(shared),
-                stream,
-                peer,
-                permit,
-                shutdown.clone(),
-            ));
+async fn bind(address: SocketAddr) -> Result<TcpListener, Error> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| Error::Bind { address, source })
+}
+
+/// The gate of the SIP2 port: plain, or TLS when a certificate is configured (plain refused
+/// under `server.tls.require`), behind the trusted proxies of `server.proxy_protocol`.
+fn gate(settings: &ServerConfig) -> Result<Gate, Error> {
+    let tls = match (&settings.tls.certificate, &settings.tls.key) {
+        (Some(certificate), Some(key)) => Some(
+            TlsAcceptor::load(net::tls::CertificateFiles {
+                certificate: certificate.clone(),
+                key: key.clone(),
+            })
+            .map_err(Error::Tls)?,
+        ),
+        _ => None,
+    };
+    Ok(Gate {
+        trusted_proxies: settings.proxy_protocol.trusted.clone(),
+        header_timeout: settings.proxy_protocol.header_timeout,
+        tls,
+        accepts: if settings.tls.require {
+            Accepts::TlsOnly
+        } else {
+            Accepts::PlainOrTls
+        },
+        // A client speaks first; the wait for its first byte is the one for its first message.
+        first_byte_timeout: settings.idle_timeout,
+        handshake_timeout: settings.tls.handshake_timeout,
+    })
+}
+
+/// The next connection on either listener, with the gate it came through.
+async fn accept(
+    listener: &TcpListener,
+    gate: &Arc<Gate>,
+    tls_listener: Option<&TcpListener>,
+    tls_gate: &Arc<Gate>,
+) -> std::io::Result<(TcpStream, SocketAddr, Arc<Gate>)> {
+    let tls_only = async {
+        match tls_listener {
+            Some(listener) => listener.accept().await,
+            None => std::future::pending().await,
         }
-        Err(refusal) => {
-            // Dropping the stream closes it; nothing is sent (no SIP2 message fits a refusal).
-            info!(%peer, reason = refusal.as_str(), "connection refused");
-        }
+    };
+    tokio::select! {
+        accepted = listener.accept() => accepted.map(|(s, a)| (s, a, Arc::clone(gate))),
+        accepted = tls_only => accepted.map(|(s, a)| (s, a, Arc::clone(tls_gate))),
     }
+}
+
+/// One connection: its source (a trusted proxy's header), the limits of that source, then its
+/// transport (plain or TLS) and its session. Refusals close it without a byte sent (no SIP2
+/// message fits one).
+async fn connection(
+    shared: Arc<Shared>,
+    gate: Arc<Gate>,
+    mut stream: TcpStream,
+    remote: SocketAddr,
+    shutdown: CancellationToken,
+) {
+    // Responses are single small writes; do not let Nagle hold them back.
+    if let Err(error) = stream.set_nodelay(true) {
+        info!(%remote, %error, "connection lost at accept");
+        return;
+    }
+    let refused = |peer: SocketAddr, reason: &str| info!(%peer, %remote, reason, "connection refused");
+    let mut peer = tokio::select! {
+        () = shutdown.cancelled() => return,
+        source = gate.source(&mut stream, remote) => match source {
+            Ok(peer) => peer,
+            Err(error) => return refused(remote, error.reason()),
+        },
+    };
+    let permit = match shared.limits.admit(peer.source.ip()) {
+        Ok(permit) => permit,
+        Err(refusal) => return refused(peer.source, refusal.as_str()),
+    };
+    let transport = tokio::select! {
+        () = shutdown.cancelled() => return,
+        transport = gate.transport(stream, &mut peer) => match transport {
+            Ok(transport) => transport,
+            Err(error) => {
+                tracing::debug!(%error, "transport refused");
+                return refused(peer.source, error.reason());
+            }
+        },
+    };
+    session::serve(shared, transport, peer, permit, shutdown).await;
 }

@@ -26,7 +26,7 @@ impl Session {
         match self
             .shared
             .answerer
-            .terminal_for_address(self.peer.ip())
+            .terminal_for_address(&self.peer)
             .await
         {
             AddressTerminal::Found(profile) => self.enter(profile),
@@ -46,7 +46,7 @@ impl Session {
 
     pub(super) async fn login(&mut self, login: LoginRequest) -> Dispatched {
         let refused = |outcome| Dispatched::answer(Answer::new(login_response(false), outcome));
-        let address = self.peer.ip();
+        let address = self.peer.source.ip();
         let login_id = login.login_user_id.as_bytes();
         // During a penalty nothing is verified: the refusal costs no hashing, and a connection
         // kept open cannot go on guessing.
@@ -57,7 +57,7 @@ impl Session {
             self.access = Access::NotLoggedIn;
             return self.count_failed_login(refused(Outcome::LoginPenalised));
         }
-        match self.shared.answerer.login(&login, address).await {
+        match self.shared.answerer.login(&login, &self.peer).await {
             Login::Accepted(profile) => {
                 self.shared.defence.record_success(address, login_id);
                 self.enter(profile);

@@ -30,13 +30,11 @@ mod login;
 mod outcome;
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::{field, info, info_span, warn, Instrument};
@@ -49,19 +47,29 @@ use super::outcome::Outcome;
 use super::Shared;
 use crate::auth::{ErrorDetection, TerminalProfile};
 use crate::config::server::UnknownCommand;
+use crate::net::Peer;
 use crate::sip2::encode::TrailerMode;
 use crate::sip2::parse::{self, ParseOptions, Parsed, Trailer};
 use crate::sip2::{Charset, Frame, FrameCodec, ParseError, Request};
 
-/// Serves one connection until it ends; logs how it ended, once, in the session's span.
-pub(crate) async fn serve(
+/// Serves one connection (plain or TLS, from `peer`) until it ends; logs how it ended, once, in
+/// the session's span.
+pub(crate) async fn serve<S>(
     shared: Arc<Shared>,
-    stream: TcpStream,
-    peer: SocketAddr,
+    stream: S,
+    peer: Peer,
     permit: ConnectionPermit,
     shutdown: CancellationToken,
-) {
-    let span = info_span!("session", %peer, terminal = field::Empty, location = field::Empty);
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let span = info_span!(
+        "session",
+        peer = %peer.source,
+        tls = peer.tls,
+        terminal = field::Empty,
+        location = field::Empty
+    );
     async move {
         let mut session = Session::new(shared, peer);
         match session.run(stream, &shutdown).await {
@@ -97,7 +105,7 @@ impl Access {
 
 struct Session {
     shared: Arc<Shared>,
-    peer: SocketAddr,
+    peer: Peer,
     access: Access,
     failed_logins: u32,
     last_request: Option<Trailer>,
@@ -105,7 +113,7 @@ struct Session {
 }
 
 impl Session {
-    fn new(shared: Arc<Shared>, peer: SocketAddr) -> Session {
+    fn new(shared: Arc<Shared>, peer: Peer) -> Session {
         Session {
             shared,
             peer,
@@ -116,11 +124,12 @@ impl Session {
         }
     }
 
-    async fn run(&mut self, stream: TcpStream, shutdown: &CancellationToken) -> io::Result<End> {
-        // Responses are single small writes; do not let Nagle hold them back.
-        stream.set_nodelay(true)?;
+    async fn run<S>(&mut self, stream: S, shutdown: &CancellationToken) -> io::Result<End>
+    where
+        S: AsyncRead + AsyncWrite,
+    {
         self.decide_address().await;
-        let (reader, mut writer) = stream.into_split();
+        let (reader, mut writer) = tokio::io::split(stream);
         let codec = SessionCodec(FrameCodec::new(self.shared.settings.max_frame_bytes));
         let mut frames = FramedRead::new(reader, codec);
         let idle = self.shared.settings.idle_timeout;
@@ -145,7 +154,12 @@ impl Session {
             let started = Instant::now();
             let handled = self.handle(&frame).await;
             if let Some(reply) = &handled.reply {
-                tokio::time::timeout(write_timeout, writer.write_all(reply))
+                // Flushed: inside TLS a write may wait in the record layer.
+                let written = async {
+                    writer.write_all(reply).await?;
+                    writer.flush().await
+                };
+                tokio::time::timeout(write_timeout, written)
                     .await
                     .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))??;
             }
