@@ -24,6 +24,9 @@ pub fn run(path: &Path) -> ExitCode {
     if let Some(pepper) = pepper_problem(&config) {
         problems.extend(pepper);
     }
+    if let Some(tls) = tls_problem(&config) {
+        problems.extend(tls);
+    }
     if problems.is_empty() {
         println!("{}: ok", path.display());
         return Exit::Ok.into();
@@ -89,5 +92,21 @@ fn pepper_problem(config: &Config) -> Option<config::Problems> {
             config::security::ENV_PEPPER
         ),
     );
+    Some(problems)
+}
+
+/// The server refuses to start on a certificate and key that do not load: say so first.
+fn tls_problem(config: &Config) -> Option<config::Problems> {
+    let tls = &config.server.tls;
+    let (Some(certificate), Some(key)) = (&tls.certificate, &tls.key) else {
+        return None;
+    };
+    let files = crate::net::tls::CertificateFiles {
+        certificate: certificate.clone(),
+        key: key.clone(),
+    };
+    let error = crate::net::TlsAcceptor::load(files).err()?;
+    let mut problems = config::Problems::default();
+    problems.push_at("server.tls.certificate", error.to_string());
     Some(problems)
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use super::login_defence::LoginDefenceConfig;
-pub use super::transport::{ProxyProtocolConfig, TlsConfig};
 use super::problems::Section;
+pub use super::transport::{ProxyProtocolConfig, TlsConfig};
 
 /// `[server]`: the SIP2 TCP listener, its limits and the ACS status it reports.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -135,7 +135,10 @@ impl ServerConfig {
         self.tls.validate(&mut at.at("tls"));
         self.proxy_protocol.validate(&mut at.at("proxy_protocol"));
         if self.tls.listen == Some(self.listen) {
-            at.push("tls.listen", "must differ from listen (which serves TLS too)");
+            at.push(
+                "tls.listen",
+                "must differ from listen (which serves TLS too)",
+            );
         }
         if self.timeout_period > 999 {
             at.push(

@@ -116,8 +116,15 @@ pub struct Gate {
 impl Gate {
     /// Step one: the connection's true source, from a PROXY header when `remote` is a trusted
     /// proxy (required there, refused anywhere else).
-    pub async fn source(&self, stream: &mut TcpStream, remote: SocketAddr) -> Result<Peer, GateError> {
-        let trusted = self.trusted_proxies.iter().any(|net| net.contains(&remote.ip()));
+    pub async fn source(
+        &self,
+        stream: &mut TcpStream,
+        remote: SocketAddr,
+    ) -> Result<Peer, GateError> {
+        let trusted = self
+            .trusted_proxies
+            .iter()
+            .any(|net| net.contains(&remote.ip()));
         if !trusted {
             if detect::opens_with_proxy_header(stream).await {
                 return Err(ProxyError::Untrusted.into());
@@ -138,7 +145,11 @@ impl Gate {
     /// Step two: plain or TLS, from the first byte, and the TLS handshake when it is TLS.
     /// Without a certificate nothing is peeked: the stream is plain, and a ClientHello is left
     /// to the protocol, which refuses what is not its own.
-    pub async fn transport(&self, stream: TcpStream, peer: &mut Peer) -> Result<Transport, GateError> {
+    pub async fn transport(
+        &self,
+        stream: TcpStream,
+        peer: &mut Peer,
+    ) -> Result<Transport, GateError> {
         let Some(tls) = &self.tls else {
             return Ok(Transport::Plain(stream));
         };

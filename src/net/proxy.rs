@@ -65,7 +65,10 @@ pub(super) async fn read_header(
 /// The header's bytes, read exactly to its end.
 async fn header_bytes(stream: &mut TcpStream) -> Result<Vec<u8>, ProxyError> {
     let mut bytes = vec![0u8; PROXY_V1_START.len()];
-    stream.read_exact(&mut bytes).await.map_err(missing_on_eof)?;
+    stream
+        .read_exact(&mut bytes)
+        .await
+        .map_err(missing_on_eof)?;
     if bytes == PROXY_V1_START {
         // A text line: byte by byte to its CR LF, so nothing after it is consumed.
         while !bytes.ends_with(b"\r\n") {
@@ -117,14 +120,12 @@ fn parse(bytes: &[u8]) -> Result<Option<SocketAddr>, ProxyError> {
             return Ok(None);
         }
         return Ok(match header.addresses {
-            ppp::v2::Addresses::IPv4(a) => Some(SocketAddr::new(
-                IpAddr::V4(a.source_address),
-                a.source_port,
-            )),
-            ppp::v2::Addresses::IPv6(a) => Some(SocketAddr::new(
-                IpAddr::V6(a.source_address),
-                a.source_port,
-            )),
+            ppp::v2::Addresses::IPv4(a) => {
+                Some(SocketAddr::new(IpAddr::V4(a.source_address), a.source_port))
+            }
+            ppp::v2::Addresses::IPv6(a) => {
+                Some(SocketAddr::new(IpAddr::V6(a.source_address), a.source_port))
+            }
             ppp::v2::Addresses::Unspecified | ppp::v2::Addresses::Unix(_) => None,
         });
     }
@@ -133,14 +134,12 @@ fn parse(bytes: &[u8]) -> Result<Option<SocketAddr>, ProxyError> {
     let header = ppp::v1::Header::try_from(text)
         .map_err(|error| ProxyError::Malformed(error.to_string()))?;
     Ok(match header.addresses {
-        ppp::v1::Addresses::Tcp4(a) => Some(SocketAddr::new(
-            IpAddr::V4(a.source_address),
-            a.source_port,
-        )),
-        ppp::v1::Addresses::Tcp6(a) => Some(SocketAddr::new(
-            IpAddr::V6(a.source_address),
-            a.source_port,
-        )),
+        ppp::v1::Addresses::Tcp4(a) => {
+            Some(SocketAddr::new(IpAddr::V4(a.source_address), a.source_port))
+        }
+        ppp::v1::Addresses::Tcp6(a) => {
+            Some(SocketAddr::new(IpAddr::V6(a.source_address), a.source_port))
+        }
         ppp::v1::Addresses::Unknown => None,
     })
 }
@@ -161,7 +160,9 @@ mod tests {
     #[test]
     fn a_v2_header_gives_its_source_and_local_gives_none() {
         let mut proxy = PROXY_V2_SIGNATURE.to_vec();
-        proxy.extend([0x21, 0x11, 0, 12, 192, 0, 2, 7, 10, 0, 0, 1, 0x9c, 0x40, 0x17, 0x71]);
+        proxy.extend([
+            0x21, 0x11, 0, 12, 192, 0, 2, 7, 10, 0, 0, 1, 0x9c, 0x40, 0x17, 0x71,
+        ]);
         assert_eq!(
             parse(&proxy).expect("parses"),
             Some("192.0.2.7:40000".parse().expect("addr"))

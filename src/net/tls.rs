@@ -152,9 +152,15 @@ impl TlsAcceptor {
             let trigger = if asked { "SIGHUP" } else { "file change" };
             let acceptor = self.clone();
             match tokio::task::spawn_blocking(move || acceptor.reload()).await {
-                Ok(Ok(())) => info!(trigger, certificate = %self.files.certificate.display(), "TLS certificate reloaded"),
-                Ok(Err(error)) => warn!(trigger, %error, "TLS certificate not reloaded; the one in use stays"),
-                Err(error) => warn!(trigger, %error, "TLS certificate reload failed; the one in use stays"),
+                Ok(Ok(())) => {
+                    info!(trigger, certificate = %self.files.certificate.display(), "TLS certificate reloaded")
+                }
+                Ok(Err(error)) => {
+                    warn!(trigger, %error, "TLS certificate not reloaded; the one in use stays")
+                }
+                Err(error) => {
+                    warn!(trigger, %error, "TLS certificate reload failed; the one in use stays")
+                }
             }
         }
     }

@@ -266,7 +266,8 @@ async fn connection(
         info!(%remote, %error, "connection lost at accept");
         return;
     }
-    let refused = |peer: SocketAddr, reason: &str| info!(%peer, %remote, reason, "connection refused");
+    let refused =
+        |peer: SocketAddr, reason: &str| info!(%peer, %remote, reason, "connection refused");
     let mut peer = tokio::select! {
         () = shutdown.cancelled() => return,
         source = gate.source(&mut stream, remote) => match source {

@@ -798,7 +798,13 @@ async fn terminal_logins_are_refused_alike(db: TempDb) {
         refused(TerminalRefusal::Disabled)
     );
     assert!(h.auth.pool_counts().dummy_verifications >= 3);
-    assert_eq!(h.auth.terminal_for_address(&plain_peer(here)).await.unwrap(), None);
+    assert_eq!(
+        h.auth
+            .terminal_for_address(&plain_peer(here))
+            .await
+            .unwrap(),
+        None
+    );
     let mut settings = TerminalSettings::new(INSTITUTION);
     settings.login_optional = true;
     settings.allowed_cidrs = vec!["10.1.0.0/16".parse().unwrap()];
