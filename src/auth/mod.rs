@@ -44,8 +44,8 @@ pub use pepper::{KeyRing, PepperError, PepperKey};
 pub use pin_rules::{PinContext, PinRejection};
 pub use pool::{Busy, PoolCounts};
 pub use terminal_settings::{
-    ErrorDetection, NewTerminal, PatronCredential, PatronDetail, Terminal, TerminalProfile,
-    TerminalSettings, Terminator,
+    CertificateBinding, CertificateLogin, ErrorDetection, NewTerminal, PatronCredential,
+    PatronDetail, Terminal, TerminalProfile, TerminalSettings, Terminator,
 };
 pub use told::{
     Case, Disclosure, Reason, ScreenMessage, StatusFlag, Telling, Told, PRIVILEGES_DENIED,

@@ -1,5 +1,8 @@
-//! Terminal checks: the SIP2 login (login id, password, source address) and login-free terminals
-//! recognised by address. Every refusal costs one argon2 verification (against the dummy hash when
+//! Terminal checks: the SIP2 login (login id, password, source address, transport), login-free
+//! terminals recognised by address, and terminals logged in by their client certificate. A
+//! terminal that requires TLS is refused over plain text; a terminal bound to a certificate is
+//! refused without it, and a connection that shows a certificate is refused as every terminal
+//! not bound to it (a certificate that matches no terminal gets nothing). Every refusal costs one argon2 verification (against the dummy hash when
 //! there is nothing real to verify) and is answered the same way, so neither timing nor answer
 //! tells which part was wrong.
 //!
@@ -16,7 +19,7 @@ use super::authenticator::{secret_bytes, Authenticator};
 use super::decision::{TerminalDecision, TerminalRefusal};
 use super::hashing::{HashedSecret, Verification};
 use super::pool::Job;
-use super::terminal_settings::{Terminal, TerminalProfile};
+use super::terminal_settings::{CertificateLogin, Terminal, TerminalProfile};
 use super::Result;
 use crate::store::StoredHash;
 
@@ -24,6 +27,20 @@ use crate::store::StoredHash;
 fn address_allowed(terminal: &Terminal, peer: IpAddr) -> bool {
     let cidrs = &terminal.settings.allowed_cidrs;
     cidrs.is_empty() || cidrs.iter().any(|net| net.contains(&peer))
+}
+
+/// Why `peer`'s transport does not suit `terminal`, if it does not.
+fn transport_refusal(terminal: &Terminal, peer: &Peer) -> Option<TerminalRefusal> {
+    let settings = &terminal.settings;
+    if settings.require_tls && !peer.tls {
+        return Some(TerminalRefusal::TlsRequired);
+    }
+    let fits = match (&settings.client_certificate, &peer.client_certificate) {
+        (None, None) => true,
+        (Some(binding), Some(certificate)) => binding.matches(certificate),
+        _ => false,
+    };
+    (!fits).then_some(TerminalRefusal::CertificateMismatch)
 }
 
 impl Authenticator {
@@ -51,7 +68,7 @@ impl Authenticator {
             Some(t) if !address_allowed(t, peer.source.ip()) => {
                 Some(TerminalRefusal::AddressNotAllowed)
             }
-            Some(_) => None,
+            Some(t) => transport_refusal(t, peer),
         };
         let hasher = self.inner.hasher.clone();
         let secret = secret_bytes(password);
@@ -96,25 +113,43 @@ impl Authenticator {
         Ok(TerminalDecision::Refused(refusal))
     }
 
-    /// The enabled login-free terminal whose allowlist contains `peer`'s source, if any.
-    pub async fn terminal_for_address(&self, peer: &Peer) -> Result<Option<TerminalProfile>> {
-        let address = peer.source.ip();
+    /// The terminal a connection is logged in as without a 93: the terminal whose certificate
+    /// binding the client's certificate matches (with `skip-93`), or without a certificate the
+    /// login-free terminal whose allowlist contains the source address. Either must be enabled,
+    /// allow the address and suit the transport.
+    pub async fn terminal_for_connection(&self, peer: &Peer) -> Result<Option<TerminalProfile>> {
         let terminals = self.inner.store.list_terminals().await?;
         let terminals = terminals
             .into_iter()
             .map(Terminal::from_row)
             .collect::<crate::store::Result<Vec<_>>>()?;
-        Ok(terminals
-            .iter()
-            .find(|t| {
-                t.settings.enabled
-                    && t.settings.login_optional
-                    && t.settings
-                        .allowed_cidrs
-                        .iter()
-                        .any(|net| net.contains(&address))
-            })
-            .map(Terminal::profile))
+        let address = peer.source.ip();
+        let admitted = |t: &&Terminal| {
+            t.settings.enabled
+                && address_allowed(t, address)
+                && transport_refusal(t, peer).is_none()
+        };
+        let found = match &peer.client_certificate {
+            Some(certificate) => {
+                let bound = terminals
+                    .iter()
+                    .filter(|t| t.settings.client_certificate.is_some())
+                    .find(admitted);
+                if bound.is_none() {
+                    tracing::warn!(
+                        peer = %address,
+                        fingerprint = %certificate.fingerprint,
+                        "client certificate matches no terminal allowed here"
+                    );
+                }
+                bound.filter(|t| t.settings.certificate_login == CertificateLogin::Skip93)
+            }
+            None => terminals
+                .iter()
+                .filter(|t| t.settings.login_optional && !t.settings.allowed_cidrs.is_empty())
+                .find(admitted),
+        };
+        Ok(found.map(Terminal::profile))
     }
 
     /// After a correct login: re-hash a terminal password made with old parameters or key.

@@ -9,12 +9,17 @@
 //! [`Terminal::from_row`] reads them back. Adding a terminal setting is a migration per backend,
 //! a field here (with its default in [`TerminalSettings::new`]) and the command-line flag.
 //!
-//! Uses `store` (rows and ids) and `sip2` value types only; must not import `server` or
-//! `accounts`.
+//! A terminal's transport rules are typed here too: whether it requires TLS, the client
+//! certificate it is bound to ([`CertificateBinding`]: a pinned SHA-256 fingerprint, or a CA and
+//! subject) and whether that certificate logs it in without a 93 ([`CertificateLogin`]).
+//!
+//! Uses `store` (rows and ids), `sip2` value types and `net`'s certificate values only; must not
+//! import `server` or `accounts`.
 
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 
+use crate::net::{CertificateAuthority, ClientCertificate, Fingerprint, SubjectName};
 use crate::sip2::{Charset, RequestSet, RequestSetError};
 use crate::store::values::{parse_column, text_enum};
 use crate::store::{self, StoredHash, TerminalColumns, TerminalId, TerminalRow};
@@ -34,6 +39,38 @@ text_enum! {
 text_enum! {
     /// Whether a terminal's messages carry sequence numbers and checksums.
     pub enum ErrorDetection { Off = "off", Auto = "auto", Required = "required" }
+}
+text_enum! {
+    /// Whether a terminal bound to a client certificate is logged in by it (`skip-93`) or must
+    /// still send its 93 over that certificate's connection (`require-93`).
+    pub enum CertificateLogin { Skip93 = "skip-93", Require93 = "require-93" }
+}
+
+/// The client certificate a terminal is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateBinding {
+    /// Exactly this certificate (its SHA-256 fingerprint), self-signed or not.
+    Fingerprint(Fingerprint),
+    /// Any valid certificate issued by `authority` whose subject is exactly `subject`.
+    Authority {
+        authority: CertificateAuthority,
+        subject: SubjectName,
+    },
+}
+
+impl CertificateBinding {
+    /// Whether `certificate` is the one this binding names.
+    pub fn matches(&self, certificate: &ClientCertificate) -> bool {
+        match self {
+            CertificateBinding::Fingerprint(pinned) => bool::from(subtle::ConstantTimeEq::ct_eq(
+                &pinned.0[..],
+                &certificate.fingerprint.0[..],
+            )),
+            CertificateBinding::Authority { authority, subject } => {
+                certificate.subject().as_ref() == Some(subject) && certificate.issued_by(authority)
+            }
+        }
+    }
 }
 
 impl Terminator {
@@ -63,6 +100,12 @@ pub struct TerminalSettings {
     pub charset: Charset,
     pub terminator: Terminator,
     pub error_detection: ErrorDetection,
+    /// Refuse this terminal over plain text (its 93 and its login-free address).
+    pub require_tls: bool,
+    /// The client certificate this terminal must connect with, if any.
+    pub client_certificate: Option<CertificateBinding>,
+    /// Whether that certificate logs the terminal in without a 93.
+    pub certificate_login: CertificateLogin,
 }
 
 impl TerminalSettings {
@@ -81,6 +124,9 @@ impl TerminalSettings {
             charset: Charset::Utf8,
             terminator: Terminator::Cr,
             error_detection: ErrorDetection::Auto,
+            require_tls: false,
+            client_certificate: None,
+            certificate_login: CertificateLogin::Require93,
         }
     }
 
@@ -113,6 +159,22 @@ impl TerminalSettings {
             charset: self.charset.to_string(),
             terminator: self.terminator.as_str().to_owned(),
             error_detection: self.error_detection.as_str().to_owned(),
+            require_tls: self.require_tls,
+            client_cert_sha256: match &self.client_certificate {
+                Some(CertificateBinding::Fingerprint(pinned)) => Some(pinned.to_string()),
+                _ => None,
+            },
+            client_ca_pem: match &self.client_certificate {
+                Some(CertificateBinding::Authority { authority, .. }) => {
+                    Some(authority.pem().to_owned())
+                }
+                _ => None,
+            },
+            client_subject: match &self.client_certificate {
+                Some(CertificateBinding::Authority { subject, .. }) => Some(subject.to_string()),
+                _ => None,
+            },
+            certificate_login: self.certificate_login.as_str().to_owned(),
         }
     }
 
@@ -140,8 +202,39 @@ impl TerminalSettings {
             charset: parse_column(&columns.charset, "terminals.charset")?,
             terminator: parse_column(&columns.terminator, "terminals.terminator")?,
             error_detection: parse_column(&columns.error_detection, "terminals.error_detection")?,
+            require_tls: columns.require_tls,
+            client_certificate: stored_binding(
+                columns.client_cert_sha256.as_deref(),
+                columns.client_ca_pem.as_deref(),
+                columns.client_subject.as_deref(),
+            )?,
+            certificate_login: parse_column(
+                &columns.certificate_login,
+                "terminals.certificate_login",
+            )?,
         })
     }
+}
+
+/// The stored certificate binding: a fingerprint, or a CA with a subject, or none.
+fn stored_binding(
+    fingerprint: Option<&str>,
+    authority: Option<&str>,
+    subject: Option<&str>,
+) -> store::Result<Option<CertificateBinding>> {
+    Ok(match (fingerprint, authority, subject) {
+        (None, None, None) => None,
+        (Some(pinned), None, None) => Some(CertificateBinding::Fingerprint(parse_column(
+            pinned,
+            "terminals.client_cert_sha256",
+        )?)),
+        (None, Some(pem), Some(subject)) => Some(CertificateBinding::Authority {
+            authority: CertificateAuthority::from_pem(pem)
+                .map_err(|_| store::Error::corrupt("terminals.client_ca_pem"))?,
+            subject: parse_column(subject, "terminals.client_subject")?,
+        }),
+        _ => return Err(store::Error::corrupt("terminals.client_cert_sha256")),
+    })
 }
 
 /// The stored allowed-message list: two-digit codes separated by spaces. A code of the right
@@ -247,6 +340,11 @@ mod tests {
         settings.charset = Charset::Cp850;
         settings.terminator = Terminator::CrLf;
         settings.error_detection = ErrorDetection::Required;
+        settings.require_tls = true;
+        settings.client_certificate = Some(CertificateBinding::Fingerprint(
+            "ab".repeat(32).parse().expect("fingerprint"),
+        ));
+        settings.certificate_login = CertificateLogin::Skip93;
         let back = TerminalSettings::from_columns(settings.columns()).expect("read back");
         assert_eq!(back, settings);
     }

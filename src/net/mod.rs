@@ -26,7 +26,10 @@ use ipnet::IpNet;
 use tokio::net::TcpStream;
 
 pub use detect::Opening;
-pub use identity::{ClientCertificate, Fingerprint, FingerprintError};
+pub use identity::{
+    CertificateAuthority, ClientCertificate, Fingerprint, FingerprintError, IdentityError,
+    SubjectName,
+};
 pub use proxy::ProxyError;
 pub use stream::Transport;
 pub use tls::{TlsAcceptor, TlsError};

@@ -39,6 +39,13 @@ pub struct TerminalColumns {
     pub charset: String,
     pub terminator: String,
     pub error_detection: String,
+    pub require_tls: bool,
+    /// 64 lower-case hex digits.
+    pub client_cert_sha256: Option<String>,
+    /// PEM text of the CA whose certificates this terminal accepts (with `client_subject`).
+    pub client_ca_pem: Option<String>,
+    pub client_subject: Option<String>,
+    pub certificate_login: String,
 }
 
 /// A terminal row to insert.

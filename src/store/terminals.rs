@@ -17,8 +17,9 @@ macro_rules! select_terminals {
         concat!(
             "SELECT id, login_id, password_hash, password_key_id, institution, location_code, \
              enabled, allowed_cidrs, login_optional, patron_credential, allowed_messages, \
-             patron_detail, charset, terminator, error_detection, created_at, updated_at \
-             FROM terminals ",
+             patron_detail, charset, terminator, error_detection, require_tls, \
+             client_cert_sha256, client_ca_pem, client_subject, certificate_login, created_at, \
+             updated_at FROM terminals ",
             $rest
         )
     };
@@ -57,7 +58,7 @@ impl FetchedRow {
     }
 }
 
-/// Binds the eleven settings columns in the order institution … error_detection.
+/// Binds the sixteen settings columns in the order institution … certificate_login.
 fn bind_columns<'q, DB, Q>(query: Q, c: &'q TerminalColumns) -> Q
 where
     DB: Database,
@@ -78,6 +79,11 @@ where
         .with(&c.charset)
         .with(&c.terminator)
         .with(&c.error_detection)
+        .with(c.require_tls)
+        .with(&c.client_cert_sha256)
+        .with(&c.client_ca_pem)
+        .with(&c.client_subject)
+        .with(&c.certificate_login)
 }
 
 impl Store {
@@ -89,8 +95,10 @@ impl Store {
                 "INSERT INTO terminals (login_id, password_hash, password_key_id, institution, \
                  location_code, enabled, allowed_cidrs, login_optional, patron_credential, \
                  allowed_messages, patron_detail, charset, terminator, error_detection, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14, $15, $15) RETURNING id",
+                 require_tls, client_cert_sha256, client_ca_pem, client_subject, \
+                 certificate_login, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
+                 RETURNING id",
             )
             .bind(&new.login_id)
             .bind(new.password.as_ref().map(|h| h.phc.as_str()))
@@ -145,7 +153,9 @@ impl Store {
                 "UPDATE terminals SET institution = $2, location_code = $3, enabled = $4, \
                  allowed_cidrs = $5, login_optional = $6, patron_credential = $7, \
                  allowed_messages = $8, patron_detail = $9, charset = $10, terminator = $11, \
-                 error_detection = $12, updated_at = $13 WHERE id = $1",
+                 error_detection = $12, require_tls = $13, client_cert_sha256 = $14, \
+                 client_ca_pem = $15, client_subject = $16, certificate_login = $17, \
+                 updated_at = $18 WHERE id = $1",
             )
             .bind(id.0);
             bind_columns(query, columns)

@@ -800,7 +800,7 @@ async fn terminal_logins_are_refused_alike(db: TempDb) {
     assert!(h.auth.pool_counts().dummy_verifications >= 3);
     assert_eq!(
         h.auth
-            .terminal_for_address(&plain_peer(here))
+            .terminal_for_connection(&plain_peer(here))
             .await
             .unwrap(),
         None
@@ -821,7 +821,7 @@ async fn terminal_logins_are_refused_alike(db: TempDb) {
         .unwrap();
     let found = h
         .auth
-        .terminal_for_address(&plain_peer("10.1.2.3".parse().unwrap()))
+        .terminal_for_connection(&plain_peer("10.1.2.3".parse().unwrap()))
         .await
         .unwrap();
     assert_eq!(found.map(|t| t.login_id), Some("pc-booking".into()));

@@ -22,6 +22,7 @@ mod explain_agrees;
 mod server_behaviour;
 mod server_charsets;
 mod server_logs;
+mod server_mtls;
 mod server_proxy;
 mod server_tls;
 mod server_transcripts;

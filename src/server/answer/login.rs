@@ -57,9 +57,10 @@ impl Answerer {
         }
     }
 
-    /// The login-free terminal whose allowlist holds `peer`'s source, if any.
-    pub(crate) async fn terminal_for_address(&self, peer: &Peer) -> AddressTerminal {
-        match self.auth.terminal_for_address(peer).await {
+    /// The terminal `peer` is logged in as without a 93 (its certificate's, or its address's
+    /// login-free terminal), if any.
+    pub(crate) async fn terminal_for_connection(&self, peer: &Peer) -> AddressTerminal {
+        match self.auth.terminal_for_connection(peer).await {
             Ok(Some(terminal)) => AddressTerminal::Found(terminal),
             Ok(None) => AddressTerminal::None,
             Err(error) => {

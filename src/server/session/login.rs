@@ -23,7 +23,12 @@ const LOGGED_LOGIN_ID_CHARS: usize = 64;
 impl Session {
     /// Gives the connection a login-free terminal's profile when its address has one.
     pub(super) async fn decide_address(&mut self) {
-        match self.shared.answerer.terminal_for_address(&self.peer).await {
+        match self
+            .shared
+            .answerer
+            .terminal_for_connection(&self.peer)
+            .await
+        {
             AddressTerminal::Found(profile) => self.enter(profile),
             AddressTerminal::None => self.access = Access::NotLoggedIn,
             AddressTerminal::Undecided => self.access = Access::AddressUndecided,
