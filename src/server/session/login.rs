@@ -1,5 +1,6 @@
-//! The session's login state: the 93 login (`Session::login`), the login-free terminal of a
-//! source address, and entering a terminal's profile (recorded in the session's span).
+//! The session's login state: the 93 login (`Session::login`), the terminal of a client
+//! certificate or the login-free terminal of a source address, and entering a terminal's
+//! profile (recorded in the session's span).
 //!
 //! Decisions come from `answer` (which asks `auth`); must not import `auth`, parse or frame
 //! bytes, or log the login password (CO) or any field value other than the terminal's login id
@@ -21,7 +22,8 @@ use crate::sip2::Response;
 const LOGGED_LOGIN_ID_CHARS: usize = 64;
 
 impl Session {
-    /// Gives the connection a login-free terminal's profile when its address has one.
+    /// Gives the connection the profile of the terminal it is logged in as without a 93 (by its
+    /// client certificate, or a login-free terminal's address), when there is one.
     pub(super) async fn decide_address(&mut self) {
         match self
             .shared
