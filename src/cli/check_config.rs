@@ -97,15 +97,7 @@ fn pepper_problem(config: &Config) -> Option<config::Problems> {
 
 /// The server refuses to start on a certificate and key that do not load: say so first.
 fn tls_problem(config: &Config) -> Option<config::Problems> {
-    let tls = &config.server.tls;
-    let (Some(certificate), Some(key)) = (&tls.certificate, &tls.key) else {
-        return None;
-    };
-    let files = crate::net::tls::CertificateFiles {
-        certificate: certificate.clone(),
-        key: key.clone(),
-    };
-    let error = crate::net::TlsAcceptor::load(files).err()?;
+    let error = crate::net::TlsAcceptor::configured(&config.server.tls).err()?;
     let mut problems = config::Problems::default();
     problems.push_at("server.tls.certificate", error.to_string());
     Some(problems)

@@ -10,8 +10,13 @@
 //! byte), `tls.rs` (the reloadable certificate and the handshake), `identity.rs` (a client
 //! certificate as a value).
 //!
-//! Uses `config` only (for the typed settings); must not import `server`, `auth`, `store` or
-//! `sip2`: the SIP2 server and the web listeners both stand on it.
+//! Uses `config` only (its `[server.tls]` and `[server.proxy_protocol]` types); must not import
+//! `server`, `auth`, `store` or `sip2`: the SIP2 server and the web listeners both stand on it.
+//!
+//! From an axum (or any) listener: build one [`TlsAcceptor::configured`] per process, a
+//! [`Gate::new`] per listener, then for each accepted `(TcpStream, SocketAddr)` call
+//! [`Gate::accept`], which gives the [`Peer`] and the [`Transport`] to serve (run the
+//! acceptor's [`TlsAcceptor::watch`] once to reload the certificate).
 
 mod detect;
 mod identity;
@@ -24,6 +29,8 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use tokio::net::TcpStream;
+
+use crate::config::server::{ProxyProtocolConfig, TlsConfig};
 
 pub use detect::Opening;
 pub use identity::{
@@ -117,6 +124,38 @@ pub struct Gate {
 }
 
 impl Gate {
+    /// The gate of a listener that serves plain text and TLS on one port (plain refused under
+    /// `tls.require`), behind the trusted proxies of `proxy`. `acceptor` is the process's one
+    /// certificate ([`TlsAcceptor::configured`]), shared by its listeners; `first_byte_timeout`
+    /// is how long the protocol waits for a client's first bytes.
+    pub fn new(
+        tls: &TlsConfig,
+        proxy: &ProxyProtocolConfig,
+        acceptor: Option<TlsAcceptor>,
+        first_byte_timeout: Duration,
+    ) -> Gate {
+        Gate {
+            trusted_proxies: proxy.trusted.clone(),
+            header_timeout: proxy.header_timeout,
+            tls: acceptor,
+            accepts: if tls.require {
+                Accepts::TlsOnly
+            } else {
+                Accepts::PlainOrTls
+            },
+            first_byte_timeout,
+            handshake_timeout: tls.handshake_timeout,
+        }
+    }
+
+    /// The same gate, TLS only (for a listener such as `server.tls.listen`).
+    pub fn tls_only(&self) -> Gate {
+        Gate {
+            accepts: Accepts::TlsOnly,
+            ..self.clone()
+        }
+    }
+
     /// Step one: the connection's true source, from a PROXY header when `remote` is a trusted
     /// proxy (required there, refused anywhere else).
     pub async fn source(

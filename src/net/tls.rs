@@ -90,6 +90,20 @@ pub struct TlsAcceptor {
 }
 
 impl TlsAcceptor {
+    /// The acceptor of `[server.tls]`: `None` without a certificate.
+    pub fn configured(
+        tls: &crate::config::server::TlsConfig,
+    ) -> Result<Option<TlsAcceptor>, TlsError> {
+        match (&tls.certificate, &tls.key) {
+            (Some(certificate), Some(key)) => TlsAcceptor::load(CertificateFiles {
+                certificate: certificate.clone(),
+                key: key.clone(),
+            })
+            .map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// Loads the certificate and key; refuses to start on a pair that does not load.
     pub fn load(files: CertificateFiles) -> Result<TlsAcceptor, TlsError> {
         let config = server_config(&files)?;

@@ -41,7 +41,7 @@ use crate::accounts::Accounts;
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::config::{Config, ServerConfig};
-use crate::net::{self, Accepts, Gate, TlsAcceptor};
+use crate::net::{Gate, TlsAcceptor};
 
 pub use error::Error;
 
@@ -137,10 +137,7 @@ impl Server {
             shared,
             gate,
         } = self;
-        let tls_gate = Arc::new(Gate {
-            accepts: Accepts::TlsOnly,
-            ..(*gate).clone()
-        });
+        let tls_gate = Arc::new(gate.tls_only());
         let mut sessions = JoinSet::new();
         if let Ok(address) = listener.local_addr() {
             info!(%address, tls = gate.tls.is_some(), "SIP2 server listening");
@@ -204,32 +201,17 @@ async fn bind(address: SocketAddr) -> Result<TcpListener, Error> {
         .map_err(|source| Error::Bind { address, source })
 }
 
-/// The gate of the SIP2 port: plain, or TLS when a certificate is configured (plain refused
-/// under `server.tls.require`), behind the trusted proxies of `server.proxy_protocol`.
+/// The gate of the SIP2 port: plain, or TLS when a certificate is configured, behind the
+/// trusted proxies of `server.proxy_protocol`.
 fn gate(settings: &ServerConfig) -> Result<Gate, Error> {
-    let tls = match (&settings.tls.certificate, &settings.tls.key) {
-        (Some(certificate), Some(key)) => Some(
-            TlsAcceptor::load(net::tls::CertificateFiles {
-                certificate: certificate.clone(),
-                key: key.clone(),
-            })
-            .map_err(Error::Tls)?,
-        ),
-        _ => None,
-    };
-    Ok(Gate {
-        trusted_proxies: settings.proxy_protocol.trusted.clone(),
-        header_timeout: settings.proxy_protocol.header_timeout,
-        tls,
-        accepts: if settings.tls.require {
-            Accepts::TlsOnly
-        } else {
-            Accepts::PlainOrTls
-        },
-        // A client speaks first; the wait for its first byte is the one for its first message.
-        first_byte_timeout: settings.idle_timeout,
-        handshake_timeout: settings.tls.handshake_timeout,
-    })
+    let acceptor = TlsAcceptor::configured(&settings.tls).map_err(Error::Tls)?;
+    // A client speaks first; the wait for its first byte is the one for its first message.
+    Ok(Gate::new(
+        &settings.tls,
+        &settings.proxy_protocol,
+        acceptor,
+        settings.idle_timeout,
+    ))
 }
 
 /// The next connection on either listener, with the gate it came through.
