@@ -147,8 +147,19 @@ impl TlsAcceptor {
     /// Reloads on SIGHUP and whenever a file's size or modification time changes (checked every
     /// `interval`), until `shutdown`. Each reload is logged; a failed one says why and keeps the
     /// pair in use (and is not retried until a file changes again or SIGHUP asks).
-    pub async fn watch(self, interval: Duration, shutdown: CancellationToken) {
-        let mut hangup = hangup_signal();
+    ///
+    /// SIGHUP is taken over when this is called, not when the future first runs, so a signal
+    /// sent between start-up and serving reloads instead of ending the process.
+    pub fn watch(
+        self,
+        interval: Duration,
+        shutdown: CancellationToken,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        let hangup = hangup_signal();
+        self.watch_with(hangup, interval, shutdown)
+    }
+
+    async fn watch_with(self, mut hangup: Hangup, interval: Duration, shutdown: CancellationToken) {
         let mut seen = Stamp::of(&self.files);
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -77,6 +77,15 @@ pub struct Handles {
     pub clock: SharedClock,
 }
 
+/// The certificate reload task of a bound server, not yet running.
+struct Reloader(futures_util::future::BoxFuture<'static, ()>);
+
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reloader")
+    }
+}
+
 /// A bound SIP2 listener (and the TLS-only one when configured), ready to [`run`](Server::run).
 #[derive(Debug)]
 pub struct Server {
@@ -85,6 +94,10 @@ pub struct Server {
     shared: Arc<Shared>,
     /// How connections to `listener` are turned into peers and transports.
     gate: Arc<Gate>,
+    /// The certificate reload task, made at bind (SIGHUP is taken over from then on) and run
+    /// with the server; stopped by `reloads`.
+    reloader: Option<Reloader>,
+    reloads: CancellationToken,
 }
 
 impl Server {
@@ -101,6 +114,11 @@ impl Server {
             None => None,
         };
         let gate = gate(&config.server)?;
+        let reloads = CancellationToken::new();
+        let reloader = gate.tls.clone().map(|tls| {
+            let interval = config.server.tls.reload_check_interval;
+            Reloader(Box::pin(tls.watch(interval, reloads.clone())))
+        });
         let shared = Shared {
             settings: config.server.clone(),
             limits: Limits::new(&config.server),
@@ -112,6 +130,8 @@ impl Server {
             tls_listener,
             shared: Arc::new(shared),
             gate: Arc::new(gate),
+            reloader,
+            reloads,
         })
     }
 
@@ -136,6 +156,8 @@ impl Server {
             tls_listener,
             shared,
             gate,
+            reloader,
+            reloads,
         } = self;
         let tls_gate = Arc::new(gate.tls_only());
         let mut sessions = JoinSet::new();
@@ -145,10 +167,8 @@ impl Server {
         if let Some(Ok(address)) = tls_listener.as_ref().map(TcpListener::local_addr) {
             info!(%address, "SIP2 server listening (TLS only)");
         }
-        let reloads = shutdown.child_token();
-        if let Some(tls) = gate.tls.clone() {
-            let interval = shared.settings.tls.reload_check_interval;
-            tokio::spawn(tls.watch(interval, reloads.clone()));
+        if let Some(reloader) = reloader {
+            tokio::spawn(reloader.0);
         }
         loop {
             tokio::select! {
