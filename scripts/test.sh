@@ -36,6 +36,10 @@ if [ -z "${SIP2AUTH_TEST_PG_URL:-}" ]; then
 fi
 echo "PostgreSQL tests use $SIP2AUTH_TEST_PG_URL" >&2
 
+# The external TLS peers (openssl, Python's ssl module, the PyPI Sip2 client in a venv).
+export SIP2AUTH_PEERS_PYTHON
+SIP2AUTH_PEERS_PYTHON=$(bash scripts/python-peers.sh)
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-targets --no-fail-fast "$@"
 else

@@ -19,6 +19,10 @@
 //! accounts/   patron and terminal lifecycle shared by the CLI (and later the web side)
 //! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
 //!             clock and the one shutdown token once per process; owns housekeeping and drain
+//! net/        the transport under every listener: PROXY protocol header (proxy.rs), plain or
+//!             TLS from the first byte (detect.rs), the reloadable rustls certificate (tls.rs),
+//!             the client certificate (identity.rs); `Peer` (source address, TLS, certificate)
+//!             and `Transport` (the plain or TLS stream), made by `Gate` from a TcpStream
 //! server/     SIP2 over TCP: accept loop, limits (with the eviction of connections not logged
 //!             in), sessions (session/), the terminal watch that ends sessions of disabled or
 //!             removed terminals (terminal_watch.rs), Request -> Response (answer/, with the
@@ -28,8 +32,11 @@
 //! # Dependency rule ("->" means "may use")
 //! - `cli` -> everything. Only `cli`, `main`, `app` and tests use `server`.
 //! - `app` builds the shared handles and gives each listener only what it uses.
-//! - `server` -> `sip2`, `auth`, `accounts`; never `store`. `accounts` -> `auth`, `store`.
-//!   `auth` -> `store`, and `sip2`'s value types for a terminal's SIP2 vocabulary.
+//! - `server` -> `net`, `sip2`, `auth`, `accounts`; never `store`. `accounts` -> `auth`, `store`.
+//!   `auth` -> `store`, `sip2`'s value types for a terminal's SIP2 vocabulary, and `net`'s
+//!   value types (`Peer`, `ClientCertificate`, `Fingerprint`) for who is connecting.
+//! - `net` -> `config` only; it knows bytes and sockets, not SIP2 or HTTP, so the SIP2 server
+//!   and the web and admin listeners (which may not import `server`) share it.
 //! - Anyone may use `config` and `clock`; they use nothing else in the crate.
 //! - `sip2` uses nothing else in the crate. `store` knows nothing of SIP2 or argon2: it keeps a
 //!   terminal as plain columns, which `auth::terminal_settings` reads and writes at one edge.
@@ -45,6 +52,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod net;
 pub mod server;
 pub mod sip2;
 pub mod store;

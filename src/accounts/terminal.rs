@@ -10,7 +10,9 @@ use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Accounts, Error, Operator};
-use crate::auth::{AuditAction, AuditOutcome, NewTerminal, Terminal, TerminalSettings};
+use crate::auth::{
+    AuditAction, AuditOutcome, CertificateLogin, NewTerminal, Terminal, TerminalSettings,
+};
 
 /// Characters of a generated secret: no look-alikes (0/O, 1/I/l), nothing SIP2 treats specially.
 const SECRET_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -89,6 +91,16 @@ fn check_settings(settings: &TerminalSettings) -> Result<(), Error> {
         return Err(Error::Invalid {
             what: "terminal settings",
             reason: "login-free access needs at least one --cidr to allow it from".into(),
+        });
+    }
+    if settings.certificate_login == CertificateLogin::Skip93
+        && settings.client_certificate.is_none()
+    {
+        return Err(Error::Invalid {
+            what: "terminal settings",
+            reason: "--cert-login skip-93 needs a client certificate (--client-cert-sha256, or \
+                     --client-ca with --client-subject)"
+                .into(),
         });
     }
     if settings.institution.trim().is_empty() || settings.institution.contains('|') {

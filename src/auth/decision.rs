@@ -152,6 +152,11 @@ pub enum TerminalRefusal {
     WrongPassword,
     AddressNotAllowed,
     Disabled,
+    /// The terminal requires TLS and the connection is plain text.
+    TlsRequired,
+    /// The connection's client certificate is not the terminal's (or it has one and the
+    /// terminal is bound to none).
+    CertificateMismatch,
 }
 
 impl TerminalRefusal {
@@ -161,6 +166,8 @@ impl TerminalRefusal {
             Self::WrongPassword => "wrong_password",
             Self::AddressNotAllowed => "address_not_allowed",
             Self::Disabled => "disabled",
+            Self::TlsRequired => "tls_required",
+            Self::CertificateMismatch => "certificate_mismatch",
         }
     }
 }

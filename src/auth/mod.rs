@@ -51,8 +51,8 @@ pub use terminal_access::{
     DetailWithoutPin, RestrictedAnswer, Restriction, RestrictionTelling, Restrictions,
 };
 pub use terminal_settings::{
-    ErrorDetection, NewTerminal, PatronCredential, PatronDetail, Terminal, TerminalProfile,
-    TerminalSettings, Terminator,
+    CertificateBinding, CertificateLogin, ErrorDetection, NewTerminal, PatronCredential,
+    PatronDetail, Terminal, TerminalProfile, TerminalSettings, Terminator,
 };
 pub use told::{
     Case, Disclosure, Reason, ScreenMessage, StatusFlag, Telling, Told, PRIVILEGES_DENIED,

@@ -1,13 +1,15 @@
-//! Terminal checks: the SIP2 login (login id, password, source address) and login-free terminals
-//! recognised by address. Every refusal costs one argon2 verification (against the dummy hash when
+//! Terminal checks: the SIP2 login (login id, password, source address, transport), login-free
+//! terminals recognised by address, and terminals logged in by their client certificate. A
+//! terminal that requires TLS is refused over plain text; a terminal bound to a certificate is
+//! refused without it, and a connection that shows a certificate is refused as every terminal
+//! not bound to it (a certificate that matches no terminal gets nothing). Every refusal costs one argon2 verification (against the dummy hash when
 //! there is nothing real to verify) and is answered the same way, so neither timing nor answer
 //! tells which part was wrong.
 //!
 //! Uses `store` (rows, read through `terminal_settings`) and `config`; must not import `server`
 //! or `accounts`.
 
-use std::net::IpAddr;
-
+use crate::net::Peer;
 use secrecy::SecretString;
 
 use super::audit::{AuditAction, AuditOutcome};
@@ -26,7 +28,7 @@ impl Authenticator {
         &self,
         login_id: &str,
         password: &SecretString,
-        peer: IpAddr,
+        peer: &Peer,
     ) -> Result<TerminalDecision> {
         let Ok(slot) = self.inner.pool.acquire().await else {
             return Ok(TerminalDecision::Busy);
@@ -42,8 +44,10 @@ impl Authenticator {
             None => Some(TerminalRefusal::UnknownLogin),
             Some(t) if t.password.is_none() => Some(TerminalRefusal::UnknownLogin),
             Some(t) if !t.settings.enabled => Some(TerminalRefusal::Disabled),
-            Some(t) if !t.settings.admits_address(peer) => Some(TerminalRefusal::AddressNotAllowed),
-            Some(_) => None,
+            Some(t) if !t.settings.admits_address(peer.source.ip()) => {
+                Some(TerminalRefusal::AddressNotAllowed)
+            }
+            Some(t) => t.settings.transport_refusal(peer),
         };
         let hasher = self.inner.hasher.clone();
         let secret = secret_bytes(password);
@@ -78,7 +82,7 @@ impl Authenticator {
         tracing::warn!(
             login_id = %shown.text,
             truncated = shown.truncated,
-            %peer,
+            peer = %peer.source.ip(),
             terminal_id = terminal.as_ref().map(|t| t.id.0),
             reason = refusal.as_str(),
             "terminal login refused"
@@ -94,17 +98,28 @@ impl Authenticator {
         Ok(TerminalDecision::Refused(refusal))
     }
 
-    /// The enabled login-free terminal whose allowlist contains `peer`, if any.
-    pub async fn terminal_for_address(&self, peer: IpAddr) -> Result<Option<TerminalProfile>> {
+    /// The terminal a connection is logged in as without a 93: the terminal whose certificate
+    /// binding the client's certificate matches (with `skip-93`), or without a certificate the
+    /// login-free terminal whose allowlist contains the source address. Either must be enabled,
+    /// allow the address and suit the transport.
+    pub async fn terminal_for_connection(&self, peer: &Peer) -> Result<Option<TerminalProfile>> {
         let terminals = self.inner.store.list_terminals().await?;
         let terminals = terminals
             .into_iter()
             .map(Terminal::from_row)
             .collect::<crate::store::Result<Vec<_>>>()?;
-        Ok(terminals
+        let address = peer.source.ip();
+        let found = terminals
             .iter()
-            .find(|t| t.settings.login_free_from(peer))
-            .map(Terminal::profile))
+            .find(|t| t.settings.admits_without_login(peer));
+        if let (None, Some(certificate)) = (found, &peer.client_certificate) {
+            tracing::warn!(
+                peer = %address,
+                fingerprint = %certificate.fingerprint,
+                "client certificate matches no terminal allowed here"
+            );
+        }
+        Ok(found.map(Terminal::profile))
     }
 
     /// The terminal generation, raised by every change open sessions must see.

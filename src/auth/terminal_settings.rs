@@ -9,15 +9,21 @@
 //! [`Terminal::from_row`] reads them back. Adding a terminal setting is a migration per backend,
 //! a field here (with its default in [`TerminalSettings::new`]) and the command-line flag.
 //!
-//! Uses `store` (rows and ids) and `sip2` value types only; must not import `server` or
-//! `accounts`.
+//! A terminal's transport rules are typed here too: whether it requires TLS, the client
+//! certificate it is bound to ([`CertificateBinding`]: a pinned SHA-256 fingerprint, or a CA and
+//! subject) and whether that certificate logs it in without a 93 ([`CertificateLogin`]).
+//!
+//! Uses `store` (rows and ids), `sip2` value types and `net`'s certificate values only; must not
+//! import `server` or `accounts`.
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 
+use super::decision::TerminalRefusal;
 use super::terminal_access::{DetailWithoutPin, RestrictedAnswer, Restrictions};
+use crate::net::{CertificateAuthority, ClientCertificate, Fingerprint, Peer, SubjectName};
 use crate::sip2::{Charset, RequestSet, RequestSetError};
 use crate::store::values::{parse_column, text_enum};
 use crate::store::{self, StoredHash, TerminalColumns, TerminalId, TerminalRow};
@@ -37,6 +43,38 @@ text_enum! {
 text_enum! {
     /// Whether a terminal's messages carry sequence numbers and checksums.
     pub enum ErrorDetection { Off = "off", Auto = "auto", Required = "required" }
+}
+text_enum! {
+    /// Whether a terminal bound to a client certificate is logged in by it (`skip-93`) or must
+    /// still send its 93 over that certificate's connection (`require-93`).
+    pub enum CertificateLogin { Skip93 = "skip-93", Require93 = "require-93" }
+}
+
+/// The client certificate a terminal is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateBinding {
+    /// Exactly this certificate (its SHA-256 fingerprint), self-signed or not.
+    Fingerprint(Fingerprint),
+    /// Any valid certificate issued by `authority` whose subject is exactly `subject`.
+    Authority {
+        authority: CertificateAuthority,
+        subject: SubjectName,
+    },
+}
+
+impl CertificateBinding {
+    /// Whether `certificate` is the one this binding names.
+    pub fn matches(&self, certificate: &ClientCertificate) -> bool {
+        match self {
+            CertificateBinding::Fingerprint(pinned) => bool::from(subtle::ConstantTimeEq::ct_eq(
+                &pinned.0[..],
+                &certificate.fingerprint.0[..],
+            )),
+            CertificateBinding::Authority { authority, subject } => {
+                certificate.subject().as_ref() == Some(subject) && certificate.issued_by(authority)
+            }
+        }
+    }
 }
 
 impl Terminator {
@@ -72,6 +110,12 @@ pub struct TerminalSettings {
     pub denied_restrictions: Restrictions,
     /// What a check without a verified PIN shows.
     pub detail_without_pin: DetailWithoutPin,
+    /// Refuse this terminal over plain text (its 93 and its login-free address).
+    pub require_tls: bool,
+    /// The client certificate this terminal must connect with, if any.
+    pub client_certificate: Option<CertificateBinding>,
+    /// Whether that certificate logs the terminal in without a 93.
+    pub certificate_login: CertificateLogin,
 }
 
 impl TerminalSettings {
@@ -94,6 +138,9 @@ impl TerminalSettings {
             restricted: RestrictedAnswer::Flags,
             denied_restrictions: Restrictions::default(),
             detail_without_pin: DetailWithoutPin::Minimal,
+            require_tls: false,
+            client_certificate: None,
+            certificate_login: CertificateLogin::Require93,
         }
     }
 
@@ -109,6 +156,40 @@ impl TerminalSettings {
         self.enabled
             && self.login_optional
             && self.allowed_cidrs.iter().any(|net| net.contains(&peer))
+    }
+
+    /// Why `peer`'s transport does not suit this terminal, if it does not: plain text when TLS is
+    /// required, or a client certificate other than the bound one (or one when none is bound).
+    pub(crate) fn transport_refusal(&self, peer: &Peer) -> Option<TerminalRefusal> {
+        if self.require_tls && !peer.tls {
+            return Some(TerminalRefusal::TlsRequired);
+        }
+        let fits = match (&self.client_certificate, &peer.client_certificate) {
+            (None, None) => true,
+            (Some(binding), Some(certificate)) => binding.matches(certificate),
+            _ => false,
+        };
+        (!fits).then_some(TerminalRefusal::CertificateMismatch)
+    }
+
+    /// Whether `peer` is this terminal without a 93: by its bound client certificate when it
+    /// presents one (and the terminal skips the 93 for it), else by a login-free address.
+    pub(crate) fn admits_without_login(&self, peer: &Peer) -> bool {
+        let by_certificate = match &peer.client_certificate {
+            Some(_) => {
+                self.client_certificate.is_some()
+                    && self.certificate_login == CertificateLogin::Skip93
+                    && self.enabled
+                    && self.admits_address(peer.source.ip())
+            }
+            None => self.login_free_from(peer.source.ip()),
+        };
+        by_certificate && self.transport_refusal(peer).is_none()
+    }
+
+    /// Whether `peer` may be logged in as this terminal (after a 93): its address and transport.
+    pub(crate) fn admits_connection(&self, peer: &Peer) -> bool {
+        self.admits_address(peer.source.ip()) && self.transport_refusal(peer).is_none()
     }
 
     /// Whether this terminal receives the patron's full details.
@@ -138,6 +219,22 @@ impl TerminalSettings {
             restricted: self.restricted.as_str().to_owned(),
             denied_restrictions: self.denied_restrictions.to_string(),
             detail_without_pin: self.detail_without_pin.as_str().to_owned(),
+            require_tls: self.require_tls,
+            client_cert_sha256: match &self.client_certificate {
+                Some(CertificateBinding::Fingerprint(pinned)) => Some(pinned.to_string()),
+                _ => None,
+            },
+            client_ca_pem: match &self.client_certificate {
+                Some(CertificateBinding::Authority { authority, .. }) => {
+                    Some(authority.pem().to_owned())
+                }
+                _ => None,
+            },
+            client_subject: match &self.client_certificate {
+                Some(CertificateBinding::Authority { subject, .. }) => Some(subject.to_string()),
+                _ => None,
+            },
+            certificate_login: self.certificate_login.as_str().to_owned(),
         }
     }
 
@@ -174,8 +271,39 @@ impl TerminalSettings {
                 &columns.detail_without_pin,
                 "terminals.detail_without_pin",
             )?,
+            require_tls: columns.require_tls,
+            client_certificate: stored_binding(
+                columns.client_cert_sha256.as_deref(),
+                columns.client_ca_pem.as_deref(),
+                columns.client_subject.as_deref(),
+            )?,
+            certificate_login: parse_column(
+                &columns.certificate_login,
+                "terminals.certificate_login",
+            )?,
         })
     }
+}
+
+/// The stored certificate binding: a fingerprint, or a CA with a subject, or none.
+fn stored_binding(
+    fingerprint: Option<&str>,
+    authority: Option<&str>,
+    subject: Option<&str>,
+) -> store::Result<Option<CertificateBinding>> {
+    Ok(match (fingerprint, authority, subject) {
+        (None, None, None) => None,
+        (Some(pinned), None, None) => Some(CertificateBinding::Fingerprint(parse_column(
+            pinned,
+            "terminals.client_cert_sha256",
+        )?)),
+        (None, Some(pem), Some(subject)) => Some(CertificateBinding::Authority {
+            authority: CertificateAuthority::from_pem(pem)
+                .map_err(|_| store::Error::corrupt("terminals.client_ca_pem"))?,
+            subject: parse_column(subject, "terminals.client_subject")?,
+        }),
+        _ => return Err(store::Error::corrupt("terminals.client_cert_sha256")),
+    })
 }
 
 /// The stored allowed-message list: two-digit codes separated by spaces. A code of the right
@@ -227,7 +355,7 @@ impl Terminal {
         TerminalProfile {
             id: self.id,
             login_id: self.login_id.clone(),
-            settings: self.settings.clone(),
+            settings: std::sync::Arc::new(self.settings.clone()),
         }
     }
 }
@@ -257,10 +385,10 @@ impl NewTerminal {
 pub struct TerminalProfile {
     pub id: TerminalId,
     pub login_id: String,
-    pub settings: TerminalSettings,
+    /// Shared: every session of the terminal holds the same settings, and a profile stays small
+    /// inside the decisions and session states that carry it.
+    pub settings: std::sync::Arc<TerminalSettings>,
 }
-
-impl TerminalProfile {}
 
 #[cfg(test)]
 mod tests {
@@ -279,6 +407,11 @@ mod tests {
         settings.restricted = RestrictedAnswer::Deny;
         settings.denied_restrictions = "fines".parse().expect("restrictions");
         settings.detail_without_pin = DetailWithoutPin::Full;
+        settings.require_tls = true;
+        settings.client_certificate = Some(CertificateBinding::Fingerprint(
+            "ab".repeat(32).parse().expect("fingerprint"),
+        ));
+        settings.certificate_login = CertificateLogin::Skip93;
         let back = TerminalSettings::from_columns(settings.columns()).expect("read back");
         assert_eq!(back, settings);
     }

@@ -24,6 +24,9 @@ pub(crate) fn run(path: &Path) -> ExitCode {
     if let Some(pepper) = pepper_problem(&config) {
         problems.extend(pepper);
     }
+    if let Some(tls) = tls_problem(&config) {
+        problems.extend(tls);
+    }
     if problems.is_empty() {
         println!("{}: ok", path.display());
         return Exit::Ok.into();
@@ -89,5 +92,13 @@ fn pepper_problem(config: &Config) -> Option<config::Problems> {
             config::security::ENV_PEPPER
         ),
     );
+    Some(problems)
+}
+
+/// The server refuses to start on a certificate and key that do not load: say so first.
+fn tls_problem(config: &Config) -> Option<config::Problems> {
+    let error = crate::net::TlsAcceptor::configured(&config.server.tls).err()?;
+    let mut problems = config::Problems::default();
+    problems.push_at("server.tls.certificate", error.to_string());
     Some(problems)
 }

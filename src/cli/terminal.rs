@@ -1,6 +1,7 @@
 //! `sip2auth terminal …`: terminal accounts from the command line. Secrets are generated (and
 //! shown once) or read from standard input with `--password-stdin`; never taken from arguments.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -10,11 +11,13 @@ use super::admin::{finish, open, operator_of, required, OperatorArg};
 use super::output::{fact, show_secret_once, timestamp};
 use super::prompt::{self, Source};
 use crate::accounts::terminal::normalised_cidrs;
+use crate::accounts::Error as AccountsError;
 use crate::auth::{
-    DetailWithoutPin, ErrorDetection, PatronCredential, PatronDetail, RestrictedAnswer,
-    Restrictions, Terminal, TerminalSettings, Terminator,
+    CertificateBinding, CertificateLogin, DetailWithoutPin, ErrorDetection, PatronCredential,
+    PatronDetail, RestrictedAnswer, Restrictions, Terminal, TerminalSettings, Terminator,
 };
 use crate::config::Config;
+use crate::net::{CertificateAuthority, Fingerprint, SubjectName};
 use crate::sip2::{Charset, RequestSet};
 
 #[derive(Debug, Subcommand)]
@@ -23,7 +26,12 @@ pub enum TerminalCommand {
     #[command(
         after_help = "Example:\n  sip2auth terminal add selfcheck-01 --institution MAIN \
         --location BRANCH1 --cidr 10.1.2.0/24 --operator alice\n  \
-        printf '%s\\n' \"$SECRET\" | sip2auth terminal add ezproxy --password-stdin --detail minimal"
+        printf '%s\\n' \"$SECRET\" | sip2auth terminal add ezproxy --password-stdin --detail minimal\n  \
+        sip2auth terminal add selfcheck-02 --cidr 10.1.2.0/24 --client-cert-sha256 \"$(openssl x509 \
+        -noout -fingerprint -sha256 -in selfcheck-02.pem | cut -d= -f2)\" --cert-login skip-93 \
+        --operator alice\n  \
+        sip2auth terminal add selfcheck-03 --client-ca terminals-ca.pem --client-subject \
+        'CN=selfcheck-03' --operator alice"
     )]
     Add(AddArgs),
     /// Change a terminal's settings; only the options given change (the secret stays).
@@ -32,7 +40,8 @@ pub enum TerminalCommand {
         --detail minimal --operator alice\n  \
         sip2auth terminal update ezproxy --login-free false --operator alice\n  \
         sip2auth terminal update pc-booking --restricted deny --deny expired,blocked,lost,fines \
-        --operator alice"
+        --operator alice\n  \
+        sip2auth terminal update selfcheck-01 --require-tls true --operator alice"
     )]
     Update(UpdateArgs),
     /// List terminals.
@@ -144,6 +153,15 @@ pub struct AddArgs {
     /// (also name and fees, for a terminal trusted for barcode-only look-ups).
     #[arg(long, default_value_t = defaults().detail_without_pin, value_parser = parse::<DetailWithoutPin>)]
     pub detail_without_pin: DetailWithoutPin,
+    /// Refuse this terminal over plain text (its 93 and its login-free address).
+    #[arg(long)]
+    pub require_tls: bool,
+    #[command(flatten)]
+    pub certificate: CertificateArgs,
+    /// With a client certificate: skip-93 (the certificate logs the terminal in) or
+    /// require-93 (the terminal still sends its 93, over that certificate's connection).
+    #[arg(long, default_value_t = defaults().certificate_login, value_parser = parse::<CertificateLogin>)]
+    pub cert_login: CertificateLogin,
     /// Read the secret from the first line of standard input instead of generating one.
     #[arg(long)]
     pub password_stdin: bool,
@@ -198,13 +216,71 @@ pub struct UpdateArgs {
     /// What a check without a verified PIN shows: minimal or full.
     #[arg(long, value_parser = parse::<DetailWithoutPin>)]
     pub detail_without_pin: Option<DetailWithoutPin>,
+    /// Whether the terminal is refused over plain text: true or false.
+    #[arg(long, value_name = "BOOL")]
+    pub require_tls: Option<bool>,
+    #[command(flatten)]
+    pub certificate: CertificateArgs,
+    /// Unbind the terminal from its client certificate.
+    #[arg(long, conflicts_with_all = ["client_cert_sha256", "client_ca"])]
+    pub no_client_cert: bool,
+    /// With a client certificate: skip-93 or require-93.
+    #[arg(long, value_parser = parse::<CertificateLogin>)]
+    pub cert_login: Option<CertificateLogin>,
     #[command(flatten)]
     pub operator: OperatorArg,
 }
 
+/// The client certificate a terminal is bound to, for `add` and `update` alike.
+#[derive(Debug, Args)]
+pub struct CertificateArgs {
+    /// Bind the terminal to the client certificate with this SHA-256 fingerprint (64 hex
+    /// digits, colons allowed), as `openssl x509 -noout -fingerprint -sha256` prints it.
+    #[arg(long, value_name = "HEX", value_parser = parse::<Fingerprint>, conflicts_with = "client_ca")]
+    pub client_cert_sha256: Option<Fingerprint>,
+    /// Bind the terminal to client certificates issued by this CA (a PEM file, stored in the
+    /// database) with the subject --client-subject.
+    #[arg(long, value_name = "FILE", requires = "client_subject")]
+    pub client_ca: Option<PathBuf>,
+    /// The exact subject of the terminal's certificate under --client-ca, e.g.
+    /// "CN=selfcheck-03, O=City Library" (attributes in any order).
+    #[arg(long, value_name = "DN", requires = "client_ca", value_parser = parse::<SubjectName>)]
+    pub client_subject: Option<SubjectName>,
+}
+
+impl CertificateArgs {
+    /// The binding the flags name (`None` if none is given); reads the CA file.
+    fn binding(&self) -> Result<Option<CertificateBinding>, AccountsError> {
+        if let Some(pinned) = self.client_cert_sha256 {
+            return Ok(Some(CertificateBinding::Fingerprint(pinned)));
+        }
+        let (Some(path), Some(subject)) = (&self.client_ca, &self.client_subject) else {
+            return Ok(None);
+        };
+        let invalid = |reason: String| AccountsError::Invalid {
+            what: "--client-ca",
+            reason: format!("{}: {reason}", path.display()),
+        };
+        let pem = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+        let authority = CertificateAuthority::from_pem(&pem).map_err(|e| invalid(e.to_string()))?;
+        Ok(Some(CertificateBinding::Authority {
+            authority,
+            subject: subject.clone(),
+        }))
+    }
+}
+
 impl UpdateArgs {
-    /// Applies the options given to `settings`; the others keep their value.
-    fn apply(self, settings: &mut TerminalSettings) {
+    /// Applies the options given to `settings` (`binding`: the certificate flags, read
+    /// before); the others keep their value.
+    fn apply(self, binding: Option<CertificateBinding>, settings: &mut TerminalSettings) {
+        if self.no_client_cert {
+            settings.client_certificate = None;
+        } else if binding.is_some() {
+            settings.client_certificate = binding;
+        }
+        settings.require_tls = self.require_tls.unwrap_or(settings.require_tls);
+        settings.certificate_login = self.cert_login.unwrap_or(settings.certificate_login);
         if let Some(institution) = self.institution {
             settings.institution = institution;
         }
@@ -291,6 +367,10 @@ pub(crate) async fn run(command: TerminalCommand, config: &Config) -> anyhow::Re
     let op = || required(&operator);
     Ok(match command {
         TerminalCommand::Add(args) => {
+            let binding = match args.certificate.binding() {
+                Ok(binding) => binding,
+                Err(err) => return Ok(super::output::report(&err)),
+            };
             let secret = given_secret(args.password_stdin).await?;
             if args.cidrs.is_empty() {
                 eprintln!(
@@ -316,6 +396,9 @@ pub(crate) async fn run(command: TerminalCommand, config: &Config) -> anyhow::Re
             settings.restricted = args.restricted;
             settings.denied_restrictions = args.denied_restrictions;
             settings.detail_without_pin = args.detail_without_pin;
+            settings.require_tls = args.require_tls;
+            settings.client_certificate = binding;
+            settings.certificate_login = args.cert_login;
             let result = accounts
                 .add_terminal(&op()?, &args.login_id, settings, secret)
                 .await;
@@ -329,9 +412,13 @@ pub(crate) async fn run(command: TerminalCommand, config: &Config) -> anyhow::Re
         }
         TerminalCommand::Update(args) => {
             note_normalised(&args.cidrs);
+            let binding = match args.certificate.binding() {
+                Ok(binding) => binding,
+                Err(err) => return Ok(super::output::report(&err)),
+            };
             let login_id = args.login_id.clone();
             let result = accounts
-                .update_terminal(&op()?, &login_id, |settings| args.apply(settings))
+                .update_terminal(&op()?, &login_id, |settings| args.apply(binding, settings))
                 .await;
             finish(result, |terminal| {
                 println!("terminal {login_id} updated");
@@ -455,6 +542,20 @@ fn print_terminal(t: &Terminal) {
             .unwrap_or_else(|| "none".into()),
     );
     fact("detail without PIN", s.detail_without_pin);
+    fact("require TLS", if s.require_tls { "yes" } else { "no" });
+    match &s.client_certificate {
+        None => fact("client certificate", "none"),
+        Some(CertificateBinding::Fingerprint(pinned)) => {
+            fact("client certificate", format!("SHA-256 {pinned}"))
+        }
+        Some(CertificateBinding::Authority { subject, .. }) => fact(
+            "client certificate",
+            format!("issued by its CA to {subject}"),
+        ),
+    }
+    if s.client_certificate.is_some() {
+        fact("certificate login", s.certificate_login);
+    }
     fact("created", timestamp(t.created_at));
 }
 

@@ -14,6 +14,7 @@ mod problems;
 mod secret;
 pub mod security;
 pub mod server;
+mod transport;
 
 use std::path::{Path, PathBuf};
 
@@ -178,11 +179,12 @@ impl Config {
         Ok(config)
     }
 
-    /// Makes the relative paths of a configuration file (pepper key files, a `sqlite:` database
-    /// path) relative to the file's directory, so the file works from any working directory.
+    /// Makes the relative paths of a configuration file (pepper key files, TLS certificate and
+    /// key, a `sqlite:` database path) relative to the file's directory, so the file works from any working directory.
     /// The built-in defaults (no file) and environment overrides stay relative to the working
     /// directory.
     fn resolve_paths(&mut self, dir: &Path) {
+        self.server.tls.resolve_paths(dir);
         let pepper = &mut self.security.pepper;
         if pepper.key_file.is_relative() {
             pepper.key_file = dir.join(&pepper.key_file);

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 pub(crate) use super::login_defence::LoginDefenceConfig;
 use super::problems::Section;
+pub use super::transport::{ProxyProtocolConfig, TlsConfig};
 
 /// `[server]`: the SIP2 TCP listener, its limits and the ACS status it reports.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -39,6 +40,10 @@ pub struct ServerConfig {
     pub login_deadline: Duration,
     /// `[server.login_defence]`: throttling of failed 93 logins per address and login id.
     pub login_defence: LoginDefenceConfig,
+    /// `[server.tls]`: the certificate, plain text refused or not, a TLS-only listener.
+    pub tls: TlsConfig,
+    /// `[server.proxy_protocol]`: load balancers whose PROXY header names the client.
+    pub proxy_protocol: ProxyProtocolConfig,
     /// Zone of the SIP dates sent: `local` (four blanks) or `utc` (`   Z`).
     pub timezone: SipTimezone,
     /// Institution id (AO) sent when a request carries none.
@@ -72,6 +77,8 @@ impl Default for ServerConfig {
             login_attempts_per_connection: 3,
             login_deadline: Duration::from_secs(30),
             login_defence: LoginDefenceConfig::default(),
+            tls: TlsConfig::default(),
+            proxy_protocol: ProxyProtocolConfig::default(),
             timezone: SipTimezone::Local,
             institution_id: "MAIN".into(),
             library_name: "Main Library".into(),
@@ -140,6 +147,14 @@ impl ServerConfig {
             at.push("login_deadline", "must be at least 1s");
         }
         self.login_defence.validate(&mut at.at("login_defence"));
+        self.tls.validate(&mut at.at("tls"));
+        self.proxy_protocol.validate(&mut at.at("proxy_protocol"));
+        if self.tls.listen == Some(self.listen) {
+            at.push(
+                "tls.listen",
+                "must differ from listen (which serves TLS too)",
+            );
+        }
         if self.timeout_period > 999 {
             at.push(
                 "timeout_period",

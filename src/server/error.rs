@@ -14,4 +14,6 @@ pub enum Error {
     },
     #[error("cannot read the bound address")]
     LocalAddress(#[source] std::io::Error),
+    #[error("cannot use the TLS certificate (server.tls)")]
+    Tls(#[source] crate::net::TlsError),
 }

@@ -1,14 +1,17 @@
 //! The SIP2 TCP server: accept loop, connection limits and graceful shutdown of its sessions.
 //!
-//! Owns: the listening socket, admission of connections (global and per-address limits), the
-//! login defence against repeated failed 93s (`login_defence.rs`), one task per connection, and
-//! the drain of its sessions on shutdown. A connection's failure is logged once in its own span
+//! Owns: the listening sockets (the SIP2 port, plain or TLS told apart by the first byte, and
+//! the optional TLS-only `server.tls.listen`), admission of connections (global and
+//! per-address limits, on the source address a trusted PROXY header names), the login defence
+//! against repeated failed 93s (`login_defence.rs`), one task per connection, the certificate
+//! reload task, and the drain of its sessions on shutdown. A connection's failure is logged once in its own span
 //! (`session`) and never reaches this loop. The handles it serves with ([`Handles`]) come from
 //! the application root (`app`), which also owns the housekeeping task.
 //!
-//! Uses `sip2` (through `session`), `auth` and `accounts` (through `answer`, and `auth`'s
-//! terminal profile, whose SIP2 vocabulary `session` reads), `config` and `clock`; never
-//! `store`. Must not be imported by anything but `app`, the CLI, `main` and tests.
+//! Uses `net` (PROXY header, TLS, the peer of a connection), `sip2` (through `session`), `auth`
+//! and `accounts` (through `answer`, and `auth`'s terminal profile, whose SIP2 vocabulary
+//! `session` reads), `config` and `clock`; never `store`. Must not be imported by anything but
+//! `app`, the CLI, `main` and tests.
 //!
 //! Shutdown: [`Server::run`] stops accepting as soon as its token is cancelled; sessions answer
 //! every request already read (the one in flight and those pipelined behind it), then close.
@@ -39,6 +42,7 @@ use crate::accounts::Accounts;
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::config::{Config, ServerConfig};
+use crate::net::{Gate, TlsAcceptor};
 
 pub use error::Error;
 
@@ -77,11 +81,27 @@ pub struct Handles {
     pub clock: SharedClock,
 }
 
-/// A bound SIP2 listener, ready to [`run`](Server::run).
+/// The certificate reload task of a bound server, not yet running.
+struct Reloader(futures_util::future::BoxFuture<'static, ()>);
+
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reloader")
+    }
+}
+
+/// A bound SIP2 listener (and the TLS-only one when configured), ready to [`run`](Server::run).
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
+    tls_listener: Option<TcpListener>,
     shared: Arc<Shared>,
+    /// How connections to `listener` are turned into peers and transports.
+    gate: Arc<Gate>,
+    /// The certificate reload task, made at bind (SIGHUP is taken over from then on) and run
+    /// with the server; stopped by `reloads`.
+    reloader: Option<Reloader>,
+    reloads: CancellationToken,
 }
 
 impl Server {
@@ -92,13 +112,17 @@ impl Server {
             auth,
             clock,
         } = handles;
-        let listen = config.server.listen;
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|source| Error::Bind {
-                address: listen,
-                source,
-            })?;
+        let listener = bind(config.server.listen).await?;
+        let tls_listener = match config.server.tls.listen {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
+        let gate = gate(&config.server)?;
+        let reloads = CancellationToken::new();
+        let reloader = gate.tls.clone().map(|tls| {
+            let interval = config.server.tls.reload_check_interval;
+            Reloader(Box::pin(tls.watch(interval, reloads.clone())))
+        });
         let shared = Shared {
             settings: config.server.clone(),
             limits: Limits::new(&config.server),
@@ -108,7 +132,11 @@ impl Server {
         };
         Ok(Server {
             listener,
+            tls_listener,
             shared: Arc::new(shared),
+            gate: Arc::new(gate),
+            reloader,
+            reloads,
         })
     }
 
@@ -117,10 +145,26 @@ impl Server {
         self.listener.local_addr().map_err(Error::LocalAddress)
     }
 
+    /// The TLS-only listener's address, when `server.tls.listen` is set.
+    pub fn tls_local_addr(&self) -> Result<Option<SocketAddr>, Error> {
+        self.tls_listener
+            .as_ref()
+            .map(|l| l.local_addr().map_err(Error::LocalAddress))
+            .transpose()
+    }
+
     /// Serves connections until `shutdown` is cancelled, then drains (bounded by
     /// `shutdown_grace`). Returns once every session has ended or been aborted.
     pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
-        let Server { listener, shared } = self;
+        let Server {
+            listener,
+            tls_listener,
+            shared,
+            gate,
+            reloader,
+            reloads,
+        } = self;
+        let tls_gate = Arc::new(gate.tls_only());
         let mut sessions = JoinSet::new();
         let watcher = {
             let shared = Arc::clone(&shared);
@@ -128,7 +172,13 @@ impl Server {
             tokio::spawn(async move { shared.terminals.run(&shared.answerer, &shutdown).await })
         };
         if let Ok(address) = listener.local_addr() {
-            info!(%address, "SIP2 server listening");
+            info!(%address, tls = gate.tls.is_some(), "SIP2 server listening");
+        }
+        if let Some(Ok(address)) = tls_listener.as_ref().map(TcpListener::local_addr) {
+            info!(%address, "SIP2 server listening (TLS only)");
+        }
+        if let Some(reloader) = reloader {
+            tokio::spawn(reloader.0);
         }
         loop {
             tokio::select! {
@@ -140,8 +190,10 @@ impl Server {
                         warn!(%error, "session task failed");
                     }
                 }
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => admit(&shared, &mut sessions, stream, peer, &shutdown),
+                accepted = accept(&listener, &gate, tls_listener.as_ref(), &tls_gate) => match accepted {
+                    Ok((stream, remote, gate)) => {
+                        sessions.spawn(connection(Arc::clone(&shared), gate, stream, remote, shutdown.clone()));
+                    }
                     Err(error) => {
                         warn!(%error, "accept failed");
                         tokio::select! {
@@ -153,6 +205,8 @@ impl Server {
             }
         }
         drop(listener);
+        drop(tls_listener);
+        reloads.cancel();
         let open = sessions.len();
         info!(open, "SIP2 server stopped accepting; draining sessions");
         let drained = tokio::time::timeout(shared.settings.shutdown_grace, async {
@@ -173,26 +227,81 @@ impl Server {
     }
 }
 
-fn admit(
-    shared: &Arc<Shared>,
-    sessions: &mut JoinSet<()>,
-    stream: TcpStream,
-    peer: SocketAddr,
-    shutdown: &CancellationToken,
-) {
-    match shared.limits.admit(peer.ip()) {
-        Ok(permit) => {
-            sessions.spawn(session::serve(
-                Arc::clone(shared),
-                stream,
-                peer,
-                permit,
-                shutdown.clone(),
-            ));
+async fn bind(address: SocketAddr) -> Result<TcpListener, Error> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| Error::Bind { address, source })
+}
+
+/// The gate of the SIP2 port: plain, or TLS when a certificate is configured, behind the
+/// trusted proxies of `server.proxy_protocol`.
+fn gate(settings: &ServerConfig) -> Result<Gate, Error> {
+    let acceptor = TlsAcceptor::configured(&settings.tls).map_err(Error::Tls)?;
+    // A client speaks first; the wait for its first byte is the one for its first message.
+    Ok(Gate::new(
+        &settings.tls,
+        &settings.proxy_protocol,
+        acceptor,
+        settings.idle_timeout,
+    ))
+}
+
+/// The next connection on either listener, with the gate it came through.
+async fn accept(
+    listener: &TcpListener,
+    gate: &Arc<Gate>,
+    tls_listener: Option<&TcpListener>,
+    tls_gate: &Arc<Gate>,
+) -> std::io::Result<(TcpStream, SocketAddr, Arc<Gate>)> {
+    let tls_only = async {
+        match tls_listener {
+            Some(listener) => listener.accept().await,
+            None => std::future::pending().await,
         }
-        Err(refusal) => {
-            // Dropping the stream closes it; nothing is sent (no SIP2 message fits a refusal).
-            info!(%peer, reason = refusal.as_str(), "connection refused");
-        }
+    };
+    tokio::select! {
+        accepted = listener.accept() => accepted.map(|(s, a)| (s, a, Arc::clone(gate))),
+        accepted = tls_only => accepted.map(|(s, a)| (s, a, Arc::clone(tls_gate))),
     }
+}
+
+/// One connection: its source (a trusted proxy's header), the limits of that source, then its
+/// transport (plain or TLS) and its session. Refusals close it without a byte sent (no SIP2
+/// message fits one).
+async fn connection(
+    shared: Arc<Shared>,
+    gate: Arc<Gate>,
+    mut stream: TcpStream,
+    remote: SocketAddr,
+    shutdown: CancellationToken,
+) {
+    // Responses are single small writes; do not let Nagle hold them back.
+    if let Err(error) = stream.set_nodelay(true) {
+        info!(%remote, %error, "connection lost at accept");
+        return;
+    }
+    let refused =
+        |peer: SocketAddr, reason: &str| info!(%peer, %remote, reason, "connection refused");
+    let mut peer = tokio::select! {
+        () = shutdown.cancelled() => return,
+        source = gate.source(&mut stream, remote) => match source {
+            Ok(peer) => peer,
+            Err(error) => return refused(remote, error.reason()),
+        },
+    };
+    let permit = match shared.limits.admit(peer.source.ip()) {
+        Ok(permit) => permit,
+        Err(refusal) => return refused(peer.source, refusal.as_str()),
+    };
+    let transport = tokio::select! {
+        () = shutdown.cancelled() => return,
+        transport = gate.transport(stream, &mut peer) => match transport {
+            Ok(transport) => transport,
+            Err(error) => {
+                tracing::debug!(%error, "transport refused");
+                return refused(peer.source, error.reason());
+            }
+        },
+    };
+    session::serve(shared, transport, peer, permit, shutdown).await;
 }

@@ -10,7 +10,6 @@
 //! database through `answer` only; must not import `store`, parse or write bytes.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::answer::Answerer;
 use crate::auth::TerminalProfile;
+use crate::net::Peer;
 
 /// How often the terminal generation is read: a disabled or removed terminal's sessions end
 /// within about this long (plus one query) on every instance.
@@ -95,7 +95,7 @@ pub(crate) enum Followed {
 pub(crate) fn follow(
     live: &LiveTerminals,
     profile: &TerminalProfile,
-    peer: IpAddr,
+    peer: &Peer,
     by_address: bool,
 ) -> Followed {
     let Some(current) = live.get(&profile.login_id).filter(|t| t.id == profile.id) else {
@@ -103,9 +103,9 @@ pub(crate) fn follow(
     };
     let settings = &current.settings;
     let admitted = if by_address {
-        settings.login_free_from(peer)
+        settings.admits_without_login(peer)
     } else {
-        settings.admits_address(peer)
+        settings.admits_connection(peer)
     };
     if admitted {
         Followed::Current(current.clone())
@@ -127,7 +127,7 @@ mod tests {
         TerminalProfile {
             id: TerminalId(id),
             login_id: "sc".into(),
-            settings,
+            settings: settings.into(),
         }
     }
 
@@ -140,10 +140,11 @@ mod tests {
 
     #[test]
     fn a_session_follows_its_terminal_or_is_withdrawn() {
-        let peer = IpAddr::from([10, 0, 0, 7]);
+        let peer = &Peer::direct((std::net::IpAddr::from([10, 0, 0, 7]), 4000).into());
         let open = profile(1, "10.0.0.0/8", false);
         let mut changed = open.clone();
-        changed.settings.patron_detail = crate::auth::PatronDetail::Minimal;
+        std::sync::Arc::make_mut(&mut changed.settings).patron_detail =
+            crate::auth::PatronDetail::Minimal;
         assert_eq!(
             follow(&live(&[changed.clone()]), &open, peer, false),
             Followed::Current(changed)

@@ -44,6 +44,13 @@ pub struct TerminalColumns {
     /// Restriction words, comma-separated.
     pub denied_restrictions: String,
     pub detail_without_pin: String,
+    pub require_tls: bool,
+    /// 64 lower-case hex digits.
+    pub client_cert_sha256: Option<String>,
+    /// PEM text of the CA whose certificates this terminal accepts (with `client_subject`).
+    pub client_ca_pem: Option<String>,
+    pub client_subject: Option<String>,
+    pub certificate_login: String,
 }
 
 /// A terminal row to insert.

@@ -18,7 +18,8 @@ macro_rules! select_terminals {
             "SELECT id, login_id, password_hash, password_key_id, institution, location_code, \
              enabled, allowed_cidrs, login_optional, patron_credential, allowed_messages, \
              patron_detail, charset, terminator, error_detection, restricted, \
-             denied_restrictions, detail_without_pin, created_at, updated_at \
+             denied_restrictions, detail_without_pin, require_tls, client_cert_sha256, \
+             client_ca_pem, client_subject, certificate_login, created_at, updated_at \
              FROM terminals ",
             $rest
         )
@@ -58,7 +59,7 @@ impl FetchedRow {
     }
 }
 
-/// Binds the fourteen settings columns in the order institution … detail_without_pin.
+/// Binds the nineteen settings columns in the order institution … certificate_login.
 fn bind_columns<'q, DB, Q>(query: Q, c: &'q TerminalColumns) -> Q
 where
     DB: Database,
@@ -82,6 +83,11 @@ where
         .with(&c.restricted)
         .with(&c.denied_restrictions)
         .with(&c.detail_without_pin)
+        .with(c.require_tls)
+        .with(&c.client_cert_sha256)
+        .with(&c.client_ca_pem)
+        .with(&c.client_subject)
+        .with(&c.certificate_login)
 }
 
 impl Store {
@@ -93,9 +99,10 @@ impl Store {
                 "INSERT INTO terminals (login_id, password_hash, password_key_id, institution, \
                  location_code, enabled, allowed_cidrs, login_optional, patron_credential, \
                  allowed_messages, patron_detail, charset, terminator, error_detection, \
-                 restricted, denied_restrictions, detail_without_pin, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17, $18, $18) RETURNING id",
+                 restricted, denied_restrictions, detail_without_pin, require_tls, \
+                 client_cert_sha256, client_ca_pem, client_subject, certificate_login, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23) RETURNING id",
             )
             .bind(&new.login_id)
             .bind(new.password.as_ref().map(|h| h.phc.as_str()))
@@ -151,7 +158,9 @@ impl Store {
                  allowed_cidrs = $5, login_optional = $6, patron_credential = $7, \
                  allowed_messages = $8, patron_detail = $9, charset = $10, terminator = $11, \
                  error_detection = $12, restricted = $13, denied_restrictions = $14, \
-                 detail_without_pin = $15, updated_at = $16 WHERE id = $1",
+                 detail_without_pin = $15, require_tls = $16, client_cert_sha256 = $17, \
+                 client_ca_pem = $18, client_subject = $19, certificate_login = $20, \
+                 updated_at = $21 WHERE id = $1",
             )
             .bind(id.0);
             bind_columns(query, columns)

@@ -86,7 +86,7 @@ async fn harness_with(store: Store, config: &SecurityConfig, keys: KeyRing) -> H
         .login_terminal(
             login_id,
             &secret(TERMINAL_SECRET),
-            "127.0.0.1".parse().unwrap(),
+            &plain_peer("127.0.0.1".parse().unwrap()),
         )
         .await
         .unwrap();
@@ -770,7 +770,11 @@ async fn terminal_logins_are_refused_alike(db: TempDb) {
     let elsewhere: IpAddr = "192.0.2.7".parse().unwrap();
     let login = |id: &str, pw: &str, peer: IpAddr| {
         let (auth, id, pw) = (h.auth.clone(), id.to_owned(), secret(pw));
-        async move { auth.login_terminal(&id, &pw, peer).await.unwrap() }
+        async move {
+            auth.login_terminal(&id, &pw, &plain_peer(peer))
+                .await
+                .unwrap()
+        }
     };
     let refused = |r| TerminalDecision::Refused(r);
     assert_eq!(
@@ -794,7 +798,13 @@ async fn terminal_logins_are_refused_alike(db: TempDb) {
         refused(TerminalRefusal::Disabled)
     );
     assert!(h.auth.pool_counts().dummy_verifications >= 3);
-    assert_eq!(h.auth.terminal_for_address(here).await.unwrap(), None);
+    assert_eq!(
+        h.auth
+            .terminal_for_connection(&plain_peer(here))
+            .await
+            .unwrap(),
+        None
+    );
     let mut settings = TerminalSettings::new(INSTITUTION);
     settings.login_optional = true;
     settings.allowed_cidrs = vec!["10.1.0.0/16".parse().unwrap()];
@@ -811,7 +821,7 @@ async fn terminal_logins_are_refused_alike(db: TempDb) {
         .unwrap();
     let found = h
         .auth
-        .terminal_for_address("10.1.2.3".parse().unwrap())
+        .terminal_for_connection(&plain_peer("10.1.2.3".parse().unwrap()))
         .await
         .unwrap();
     assert_eq!(found.map(|t| t.login_id), Some("pc-booking".into()));
@@ -837,7 +847,7 @@ async fn terminals_check_the_credential_they_are_set_to_take(db: TempDb) {
     h.store.set_password_hash(id, &password).await.unwrap();
     let at = |credential: PatronCredential| {
         let mut terminal = h.terminal.clone();
-        terminal.settings.patron_credential = credential;
+        std::sync::Arc::make_mut(&mut terminal.settings).patron_credential = credential;
         terminal
     };
     let check = |terminal: TerminalProfile, presented: &'static str| {
@@ -949,3 +959,8 @@ sip2auth::store_test_on_both_backends!(
     terminal_logins_are_refused_alike,
     every_rule_a_new_credential_breaks_is_reported,
 );
+
+/// A plain connection straight from `address`.
+fn plain_peer(address: IpAddr) -> sip2auth::net::Peer {
+    sip2auth::net::Peer::direct(std::net::SocketAddr::new(address, 40000))
+}

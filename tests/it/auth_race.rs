@@ -79,7 +79,7 @@ async fn seed(auth: &Authenticator, store: &Store, card: &str) -> TerminalProfil
     TerminalProfile {
         id: terminal,
         login_id: new.login_id,
-        settings: new.settings,
+        settings: new.settings.into(),
     }
 }
 

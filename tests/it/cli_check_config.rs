@@ -76,3 +76,52 @@ fn an_unreadable_file_says_which_and_exits_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/sip2.toml"));
 }
+
+#[test]
+fn tls_settings_are_checked_and_a_certificate_that_does_not_load_is_a_problem() {
+    let key = pepper();
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("sip2.toml");
+    std::fs::write(
+        &config,
+        "[server.tls]\nrequire = true\nhandshake_timeout = \"0s\"\n\
+         [server.proxy_protocol]\ntrusted = [\"10.0.0.0/33\"]\n",
+    )
+    .expect("config");
+    let output = check_config(&config, Some(key.path()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("server.proxy_protocol.trusted"), "{stdout}");
+
+    std::fs::write(
+        &config,
+        "[server.tls]\nrequire = true\nhandshake_timeout = \"0s\"\n",
+    )
+    .expect("config");
+    let output = check_config(&config, Some(key.path()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for problem in [
+        "server.tls.require: needs a certificate",
+        "server.tls.handshake_timeout: must be at least 1s",
+    ] {
+        assert!(
+            stdout.contains(problem),
+            "{problem:?} missing from:\n{stdout}"
+        );
+    }
+
+    std::fs::write(dir.path().join("server.pem"), "not a certificate\n").expect("pem");
+    std::fs::write(dir.path().join("server.key"), "not a key\n").expect("key");
+    std::fs::write(
+        &config,
+        "[server.tls]\ncertificate = \"server.pem\"\nkey = \"server.key\"\n",
+    )
+    .expect("config");
+    let output = check_config(&config, Some(key.path()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("server.tls.certificate") && stdout.contains("server.pem"),
+        "{stdout}"
+    );
+}

@@ -333,3 +333,140 @@ fn terminal_not_found_does_not_mention_institution() {
         assert!(out.stderr.contains("terminal list"), "{}", out.all());
     }
 }
+
+#[tokio::test]
+async fn certificate_and_tls_flags_bind_show_and_unbind() {
+    let env = Env::new();
+    let pinned = "AB:".repeat(31) + "AB";
+    let out = env.run(
+        &[
+            "terminal",
+            "add",
+            "selfcheck-02",
+            "--cidr",
+            "10.1.2.0/24",
+            "--require-tls",
+            "--client-cert-sha256",
+            &pinned,
+            "--cert-login",
+            "skip-93",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains(&format!("SHA-256 {}", "ab".repeat(32))),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("skip-93"), "{}", out.stdout);
+    let stored = terminal(&env, "selfcheck-02").await;
+    assert!(stored.settings.require_tls);
+    assert_eq!(
+        stored.settings.certificate_login,
+        sip2auth::auth::CertificateLogin::Skip93
+    );
+
+    // A CA and subject replace the fingerprint; the CA file is read and stored.
+    let ca = crate::support::tls::Authority::new(env.dir.path(), "terminals-ca");
+    let ca_path = ca.issued.certificate.to_str().expect("utf-8").to_owned();
+    let out = env.run(
+        &[
+            "terminal",
+            "update",
+            "selfcheck-02",
+            "--client-ca",
+            &ca_path,
+            "--client-subject",
+            "CN=selfcheck-02, O=City Library",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("issued by its CA to CN=selfcheck-02, O=City Library"),
+        "{}",
+        out.stdout
+    );
+    // skip-93 with no certificate left is refused, and nothing changes.
+    let out = env.run(
+        &["terminal", "update", "selfcheck-02", "--no-client-cert"],
+        None,
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("skip-93 needs a client certificate"),
+        "{}",
+        out.all()
+    );
+    let out = env.run(
+        &[
+            "terminal",
+            "update",
+            "selfcheck-02",
+            "--no-client-cert",
+            "--cert-login",
+            "require-93",
+            "--require-tls",
+            "false",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let stored = terminal(&env, "selfcheck-02").await;
+    assert_eq!(stored.settings.client_certificate, None);
+    assert!(!stored.settings.require_tls);
+}
+
+#[test]
+fn bad_certificate_flags_are_refused_with_a_reason() {
+    let env = Env::new();
+    for (args, says) in [
+        (vec!["--client-cert-sha256", "abc"], "64 hex digits"),
+        (
+            vec![
+                "--client-ca",
+                "/nonexistent/ca.pem",
+                "--client-subject",
+                "CN=x",
+            ],
+            "/nonexistent/ca.pem",
+        ),
+        (
+            vec!["--client-ca", "/nonexistent/ca.pem"],
+            "--client-subject",
+        ),
+        (vec!["--client-subject", "selfcheck"], "ATTRIBUTE=value"),
+        (
+            vec!["--cert-login", "skip-93"],
+            "skip-93 needs a client certificate",
+        ),
+    ] {
+        let mut all = vec!["terminal", "add", "t1", "--cidr", "10.0.0.0/8"];
+        all.extend(&args);
+        let out = env.run(&all, None);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.all());
+        assert!(out.all().contains(says), "{args:?}: {}", out.all());
+    }
+    let not_pem = env.path("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello\n").expect("file");
+    let out = env.run(
+        &[
+            "terminal",
+            "add",
+            "t1",
+            "--client-ca",
+            not_pem.to_str().expect("utf-8"),
+            "--client-subject",
+            "CN=t1",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("no usable CA certificate"),
+        "{}",
+        out.all()
+    );
+}

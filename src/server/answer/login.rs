@@ -4,14 +4,13 @@
 //! Must not log the login password (CO), keep session state, or count failures (the session
 //! and `limits` do).
 
-use std::net::IpAddr;
-
 use secrecy::SecretString;
 use tracing::warn;
 
 use super::Answerer;
 use crate::auth::TerminalDecision;
 use crate::auth::TerminalProfile;
+use crate::net::Peer;
 use crate::sip2::request::LoginRequest;
 
 /// What a 93 decided.
@@ -37,7 +36,7 @@ pub(crate) enum AddressTerminal {
 
 impl Answerer {
     /// The 93: UID and PWD algorithm must be `0` (not encrypted); anything else is refused.
-    pub(crate) async fn login(&self, login: &LoginRequest, peer: IpAddr) -> Login {
+    pub(crate) async fn login(&self, login: &LoginRequest, peer: &Peer) -> Login {
         if login.uid_algorithm != b'0' || login.pwd_algorithm != b'0' {
             return Login::Refused;
         }
@@ -83,9 +82,10 @@ impl Answerer {
         }
     }
 
-    /// The login-free terminal whose allowlist holds `peer`, if any.
-    pub(crate) async fn terminal_for_address(&self, peer: IpAddr) -> AddressTerminal {
-        match self.bounded(self.auth.terminal_for_address(peer)).await {
+    /// The terminal `peer` is logged in as without a 93 (its certificate's, or its address's
+    /// login-free terminal), if any.
+    pub(crate) async fn terminal_for_connection(&self, peer: &Peer) -> AddressTerminal {
+        match self.bounded(self.auth.terminal_for_connection(peer)).await {
             Some(Ok(Some(terminal))) => AddressTerminal::Found(terminal),
             Some(Ok(None)) => AddressTerminal::None,
             Some(Err(error)) => {

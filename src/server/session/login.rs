@@ -1,5 +1,6 @@
-//! The session's login state: the 93 login (`Session::login`), the login-free terminal of a
-//! source address, and entering a terminal's profile (recorded in the session's span).
+//! The session's login state: the 93 login (`Session::login`), the terminal of a client
+//! certificate or the login-free terminal of a source address, and entering a terminal's
+//! profile (recorded in the session's span).
 //!
 //! Decisions come from `answer` (which asks `auth`); must not import `auth`, parse or frame
 //! bytes, or log the login password (CO) or any field value other than the terminal's login id
@@ -18,12 +19,13 @@ use crate::sip2::response::LoginResponse;
 use crate::sip2::Response;
 
 impl Session {
-    /// Gives the connection a login-free terminal's profile when its address has one.
+    /// Gives the connection the profile of the terminal it is logged in as without a 93 (by its
+    /// client certificate, or a login-free terminal's address), when there is one.
     pub(super) async fn decide_address(&mut self) {
         match self
             .shared
             .answerer
-            .terminal_for_address(self.peer.ip())
+            .terminal_for_connection(&self.peer)
             .await
         {
             AddressTerminal::Found(profile) => {
@@ -46,7 +48,7 @@ impl Session {
 
     pub(super) async fn login(&mut self, login: LoginRequest) -> Dispatched {
         let refused = |outcome| Dispatched::answer(Answer::new(login_response(false), outcome));
-        let address = self.peer.ip();
+        let address = self.peer.source.ip();
         let login_id = login.login_user_id.as_bytes();
         // During a penalty nothing is verified: the refusal costs no hashing, and a connection
         // kept open cannot go on guessing.
@@ -57,7 +59,7 @@ impl Session {
             self.access = Access::NotLoggedIn;
             return self.count_failed_login(refused(Outcome::LoginPenalised));
         }
-        match self.shared.answerer.login(&login, address).await {
+        match self.shared.answerer.login(&login, &self.peer).await {
             Login::Accepted(profile) => {
                 self.shared.defence.record_success(address, login_id);
                 self.enter(profile);

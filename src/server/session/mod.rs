@@ -40,13 +40,10 @@ mod outcome;
 mod wait;
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, WriteHalf};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::{field, info, info_span, warn, Instrument};
@@ -61,19 +58,29 @@ use super::terminal_watch::{self, Followed, Published};
 use super::Shared;
 use crate::auth::{ErrorDetection, TerminalProfile};
 use crate::config::server::UnknownCommand;
+use crate::net::Peer;
 use crate::sip2::encode::TrailerMode;
 use crate::sip2::parse::{self, ParseOptions, Parsed, Trailer};
 use crate::sip2::{Charset, FrameCodec, ParseError, Request};
 
-/// Serves one connection until it ends; logs how it ended, once, in the session's span.
-pub(crate) async fn serve(
+/// Serves one connection (plain or TLS, from `peer`) until it ends; logs how it ended, once, in
+/// the session's span.
+pub(crate) async fn serve<S>(
     shared: Arc<Shared>,
-    stream: TcpStream,
-    peer: SocketAddr,
+    stream: S,
+    peer: Peer,
     permit: ConnectionPermit,
     shutdown: CancellationToken,
-) {
-    let span = info_span!("session", %peer, terminal = field::Empty, location = field::Empty);
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let span = info_span!(
+        "session",
+        peer = %peer.source,
+        tls = peer.tls,
+        terminal = field::Empty,
+        location = field::Empty
+    );
     async move {
         let mut session = Session::new(shared, peer, permit);
         match session.run(stream, &shutdown).await {
@@ -108,7 +115,7 @@ impl Access {
 
 struct Session {
     shared: Arc<Shared>,
-    peer: SocketAddr,
+    peer: Peer,
     access: Access,
     /// The terminal was entered by the connection's source address, not by a 93.
     by_address: bool,
@@ -120,7 +127,7 @@ struct Session {
 }
 
 impl Session {
-    fn new(shared: Arc<Shared>, peer: SocketAddr, permit: ConnectionPermit) -> Session {
+    fn new(shared: Arc<Shared>, peer: Peer, permit: ConnectionPermit) -> Session {
         Session {
             shared,
             peer,
@@ -133,15 +140,16 @@ impl Session {
         }
     }
 
-    async fn run(&mut self, stream: TcpStream, shutdown: &CancellationToken) -> io::Result<End> {
-        // Responses are single small writes; do not let Nagle hold them back.
-        stream.set_nodelay(true)?;
+    async fn run<S>(&mut self, stream: S, shutdown: &CancellationToken) -> io::Result<End>
+    where
+        S: AsyncRead + AsyncWrite,
+    {
         let deadline = self.shared.settings.login_deadline;
         let mut login_by = tokio::time::Instant::now() + deadline;
         let mut terminals = self.shared.terminals.subscribe();
         self.decide_address().await;
         self.permit.set_logged_in(self.profile().is_some());
-        let (reader, mut writer) = stream.into_split();
+        let (reader, mut writer) = tokio::io::split(stream);
         let codec = SessionCodec(FrameCodec::new(self.shared.settings.max_frame_bytes));
         let mut frames = FramedRead::new(reader, codec);
         loop {
@@ -182,17 +190,22 @@ impl Session {
     }
 
     /// Answers one frame and logs the request; `Some` when the session ends after it.
-    async fn respond(
+    async fn respond<S: AsyncWrite>(
         &mut self,
         frame: &[u8],
-        writer: &mut OwnedWriteHalf,
+        writer: &mut WriteHalf<S>,
     ) -> io::Result<Option<End>> {
         let started = Instant::now();
         let handled = self.handle(frame).await;
         self.permit.set_logged_in(self.profile().is_some());
         if let Some(reply) = &handled.reply {
             let write_timeout = self.shared.settings.write_timeout;
-            tokio::time::timeout(write_timeout, writer.write_all(reply))
+            // Flushed: inside TLS a write may wait in the record layer.
+            let written = async {
+                writer.write_all(reply).await?;
+                writer.flush().await
+            };
+            tokio::time::timeout(write_timeout, written)
                 .await
                 .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))??;
         }
@@ -216,7 +229,7 @@ impl Session {
         else {
             return false;
         };
-        match terminal_watch::follow(live, profile, self.peer.ip(), self.by_address) {
+        match terminal_watch::follow(live, profile, &self.peer, self.by_address) {
             Followed::Current(current) => {
                 *profile = current;
                 false

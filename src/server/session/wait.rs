@@ -6,8 +6,7 @@
 use std::io;
 
 use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::watch;
 use tokio_util::codec::{Decoder, FramedRead};
 use tokio_util::sync::CancellationToken;
@@ -18,7 +17,8 @@ use crate::server::framing::{ReadError, SessionCodec};
 use crate::server::terminal_watch::Published;
 use crate::sip2::Frame;
 
-pub(super) type Frames = FramedRead<OwnedReadHalf, SessionCodec>;
+/// The frames read from one half of a connection's stream (plain TCP or TLS).
+pub(super) type Frames<S> = FramedRead<ReadHalf<S>, SessionCodec>;
 
 /// What the wait for the next frame produced.
 pub(super) enum Next {
@@ -32,9 +32,9 @@ pub(super) enum Next {
 
 impl Session {
     /// Waits for the next frame, or for what ends the wait first.
-    pub(super) async fn next(
+    pub(super) async fn next<S: AsyncRead>(
         &self,
-        frames: &mut Frames,
+        frames: &mut Frames<S>,
         terminals: &mut watch::Receiver<Published>,
         login_by: tokio::time::Instant,
         shutdown: &CancellationToken,
@@ -73,10 +73,10 @@ impl Session {
 
     /// Shutdown: answers every complete request already read from the socket (pipelined
     /// behind the one answered last), reads nothing more, then closes.
-    pub(super) async fn drain(
+    pub(super) async fn drain<S: AsyncRead + AsyncWrite>(
         &mut self,
-        frames: &mut Frames,
-        writer: &mut OwnedWriteHalf,
+        frames: &mut Frames<S>,
+        writer: &mut WriteHalf<S>,
     ) -> io::Result<End> {
         let mut read = std::mem::take(frames.read_buffer_mut());
         while let Ok(Some(Frame::Message(frame))) = frames.decoder_mut().decode(&mut read) {

@@ -6,6 +6,7 @@
 pub mod escapes;
 pub mod logs;
 pub mod outage;
+pub mod tls;
 pub mod transcript;
 pub mod world;
 
@@ -40,6 +41,8 @@ pub fn fixed_now() -> DateTime<Utc> {
 /// A running server and what a test needs to drive it.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The TLS-only listener, when `server.tls.listen` is set.
+    pub tls_addr: Option<SocketAddr>,
     pub shutdown: CancellationToken,
     pub handle: Option<JoinHandle<Result<(), sip2auth::app::Error>>>,
     pub clock: Arc<ManualClock>,
@@ -122,10 +125,12 @@ pub async fn serve(
         .await
         .expect("server binds");
     let addr = server.local_addr().expect("bound address");
+    let tls_addr = server.tls_local_addr().expect("bound TLS address");
     let shutdown = app.shutdown();
     let handle = tokio::spawn(app.run(server));
     TestServer {
         addr,
+        tls_addr,
         shutdown,
         handle: Some(handle),
         clock,

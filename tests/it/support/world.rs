@@ -146,7 +146,7 @@ pub fn hasher(config: &Config) -> Hasher {
     Hasher::new(&config.security.hashing, Arc::new(keys())).expect("hasher")
 }
 
-fn terminal_hash(hasher: &Hasher, secret: &str) -> StoredHash {
+pub fn terminal_hash(hasher: &Hasher, secret: &str) -> StoredHash {
     let hashed = hasher.hash(secret.as_bytes()).expect("hash");
     StoredHash {
         phc: hashed.phc,
