@@ -15,7 +15,7 @@ pub(crate) const SHOWN_LOGIN_ID_CHARS: usize = 64;
 
 /// A login id cut for logs and audit records.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ShownLoginId {
+pub struct ShownLoginId {
     /// The kept characters.
     pub(crate) text: String,
     /// Something was cut off.

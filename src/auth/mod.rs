@@ -41,7 +41,7 @@ pub use decision::{
     BudgetAction, Chosen, CredentialVerdict, NewCredential, PatronDecision, PatronView, Presented,
     Rejection, Rejections, Standing, TerminalBudget, TerminalDecision, TerminalRefusal,
 };
-pub(crate) use login_id::ShownLoginId;
+pub use login_id::ShownLoginId;
 pub use password_rules::{PasswordContext, PasswordRejection};
 pub use patron::{foreseen_verdict, Typed};
 pub use pepper::{KeyRing, PepperError, PepperKey};

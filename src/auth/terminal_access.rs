@@ -39,7 +39,7 @@ pub enum Restriction {
 
 impl Restriction {
     /// Every restriction, in the order they are written.
-    pub const ALL: [Restriction; 4] = [
+    pub(crate) const ALL: [Restriction; 4] = [
         Restriction::Expired,
         Restriction::Blocked,
         Restriction::CardLost,
@@ -47,7 +47,7 @@ impl Restriction {
     ];
 
     /// The word the command line and the store use.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Restriction::Expired => "expired",
             Restriction::Blocked => "blocked",

@@ -64,7 +64,7 @@ pub enum CertificateBinding {
 
 impl CertificateBinding {
     /// Whether `certificate` is the one this binding names.
-    pub fn matches(&self, certificate: &ClientCertificate) -> bool {
+    pub(crate) fn matches(&self, certificate: &ClientCertificate) -> bool {
         match self {
             CertificateBinding::Fingerprint(pinned) => bool::from(subtle::ConstantTimeEq::ct_eq(
                 &pinned.0[..],

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 pub(crate) use super::login_defence::LoginDefenceConfig;
 use super::problems::Section;
-pub use super::transport::{ProxyProtocolConfig, TlsConfig};
+pub(crate) use super::transport::{ProxyProtocolConfig, TlsConfig};
 
 /// `[server]`: the SIP2 TCP listener, its limits and the ACS status it reports.
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -46,7 +46,7 @@ impl Default for TlsConfig {
 
 impl TlsConfig {
     /// Whether a certificate is configured.
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.certificate.is_some()
     }
 

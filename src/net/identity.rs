@@ -84,7 +84,7 @@ impl fmt::Debug for ClientCertificate {
 impl ClientCertificate {
     /// The subject of the client's own certificate (`None` if it does not parse, or holds an
     /// attribute that is not text).
-    pub fn subject(&self) -> Option<SubjectName> {
+    pub(crate) fn subject(&self) -> Option<SubjectName> {
         let (_, certificate) = x509_parser::parse_x509_certificate(&self.der).ok()?;
         let registry = x509_parser::objects::oid_registry();
         let mut attributes = Vec::new();
@@ -102,7 +102,7 @@ impl ClientCertificate {
 
     /// Whether this certificate (with the intermediates the client sent) chains to
     /// `authority` for client authentication and is valid now.
-    pub fn issued_by(&self, authority: &CertificateAuthority) -> bool {
+    pub(crate) fn issued_by(&self, authority: &CertificateAuthority) -> bool {
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let Ok(verifier) =
             WebPkiClientVerifier::builder_with_provider(Arc::clone(&authority.roots), provider)
@@ -200,7 +200,7 @@ impl CertificateAuthority {
     }
 
     /// The PEM text it was read from.
-    pub fn pem(&self) -> &str {
+    pub(crate) fn pem(&self) -> &str {
         &self.pem
     }
 }

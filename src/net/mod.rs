@@ -4,8 +4,8 @@
 //!
 //! Owns: [`Peer`] (source address, proxy hop, TLS and client-certificate identity),
 //! [`Transport`] (the plain or TLS byte stream handed to a protocol) and [`Gate`], which turns an
-//! accepted `TcpStream` into both in two steps ([`Gate::source`], then [`Gate::transport`]) or in
-//! one ([`Gate::accept`], for a listener that needs no step in between). By noun, in its
+//! accepted `TcpStream` into both in two steps ([`Gate::source`], then [`Gate::transport`];
+//! connection limits are applied on the source between them). By noun, in its
 //! children: `proxy.rs` (the PROXY protocol header), `detect.rs` (plain or TLS from the first
 //! byte), `tls.rs` (the reloadable certificate and the handshake), `identity.rs` (a client
 //! certificate as a value).
@@ -15,14 +15,15 @@
 //!
 //! From an axum (or any) listener: build one [`TlsAcceptor::configured`] per process, a
 //! [`Gate::new`] per listener, then for each accepted `(TcpStream, SocketAddr)` call
-//! [`Gate::accept`], which gives the [`Peer`] and the [`Transport`] to serve (run the
+//! [`Gate::source`] and [`Gate::transport`], which give the [`Peer`] and the [`Transport`] to
+//! serve (run the
 //! acceptor's [`TlsAcceptor::watch`] once to reload the certificate).
 
 mod detect;
 mod identity;
 mod proxy;
 mod stream;
-pub mod tls;
+pub(crate) mod tls;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -37,9 +38,9 @@ pub use identity::{
     CertificateAuthority, ClientCertificate, Fingerprint, FingerprintError, IdentityError,
     SubjectName,
 };
-pub use proxy::ProxyError;
-pub use stream::Transport;
-pub use tls::{TlsAcceptor, TlsError};
+pub(crate) use proxy::ProxyError;
+pub(crate) use stream::Transport;
+pub(crate) use tls::{TlsAcceptor, TlsError};
 
 /// Who a connection comes from and how it reached the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +70,7 @@ impl Peer {
 
 /// Why a connection was closed before any application byte was read.
 #[derive(Debug, thiserror::Error)]
-pub enum GateError {
+pub(crate) enum GateError {
     #[error(transparent)]
     Proxy(#[from] ProxyError),
     #[error("plain text refused: this listener requires TLS")]
@@ -86,7 +87,7 @@ pub enum GateError {
 
 impl GateError {
     /// A short stable reason for log lines and tests.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             GateError::Proxy(error) => error.reason(),
             GateError::PlainRefused => "plain_refused",
@@ -100,7 +101,7 @@ impl GateError {
 
 /// Whether a listener serves plain text, TLS, or both on one port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Accepts {
+pub(crate) enum Accepts {
     /// Plain, and TLS too when a certificate is configured (told apart by the first byte).
     PlainOrTls,
     /// TLS only: a plain client is closed.
@@ -109,7 +110,7 @@ pub enum Accepts {
 
 /// What a listener needs to turn accepted connections into peers and transports.
 #[derive(Debug, Clone)]
-pub struct Gate {
+pub(crate) struct Gate {
     /// Peers that must (and alone may) open with a PROXY protocol header.
     pub trusted_proxies: Vec<IpNet>,
     /// Longest wait for a PROXY header.
@@ -128,7 +129,7 @@ impl Gate {
     /// `tls.require`), behind the trusted proxies of `proxy`. `acceptor` is the process's one
     /// certificate ([`TlsAcceptor::configured`]), shared by its listeners; `first_byte_timeout`
     /// is how long the protocol waits for a client's first bytes.
-    pub fn new(
+    pub(crate) fn new(
         tls: &TlsConfig,
         proxy: &ProxyProtocolConfig,
         acceptor: Option<TlsAcceptor>,
@@ -149,7 +150,7 @@ impl Gate {
     }
 
     /// The same gate, TLS only (for a listener such as `server.tls.listen`).
-    pub fn tls_only(&self) -> Gate {
+    pub(crate) fn tls_only(&self) -> Gate {
         Gate {
             accepts: Accepts::TlsOnly,
             ..self.clone()
@@ -158,7 +159,7 @@ impl Gate {
 
     /// Step one: the connection's true source, from a PROXY header when `remote` is a trusted
     /// proxy (required there, refused anywhere else).
-    pub async fn source(
+    pub(crate) async fn source(
         &self,
         stream: &mut TcpStream,
         remote: SocketAddr,
@@ -187,7 +188,7 @@ impl Gate {
     /// Step two: plain or TLS, from the first byte, and the TLS handshake when it is TLS.
     /// Without a certificate nothing is peeked: the stream is plain, and a ClientHello is left
     /// to the protocol, which refuses what is not its own.
-    pub async fn transport(
+    pub(crate) async fn transport(
         &self,
         stream: TcpStream,
         peer: &mut Peer,
@@ -209,16 +210,5 @@ impl Gate {
             Opening::Plain if self.accepts == Accepts::TlsOnly => Err(GateError::PlainRefused),
             Opening::Plain => Ok(Transport::Plain(stream)),
         }
-    }
-
-    /// Both steps: for a listener that has nothing to check between them.
-    pub async fn accept(
-        &self,
-        mut stream: TcpStream,
-        remote: SocketAddr,
-    ) -> Result<(Peer, Transport), GateError> {
-        let mut peer = self.source(&mut stream, remote).await?;
-        let transport = self.transport(stream, &mut peer).await?;
-        Ok((peer, transport))
     }
 }

@@ -22,7 +22,7 @@ const V2_MAX_PAYLOAD_BYTES: usize = 1024;
 
 /// Why a PROXY header was refused (the connection is closed).
 #[derive(Debug, thiserror::Error)]
-pub enum ProxyError {
+pub(crate) enum ProxyError {
     #[error("a PROXY header from a peer that is not a trusted proxy")]
     Untrusted,
     #[error("no PROXY header from a trusted proxy")]

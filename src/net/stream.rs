@@ -11,19 +11,9 @@ use tokio_rustls::server::TlsStream;
 
 /// A connection's bytes, plain or inside TLS.
 #[derive(Debug)]
-pub enum Transport {
+pub(crate) enum Transport {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl Transport {
-    /// The TCP socket under either kind (for socket options).
-    pub fn tcp(&self) -> &TcpStream {
-        match self {
-            Transport::Plain(stream) => stream,
-            Transport::Tls(stream) => stream.get_ref().0,
-        }
-    }
 }
 
 impl AsyncRead for Transport {

@@ -56,7 +56,7 @@ pub enum TlsError {
 
 /// Where the server certificate chain and its private key are (PEM).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertificateFiles {
+pub(crate) struct CertificateFiles {
     pub certificate: PathBuf,
     pub key: PathBuf,
 }
@@ -84,14 +84,14 @@ impl Stamp {
 /// The certificate in use and the TLS acceptor built from it; cheap to clone, shared by every
 /// listener of a process.
 #[derive(Debug, Clone)]
-pub struct TlsAcceptor {
+pub(crate) struct TlsAcceptor {
     files: Arc<CertificateFiles>,
     current: Arc<RwLock<Arc<rustls::ServerConfig>>>,
 }
 
 impl TlsAcceptor {
     /// The acceptor of `[server.tls]`: `None` without a certificate.
-    pub fn configured(
+    pub(crate) fn configured(
         tls: &crate::config::server::TlsConfig,
     ) -> Result<Option<TlsAcceptor>, TlsError> {
         match (&tls.certificate, &tls.key) {
@@ -105,7 +105,7 @@ impl TlsAcceptor {
     }
 
     /// Loads the certificate and key; refuses to start on a pair that does not load.
-    pub fn load(files: CertificateFiles) -> Result<TlsAcceptor, TlsError> {
+    pub(crate) fn load(files: CertificateFiles) -> Result<TlsAcceptor, TlsError> {
         let config = server_config(&files)?;
         Ok(TlsAcceptor {
             files: Arc::new(files),
@@ -114,7 +114,7 @@ impl TlsAcceptor {
     }
 
     /// Reads the files again; on success new handshakes use them, on failure the old pair stays.
-    pub fn reload(&self) -> Result<(), TlsError> {
+    pub(crate) fn reload(&self) -> Result<(), TlsError> {
         let config = server_config(&self.files)?;
         *self
             .current
@@ -133,7 +133,11 @@ impl TlsAcceptor {
     }
 
     /// The TLS handshake over `stream`, bounded by `timeout`.
-    pub async fn handshake<S>(&self, stream: S, timeout: Duration) -> Result<TlsStream<S>, TlsError>
+    pub(crate) async fn handshake<S>(
+        &self,
+        stream: S,
+        timeout: Duration,
+    ) -> Result<TlsStream<S>, TlsError>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -150,7 +154,7 @@ impl TlsAcceptor {
     ///
     /// SIGHUP is taken over when this is called, not when the future first runs, so a signal
     /// sent between start-up and serving reloads instead of ending the process.
-    pub fn watch(
+    pub(crate) fn watch(
         self,
         interval: Duration,
         shutdown: CancellationToken,

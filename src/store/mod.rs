@@ -141,7 +141,7 @@ impl Default for ConnectOptions {
 }
 
 #[derive(Debug, Clone)]
-pub enum Pool {
+pub(crate) enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }

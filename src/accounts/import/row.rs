@@ -16,14 +16,14 @@ use crate::store::Money;
 
 /// The patron's standing as exported by the ILS.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordStatus {
+pub(crate) enum RecordStatus {
     Active,
     Blocked { reason: Option<String> },
     Lost,
 }
 
 /// The PIN column of one row. `Debug` shows which kind it is, never the PIN or the hash.
-pub enum PinSource {
+pub(crate) enum PinSource {
     /// Digits in clear: checked against the PIN rules, then hashed with the pepper.
     Clear(SecretString),
     /// An argon2id PHC string made by another system (no pepper).
