@@ -14,17 +14,21 @@
 //! auth/       decisions: terminal and patron checks, argon2id + pepper, PIN/password rules, lockout;
 //!             the terminal as one typed value (terminal_settings), converted to store columns there;
 //!             and what a terminal is told about a patron check (told.rs; server and explain)
-//! accounts/   patron and terminal lifecycle shared by the CLI (and later the web side)
+//! accounts/   patron and terminal lifecycle shared by the CLI and the web side (web/: sessions,
+//!             web log-in, the patron's own PIN and password changes, My Account)
 //! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
 //!             clock and the one shutdown token once per process; owns housekeeping and drain
 //! server/     SIP2 over TCP: accept loop, limits, sessions (session/), Request -> Response
 //!             (answer/, with the table of what the server answers in answer/service.rs)
+//! http/       the web listener (axum): web/ the patron pages (log-in, My Account, changing the
+//!             PIN and the online password), templates/ and assets/ compiled into the binary
 //! ```
 //!
 //! # Dependency rule ("->" means "may use")
-//! - `cli` -> everything. Only `cli`, `main`, `app` and tests use `server`.
+//! - `cli` -> everything. Only `cli`, `main`, `app` and tests use `server` or `http`.
 //! - `app` builds the shared handles and gives each listener only what it uses.
-//! - `server` -> `sip2`, `auth`, `accounts`; never `store`. `accounts` -> `auth`, `store`.
+//! - `server` -> `sip2`, `auth`, `accounts`; never `store`. `http` -> `auth`, `accounts`; never
+//!   `store` or `server`. `accounts` -> `auth`, `store`.
 //!   `auth` -> `store`, and `sip2`'s value types for a terminal's SIP2 vocabulary.
 //! - Anyone may use `config` and `clock`; they use nothing else in the crate.
 //! - `sip2` uses nothing else in the crate. `store` knows nothing of SIP2 or argon2: it keeps a
@@ -39,6 +43,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod http;
 pub mod server;
 pub mod sip2;
 pub mod store;

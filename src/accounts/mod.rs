@@ -18,6 +18,7 @@ pub mod import;
 pub mod legacy;
 pub mod patron;
 pub mod terminal;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -60,7 +61,14 @@ impl Operator {
         }
     }
 
-    /// The audit-log actor: `staff:NAME` or `terminal:LOGIN`.
+    /// The patron themselves, on the web pages.
+    pub fn patron_web() -> Operator {
+        Operator {
+            actor: "patron:web".into(),
+        }
+    }
+
+    /// The audit-log actor: `staff:NAME`, `terminal:LOGIN` or `patron:web`.
     pub fn actor(&self) -> String {
         self.actor.clone()
     }

@@ -39,7 +39,7 @@ pub use decision::{
     Rejection, Rejections, Standing, TerminalBudget, TerminalDecision, TerminalRefusal,
 };
 pub use password_rules::{PasswordContext, PasswordRejection};
-pub use patron::{foreseen_verdict, Typed};
+pub use patron::{foreseen_verdict, Typed, WebChecked};
 pub use pepper::{KeyRing, PepperError, PepperKey};
 pub use pin_rules::{PinContext, PinRejection};
 pub use pool::{Busy, PoolCounts};

@@ -14,6 +14,7 @@ mod problems;
 mod secret;
 pub mod security;
 pub mod server;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,7 @@ pub use problems::{Problem, Problems};
 pub use secret::{DatabaseUrl, SecretText};
 pub use security::SecurityConfig;
 pub use server::{MessagesConfig, ServerConfig};
+pub use web::{WebConfig, WebLogin};
 
 /// Environment variable that overrides `database.url`.
 pub const ENV_DATABASE_URL: &str = "SIP2AUTH_DATABASE_URL";
@@ -38,6 +40,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub import: ImportConfig,
     pub logging: LoggingConfig,
+    pub web: WebConfig,
 }
 
 /// `[database]`
@@ -227,6 +230,7 @@ impl Config {
         self.server.validate(&mut problems.at("server"));
         self.messages.validate(&mut problems.at("messages"));
         self.security.validate(&mut problems.at("security"));
+        self.web.validate(&mut problems.at("web"));
         let mut db = problems.at("database");
         if !(self.database.url.starts_with("sqlite:")
             || self.database.url.starts_with("postgres://")

@@ -83,7 +83,7 @@ pub struct PatronAdded {
     pub pin: FirstPin,
 }
 
-pub(super) fn pin_context<'a>(card: &'a str, details: &'a PatronDetails) -> PinContext<'a> {
+pub(crate) fn pin_context<'a>(card: &'a str, details: &'a PatronDetails) -> PinContext<'a> {
     PinContext {
         card: Some(card),
         phone: details.phone.as_deref(),
