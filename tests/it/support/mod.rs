@@ -7,6 +7,7 @@ pub mod escapes;
 pub mod logs;
 pub mod outage;
 pub mod transcript;
+pub mod web;
 pub mod world;
 
 use std::net::{IpAddr, SocketAddr};
