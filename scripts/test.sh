@@ -36,6 +36,11 @@ if [ -z "${SIP2AUTH_TEST_PG_URL:-}" ]; then
 fi
 echo "PostgreSQL tests use $SIP2AUTH_TEST_PG_URL" >&2
 
+# The browser tests: chromium and chromium-driver (apt) and axe-core (npm), installed when
+# missing; the script exports SIP2AUTH_CHROMEDRIVER and SIP2AUTH_AXE_JS.
+# shellcheck source=scripts/browser-deps.sh
+source scripts/browser-deps.sh
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-targets --no-fail-fast "$@"
 else

@@ -1,6 +1,6 @@
 //! What every POST passes before its handler acts: the origin check (an `Origin` header must be
-//! the public origin; without one, `Sec-Fetch-Site` must say same-origin or a user's own
-//! navigation), constant-time CSRF token comparison, and the per-address log-in limit kept in
+//! the public origin; without one, or with `null`, `Sec-Fetch-Site` must say same-origin or a
+//! user's own navigation), constant-time CSRF token comparison, and the per-address log-in limit kept in
 //! memory (fixed windows on the injected clock; the per-card limit is in the database, in
 //! `accounts`). The address is the TCP peer's: no forwarded-for header is trusted.
 //!
@@ -16,9 +16,10 @@ use subtle::ConstantTimeEq;
 
 use crate::clock::SharedClock;
 
-/// Whether a POST comes from the site's own pages.
+/// Whether a POST comes from the site's own pages. Browsers send `Origin: null` for the
+/// pages' own forms because of `Referrer-Policy: no-referrer`; then `Sec-Fetch-Site` decides.
 pub(crate) fn same_origin(headers: &HeaderMap, origin: &str) -> bool {
-    if let Some(sent) = headers.get("origin") {
+    if let Some(sent) = headers.get("origin").filter(|o| o.as_bytes() != b"null") {
         return sent.as_bytes() == origin.as_bytes();
     }
     match headers.get("sec-fetch-site").map(|v| v.as_bytes()) {
@@ -93,6 +94,13 @@ mod tests {
         assert!(same_origin(&headers, origin));
         headers.insert("origin", HeaderValue::from_static("https://evil.example"));
         assert!(!same_origin(&headers, origin));
+        headers.insert("origin", HeaderValue::from_static("null"));
+        assert!(!same_origin(&headers, origin), "null, and cross-site");
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(
+            same_origin(&headers, origin),
+            "null from the site's own form"
+        );
     }
 
     #[test]
