@@ -13,3 +13,6 @@ document.querySelectorAll("button.reveal").forEach(function (button) {
     button.textContent = hidden ? hide : show;
   });
 });
+// After a refused form, move the focus to the error summary so screen readers announce it.
+var summary = document.getElementById("error-summary");
+if (summary) { summary.focus(); }
