@@ -1,5 +1,5 @@
 //! The patron pages in a real browser (headless chromium over WebDriver) against the real
-//! application on port 0 with a fresh database: log-in with a PIN, a password or either, a
+//! application on port 0 with a fresh database (SQLite and PostgreSQL): log-in with a PIN, a password or either, a
 //! wrong secret, an unknown card, a lock (also refused over SIP2), the forced change of a
 //! default PIN, changing the PIN (mismatch, rule refusals at the field, success seen by SIP2),
 //! changing the password, sign out everywhere else, log-out and idle expiry. Every page is
@@ -44,9 +44,8 @@ async fn change(browser: &Browser, old: &str, new: &str, confirm: &str) {
     browser.follow("#submit").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn browser_log_in_with_a_pin_a_password_or_either() {
-    let mut browser = Browser::start("log_in").await;
+async fn browser_log_in_with_a_pin_a_password_or_either(backend: Backend) {
+    let mut browser = Browser::start(&format!("log_in_{backend}")).await;
     // The checker itself finds a critical violation (an image without a text alternative).
     browser
         .goto("data:text/html,<html lang=en><title>t</title><main><img src=x.png></main></html>")
@@ -56,7 +55,7 @@ async fn browser_log_in_with_a_pin_a_password_or_either() {
         found.iter().any(|v| v.starts_with("image-alt")),
         "{found:?}"
     );
-    let web = start_web(Backend::Sqlite, web_config()).await;
+    let web = start_web(backend, web_config()).await;
     browser.goto(&url(&web, "/")).await;
     assert_eq!(browser.path().await, "/login");
     browser.check_page("login").await;
@@ -84,24 +83,23 @@ async fn browser_log_in_with_a_pin_a_password_or_either() {
     // login_with = "pin": the PIN logs in, the password does not.
     let mut config = web_config();
     config.web.login_with = WebLogin::Pin;
-    let pin_only = start_web(Backend::Sqlite, config).await;
+    let pin_only = start_web(backend, config).await;
     log_in(&browser, &pin_only, JANE, JANE_PIN).await;
     assert_eq!(browser.path().await, "/account", "pin: the PIN");
     log_out(&mut browser).await;
     // login_with = "password": a patron without a password cannot log in with the PIN.
     let mut config = web_config();
     config.web.login_with = WebLogin::Password;
-    let password_only = start_web(Backend::Sqlite, config).await;
+    let password_only = start_web(backend, config).await;
     log_in(&browser, &password_only, JANE, JANE_PIN).await;
     assert_eq!(browser.path().await, "/login");
     assert!(browser.main_text().await.contains(NEUTRAL));
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn browser_wrong_secret_unknown_card_and_a_lock() {
-    let mut browser = Browser::start("refusals").await;
-    let web = start_web(Backend::Sqlite, web_config()).await;
+async fn browser_wrong_secret_unknown_card_and_a_lock(backend: Backend) {
+    let mut browser = Browser::start(&format!("refusals_{backend}")).await;
+    let web = start_web(backend, web_config()).await;
     log_in(&browser, &web, JANE, "5827").await;
     assert!(browser.main_text().await.contains(NEUTRAL));
     assert_eq!(
@@ -134,10 +132,9 @@ async fn browser_wrong_secret_unknown_card_and_a_lock() {
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn browser_default_pin_forced_change_then_sip2_takes_the_new_pin() {
-    let mut browser = Browser::start("change_pin").await;
-    let web = start_web(Backend::Sqlite, web_config()).await;
+async fn browser_default_pin_forced_change_then_sip2_takes_the_new_pin(backend: Backend) {
+    let mut browser = Browser::start(&format!("change_pin_{backend}")).await;
+    let web = start_web(backend, web_config()).await;
     log_in(&browser, &web, NEWMAN, NEWMAN_DEFAULT_PIN).await;
     assert_eq!(browser.path().await, "/change-pin");
     assert!(browser.main_text().await.contains("Your PIN is temporary."));
@@ -185,10 +182,9 @@ async fn browser_default_pin_forced_change_then_sip2_takes_the_new_pin() {
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn browser_sign_out_everywhere_else_log_out_and_idle_expiry() {
-    let mut browser = Browser::start("sessions").await;
-    let web = start_web(Backend::Sqlite, web_config()).await;
+async fn browser_sign_out_everywhere_else_log_out_and_idle_expiry(backend: Backend) {
+    let mut browser = Browser::start(&format!("sessions_{backend}")).await;
+    let web = start_web(backend, web_config()).await;
     let mut elsewhere = web.visitor();
     assert_eq!(elsewhere.log_in(JANE, JANE_PIN).await.status, 303);
     log_in(&browser, &web, JANE, JANE_PIN).await;
@@ -211,3 +207,10 @@ async fn browser_sign_out_everywhere_else_log_out_and_idle_expiry() {
     assert_eq!(browser.path().await, "/login");
     browser.close().await;
 }
+
+sip2auth::store_test_on_both_backends!(
+    browser_log_in_with_a_pin_a_password_or_either,
+    browser_wrong_secret_unknown_card_and_a_lock,
+    browser_default_pin_forced_change_then_sip2_takes_the_new_pin,
+    browser_sign_out_everywhere_else_log_out_and_idle_expiry,
+);

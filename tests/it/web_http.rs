@@ -267,6 +267,12 @@ async fn unknown_card_wrong_pin_and_no_pin_get_one_neutral_message(backend: Back
         pages.push(answer.body.replace(&csrf, "").replace(card, ""));
     }
     assert_eq!(pages[0], pages[1], "unknown card looks like a wrong PIN");
+    // And costs the same: an unknown card is checked against the dummy hash.
+    let before = web.server.auth.pool_counts();
+    web.visitor().log_in("21234000099998", "5827").await;
+    let after = web.server.auth.pool_counts();
+    assert_eq!(after.dummy_verifications, before.dummy_verifications + 1);
+    assert_eq!(after.verifications, before.verifications);
     assert_eq!(pages[0], pages[2], "no PIN on file looks like a wrong PIN");
 }
 

@@ -239,3 +239,40 @@ impl Accounts {
             .await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_shows_no_token_digest_or_csrf_token() {
+        let token = SessionToken::from_cookie(&"ab".repeat(32));
+        assert_eq!(format!("{token:?}"), "SessionToken([redacted])");
+        let session = WebSession {
+            digest_hex: "cd".repeat(32),
+            patron: PatronId(7),
+            card: "21234000012345".into(),
+            must_change: None,
+            csrf_token: "ef".repeat(32),
+        };
+        let shown = format!("{session:?}");
+        assert!(
+            !shown.contains("cdcd") && !shown.contains("efef"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn tokens_are_256_random_bits_in_hex() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_user_agent_is_kept_short_and_without_control_characters() {
+        let kept = clean_user_agent(&format!("Mozilla\r\n{}", "x".repeat(500)));
+        assert!(!kept.contains('\r') && kept.chars().count() == MAX_USER_AGENT_CHARS);
+    }
+}
