@@ -21,7 +21,8 @@
 //! server/     SIP2 over TCP: accept loop, limits, sessions (session/), Request -> Response
 //!             (answer/, with the table of what the server answers in answer/service.rs)
 //! http/       the web listener (axum): web/ the patron pages (log-in, My Account, changing the
-//!             PIN and the online password), templates/ and assets/ compiled into the binary
+//!             PIN and the online password), templates/, assets/ and the Fluent catalogues of
+//!             locales/ compiled into the binary
 //! ```
 //!
 //! # Dependency rule ("->" means "may use")

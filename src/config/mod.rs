@@ -178,8 +178,8 @@ impl Config {
         Ok(config)
     }
 
-    /// Makes the relative paths of a configuration file (pepper key files, a `sqlite:` database
-    /// path) relative to the file's directory, so the file works from any working directory.
+    /// Makes the relative paths of a configuration file (pepper key files, the web's locales
+    /// folder, a `sqlite:` database path) relative to the file's directory, so the file works from any working directory.
     /// The built-in defaults (no file) and environment overrides stay relative to the working
     /// directory.
     fn resolve_paths(&mut self, dir: &Path) {
@@ -191,6 +191,9 @@ impl Config {
             if key.file.is_relative() {
                 key.file = dir.join(&key.file);
             }
+        }
+        if !self.web.locales_dir.as_os_str().is_empty() && self.web.locales_dir.is_relative() {
+            self.web.locales_dir = dir.join(&self.web.locales_dir);
         }
         if let Some(url) = sqlite_url_in(self.database.url.expose_secret(), dir) {
             self.database.url = url.into();

@@ -4,7 +4,9 @@
 //!
 //! Uses nothing else in the crate.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -53,6 +55,12 @@ pub struct WebConfig {
     pub login_rate_window: Duration,
     /// Show the staff's block reason to a blocked patron on My Account.
     pub show_block_reason: bool,
+    /// A folder of Fluent catalogues `LANG.ftl` (read at start): each overrides the built-in
+    /// messages of its language or adds a language. Empty: none.
+    pub locales_dir: PathBuf,
+    /// Single messages per language (`[web.texts.es] log-out = "Cerrar sesión"`), over the
+    /// catalogues.
+    pub texts: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// Which credential the web log-in form takes.
@@ -83,6 +91,8 @@ impl Default for WebConfig {
             login_attempts_per_address: 60,
             login_rate_window: Duration::from_secs(15 * 60),
             show_block_reason: false,
+            locales_dir: PathBuf::new(),
+            texts: BTreeMap::new(),
         }
     }
 }
@@ -131,6 +141,36 @@ impl WebConfig {
         }
         if self.login_rate_window < Duration::from_secs(1) {
             at.push("login_rate_window", "must be at least 1s");
+        }
+        for (language, texts) in &self.texts {
+            if language.is_empty()
+                || !language
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                at.push(
+                    &format!("texts.{language}"),
+                    "must be a language tag such as es or zh-Hant",
+                );
+            }
+            for (id, text) in texts {
+                let valid_id = id.starts_with(|c: char| c.is_ascii_lowercase())
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                if !valid_id {
+                    at.push(
+                        &format!("texts.{language}.{id}"),
+                        "must be a message id such as log-out",
+                    );
+                }
+                if text.trim().is_empty() || text.chars().any(char::is_control) {
+                    at.push(
+                        &format!("texts.{language}.{id}"),
+                        "must be one line of text, not empty",
+                    );
+                }
+            }
         }
         for (key, text) in [
             ("library_name", &self.library_name),

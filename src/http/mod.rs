@@ -35,6 +35,8 @@ pub enum Error {
     LocalAddress(#[source] std::io::Error),
     #[error("the web listener failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("web pages' languages: {0}")]
+    Languages(#[from] web::CatalogueError),
 }
 
 /// The shared handles the web pages use (built once, by `app`).
@@ -62,7 +64,7 @@ impl WebServer {
             .map_err(|source| Error::Bind { address, source })?;
         let bound = listener.local_addr().map_err(Error::LocalAddress)?;
         let origin = config.web.origin(bound);
-        let router = web::router(config, &origin, handles);
+        let router = web::router(config, &origin, handles)?;
         Ok(WebServer {
             listener,
             router,

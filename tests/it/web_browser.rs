@@ -214,3 +214,47 @@ sip2auth::store_test_on_both_backends!(
     browser_default_pin_forced_change_then_sip2_takes_the_new_pin,
     browser_sign_out_everywhere_else_log_out_and_idle_expiry,
 );
+
+/// The main flow in the second language, chosen with the switch on the page.
+async fn browser_main_flow_in_spanish(backend: Backend) {
+    let mut browser = Browser::start(&format!("spanish_{backend}")).await;
+    let web = start_web(backend, web_config()).await;
+    browser.goto(&url(&web, "/login")).await;
+    browser.follow("a[hreflang=es]").await;
+    assert_eq!(browser.attr("html", "lang").await.as_deref(), Some("es"));
+    assert!(browser.main_text().await.contains("Entrar en Mi cuenta"));
+    browser.check_page("login-es").await;
+    log_in(&browser, &web, JANE, "5827").await;
+    assert!(browser
+        .main_text()
+        .await
+        .contains("El número de carné o el PIN/contraseña no es correcto."));
+    browser.check_page("wrong-pin-es").await;
+    log_in(&browser, &web, JANE, JANE_PIN).await;
+    assert_eq!(browser.path().await, "/account");
+    assert!(browser.main_text().await.contains("Mi cuenta"));
+    browser.check_page("my-account-es").await;
+    browser.follow("#change-pin").await;
+    change(&browser, JANE_PIN, "1234", "1235").await;
+    assert_eq!(
+        browser.text("#new-error-1").await,
+        "El PIN no puede ser una secuencia como 1234"
+    );
+    assert!(browser
+        .text("#confirm-error-1")
+        .await
+        .contains("no coinciden"));
+    browser.check_page("change-pin-es").await;
+    change(&browser, JANE_PIN, "5827", "5827").await;
+    assert!(browser.main_text().await.contains("Su PIN ha cambiado."));
+    assert!(web.sip2_accepts(JANE, "5827").await);
+    browser.follow("#logout").await;
+    assert!(browser
+        .main_text()
+        .await
+        .contains("Ha salido de su cuenta."));
+    browser.check_page("logged-out-es").await;
+    browser.close().await;
+}
+
+sip2auth::store_test_on_both_backends!(browser_main_flow_in_spanish);

@@ -506,3 +506,50 @@ sip2auth::store_test_on_both_backends!(
     idle_and_absolute_lifetimes_end_a_session,
     a_default_pin_leads_only_to_the_change_page,
 );
+
+async fn the_pages_follow_accept_language_and_the_switch_on_every_page(backend: Backend) {
+    let web = start_web(backend, web_config()).await;
+    let mut visitor = web.visitor();
+    let english = visitor.get("/login").await;
+    assert!(english.body.contains(r#"<html lang="en">"#));
+    assert!(english
+        .body
+        .contains(r#"href="/login?lang=es" lang="es" hreflang="es">Español</a>"#));
+    let spanish = visitor
+        .get_with("/login", &[("accept-language", "es-MX,es;q=0.9,en;q=0.4")])
+        .await;
+    assert!(spanish.body.contains(r#"<html lang="es">"#));
+    assert!(spanish.body.contains("Entrar en Mi cuenta"));
+    // A choice on the page wins over Accept-Language, and is remembered.
+    let chosen = visitor
+        .get_with("/login?lang=en", &[("accept-language", "es")])
+        .await;
+    assert!(chosen.body.contains("Log in to My Account"));
+    assert!(chosen
+        .set_cookies()
+        .iter()
+        .any(|c| c.starts_with("sip2auth-lang=en;")));
+    let remembered = visitor
+        .get_with("/login", &[("accept-language", "es")])
+        .await;
+    assert!(remembered.body.contains("Log in to My Account"));
+    // In Spanish, rule refusals are Spanish too, each at its field.
+    visitor.get("/login?lang=es").await;
+    assert_eq!(visitor.log_in(JANE, JANE_PIN).await.status, 303);
+    let account = visitor.get("/account").await;
+    assert!(account.body.contains("Mi cuenta") && account.body.contains("Buena:"));
+    assert!(account.body.contains(r#"href="/account?lang=en""#));
+    let refused = visitor.change_pin(JANE_PIN, "1234", "1234").await;
+    assert!(
+        refused
+            .body
+            .contains("El PIN no puede ser una secuencia como 1234"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("El PIN es uno de los más usados"));
+}
+
+sip2auth::store_test_on_both_backends!(
+    the_pages_follow_accept_language_and_the_switch_on_every_page
+);

@@ -12,14 +12,16 @@ use axum::extract::State;
 use axum::http::header::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
 
+use super::i18n::Lang;
 use super::pages::{html, Field, FormPage, Link};
-use super::{text, user_agent, Shared, Site};
+use super::{text, user_agent, PageLang, Shared, Site};
 use crate::accounts::web::{
     ChangeOutcome, ChangeRefusal, CredentialKind, NewSecret, OldRefusal, WebSession,
 };
 
-/// The words and field settings of one change page.
+/// The words (message ids) and field settings of one change page.
 struct Wording {
     title: &'static str,
     action: &'static str,
@@ -73,6 +75,7 @@ fn wording(kind: CredentialKind, has_password: bool) -> Wording {
 impl Site {
     fn change_page(
         &self,
+        l: &Lang<'_>,
         kind: CredentialKind,
         session: &WebSession,
         has_password: bool,
@@ -80,63 +83,71 @@ impl Site {
     ) -> Response {
         let words = wording(kind, has_password);
         let old_numeric = words.numeric || !has_password;
+        let hint = |id: &str| {
+            if id.is_empty() {
+                String::new()
+            } else {
+                l.t(id)
+            }
+        };
         let mut old = Field::secret(
             "old",
-            words.old_label,
-            words.old_hint,
+            l.t(words.old_label),
+            hint(words.old_hint),
             "current-password",
             old_numeric,
         );
         match refusal.old {
-            Some(OldRefusal::Wrong) => old = old.with_error(text::WRONG_OLD),
-            Some(OldRefusal::NothingTyped) => old = old.with_error(text::ENTER_OLD),
+            Some(OldRefusal::Wrong) => old = old.with_error(l.t(text::WRONG_OLD)),
+            Some(OldRefusal::NothingTyped) => old = old.with_error(l.t(text::ENTER_OLD)),
             Some(OldRefusal::Locked { until }) => {
                 old = old.with_error(match until {
-                    Some(until) => text::locked_until(until),
-                    None => text::LOCKED_RESET.into(),
+                    Some(until) => text::locked_until(l, until),
+                    None => l.t(text::LOCKED_RESET),
                 });
             }
             None => {}
         }
         let mut new = Field::secret(
             "new",
-            words.new_label,
-            words.new_hint,
+            l.t(words.new_label),
+            hint(words.new_hint),
             "new-password",
             words.numeric,
         );
         if refusal.new_missing {
-            new = new.with_error(text::ENTER_NEW);
+            new = new.with_error(l.t(text::ENTER_NEW));
         }
         for rejection in &refusal.new {
-            new = new.with_error(rejection.to_string());
+            new = new.with_error(text::rejection(l, rejection));
         }
         let mut confirm = Field::secret(
             "confirm",
-            words.confirm_label,
-            "",
+            l.t(words.confirm_label),
+            String::new(),
             "new-password",
             words.numeric,
         );
         if refusal.confirm_mismatch {
-            confirm = confirm.with_error(text::MISMATCH);
+            confirm = confirm.with_error(l.t(text::MISMATCH));
         }
-        let fields = vec![Field::card(session.card(), true), old, new, confirm];
+        let fields = vec![Field::card(l, session.card(), true), old, new, confirm];
         let mut page = FormPage::new(
-            self.chrome(words.title, Some(session)),
+            l,
+            self.chrome(l, l.t(words.title), Some(session), words.action),
             words.action,
             session.csrf_token(),
             fields,
         );
-        page.submit = words.submit;
+        page.submit = l.t(words.submit);
         if session.must_change() == Some(kind) {
-            page.notices.push(words.forced.to_owned());
+            page.notices.push(l.t(words.forced));
         }
-        page.after.push(text::DIFFERENCE.into());
+        page.after.push(l.t(text::DIFFERENCE));
         if session.must_change().is_none() {
             page.links.push(Link {
                 href: "/account",
-                text: text::BACK_TO_START,
+                text: l.t(text::BACK_TO_START),
             });
         }
         html(StatusCode::OK, &page)
@@ -145,10 +156,11 @@ impl Site {
     /// The session of a change page, unless it must change the other credential first.
     async fn change_session(
         &self,
+        l: &Lang<'_>,
         kind: CredentialKind,
         headers: &HeaderMap,
     ) -> Result<WebSession, Response> {
-        let session = self.require_session(headers).await?;
+        let session = self.require_session(l, headers).await?;
         match session.must_change() {
             Some(required) if required != kind => Err(self
                 .forced_change(&session)
@@ -157,37 +169,40 @@ impl Site {
         }
     }
 
-    async fn has_password(&self, session: &WebSession) -> Result<bool, Response> {
+    async fn has_password(&self, l: &Lang<'_>, session: &WebSession) -> Result<bool, Response> {
         self.accounts
             .web_account(session)
             .await
             .map(|view| view.password != crate::accounts::web::CredentialState::NotSet)
-            .map_err(|err| self.unavailable(&err))
+            .map_err(|err| self.unavailable(l, &err))
     }
 }
 
-async fn show(site: Shared, kind: CredentialKind, headers: HeaderMap) -> Response {
-    let session = match site.change_session(kind, &headers).await {
+async fn show(site: Shared, page: PageLang, kind: CredentialKind, headers: HeaderMap) -> Response {
+    let l = site.lang(&page);
+    let session = match site.change_session(&l, kind, &headers).await {
         Ok(session) => session,
         Err(response) => return response,
     };
-    match site.has_password(&session).await {
-        Ok(has) => site.change_page(kind, &session, has, &ChangeRefusal::default()),
+    match site.has_password(&l, &session).await {
+        Ok(has) => site.change_page(&l, kind, &session, has, &ChangeRefusal::default()),
         Err(response) => response,
     }
 }
 
 async fn change(
     site: Shared,
+    page: PageLang,
     kind: CredentialKind,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let session = match site.change_session(kind, &headers).await {
+    let l = site.lang(&page);
+    let session = match site.change_session(&l, kind, &headers).await {
         Ok(session) => session,
         Err(response) => return response,
     };
-    let form = match site.session_form(&session, &headers, body) {
+    let form = match site.session_form(&l, &session, &headers, body) {
         Ok(form) => form,
         Err(response) => return response,
     };
@@ -196,9 +211,9 @@ async fn change(
         form.secret("new"),
         form.secret("confirm"),
     ) else {
-        return site.bad_request(text::BAD_FORM);
+        return site.bad_request(&l, text::BAD_FORM);
     };
-    let has_password = match site.has_password(&session).await {
+    let has_password = match site.has_password(&l, &session).await {
         Ok(has) => has,
         Err(response) => return response,
     };
@@ -225,39 +240,50 @@ async fn change(
             site.with_session_cookie(Redirect::to(to).into_response(), &token)
         }
         Ok(ChangeOutcome::Refused(refusal)) => {
-            site.change_page(kind, &session, has_password, &refusal)
+            site.change_page(&l, kind, &session, has_password, &refusal)
         }
         Ok(ChangeOutcome::Busy) => site.message(
+            &l,
             StatusCode::SERVICE_UNAVAILABLE,
             text::BUSY_TITLE,
-            vec![text::BUSY.into()],
+            vec![l.t(text::BUSY)],
             Vec::new(),
             Some(&session),
         ),
-        Err(err) => site.unavailable(&err),
+        Err(err) => site.unavailable(&l, &err),
     }
 }
 
-pub(crate) async fn pin_form(State(site): State<Shared>, headers: HeaderMap) -> Response {
-    show(site, CredentialKind::Pin, headers).await
+pub(crate) async fn pin_form(
+    State(site): State<Shared>,
+    Extension(page): Extension<PageLang>,
+    headers: HeaderMap,
+) -> Response {
+    show(site, page, CredentialKind::Pin, headers).await
 }
 
 pub(crate) async fn pin_submit(
     State(site): State<Shared>,
+    Extension(page): Extension<PageLang>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    change(site, CredentialKind::Pin, headers, body).await
+    change(site, page, CredentialKind::Pin, headers, body).await
 }
 
-pub(crate) async fn password_form(State(site): State<Shared>, headers: HeaderMap) -> Response {
-    show(site, CredentialKind::Password, headers).await
+pub(crate) async fn password_form(
+    State(site): State<Shared>,
+    Extension(page): Extension<PageLang>,
+    headers: HeaderMap,
+) -> Response {
+    show(site, page, CredentialKind::Password, headers).await
 }
 
 pub(crate) async fn password_submit(
     State(site): State<Shared>,
+    Extension(page): Extension<PageLang>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    change(site, CredentialKind::Password, headers, body).await
+    change(site, page, CredentialKind::Password, headers, body).await
 }

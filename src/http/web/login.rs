@@ -13,12 +13,14 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::{self, HeaderMap};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::cookies::Cookie;
+use super::i18n::Lang;
 use super::pages::{html, Field, FormPage, Link};
-use super::{guard, text, user_agent, Shared, Site};
+use super::{guard, text, user_agent, PageLang, Shared, Site};
 use crate::accounts::web::{random_token, LogInOutcome, LogInRefusal};
 use crate::config::WebLogin;
 
@@ -39,33 +41,46 @@ struct Shown<'a> {
 }
 
 impl Site {
-    fn secret_field(&self) -> Field {
+    fn secret_field(&self, l: &Lang<'_>) -> Field {
         let (label, numeric) = match self.web.login_with {
             WebLogin::Pin => (text::PIN, true),
             WebLogin::Password => (text::PASSWORD, false),
             WebLogin::Either => (text::EITHER, false),
         };
-        Field::secret("secret", label, "", "current-password", numeric)
+        Field::secret(
+            "secret",
+            l.t(label),
+            String::new(),
+            "current-password",
+            numeric,
+        )
     }
 
-    fn login_page(&self, status: StatusCode, csrf: &str, shown: Shown<'_>) -> Response {
-        let mut card = Field::card(shown.card, false);
+    fn login_page(
+        &self,
+        l: &Lang<'_>,
+        status: StatusCode,
+        csrf: &str,
+        shown: Shown<'_>,
+    ) -> Response {
+        let mut card = Field::card(l, shown.card, false);
         if let Some(error) = shown.card_error {
-            card = card.with_error(error);
+            card = card.with_error(l.t(error));
         }
-        let mut secret = self.secret_field();
+        let mut secret = self.secret_field(l);
         if let Some(error) = shown.secret_error {
-            secret = secret.with_error(error);
+            secret = secret.with_error(l.t(error));
         }
         let mut page = FormPage::new(
-            self.chrome(text::LOG_IN, None),
+            l,
+            self.chrome(l, l.t(text::LOG_IN), None, "/login"),
             "/login",
             csrf,
             vec![card, secret],
         );
-        page.notices.extend(shown.notice.map(str::to_owned));
+        page.notices.extend(shown.notice.map(|id| l.t(id)));
         if self.web.login_with == WebLogin::Either {
-            page.after.push(text::DIFFERENCE.into());
+            page.after.push(l.t(text::DIFFERENCE));
         }
         if !self.web.help_text.is_empty() {
             page.after.push(self.web.help_text.clone());
@@ -77,18 +92,19 @@ impl Site {
         response
     }
 
-    fn locked_page(&self, until: Option<chrono::DateTime<chrono::Utc>>) -> Response {
+    fn locked_page(&self, l: &Lang<'_>, until: Option<chrono::DateTime<chrono::Utc>>) -> Response {
         let first = match until {
-            Some(until) => text::locked_until(until),
-            None => text::LOCKED_RESET.into(),
+            Some(until) => text::locked_until(l, until),
+            None => l.t(text::LOCKED_RESET),
         };
         self.message(
+            l,
             StatusCode::OK,
             text::LOCKED_TITLE,
-            vec![first, text::LOCK_HELP.into()],
+            vec![first, l.t(text::LOCK_HELP)],
             vec![Link {
                 href: "/login",
-                text: text::LOG_IN,
+                text: l.t(text::LOG_IN),
             }],
             None,
         )
@@ -98,10 +114,12 @@ impl Site {
 /// GET /login: the form (or My Account when already logged in).
 pub(crate) async fn form(
     State(site): State<Shared>,
+    Extension(page): Extension<PageLang>,
     Query(query): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Response {
-    match site.session(&headers).await {
+    let l = site.lang(&page);
+    match site.session(&l, &headers).await {
         Ok(Some(_)) => return Redirect::to("/account").into_response(),
         Ok(None) => {}
         Err(response) => return response,
@@ -113,6 +131,7 @@ pub(crate) async fn form(
         .map_or_else(random_token, str::to_owned);
     let notice = query.ended.is_some().then_some(text::SESSION_ENDED);
     site.login_page(
+        &l,
         StatusCode::OK,
         &csrf,
         Shown {
@@ -125,25 +144,27 @@ pub(crate) async fn form(
 /// POST /login.
 pub(crate) async fn submit(
     State(site): State<Shared>,
+    Extension(page): Extension<PageLang>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let form = match site.posted(&headers, body) {
+    let l = site.lang(&page);
+    let form = match site.posted(&l, &headers, body) {
         Ok(form) => form,
         Err(response) => return response,
     };
     let expected = site.jar.read(&headers, Cookie::LoginForm).unwrap_or("");
     let sent = form.text("csrf").unwrap_or("");
     if !guard::csrf_matches(sent, expected) {
-        return site.forbidden();
+        return site.forbidden(&l);
     }
     let (Ok(card), Ok(secret)) = (form.text("card"), form.secret("secret")) else {
-        return site.bad_request(text::BAD_FORM);
+        return site.bad_request(&l, text::BAD_FORM);
     };
     let card = card.trim();
     if !card.is_empty() && crate::accounts::import::check_card(card).is_err() {
-        return site.bad_request(text::BAD_CARD);
+        return site.bad_request(&l, text::BAD_CARD);
     }
     if card.is_empty() || secret.expose_secret().is_empty() {
         let shown = Shown {
@@ -155,10 +176,10 @@ pub(crate) async fn submit(
                 .then_some(text::ENTER_SECRET),
             notice: None,
         };
-        return site.login_page(StatusCode::OK, expected, shown);
+        return site.login_page(&l, StatusCode::OK, expected, shown);
     }
     if let Err(wait) = site.addresses.count(peer.ip()) {
-        return site.too_many(wait);
+        return site.too_many(&l, wait);
     }
     let outcome = match site
         .accounts
@@ -166,7 +187,7 @@ pub(crate) async fn submit(
         .await
     {
         Ok(outcome) => outcome,
-        Err(err) => return site.unavailable(&err),
+        Err(err) => return site.unavailable(&l, &err),
     };
     match outcome {
         LogInOutcome::LoggedIn { token, session } => {
@@ -184,34 +205,35 @@ pub(crate) async fn submit(
                 .append(header::SET_COOKIE, site.jar.clear(Cookie::LoginForm));
             response
         }
-        LogInOutcome::Refused(refusal) => refused(&site, expected, card, refusal),
+        LogInOutcome::Refused(refusal) => refused(&site, &l, expected, card, refusal),
     }
 }
 
-fn refused(site: &Site, csrf: &str, card: &str, refusal: LogInRefusal) -> Response {
+fn refused(site: &Site, l: &Lang<'_>, csrf: &str, card: &str, refusal: LogInRefusal) -> Response {
     let shown = |error: &'static str| Shown {
         card,
         secret_error: Some(error),
         ..Shown::default()
     };
     match refusal {
-        LogInRefusal::Neutral => site.login_page(StatusCode::OK, csrf, shown(text::NEUTRAL)),
+        LogInRefusal::Neutral => site.login_page(l, StatusCode::OK, csrf, shown(text::NEUTRAL)),
         LogInRefusal::NothingTyped => {
-            site.login_page(StatusCode::OK, csrf, shown(text::ENTER_SECRET))
+            site.login_page(l, StatusCode::OK, csrf, shown(text::ENTER_SECRET))
         }
         LogInRefusal::TemporaryExpired => {
-            site.login_page(StatusCode::OK, csrf, shown(text::TEMPORARY_EXPIRED))
+            site.login_page(l, StatusCode::OK, csrf, shown(text::TEMPORARY_EXPIRED))
         }
         LogInRefusal::ResetRequired => {
-            site.login_page(StatusCode::OK, csrf, shown(text::RESET_REQUIRED))
+            site.login_page(l, StatusCode::OK, csrf, shown(text::RESET_REQUIRED))
         }
-        LogInRefusal::Locked { until } => site.locked_page(until),
-        LogInRefusal::TooMany { retry_after } => site.too_many(retry_after),
+        LogInRefusal::Locked { until } => site.locked_page(l, until),
+        LogInRefusal::TooMany { retry_after } => site.too_many(l, retry_after),
         LogInRefusal::Busy => {
             let mut response = site.message(
+                l,
                 StatusCode::SERVICE_UNAVAILABLE,
                 text::BUSY_TITLE,
-                vec![text::BUSY.into()],
+                vec![l.t(text::BUSY)],
                 Vec::new(),
                 None,
             );
@@ -226,27 +248,30 @@ fn refused(site: &Site, csrf: &str, card: &str, refusal: LogInRefusal) -> Respon
 /// POST /logout: ends the session and says so.
 pub(crate) async fn log_out(
     State(site): State<Shared>,
+    Extension(page): Extension<PageLang>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let session = match site.session(&headers).await {
+    let l = site.lang(&page);
+    let session = match site.session(&l, &headers).await {
         Ok(Some(session)) => session,
         Ok(None) => return Redirect::to("/login").into_response(),
         Err(response) => return response,
     };
-    if let Err(response) = site.session_form(&session, &headers, body) {
+    if let Err(response) = site.session_form(&l, &session, &headers, body) {
         return response;
     }
     if let Err(err) = site.accounts.end_web_session(&session).await {
-        return site.unavailable(&err);
+        return site.unavailable(&l, &err);
     }
     let mut response = site.message(
+        &l,
         StatusCode::OK,
         text::LOGGED_OUT_TITLE,
-        vec![text::LOGGED_OUT.into()],
+        vec![l.t(text::LOGGED_OUT)],
         vec![Link {
             href: "/login",
-            text: text::LOG_IN_AGAIN,
+            text: l.t(text::LOG_IN_AGAIN),
         }],
         None,
     );

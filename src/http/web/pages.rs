@@ -8,28 +8,40 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::i18n::Lang;
 use super::text;
 
 /// What every page shares: language, title, the library's name, logo and contact, and the
 /// log-out form when a patron is logged in.
 #[derive(Debug, Clone)]
 pub(crate) struct Chrome {
-    pub(crate) lang: &'static str,
+    pub(crate) lang: String,
     pub(crate) title: String,
     pub(crate) library: String,
     pub(crate) logo_url: String,
     pub(crate) contact: String,
     pub(crate) signed_in: bool,
     pub(crate) csrf: String,
-    pub(crate) log_out: &'static str,
-    pub(crate) skip: &'static str,
+    pub(crate) log_out: String,
+    pub(crate) skip: String,
+    pub(crate) languages_label: String,
+    pub(crate) languages: Vec<LanguageChoice>,
+}
+
+/// One entry of the language switch.
+#[derive(Debug, Clone)]
+pub(crate) struct LanguageChoice {
+    pub(crate) tag: String,
+    pub(crate) name: String,
+    pub(crate) href: String,
+    pub(crate) current: bool,
 }
 
 /// A link in a page's text.
 #[derive(Debug, Clone)]
 pub(crate) struct Link {
     pub(crate) href: &'static str,
-    pub(crate) text: &'static str,
+    pub(crate) text: String,
 }
 
 /// An entry of the error summary, linking to its field.
@@ -44,8 +56,8 @@ pub(crate) struct ErrorLink {
 pub(crate) struct Field {
     pub(crate) id: &'static str,
     pub(crate) name: &'static str,
-    pub(crate) label: &'static str,
-    pub(crate) hint: &'static str,
+    pub(crate) label: String,
+    pub(crate) hint: String,
     pub(crate) input_type: &'static str,
     pub(crate) autocomplete: &'static str,
     pub(crate) inputmode: &'static str,
@@ -59,12 +71,16 @@ pub(crate) struct Field {
 
 impl Field {
     /// The card number field (`autocomplete=username`, numeric keypad, never `type=number`).
-    pub(crate) fn card(value: &str, readonly: bool) -> Field {
+    pub(crate) fn card(l: &Lang<'_>, value: &str, readonly: bool) -> Field {
         Field {
             id: "card",
             name: "card",
-            label: text::CARD,
-            hint: if readonly { "" } else { text::CARD_HINT },
+            label: l.t(text::CARD),
+            hint: if readonly {
+                String::new()
+            } else {
+                l.t(text::CARD_HINT)
+            },
             input_type: "text",
             autocomplete: "username",
             inputmode: "numeric",
@@ -79,8 +95,8 @@ impl Field {
     /// A PIN or password field; `numeric` brings the numeric keypad (PINs).
     pub(crate) fn secret(
         id: &'static str,
-        label: &'static str,
-        hint: &'static str,
+        label: String,
+        hint: String,
         autocomplete: &'static str,
         numeric: bool,
     ) -> Field {
@@ -130,17 +146,23 @@ pub(crate) struct FormPage {
     pub(crate) action: &'static str,
     pub(crate) csrf: String,
     pub(crate) fields: Vec<Field>,
-    pub(crate) submit: &'static str,
+    pub(crate) submit: String,
     pub(crate) after: Vec<String>,
     pub(crate) links: Vec<Link>,
-    pub(crate) problem: &'static str,
-    pub(crate) show: &'static str,
-    pub(crate) hide: &'static str,
+    pub(crate) problem: String,
+    pub(crate) show: String,
+    pub(crate) hide: String,
 }
 
 impl FormPage {
     /// A form page; the error summary is made from the fields' errors.
-    pub(crate) fn new(page: Chrome, action: &'static str, csrf: &str, fields: Vec<Field>) -> Self {
+    pub(crate) fn new(
+        l: &Lang<'_>,
+        page: Chrome,
+        action: &'static str,
+        csrf: &str,
+        fields: Vec<Field>,
+    ) -> Self {
         let fields: Vec<Field> = fields.into_iter().map(Field::described).collect();
         let errors = fields
             .iter()
@@ -158,12 +180,12 @@ impl FormPage {
             action,
             csrf: csrf.to_owned(),
             fields,
-            submit: text::LOG_IN_BUTTON,
+            submit: l.t(text::LOG_IN_BUTTON),
             after: Vec::new(),
             links: Vec::new(),
-            problem: text::PROBLEM,
-            show: text::SHOW,
-            hide: text::HIDE,
+            problem: l.t(text::PROBLEM),
+            show: l.t(text::SHOW),
+            hide: l.t(text::HIDE),
         }
     }
 }
@@ -180,33 +202,33 @@ pub(crate) struct MessagePage {
 /// The labels of My Account.
 #[derive(Debug, Clone)]
 pub(crate) struct AccountLabels {
-    pub(crate) name: &'static str,
-    pub(crate) card: &'static str,
-    pub(crate) expires: &'static str,
-    pub(crate) standing: &'static str,
-    pub(crate) fines: &'static str,
-    pub(crate) fine_limit: &'static str,
-    pub(crate) credentials: &'static str,
-    pub(crate) change_pin: &'static str,
-    pub(crate) change_password: &'static str,
-    pub(crate) sessions: &'static str,
-    pub(crate) sign_out_others: &'static str,
+    pub(crate) name: String,
+    pub(crate) card: String,
+    pub(crate) expires: String,
+    pub(crate) standing: String,
+    pub(crate) fines: String,
+    pub(crate) fine_limit: String,
+    pub(crate) credentials: String,
+    pub(crate) change_pin: String,
+    pub(crate) change_password: String,
+    pub(crate) sessions: String,
+    pub(crate) sign_out_others: String,
 }
 
 impl AccountLabels {
-    pub(crate) fn english() -> Self {
+    pub(crate) fn new(l: &Lang<'_>) -> Self {
         AccountLabels {
-            name: text::NAME,
-            card: text::CARD_SHORT,
-            expires: text::EXPIRES,
-            standing: text::STANDING,
-            fines: text::FINES,
-            fine_limit: text::FINE_LIMIT,
-            credentials: text::CREDENTIALS,
-            change_pin: text::CHANGE_PIN,
-            change_password: text::CHANGE_PASSWORD,
-            sessions: text::SESSIONS,
-            sign_out_others: text::SIGN_OUT_OTHERS,
+            name: l.t(text::NAME),
+            card: l.t(text::CARD_SHORT),
+            expires: l.t(text::EXPIRES),
+            standing: l.t(text::STANDING),
+            fines: l.t(text::FINES),
+            fine_limit: l.t(text::FINE_LIMIT),
+            credentials: l.t(text::CREDENTIALS),
+            change_pin: l.t(text::CHANGE_PIN),
+            change_password: l.t(text::CHANGE_PASSWORD),
+            sessions: l.t(text::SESSIONS),
+            sign_out_others: l.t(text::SIGN_OUT_OTHERS),
         }
     }
 }
@@ -226,7 +248,7 @@ pub(crate) struct AccountPage {
     pub(crate) fine_limit: String,
     pub(crate) pin_state: String,
     pub(crate) password_state: String,
-    pub(crate) difference: &'static str,
+    pub(crate) difference: String,
     pub(crate) sessions: Vec<String>,
 }
 

@@ -1,106 +1,97 @@
-//! Every patron-facing sentence of the web pages, in one place (English), so that the pages
-//! hold no text of their own. Rule refusals come from `auth` (the same sentences as the command
-//! line and the import).
+//! The message ids of every patron-facing sentence of the web pages (the texts are in the
+//! Fluent catalogues, `src/http/locales/`, see `i18n`), and the sentences made from values:
+//! times, locks, standing, credential states. Rule refusals come from `auth` (the same rule code
+//! as the command line and the import): English uses `auth`'s own sentences, other languages
+//! their catalogue's translation of each rule.
 //!
 //! Uses `accounts` and `auth` value types only.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use fluent_bundle::FluentValue;
 
+use super::i18n::Lang;
 use crate::accounts::web::{CredentialState, StandingNote};
+use crate::auth::{PasswordRejection, PinRejection, Rejection};
 
-pub(crate) const LOG_IN: &str = "Log in to My Account";
-pub(crate) const LOG_IN_BUTTON: &str = "Log in";
-pub(crate) const LOG_OUT: &str = "Log out";
-pub(crate) const MY_ACCOUNT: &str = "My Account";
-pub(crate) const CARD: &str = "Library card number";
-pub(crate) const CARD_HINT: &str = "The number under the barcode on your card.";
-pub(crate) const PIN: &str = "PIN";
-pub(crate) const PASSWORD: &str = "Online password";
-pub(crate) const EITHER: &str = "PIN or online password";
-pub(crate) const SHOW: &str = "Show";
-pub(crate) const PROBLEM: &str = "There is a problem";
-pub(crate) const NEUTRAL: &str =
-    "The card number or the PIN/password is not right. Check both and try again.";
-pub(crate) const ENTER_CARD: &str = "Enter your library card number.";
-pub(crate) const ENTER_SECRET: &str = "Enter your PIN or online password.";
-pub(crate) const CHANGE_PIN: &str = "Change PIN";
-pub(crate) const CHANGE_PASSWORD: &str = "Change online password";
-pub(crate) const OLD_PIN: &str = "Current PIN";
-pub(crate) const OLD_PASSWORD: &str = "Current online password";
-pub(crate) const OLD_PIN_FOR_PASSWORD: &str = "Your PIN";
-pub(crate) const OLD_PIN_FOR_PASSWORD_HINT: &str =
-    "You have no online password yet: confirm with your PIN.";
-pub(crate) const NEW_PIN: &str = "New PIN";
-pub(crate) const NEW_PIN_HINT: &str =
-    "4 to 12 digits; no repeats or sequences such as 1212, 2222 or 1234.";
-pub(crate) const CONFIRM_PIN: &str = "New PIN again";
-pub(crate) const NEW_PASSWORD: &str = "New online password";
-pub(crate) const NEW_PASSWORD_HINT: &str =
-    "At least 8 characters with upper and lower case, a digit and a special character; not your PIN.";
-pub(crate) const CONFIRM_PASSWORD: &str = "New online password again";
-pub(crate) const SAVE_PIN: &str = "Change PIN";
-pub(crate) const SAVE_PASSWORD: &str = "Change online password";
-pub(crate) const WRONG_OLD: &str = "This is not your current one. Check it and try again.";
-pub(crate) const ENTER_OLD: &str = "Enter your current one.";
-pub(crate) const ENTER_NEW: &str = "Enter the new one.";
-pub(crate) const MISMATCH: &str = "The two entries are not the same. Type the new one twice.";
-pub(crate) const DIFFERENCE: &str = "Your PIN is what self-checks and PC booking take; the online \
-    password is separate from it and is what the web uses.";
-pub(crate) const MUST_CHANGE_PIN: &str =
-    "Your PIN is temporary. Choose a new PIN now: you can use My Account once it is changed.";
-pub(crate) const MUST_CHANGE_PASSWORD: &str = "Your online password is temporary. Choose a new \
-    one now: you can use My Account once it is changed.";
-pub(crate) const CHANGED_PIN: &str =
-    "Your PIN is changed. Use the new PIN from now on, here and at the self-check.";
-pub(crate) const CHANGED_PASSWORD: &str = "Your online password is changed.";
-pub(crate) const SIGNED_OUT_OTHERS: &str = "Every other session is signed out.";
-pub(crate) const SESSION_ENDED: &str =
-    "Your session ended (for your safety, after a while without use). Log in again.";
-pub(crate) const LOGGED_OUT_TITLE: &str = "You are logged out";
-pub(crate) const LOGGED_OUT: &str =
-    "You are logged out. On a shared computer, also close the browser window.";
-pub(crate) const LOG_IN_AGAIN: &str = "Log in again";
-pub(crate) const LOCKED_TITLE: &str = "Account locked";
-pub(crate) const LOCKED_RESET: &str =
-    "Too many wrong attempts. It stays locked until library staff unlock it or you reset it online.";
-pub(crate) const LOCK_HELP: &str =
-    "Library staff can unlock it at any desk, and a PIN reset unlocks it too.";
-pub(crate) const TEMPORARY_EXPIRED: &str =
-    "Your temporary PIN has expired. Please ask library staff for a new one.";
-pub(crate) const RESET_REQUIRED: &str =
-    "Your PIN must be reset before you can log in. Please ask library staff.";
-pub(crate) const TOO_MANY_TITLE: &str = "Too many attempts";
-pub(crate) const BUSY_TITLE: &str = "Busy";
-pub(crate) const BUSY: &str = "The service is busy. Please try again in a few seconds.";
-pub(crate) const UNAVAILABLE_TITLE: &str = "Service unavailable";
-pub(crate) const UNAVAILABLE: &str = "The service is unavailable. Please try again later.";
-pub(crate) const BAD_REQUEST_TITLE: &str = "The form could not be read";
-pub(crate) const BAD_CARD: &str = "A library card number has 1 to 64 letters or digits, without \
-    spaces, | or control characters. Go back and check it.";
-pub(crate) const BAD_FORM: &str =
-    "The form sent could not be read. Go back, reload the page and try again.";
-pub(crate) const FORBIDDEN_TITLE: &str = "The form has expired";
-pub(crate) const FORBIDDEN: &str = "For your safety this form could not be accepted (it may be \
-    old, or sent from another site). Reload the page and try again.";
-pub(crate) const TOO_LARGE_TITLE: &str = "Too much data";
-pub(crate) const TOO_LARGE: &str = "The form sent was too large.";
-pub(crate) const NOT_FOUND_TITLE: &str = "Page not found";
-pub(crate) const NOT_FOUND: &str = "There is no page at this address.";
-pub(crate) const BACK_TO_START: &str = "Go to My Account";
-pub(crate) const NAME: &str = "Name";
-pub(crate) const CARD_SHORT: &str = "Card";
-pub(crate) const STANDING: &str = "Standing";
-pub(crate) const EXPIRES: &str = "Card valid until";
-pub(crate) const NO_EXPIRY: &str = "No expiry date";
-pub(crate) const FINES: &str = "Fines owed";
-pub(crate) const FINE_LIMIT: &str = "Borrowing stops above";
-pub(crate) const NO_LIMIT: &str = "No limit";
-pub(crate) const SESSIONS: &str = "Where you are logged in";
-pub(crate) const THIS_SESSION: &str = "this browser";
-pub(crate) const STARTED: &str = "logged in";
-pub(crate) const LAST_USED: &str = "last used";
-pub(crate) const SIGN_OUT_OTHERS: &str = "Sign out everywhere else";
+/// What a browser that sends no User-Agent is listed as (stored with the session, not
+/// translated).
 pub(crate) const UNKNOWN_BROWSER: &str = "Unknown browser";
+
+pub(crate) const LOG_IN: &str = "log-in";
+pub(crate) const LOG_IN_BUTTON: &str = "log-in-button";
+pub(crate) const LOG_OUT: &str = "log-out";
+pub(crate) const MY_ACCOUNT: &str = "my-account";
+pub(crate) const CARD: &str = "card";
+pub(crate) const CARD_HINT: &str = "card-hint";
+pub(crate) const PIN: &str = "pin";
+pub(crate) const PASSWORD: &str = "password";
+pub(crate) const EITHER: &str = "either";
+pub(crate) const SHOW: &str = "show";
+pub(crate) const PROBLEM: &str = "problem";
+pub(crate) const NEUTRAL: &str = "neutral";
+pub(crate) const ENTER_CARD: &str = "enter-card";
+pub(crate) const ENTER_SECRET: &str = "enter-secret";
+pub(crate) const CHANGE_PIN: &str = "change-pin";
+pub(crate) const CHANGE_PASSWORD: &str = "change-password";
+pub(crate) const OLD_PIN: &str = "old-pin";
+pub(crate) const OLD_PASSWORD: &str = "old-password";
+pub(crate) const OLD_PIN_FOR_PASSWORD: &str = "old-pin-for-password";
+pub(crate) const OLD_PIN_FOR_PASSWORD_HINT: &str = "old-pin-for-password-hint";
+pub(crate) const NEW_PIN: &str = "new-pin";
+pub(crate) const NEW_PIN_HINT: &str = "new-pin-hint";
+pub(crate) const CONFIRM_PIN: &str = "confirm-pin";
+pub(crate) const NEW_PASSWORD: &str = "new-password";
+pub(crate) const NEW_PASSWORD_HINT: &str = "new-password-hint";
+pub(crate) const CONFIRM_PASSWORD: &str = "confirm-password";
+pub(crate) const SAVE_PIN: &str = "save-pin";
+pub(crate) const SAVE_PASSWORD: &str = "save-password";
+pub(crate) const WRONG_OLD: &str = "wrong-old";
+pub(crate) const ENTER_OLD: &str = "enter-old";
+pub(crate) const ENTER_NEW: &str = "enter-new";
+pub(crate) const MISMATCH: &str = "mismatch";
+pub(crate) const DIFFERENCE: &str = "difference";
+pub(crate) const MUST_CHANGE_PIN: &str = "must-change-pin";
+pub(crate) const MUST_CHANGE_PASSWORD: &str = "must-change-password";
+pub(crate) const CHANGED_PIN: &str = "changed-pin";
+pub(crate) const CHANGED_PASSWORD: &str = "changed-password";
+pub(crate) const SIGNED_OUT_OTHERS: &str = "signed-out-others";
+pub(crate) const SESSION_ENDED: &str = "session-ended";
+pub(crate) const LOGGED_OUT_TITLE: &str = "logged-out-title";
+pub(crate) const LOGGED_OUT: &str = "logged-out";
+pub(crate) const LOG_IN_AGAIN: &str = "log-in-again";
+pub(crate) const LOCKED_TITLE: &str = "locked-title";
+pub(crate) const LOCKED_RESET: &str = "locked-reset";
+pub(crate) const LOCK_HELP: &str = "lock-help";
+pub(crate) const TEMPORARY_EXPIRED: &str = "temporary-expired";
+pub(crate) const RESET_REQUIRED: &str = "reset-required";
+pub(crate) const TOO_MANY_TITLE: &str = "too-many-title";
+pub(crate) const BUSY_TITLE: &str = "busy-title";
+pub(crate) const BUSY: &str = "busy";
+pub(crate) const UNAVAILABLE_TITLE: &str = "unavailable-title";
+pub(crate) const UNAVAILABLE: &str = "unavailable";
+pub(crate) const BAD_REQUEST_TITLE: &str = "bad-request-title";
+pub(crate) const BAD_CARD: &str = "bad-card";
+pub(crate) const BAD_FORM: &str = "bad-form";
+pub(crate) const FORBIDDEN_TITLE: &str = "forbidden-title";
+pub(crate) const FORBIDDEN: &str = "forbidden";
+pub(crate) const TOO_LARGE_TITLE: &str = "too-large-title";
+pub(crate) const TOO_LARGE: &str = "too-large";
+pub(crate) const NOT_FOUND_TITLE: &str = "not-found-title";
+pub(crate) const NOT_FOUND: &str = "not-found";
+pub(crate) const BACK_TO_START: &str = "back-to-start";
+pub(crate) const NAME: &str = "name";
+pub(crate) const CARD_SHORT: &str = "card-short";
+pub(crate) const STANDING: &str = "standing";
+pub(crate) const EXPIRES: &str = "expires";
+pub(crate) const NO_EXPIRY: &str = "no-expiry";
+pub(crate) const FINES: &str = "fines";
+pub(crate) const FINE_LIMIT: &str = "fine-limit";
+pub(crate) const NO_LIMIT: &str = "no-limit";
+pub(crate) const SESSIONS: &str = "sessions";
+pub(crate) const SIGN_OUT_OTHERS: &str = "sign-out-others";
+pub(crate) const HIDE: &str = "hide";
+pub(crate) const SKIP: &str = "skip";
+pub(crate) const CREDENTIALS: &str = "credentials";
 
 /// A time as patrons read it: date and minutes, UTC.
 pub(crate) fn time(at: DateTime<Utc>) -> String {
@@ -111,56 +102,92 @@ pub(crate) fn date(on: NaiveDate) -> String {
     on.format("%Y-%m-%d").to_string()
 }
 
-pub(crate) fn locked_until(until: DateTime<Utc>) -> String {
-    format!(
-        "Too many wrong attempts. Your account is locked until {}; you can try again then.",
-        time(until)
-    )
+fn text(value: String) -> FluentValue<'static> {
+    FluentValue::from(value)
 }
 
-pub(crate) fn retry_in(seconds: i64) -> String {
+pub(crate) fn locked_until(l: &Lang<'_>, until: DateTime<Utc>) -> String {
+    l.t_with("locked-until", &[("until", text(time(until)))])
+}
+
+pub(crate) fn retry_in(l: &Lang<'_>, seconds: i64) -> String {
     let minutes = (seconds + 59) / 60;
-    format!("Too many log-in attempts. Please try again in {minutes} minute(s).")
+    l.t_with("retry-in", &[("minutes", FluentValue::from(minutes))])
 }
 
-pub(crate) fn standing(note: &StandingNote) -> String {
+pub(crate) fn standing(l: &Lang<'_>, note: &StandingNote) -> String {
     match note {
-        StandingNote::Good => "Good: you can use every service.".into(),
-        StandingNote::ExpiresSoon { days, on } => {
-            format!(
-                "Your card expires in {days} day(s), on {}. Renew it at a desk.",
-                date(*on)
-            )
-        }
-        StandingNote::Expired { on } => {
-            format!("Your card expired on {}. Renew it at a desk.", date(*on))
-        }
+        StandingNote::Good => l.t("standing-good"),
+        StandingNote::ExpiresSoon { days, on } => l.t_with(
+            "standing-expires-soon",
+            &[("days", FluentValue::from(*days)), ("on", text(date(*on)))],
+        ),
+        StandingNote::Expired { on } => l.t_with("standing-expired", &[("on", text(date(*on)))]),
         StandingNote::Blocked { reason: Some(r) } => {
-            format!("Your account is blocked: {r}. Please see staff.")
+            l.t_with("standing-blocked-reason", &[("reason", text(r.clone()))])
         }
-        StandingNote::Blocked { reason: None } => {
-            "Your account is blocked. Please see staff.".into()
-        }
-        StandingNote::CardLost => {
-            "This card is reported lost. Please see staff for a new one.".into()
-        }
-        StandingNote::FinesOverLimit => {
-            "Your fines are over the limit: borrowing is stopped until they are paid.".into()
-        }
+        StandingNote::Blocked { reason: None } => l.t("standing-blocked"),
+        StandingNote::CardLost => l.t("standing-card-lost"),
+        StandingNote::FinesOverLimit => l.t("standing-fines"),
     }
 }
 
-pub(crate) fn credential_state(what: &str, state: CredentialState) -> String {
+pub(crate) fn credential_state(l: &Lang<'_>, what: &str, state: CredentialState) -> String {
+    let what = || ("what", text(l.t(what)));
     match state {
-        CredentialState::NotSet => format!("{what}: not set"),
-        CredentialState::Set => format!("{what}: set"),
-        CredentialState::Temporary => format!("{what}: temporary, please change it"),
-        CredentialState::LockedUntil(until) => format!("{what}: locked until {}", time(until)),
-        CredentialState::LockedUntilReset => {
-            format!("{what}: locked until staff unlock it or it is reset")
-        }
+        CredentialState::NotSet => l.t_with("state-not-set", &[what()]),
+        CredentialState::Set => l.t_with("state-set", &[what()]),
+        CredentialState::Temporary => l.t_with("state-temporary", &[what()]),
+        CredentialState::LockedUntil(until) => l.t_with(
+            "state-locked-until",
+            &[what(), ("until", text(time(until)))],
+        ),
+        CredentialState::LockedUntilReset => l.t_with("state-locked-reset", &[what()]),
     }
 }
-pub(crate) const HIDE: &str = "Hide";
-pub(crate) const SKIP: &str = "Skip to the content";
-pub(crate) const CREDENTIALS: &str = "PIN and online password";
+
+/// The catalogue id of a rule and its number, if it has one.
+fn rule_id(rejection: &Rejection) -> (&'static str, Option<usize>) {
+    match rejection {
+        Rejection::Pin(rule) => match rule {
+            PinRejection::NotDigits => ("rule-pin-not-digits", None),
+            PinRejection::TooShort { min } => ("rule-pin-too-short", Some(*min)),
+            PinRejection::TooLong { max } => ("rule-pin-too-long", Some(*max)),
+            PinRejection::AllSame => ("rule-pin-all-same", None),
+            PinRejection::Repeated => ("rule-pin-repeated", None),
+            PinRejection::Sequence => ("rule-pin-sequence", None),
+            PinRejection::Common => ("rule-pin-common", None),
+            PinRejection::CardDigits => ("rule-pin-card-digits", None),
+            PinRejection::PhoneDigits => ("rule-pin-phone-digits", None),
+            PinRejection::BirthDate => ("rule-pin-birth-date", None),
+            PinRejection::PreviousPin => ("rule-pin-previous", None),
+            PinRejection::TripleDigit => ("rule-pin-triple-digit", None),
+            PinRejection::Pairs => ("rule-pin-pairs", None),
+            PinRejection::Year => ("rule-pin-year", None),
+            PinRejection::KeypadLine => ("rule-pin-keypad-line", None),
+        },
+        Rejection::Password(rule) => match rule {
+            PasswordRejection::TooShort { min } => ("rule-password-too-short", Some(*min)),
+            PasswordRejection::TooLong { max } => ("rule-password-too-long", Some(*max)),
+            PasswordRejection::MissingUpper => ("rule-password-missing-upper", None),
+            PasswordRejection::MissingLower => ("rule-password-missing-lower", None),
+            PasswordRejection::MissingDigit => ("rule-password-missing-digit", None),
+            PasswordRejection::MissingSpecial => ("rule-password-missing-special", None),
+            PasswordRejection::TooGuessable { .. } => ("rule-password-too-guessable", None),
+            PasswordRejection::SameAsPin => ("rule-password-same-as-pin", None),
+        },
+    }
+}
+
+/// A rule refusal for the patron: `auth`'s own sentence in English; the catalogue's
+/// translation in another language (that sentence when it has none).
+pub(crate) fn rejection(l: &Lang<'_>, rejection: &Rejection) -> String {
+    let (id, number) = rule_id(rejection);
+    if l.is_english() || !l.has(id) {
+        return rejection.to_string();
+    }
+    match number {
+        Some(n) => l.t_with(id, &[("n", FluentValue::from(n))]),
+        None => l.t(id),
+    }
+}

@@ -192,7 +192,15 @@ impl Visitor {
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
+        self.get_with(path, &[]).await
+    }
+
+    /// GET with extra headers.
+    pub async fn get_with(&mut self, path: &str, extra: &[(&str, &str)]) -> Page {
         let mut request = self.http.get(format!("{}{path}", self.base));
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
         if let Some(cookies) = self.cookie_header() {
             request = request.header(COOKIE, cookies);
         }
