@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the browser tests need when it is missing: Debian's chromium and chromium-driver
-# (apt), and axe-core from the npm registry into a cache folder outside the repository
-# (~/.cache/sip2auth-browser). Prints the variables the tests read:
+# (apt), and axe-core from the npm registry (npm itself from apt when missing) into a cache
+# folder outside the repository (~/.cache/sip2auth-browser). Exports the variables the tests
+# read:
 #   SIP2AUTH_CHROMEDRIVER  the chromedriver binary
 #   SIP2AUTH_AXE_JS        axe.min.js
 # Sourced by scripts/test.sh; safe to run again (does nothing when everything is present).
@@ -17,6 +18,14 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! { command -v chromium >/dev/nu
   if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
   $SUDO apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >&2
+fi
+
+if ! command -v npm >/dev/null 2>&1; then
+  echo "browser tests: installing npm (apt), to fetch axe-core" >&2
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >&2
 fi
 
 mkdir -p "$CACHE"

@@ -170,7 +170,13 @@ async fn language(
     request.extensions_mut().insert(PageLang(tag));
     let mut response = next.run(request).await;
     if let Some(tag) = asked {
-        let cookie = format!("{LANGUAGE_COOKIE}={tag}; Path=/; SameSite=Lax; Max-Age=31536000");
+        let secure = if site.origin.starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie =
+            format!("{LANGUAGE_COOKIE}={tag}; Path=/; SameSite=Lax; Max-Age=31536000{secure}");
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
