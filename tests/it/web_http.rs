@@ -553,3 +553,34 @@ async fn the_pages_follow_accept_language_and_the_switch_on_every_page(backend: 
 sip2auth::store_test_on_both_backends!(
     the_pages_follow_accept_language_and_the_switch_on_every_page
 );
+
+async fn wrong_online_passwords_lock_the_password_only(backend: Backend) {
+    let mut config = web_config();
+    config.web.login_attempts_per_card = 100;
+    let web = start_web(backend, config).await;
+    let mut patron = logged_in(&web, JANE, JANE_PIN).await;
+    let csrf = patron.session_csrf("/change-password").await;
+    let set = patron
+        .post(
+            "/change-password",
+            &[
+                ("csrf", &csrf),
+                ("old", JANE_PIN),
+                ("new", "Tr4vel!Books"),
+                ("confirm", "Tr4vel!Books"),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.body);
+    for _ in 0..10 {
+        let wrong = web.visitor().log_in(JANE, "Wr0ng!Guess").await;
+        assert!(wrong.body.contains(NEUTRAL));
+    }
+    let locked = web.visitor().log_in(JANE, "Tr4vel!Books").await;
+    assert!(locked.body.contains("locked until"), "{}", locked.body);
+    // Its own counter: the PIN still logs in, on the web and over SIP2.
+    assert_eq!(web.visitor().log_in(JANE, JANE_PIN).await.status, 303);
+    assert!(web.sip2_accepts(JANE, JANE_PIN).await);
+}
+
+sip2auth::store_test_on_both_backends!(wrong_online_passwords_lock_the_password_only);
