@@ -39,6 +39,10 @@ echo "PostgreSQL tests use $SIP2AUTH_TEST_PG_URL" >&2
 # The external TLS peers (openssl, Python's ssl module, the PyPI Sip2 client in a venv).
 export SIP2AUTH_PEERS_PYTHON
 SIP2AUTH_PEERS_PYTHON=$(bash scripts/python-peers.sh)
+# The browser tests: chromium and chromium-driver (apt) and axe-core (npm), installed when
+# missing; the script exports SIP2AUTH_CHROMEDRIVER and SIP2AUTH_AXE_JS.
+# shellcheck source=scripts/browser-deps.sh
+source scripts/browser-deps.sh
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-targets --no-fail-fast "$@"

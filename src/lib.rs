@@ -16,7 +16,8 @@
 //!             terminal_access: deny mode, detail without a PIN), converted to store columns there;
 //!             what a terminal is told about a patron check (told.rs; server and explain); and the
 //!             one rule for showing a login id from the wire (login_id.rs)
-//! accounts/   patron and terminal lifecycle shared by the CLI (and later the web side)
+//! accounts/   patron and terminal lifecycle shared by the CLI and the web side (web/: sessions,
+//!             web log-in, the patron's own PIN and password changes, My Account)
 //! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
 //!             clock and the one shutdown token once per process; owns housekeeping and drain
 //! net/        the transport under every listener: PROXY protocol header (proxy.rs), plain or
@@ -27,16 +28,20 @@
 //!             in), sessions (session/), the terminal watch that ends sessions of disabled or
 //!             removed terminals (terminal_watch.rs), Request -> Response (answer/, with the
 //!             table of what the server answers in answer/service.rs)
+//! http/       the web listener (axum): web/ the patron pages (log-in, My Account, changing the
+//!             PIN and the online password), templates/, assets/ and the Fluent catalogues of
+//!             locales/ compiled into the binary
 //! ```
 //!
 //! # Dependency rule ("->" means "may use")
-//! - `cli` -> everything. Only `cli`, `main`, `app` and tests use `server`.
+//! - `cli` -> everything. Only `cli`, `main`, `app` and tests use `server` or `http`.
 //! - `app` builds the shared handles and gives each listener only what it uses.
 //! - `server` -> `net`, `sip2`, `auth`, `accounts`; never `store`. `accounts` -> `auth`, `store`.
 //!   `auth` -> `store`, `sip2`'s value types for a terminal's SIP2 vocabulary, and `net`'s
 //!   value types (`Peer`, `ClientCertificate`, `Fingerprint`) for who is connecting.
 //! - `net` -> `config` only; it knows bytes and sockets, not SIP2 or HTTP, so the SIP2 server
 //!   and the web and admin listeners (which may not import `server`) share it.
+//! - `http` -> `net`, `auth`, `accounts`; never `store` or `server`.
 //! - Anyone may use `config` and `clock`; they use nothing else in the crate.
 //! - `sip2` uses nothing else in the crate. `store` knows nothing of SIP2 or argon2: it keeps a
 //!   terminal as plain columns, which `auth::terminal_settings` reads and writes at one edge.
@@ -52,6 +57,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod http;
 pub mod net;
 pub mod server;
 pub mod sip2;

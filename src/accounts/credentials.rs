@@ -63,6 +63,11 @@ impl Credentials {
         }
     }
 
+    /// The authenticator behind these credentials (the web log-in checks through it).
+    pub(crate) fn authenticator(&self) -> &Authenticator {
+        &self.auth
+    }
+
     /// Number of hashes computed at once (`security.hashing.max_concurrent`, 0 = cores).
     pub(crate) fn parallelism(&self) -> usize {
         match self.security.hashing.max_concurrent {

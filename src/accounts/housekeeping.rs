@@ -19,13 +19,15 @@ pub(crate) struct PurgeCounts {
     pub audit_entries: u64,
     pub terminal_failures: u64,
     pub reset_tokens: u64,
+    /// Web sessions past their idle timeout or lifetime, and finished log-in windows.
+    pub web_sessions: u64,
 }
 
 impl PurgeCounts {
     #[cfg(test)]
     /// Records removed in total.
     pub(crate) fn total(&self) -> u64 {
-        self.audit_entries + self.terminal_failures + self.reset_tokens
+        self.audit_entries + self.terminal_failures + self.reset_tokens + self.web_sessions
     }
 }
 
@@ -42,10 +44,12 @@ impl Accounts {
             .purge_terminal_failures_before(cutoff(now, config.security.terminal_budget.window))
             .await?;
         let reset_tokens = store.purge_expired_reset_tokens(now).await?;
+        let web_sessions = self.purge_web_sessions(now).await?;
         Ok(PurgeCounts {
             audit_entries,
             terminal_failures,
             reset_tokens,
+            web_sessions,
         })
     }
 }
@@ -176,6 +180,7 @@ mod tests {
                 audit_entries: 1,
                 terminal_failures: 1,
                 reset_tokens: 1,
+                web_sessions: 0,
             }
         );
         assert_eq!(audit_actions(&store).await, vec!["recent".to_owned()]);

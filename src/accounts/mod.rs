@@ -18,6 +18,7 @@ pub(crate) mod import;
 pub(crate) mod legacy;
 pub mod patron;
 pub(crate) mod terminal;
+pub(crate) mod web;
 
 use std::sync::Arc;
 
@@ -59,7 +60,14 @@ impl Operator {
         }
     }
 
-    /// The audit-log actor: `staff:NAME` or `terminal:LOGIN`.
+    /// The patron themselves, on the web pages.
+    pub(crate) fn patron_web() -> Operator {
+        Operator {
+            actor: "patron:web".into(),
+        }
+    }
+
+    /// The audit-log actor: `staff:NAME`, `terminal:LOGIN` or `patron:web`.
     pub(crate) fn actor(&self) -> String {
         self.actor.clone()
     }

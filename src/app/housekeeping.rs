@@ -48,6 +48,7 @@ impl Housekeeping {
                 audit_entries = counts.audit_entries,
                 terminal_failures = counts.terminal_failures,
                 reset_tokens = counts.reset_tokens,
+                web_sessions = counts.web_sessions,
                 "expired records purged"
             ),
             Err(error) => {

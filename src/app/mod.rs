@@ -5,7 +5,7 @@
 //! take theirs from the same `App`, so a process has one hashing pool, one database pool and
 //! one drain).
 //!
-//! Uses `store`, `auth`, `accounts`, `server`, `config` and `clock`. Must not answer requests
+//! Uses `store`, `auth`, `accounts`, `server`, `http`, `config` and `clock`. Must not answer requests
 //! or hold any protocol logic; only `main`, `cli` and tests use it.
 
 mod database;
@@ -20,6 +20,7 @@ use crate::accounts::Accounts;
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::http::{self, WebServer};
 use crate::server::{self, Server};
 use crate::store::Store;
 
@@ -42,6 +43,8 @@ pub enum Error {
     Authenticator(#[source] crate::auth::Error),
     #[error(transparent)]
     Server(#[from] server::Error),
+    #[error(transparent)]
+    Web(#[from] http::Error),
 }
 
 /// The process's shared handles, built once.
@@ -105,7 +108,7 @@ impl App {
         &self.store
     }
 
-    pub(crate) fn accounts(&self) -> &Accounts {
+    pub fn accounts(&self) -> &Accounts {
         &self.accounts
     }
 
@@ -123,17 +126,43 @@ impl App {
         }
     }
 
+    /// What the web listener uses.
+    pub fn web(&self) -> http::Handles {
+        http::Handles {
+            accounts: self.accounts.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
     /// Runs the housekeeping task and the SIP2 server until the shutdown token is cancelled,
     /// then drains: the server finishes its sessions (bounded by `server.shutdown_grace`), and
     /// the housekeeping task a purge in progress (bounded by the same grace).
     pub async fn run(self, sip2: Server) -> Result<(), Error> {
+        self.run_with(sip2, None).await
+    }
+
+    /// Like [`run`](Self::run), with the web listener beside SIP2 when given: one token stops
+    /// both, and both drain within the same grace.
+    pub async fn run_with(self, sip2: Server, web: Option<WebServer>) -> Result<(), Error> {
         let housekeeping = Housekeeping {
             accounts: self.accounts.clone(),
             clock: self.clock.clone(),
             purge_interval: self.config.audit.purge_interval,
         };
         let mut purging = tokio::spawn(housekeeping.run(self.shutdown.clone()));
-        let served = sip2.run(self.shutdown.clone()).await;
+        let web_served = async {
+            match web {
+                Some(web) => web.run(self.shutdown.clone()).await,
+                None => Ok(()),
+            }
+        };
+        let sip2_served = async {
+            let served = sip2.run(self.shutdown.clone()).await;
+            // A failed listener stops the other one too.
+            self.shutdown.cancel();
+            served
+        };
+        let (served, web_served) = tokio::join!(sip2_served, web_served);
         // The server returns only once the token is cancelled (or it failed): stop the purge.
         self.shutdown.cancel();
         let grace = self.config.server.shutdown_grace;
@@ -146,6 +175,7 @@ impl App {
                 purging.abort();
             }
         }
-        Ok(served?)
+        served?;
+        Ok(web_served?)
     }
 }

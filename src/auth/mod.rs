@@ -43,7 +43,7 @@ pub use decision::{
 };
 pub use login_id::ShownLoginId;
 pub use password_rules::{PasswordContext, PasswordRejection};
-pub use patron::{foreseen_verdict, Typed};
+pub use patron::{foreseen_verdict, Typed, WebChecked};
 pub use pepper::{KeyRing, PepperError, PepperKey};
 pub use pin_rules::{PinContext, PinRejection};
 pub use pool::{Busy, PoolCounts};

@@ -35,6 +35,16 @@ fn which_for(kind: PatronCredential, record: &PatronRecord, presented: &str) -> 
     }
 }
 
+/// The actor of checks made by the web side (audit records of locks and default PINs).
+const WEB_ACTOR: &str = "web";
+
+/// Which of the patron's credentials a web check verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebChecked {
+    Pin,
+    Password,
+}
+
 /// What a patron types at a terminal, as [`foreseen_verdict`] imagines a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Typed {
@@ -148,8 +158,26 @@ impl Authenticator {
         card: &str,
         presented: Presented,
     ) -> Result<PatronDecision> {
+        let (decision, _) = self
+            .check_web(institution, card, PatronCredential::Password, presented)
+            .await?;
+        Ok(decision)
+    }
+
+    /// The web side checks `card` at `institution` with what the patron typed, as `kind` says
+    /// (for `either`, the same choice a terminal makes). A PIN counts toward the same lock as
+    /// at a terminal; the password has its own. No terminal budget applies. Also returns which
+    /// credential was checked (`None` when none was: unknown card, nothing typed).
+    pub(crate) async fn check_web(
+        &self,
+        institution: &str,
+        card: &str,
+        kind: PatronCredential,
+        presented: Presented,
+    ) -> Result<(PatronDecision, Option<WebChecked>)> {
         let now = self.now();
         let record = self.inner.store.find_by_card(institution, card).await?;
+        let mut checked = None;
         let credential = match (&record, presented) {
             (_, Presented::Absent) => CredentialVerdict::NotGiven,
             (_, Presented::Given(s)) if s.expose_secret().is_empty() => CredentialVerdict::Empty,
@@ -158,11 +186,16 @@ impl Authenticator {
                     .await
             }
             (Some(record), Presented::Given(secret)) => {
-                self.verify(Which::Password, record, &secret, "web", now)
-                    .await?
+                let which = which_for(kind, record, secret.expose_secret());
+                checked = Some(match which {
+                    Which::Pin => WebChecked::Pin,
+                    Which::Password => WebChecked::Password,
+                });
+                self.verify(which, record, &secret, WEB_ACTOR, now).await?
             }
         };
-        Ok(self.decision(record, credential, TerminalBudget::default(), now))
+        let decision = self.decision(record, credential, TerminalBudget::default(), now);
+        Ok((decision, checked))
     }
 
     fn decision(

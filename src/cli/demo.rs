@@ -127,15 +127,34 @@ pub(crate) async fn seed(
 }
 
 /// The line printed once the server listens.
-pub(crate) fn ready_line(address: SocketAddr, demo: bool) -> String {
+pub(crate) fn ready_line(address: SocketAddr, web: Option<&str>, demo: bool) -> String {
+    let web = match web {
+        Some(url) if demo => format!(
+            "; patron pages on {url} (card 21234000012345, PIN 4931; the demo cards table \
+             lists the others)"
+        ),
+        Some(url) => format!("; patron pages on {url}"),
+        None => String::new(),
+    };
     if demo {
         format!(
             "sip2auth demo ready on {address}: log in as sc_user / k7Qp2vXe9LmT4wZs; demo cards \
              and PINs: sip2auth demo cards (try: sip2auth probe {address} --login sc_user \
-             --patron 21234000012345); admin commands run in ./demo use the demo database"
+             --patron 21234000012345); admin commands run in ./demo use the demo database{web}"
         )
     } else {
-        format!("sip2auth ready on {address}")
+        format!("sip2auth ready on {address}{web}")
+    }
+}
+
+/// The demo serves the patron pages too: on 127.0.0.1:8080 unless configured otherwise, or on
+/// a free port when SIP2 listens on one (port 0), so several demos can run side by side.
+pub(crate) fn prepare_web(config: &mut Config) {
+    config.web.enabled = true;
+    if config.web.listen == crate::config::WebConfig::default().listen
+        && config.server.listen.port() == 0
+    {
+        config.web.listen.set_port(0);
     }
 }
 

@@ -1,6 +1,7 @@
 //! `sip2auth serve [--demo]`: open the database, build the application root (`app`: pepper
-//! check, hashing pool, accounts), bind the SIP2 listener with the app's handles and run until
-//! SIGINT or SIGTERM, then drain.
+//! check, hashing pool, accounts), bind the SIP2 listener and, when `web.enabled` (always in the
+//! demo), the web listener with the app's handles, and run until SIGINT or SIGTERM, then drain
+//! both.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ use super::output::Exit;
 use crate::app::{App, Mode};
 use crate::clock;
 use crate::config::Config;
+use crate::http::WebServer;
 use crate::server::Server;
 
 #[derive(Debug, Args)]
@@ -28,6 +30,10 @@ pub struct ServeArgs {
     /// Listen address (overrides `server.listen`).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<SocketAddr>,
+    /// Listen address of the patron web pages (overrides `web.listen`). The demo serves them on
+    /// 127.0.0.1:8080, or on a free port when the SIP2 port is 0.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub web_listen: Option<SocketAddr>,
 }
 
 pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode> {
@@ -36,6 +42,12 @@ pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<E
     }
     if let Some(listen) = args.listen {
         config.server.listen = listen;
+    }
+    if args.demo {
+        demo::prepare_web(&mut config);
+    }
+    if let Some(listen) = args.web_listen {
+        config.web.listen = listen;
     }
     crate::telemetry::init(&config.logging);
     let clock = clock::system();
@@ -46,11 +58,17 @@ pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<E
         demo::seed(app.store(), app.accounts(), clock).await?;
     }
     let server = Server::bind(app.config(), app.sip2()).await?;
+    let web = if app.config().web.enabled {
+        Some(WebServer::bind(app.config(), app.web()).await?)
+    } else {
+        None
+    };
     let address = server.local_addr()?;
-    info!(%address, demo, "sip2auth ready");
-    println!("{}", demo::ready_line(address, demo));
+    let web_url = web.as_ref().map(|web| format!("{}/", web.origin()));
+    info!(%address, web = web_url.as_deref().unwrap_or("off"), demo, "sip2auth ready");
+    println!("{}", demo::ready_line(address, web_url.as_deref(), demo));
     tokio::spawn(cancel_on_signal(app.shutdown()));
-    app.run(server).await?;
+    app.run_with(server, web).await?;
     Ok(Exit::Ok.into())
 }
 

@@ -15,6 +15,7 @@ mod secret;
 pub mod security;
 pub mod server;
 mod transport;
+pub(crate) mod web;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,7 @@ pub(crate) use problems::Problems;
 pub(crate) use secret::DatabaseUrl;
 pub(crate) use security::SecurityConfig;
 pub(crate) use server::{MessagesConfig, ServerConfig};
+pub use web::{WebConfig, WebLogin};
 
 /// Environment variable that overrides `database.url`.
 pub(crate) const ENV_DATABASE_URL: &str = "SIP2AUTH_DATABASE_URL";
@@ -42,6 +44,7 @@ pub struct Config {
     pub audit: AuditConfig,
     pub import: ImportConfig,
     pub logging: LoggingConfig,
+    pub web: WebConfig,
 }
 
 /// `[database]`
@@ -180,7 +183,8 @@ impl Config {
     }
 
     /// Makes the relative paths of a configuration file (pepper key files, TLS certificate and
-    /// key, a `sqlite:` database path) relative to the file's directory, so the file works from any working directory.
+    /// key, the web's locales folder, a `sqlite:` database path) relative to the file's
+    /// directory, so the file works from any working directory.
     /// The built-in defaults (no file) and environment overrides stay relative to the working
     /// directory.
     fn resolve_paths(&mut self, dir: &Path) {
@@ -193,6 +197,9 @@ impl Config {
             if key.file.is_relative() {
                 key.file = dir.join(&key.file);
             }
+        }
+        if !self.web.locales_dir.as_os_str().is_empty() && self.web.locales_dir.is_relative() {
+            self.web.locales_dir = dir.join(&self.web.locales_dir);
         }
         if let Some(url) = sqlite_url_in(self.database.url.expose_secret(), dir) {
             self.database.url = url.into();
@@ -233,6 +240,7 @@ impl Config {
         self.server.validate(&mut problems.at("server"));
         self.messages.validate(&mut problems.at("messages"));
         self.security.validate(&mut problems.at("security"));
+        self.web.validate(&mut problems.at("web"));
         let mut db = problems.at("database");
         if !(self.database.url.starts_with("sqlite:")
             || self.database.url.starts_with("postgres://")

@@ -9,15 +9,17 @@ use super::values::PatronId;
 use super::Store;
 
 /// Sets a patron's PIN hash with its flags: `$1` id, `$2`..`$5` as bound by `bind_credential`,
-/// `$6` time. Shared with the import, which sets a missing PIN.
+/// `$6` time. Shared with the import, which sets a missing PIN. Every change raises the
+/// patron's credential epoch, which ends their web sessions (`web_sessions.rs`).
 pub(super) const SET_PIN: &str = "UPDATE patrons SET pin_hash = $2, pin_key_id = $3, \
-    pin_must_change = $4, pin_default_expires_at = $5, updated_at = $6 WHERE id = $1";
+    pin_must_change = $4, pin_default_expires_at = $5, updated_at = $6, \
+    credential_epoch = credential_epoch + 1 WHERE id = $1";
 
 /// Sets a patron's online-password hash, bound as [`SET_PIN`]. Shared with the import, which
 /// sets a missing password.
 pub(super) const SET_PASSWORD: &str = "UPDATE patrons SET password_hash = $2, \
     password_key_id = $3, password_must_change = $4, password_default_expires_at = $5, \
-    updated_at = $6 WHERE id = $1";
+    updated_at = $6, credential_epoch = credential_epoch + 1 WHERE id = $1";
 
 /// Which of a patron's two credentials a statement addresses.
 #[derive(Debug, Clone, Copy)]

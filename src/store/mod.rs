@@ -75,6 +75,7 @@ mod terminals;
 pub mod testing;
 mod tokens;
 pub(crate) mod values;
+mod web_sessions;
 
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use budget::{FailureKind, NewTerminalFailure, TerminalFailureCounts};
@@ -89,6 +90,7 @@ pub use patrons::{
 pub use terminal::{NewTerminalRow, StoredHash, TerminalColumns, TerminalRow};
 pub use tokens::TokenDigest;
 pub use values::{Currency, Money, MoneyError, PatronId, TerminalId};
+pub use web_sessions::{MustChange, NewWebSession, WebSessionRow};
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

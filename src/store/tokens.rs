@@ -20,7 +20,7 @@ impl std::fmt::Debug for TokenDigest {
 }
 
 impl TokenDigest {
-    fn hex(&self) -> String {
+    pub(crate) fn hex(&self) -> String {
         hex::encode(self.0)
     }
 }

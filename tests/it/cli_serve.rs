@@ -263,3 +263,51 @@ fn a_port_in_use_is_said_once() {
     );
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
 }
+
+#[test]
+fn the_demo_serves_the_patron_pages_and_sigterm_drains_both_listeners() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = sip2auth(dir.path())
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready line");
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no patron pages URL in {line:?}"));
+    assert!(line.contains("card 21234000012345, PIN 4931"), "{line}");
+    let web: SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("a host:port URL");
+    assert_ne!(web.port(), 8080, "a free port when SIP2 has one");
+    let mut page = TcpStream::connect(web).expect("connect to the web listener");
+    page.set_read_timeout(Some(STEP)).expect("timeout");
+    page.write_all(b"GET /login HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains("</html>") {
+        let n = page.read(&mut buf).expect("read");
+        assert!(n > 0, "closed early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    assert!(seen.contains("Log in to My Account"), "{seen}");
+    // The keep-alive connection stays open; SIGTERM still stops both listeners.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(
+        wait_for_exit(&mut child),
+        Some(0),
+        "SIGTERM drains and exits 0"
+    );
+}

@@ -35,3 +35,6 @@ mod sip2_vectors;
 mod store_lockout;
 mod store_patrons;
 mod store_records;
+mod web_browser;
+mod web_http;
+mod web_logs;

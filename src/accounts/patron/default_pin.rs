@@ -27,7 +27,7 @@ use crate::store::NewAuditEntry;
 /// A default PIN that was set: how many phone digits it uses and when it stops working. Never
 /// holds the digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DefaultPin {
+pub struct DefaultPin {
     pub digits: usize,
     pub expires_at: DateTime<Utc>,
 }

@@ -67,7 +67,7 @@ impl PatronChanges {
 
 /// The PIN a new patron starts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum FirstPin {
+pub enum FirstPin {
     /// The PIN given at creation (PIN rules applied).
     Chosen,
     /// The default PIN from the registered phone (`security.default_credential`).
@@ -78,12 +78,12 @@ pub(crate) enum FirstPin {
 
 /// What `add_patron` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PatronAdded {
+pub struct PatronAdded {
     pub id: PatronId,
     pub pin: FirstPin,
 }
 
-pub(super) fn pin_context<'a>(card: &'a str, details: &'a PatronDetails) -> PinContext<'a> {
+pub(crate) fn pin_context<'a>(card: &'a str, details: &'a PatronDetails) -> PinContext<'a> {
     PinContext {
         card: Some(card),
         phone: details.phone.as_deref(),
@@ -128,7 +128,7 @@ impl Accounts {
     /// Creates a patron, optionally with a first PIN (checked against the PIN rules). Without
     /// one, the default PIN from the phone is set when `security.default_credential` is enabled
     /// (see [`default_pin`] for its rules).
-    pub(crate) async fn add_patron(
+    pub async fn add_patron(
         &self,
         operator: &Operator,
         at: &CardRef,

@@ -3,11 +3,13 @@
 //! (fixtures/transcripts/README.md, fixtures/demo/patrons.csv), a transcript replayer, and a
 //! small SIP2 client over a socket bound to a chosen loopback source address.
 
+pub mod browser;
 pub mod escapes;
 pub mod logs;
 pub mod outage;
 pub mod tls;
 pub mod transcript;
+pub mod web;
 pub mod world;
 
 use std::net::{IpAddr, SocketAddr};

@@ -1,0 +1,114 @@
+//! The web listener (axum over hyper): the patron pages of `web/` today; the staff desk and the
+//! admin API later sit beside it under the same listener shape.
+//!
+//! Owns the listening socket and the drain: [`WebServer::bind`] exposes
+//! [`WebServer::local_addr`]; [`WebServer::run`] serves until its token is cancelled, then lets
+//! requests in flight finish, bounded by `server.shutdown_grace` (the same drain as SIP2).
+//!
+//! Uses `accounts` and `auth` (through `web/`), `config` and `clock`. Must not import `store`,
+//! `server` or `sip2`. Only `app`, the CLI, `main` and tests import it.
+
+mod web;
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::accounts::Accounts;
+use crate::clock::SharedClock;
+use crate::config::Config;
+
+/// Why the web listener could not start or serve.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot listen for the web pages on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the web listener's address: {0}")]
+    LocalAddress(#[source] std::io::Error),
+    #[error("the web listener failed: {0}")]
+    Serve(#[source] std::io::Error),
+    #[error("web pages' languages: {0}")]
+    Languages(#[from] web::CatalogueError),
+}
+
+/// The shared handles the web pages use (built once, by `app`).
+#[derive(Debug, Clone)]
+pub struct Handles {
+    pub accounts: Accounts,
+    pub clock: SharedClock,
+}
+
+/// A bound web listener, ready to [`run`](WebServer::run).
+#[derive(Debug)]
+pub struct WebServer {
+    listener: TcpListener,
+    router: axum::Router,
+    origin: String,
+    grace: Duration,
+}
+
+impl WebServer {
+    /// Binds `web.listen` (port 0 picks a free port).
+    pub async fn bind(config: &Config, handles: Handles) -> Result<WebServer, Error> {
+        let address = config.web.listen;
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| Error::Bind { address, source })?;
+        let bound = listener.local_addr().map_err(Error::LocalAddress)?;
+        let origin = config.web.origin(bound);
+        let router = web::router(config, &origin, handles)?;
+        Ok(WebServer {
+            listener,
+            router,
+            origin,
+            grace: config.server.shutdown_grace,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+        self.listener.local_addr().map_err(Error::LocalAddress)
+    }
+
+    /// The address patrons use (`web.public_url`, or the bound address).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains requests in flight (bounded by the
+    /// shutdown grace).
+    pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
+        let WebServer {
+            listener,
+            router,
+            origin,
+            grace,
+        } = self;
+        info!(%origin, "web pages listening");
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let serving = axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future();
+        tokio::pin!(serving);
+        let served = tokio::select! {
+            served = &mut serving => served,
+            () = async {
+                shutdown.cancelled().await;
+                tokio::time::sleep(grace).await;
+            } => {
+                warn!("shutdown grace elapsed; closing the remaining web connections");
+                Ok(())
+            }
+        };
+        info!("web pages stopped");
+        served.map_err(Error::Serve)
+    }
+}
