@@ -8,6 +8,7 @@
 //! Uses `accounts` and `auth` (through `web/`), `config` and `clock`. Must not import `store`,
 //! `server` or `sip2`. Only `app`, the CLI, `main` and tests import it.
 
+mod listener;
 mod web;
 
 use std::future::IntoFuture;
@@ -15,6 +16,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+
+use listener::{ClientAddr, GatedListener};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -31,6 +34,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot load the TLS certificate for the web listener: {0}")]
+    Tls(#[source] crate::net::TlsError),
     #[error("cannot read the web listener's address: {0}")]
     LocalAddress(#[source] std::io::Error),
     #[error("the web listener failed: {0}")]
@@ -49,7 +54,8 @@ pub struct Handles {
 /// A bound web listener, ready to [`run`](WebServer::run).
 #[derive(Debug)]
 pub struct WebServer {
-    listener: TcpListener,
+    listener: GatedListener,
+    local: SocketAddr,
     router: axum::Router,
     origin: String,
     grace: Duration,
@@ -63,10 +69,12 @@ impl WebServer {
             .await
             .map_err(|source| Error::Bind { address, source })?;
         let bound = listener.local_addr().map_err(Error::LocalAddress)?;
+        let listener = GatedListener::new(listener, bound, &config.server).map_err(Error::Tls)?;
         let origin = config.web.origin(bound);
         let router = web::router(config, &origin, handles)?;
         Ok(WebServer {
             listener,
+            local: bound,
             router,
             origin,
             grace: config.server.shutdown_grace,
@@ -75,7 +83,7 @@ impl WebServer {
 
     /// The address actually bound.
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
-        self.listener.local_addr().map_err(Error::LocalAddress)
+        Ok(self.local)
     }
 
     /// The address patrons use (`web.public_url`, or the bound address).
@@ -88,12 +96,13 @@ impl WebServer {
     pub(crate) async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let WebServer {
             listener,
+            local: _,
             router,
             origin,
             grace,
         } = self;
         info!(%origin, "web pages listening");
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let service = router.into_make_service_with_connect_info::<ClientAddr>();
         let serving = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future();

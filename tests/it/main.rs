@@ -38,3 +38,4 @@ mod store_records;
 mod web_browser;
 mod web_http;
 mod web_logs;
+mod web_transport;

@@ -5,8 +5,6 @@
 //!
 //! Uses `accounts` (log-in, sessions) and `auth`'s card check; must not import `store`.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Query, State};
@@ -23,6 +21,7 @@ use super::pages::{html, Field, FormPage, Link};
 use super::{guard, text, user_agent, PageLang, Shared, Site};
 use crate::accounts::web::{random_token, LogInOutcome, LogInRefusal};
 use crate::config::WebLogin;
+use crate::http::listener::ClientAddr;
 
 /// Notices the log-in page may be sent to show.
 #[derive(Debug, Default, Deserialize)]
@@ -145,7 +144,7 @@ pub(crate) async fn form(
 pub(crate) async fn submit(
     State(site): State<Shared>,
     Extension(page): Extension<PageLang>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(ClientAddr(peer)): ConnectInfo<ClientAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
