@@ -20,8 +20,9 @@
 //!             clock and the one shutdown token once per process; owns housekeeping and drain
 //! server/     SIP2 over TCP: accept loop, limits, sessions (session/), Request -> Response
 //!             (answer/, with the table of what the server answers in answer/service.rs)
-//! http/       the web listener (axum): web/ the patron pages (log-in, My Account, changing the
-//!             PIN and the online password), templates/ and assets/ compiled into the binary
+//! http/       the HTTP listeners (axum): web/ the patron pages (log-in, My Account, changing the
+//!             PIN and the online password), templates/ and assets/ compiled into the binary;
+//!             admin/ the admin listener (/healthz, /readyz)
 //! ```
 //!
 //! # Dependency rule ("->" means "may use")

@@ -13,6 +13,7 @@ mod credentials;
 pub mod demo;
 mod error;
 pub mod explain;
+mod health;
 mod housekeeping;
 pub mod import;
 pub mod legacy;
@@ -29,6 +30,7 @@ use crate::store::{NewAuditEntry, Store};
 
 pub use credentials::Credentials;
 pub use error::{Error, ErrorKind};
+pub use health::NotReady;
 pub use housekeeping::PurgeCounts;
 
 /// Who performs an account action (recorded in the audit log): a member of staff, or a SIP2

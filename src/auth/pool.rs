@@ -81,6 +81,11 @@ impl HashPool {
         self.size
     }
 
+    /// Slots held right now.
+    pub fn in_use(&self) -> usize {
+        self.size.saturating_sub(self.slots.available_permits())
+    }
+
     /// Waits for a free slot, at most the queue timeout.
     pub async fn acquire(&self) -> Result<Slot, Busy> {
         let acquired = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned());

@@ -163,6 +163,17 @@ pub fn prepare_web(config: &mut Config) {
     }
 }
 
+/// The demo runs the admin listener too (health, metrics): on 127.0.0.1:9090 unless configured
+/// otherwise, or on a free port when SIP2 listens on one.
+pub fn prepare_admin(config: &mut Config) {
+    config.admin.enabled = true;
+    if config.admin.listen == crate::config::AdminConfig::default().listen
+        && config.server.listen.port() == 0
+    {
+        config.admin.listen.set_port(0);
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct TerminalFile {
     terminal: Vec<DemoTerminal>,

@@ -8,6 +8,7 @@
 //!
 //! Uses nothing else in the crate.
 
+pub mod admin;
 mod document;
 mod login_defence;
 mod problems;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use admin::AdminConfig;
 pub use problems::{Problem, Problems};
 pub use secret::{DatabaseUrl, SecretText};
 pub use security::SecurityConfig;
@@ -41,6 +43,7 @@ pub struct Config {
     pub import: ImportConfig,
     pub logging: LoggingConfig,
     pub web: WebConfig,
+    pub admin: AdminConfig,
 }
 
 /// `[database]`
@@ -231,6 +234,11 @@ impl Config {
         self.messages.validate(&mut problems.at("messages"));
         self.security.validate(&mut problems.at("security"));
         self.web.validate(&mut problems.at("web"));
+        let mut others = vec![("server.listen", self.server.listen)];
+        if self.web.enabled {
+            others.push(("web.listen", self.web.listen));
+        }
+        self.admin.validate(&mut problems.at("admin"), &others);
         let mut db = problems.at("database");
         if !(self.database.url.starts_with("sqlite:")
             || self.database.url.starts_with("postgres://")

@@ -175,6 +175,14 @@ fn sqlite_file_check(path: &std::path::Path, create: bool) -> Result<()> {
     Ok(())
 }
 
+/// Migrations this binary carries that the database lacks (`pending`), and ones the database
+/// has that this binary does not know (`unknown`: a newer version migrated it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrationState {
+    pub pending: usize,
+    pub unknown: usize,
+}
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
@@ -230,6 +238,23 @@ impl Store {
             Pool::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// How the database's applied migrations compare with the ones this binary carries.
+    pub async fn migration_state(&self) -> Result<MigrationState> {
+        let sql = "SELECT version FROM _sqlx_migrations WHERE success";
+        let applied: Vec<i64> = with_pool!(self, |pool| sqlx::query_scalar::<_, i64>(sql)
+            .fetch_all(pool)
+            .await)?;
+        let migrator = match &self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATOR,
+            Pool::Postgres(_) => &POSTGRES_MIGRATOR,
+        };
+        let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+        Ok(MigrationState {
+            pending: known.iter().filter(|v| !applied.contains(v)).count(),
+            unknown: applied.iter().filter(|v| !known.contains(v)).count(),
+        })
     }
 
     /// The engine behind this store.

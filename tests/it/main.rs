@@ -5,6 +5,7 @@
 mod cli_common;
 mod support;
 
+mod admin_health;
 mod auth_engine;
 mod auth_race;
 mod cli_check_config;
