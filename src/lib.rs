@@ -8,6 +8,7 @@
 //! cli/        clap commands (serve, check-config, migrate, terminal, patron, import, explain, probe)
 //! config/     TOML -> typed, validated Config; every default lives here
 //! telemetry   tracing subscriber
+//! instruments the exported metrics (one table of names) and the Prometheus recorder
 //! clock       the injectable clock every time-dependent decision reads
 //! sip2/       the protocol, pure: bytes in, typed values out (no I/O, logging or clock)
 //! store/      persistence over sqlx (SQLite, PostgreSQL): typed queries, no SIP2, no argon2
@@ -22,7 +23,7 @@
 //!             (answer/, with the table of what the server answers in answer/service.rs)
 //! http/       the HTTP listeners (axum): web/ the patron pages (log-in, My Account, changing the
 //!             PIN and the online password), templates/ and assets/ compiled into the binary;
-//!             admin/ the admin listener (/healthz, /readyz)
+//!             admin/ the admin listener (/healthz, /readyz, /metrics)
 //! ```
 //!
 //! # Dependency rule ("->" means "may use")
@@ -31,7 +32,7 @@
 //! - `server` -> `sip2`, `auth`, `accounts`; never `store`. `http` -> `auth`, `accounts`; never
 //!   `store` or `server`. `accounts` -> `auth`, `store`.
 //!   `auth` -> `store`, and `sip2`'s value types for a terminal's SIP2 vocabulary.
-//! - Anyone may use `config` and `clock`; they use nothing else in the crate.
+//! - Anyone may use `config`, `clock` and `instruments`; they use nothing else in the crate.
 //! - `sip2` uses nothing else in the crate. `store` knows nothing of SIP2 or argon2: it keeps a
 //!   terminal as plain columns, which `auth::terminal_settings` reads and writes at one edge.
 //! - `server/answer/` is the one place where SIP2 meets authentication decisions.
@@ -45,6 +46,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod instruments;
 pub mod server;
 pub mod sip2;
 pub mod store;

@@ -74,6 +74,8 @@ impl App {
         auth: Authenticator,
         clock: SharedClock,
     ) -> App {
+        // The recorder must be in place before the first request is counted.
+        let _exporting = crate::instruments::recorder().is_some();
         let accounts =
             Accounts::with_authenticator(store.clone(), &config, clock.clone(), auth.clone());
         App {

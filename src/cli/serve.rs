@@ -98,7 +98,7 @@ pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode
     );
     println!("{}", demo::ready_line(address, web_url.as_deref(), demo));
     if let Some(url) = &admin_url {
-        println!("admin listener on {url} (GET /healthz, /readyz)");
+        println!("admin listener on {url} (GET /healthz, /readyz, /metrics)");
     }
     tokio::spawn(cancel_on_signal(app.shutdown()));
     let listeners = Listeners {

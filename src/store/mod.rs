@@ -274,6 +274,13 @@ impl Store {
         Ok(())
     }
 
+    /// Connections open and in use right now.
+    pub fn pool_usage(&self) -> (u32, u32) {
+        let (size, idle) = with_pool!(self, |pool| (pool.size(), pool.num_idle()));
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        (size, size.saturating_sub(idle))
+    }
+
     /// Closes the pool; later calls fail as unavailable.
     pub async fn close(&self) {
         with_pool!(self, |pool| pool.close().await)

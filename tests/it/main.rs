@@ -6,6 +6,7 @@ mod cli_common;
 mod support;
 
 mod admin_health;
+mod admin_metrics;
 mod auth_engine;
 mod auth_race;
 mod cli_check_config;

@@ -1,13 +1,14 @@
-//! The admin listener: health checks for load balancers and orchestrators (`health.rs`), on its
-//! own port (`[admin]`), answering only the client
+//! The admin listener: health checks for load balancers and orchestrators (`health.rs`) and the
+//! Prometheus scrape (`metrics.rs`), on its own port (`[admin]`), answering only the client
 //! networks `admin.allowed_cidrs` names.
 //!
 //! Owns the admin socket, its routes and the address guard. Same shape as the web listener:
 //! [`AdminServer::bind`], [`AdminServer::local_addr`], [`AdminServer::run`] with the shared drain.
-//! Uses `accounts`, `auth` and `config`. Must not import `store`,
+//! Uses `accounts`, `auth`, `config` and `instruments`. Must not import `store`,
 //! `server` or `sip2`.
 
 mod health;
+mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -96,6 +97,7 @@ fn router(state: Shared) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::scrape))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             allowed_address,
