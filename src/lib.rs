@@ -5,7 +5,8 @@
 //!
 //! # Module map
 //! ```text
-//! cli/        clap commands (serve, check-config, migrate, terminal, patron, import, explain, probe)
+//! cli/        clap commands (serve, check-config, migrate, terminal, patron, import, explain, probe,
+//!             api-key)
 //! config/     TOML -> typed, validated Config; every default lives here
 //! telemetry   tracing subscriber
 //! instruments the exported metrics (one table of names) and the Prometheus recorder
@@ -15,7 +16,8 @@
 //! auth/       decisions: terminal and patron checks, argon2id + pepper, PIN/password rules, lockout;
 //!             the terminal as one typed value (terminal_settings), converted to store columns there;
 //!             and what a terminal is told about a patron check (told.rs; server and explain)
-//! accounts/   patron and terminal lifecycle shared by the CLI and the web side (web/: sessions,
+//! accounts/   patron and terminal lifecycle shared by the CLI and the web side (api_key: the admin
+//!             API's keys; health: readiness of the shared state; web/: sessions,
 //!             web log-in, the patron's own PIN and password changes, My Account)
 //! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
 //!             clock and the one shutdown token once per process; owns housekeeping and drain

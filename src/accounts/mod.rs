@@ -9,6 +9,7 @@
 //!
 //! May use `auth`, `store`, `config`, `clock`. Must not import `sip2`, `server` or `cli`.
 
+pub mod api_key;
 mod credentials;
 pub mod demo;
 mod error;
@@ -63,6 +64,13 @@ impl Operator {
         }
     }
 
+    /// A caller of the admin API, by the name of its key.
+    pub fn api_key(name: &str) -> Operator {
+        Operator {
+            actor: format!("api:{name}"),
+        }
+    }
+
     /// The patron themselves, on the web pages.
     pub fn patron_web() -> Operator {
         Operator {
@@ -70,7 +78,7 @@ impl Operator {
         }
     }
 
-    /// The audit-log actor: `staff:NAME`, `terminal:LOGIN` or `patron:web`.
+    /// The audit-log actor: `staff:NAME`, `terminal:LOGIN`, `api:KEY` or `patron:web`.
     pub fn actor(&self) -> String {
         self.actor.clone()
     }

@@ -97,6 +97,21 @@ pub fn print_cards() -> anyhow::Result<()> {
 
 /// Seeds the demo world once, through the app's own accounts (one hashing pool); refuses a
 /// database that is not a demo database.
+/// A fresh demo API key (scope admin) for each demo start, replacing the previous one: shown in
+/// the ready output so the README's `curl` calls work. Demo mode only.
+pub async fn api_key(accounts: &Accounts) -> anyhow::Result<SecretString> {
+    let operator = Operator::new("demo")?;
+    match accounts.revoke_api_key(&operator, DEMO_API_KEY).await {
+        Ok(()) | Err(crate::accounts::Error::NotFound { .. }) => {}
+        Err(other) => return Err(other.into()),
+    }
+    let scope = crate::accounts::api_key::ApiScope::Admin;
+    Ok(accounts.add_api_key(&operator, DEMO_API_KEY, scope).await?)
+}
+
+/// The name of the demo's API key.
+const DEMO_API_KEY: &str = "demo";
+
 pub async fn seed(store: &Store, accounts: &Accounts, clock: SharedClock) -> anyhow::Result<()> {
     match store.get_meta(DEMO_MARKER).await?.as_deref() {
         Some(SEEDED) => return Ok(()),

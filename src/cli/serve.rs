@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -98,7 +99,13 @@ pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode
     );
     println!("{}", demo::ready_line(address, web_url.as_deref(), demo));
     if let Some(url) = &admin_url {
-        println!("admin listener on {url} (GET /healthz, /readyz, /metrics)");
+        let key = if demo {
+            let key = demo::api_key(app.accounts()).await?;
+            format!("; demo API key (scope admin): {}", key.expose_secret())
+        } else {
+            String::new()
+        };
+        println!("admin listener on {url} (GET /healthz, /readyz, /metrics){key}");
     }
     tokio::spawn(cancel_on_signal(app.shutdown()));
     let listeners = Listeners {

@@ -56,6 +56,7 @@ macro_rules! with_tx {
     };
 }
 
+mod api_keys;
 mod audit;
 mod auth_support;
 mod budget;
@@ -77,6 +78,7 @@ mod tokens;
 pub(crate) mod values;
 mod web_sessions;
 
+pub use api_keys::ApiKeyRow;
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use budget::{FailureKind, NewTerminalFailure, TerminalFailureCounts};
 pub use error::{Error, Result};

@@ -348,6 +348,11 @@ fn the_demo_runs_the_admin_listener_and_is_ready() {
     let _ready = lines.next().expect("ready line").expect("text");
     let admin_line = lines.next().expect("admin line").expect("text");
     let admin = admin_address(&admin_line);
+    let key = admin_line
+        .split("demo API key (scope admin): ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no demo API key in {admin_line:?}"));
+    assert!(key.starts_with("s2a_") && key.len() == 68, "{key}");
     assert_ne!(admin.port(), 9090, "a free port when SIP2 has one");
     let ready = http_get(admin, "/readyz");
     assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
