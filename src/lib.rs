@@ -25,7 +25,8 @@
 //!             (answer/, with the table of what the server answers in answer/service.rs)
 //! http/       the HTTP listeners (axum): web/ the patron pages (log-in, My Account, changing the
 //!             PIN and the online password), templates/ and assets/ compiled into the binary;
-//!             admin/ the admin listener (/healthz, /readyz, /metrics)
+//!             admin/ the admin listener (/healthz, /readyz, /metrics; api/ the JSON API under
+//!             /api/v1/ with API keys and problem+json refusals)
 //! ```
 //!
 //! # Dependency rule ("->" means "may use")

@@ -105,7 +105,9 @@ pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode
         } else {
             String::new()
         };
-        println!("admin listener on {url} (GET /healthz, /readyz, /metrics){key}");
+        println!(
+            "admin listener on {url} (GET /healthz, /readyz, /metrics; API under /api/v1/){key}"
+        );
     }
     tokio::spawn(cancel_on_signal(app.shutdown()));
     let listeners = Listeners {

@@ -5,6 +5,7 @@
 mod cli_common;
 mod support;
 
+mod admin_api;
 mod admin_health;
 mod admin_metrics;
 mod auth_engine;

@@ -1,5 +1,5 @@
-//! The admin listener: health checks for load balancers and orchestrators (`health.rs`) and the
-//! Prometheus scrape (`metrics.rs`), on its own port (`[admin]`), answering only the client
+//! The admin listener: health checks for load balancers and orchestrators (`health.rs`), the
+//! Prometheus scrape (`metrics.rs`) and the JSON API under `/api/v1/` (`api/`), on its own port (`[admin]`), answering only the client
 //! networks `admin.allowed_cidrs` names.
 //!
 //! Owns the admin socket, its routes and the address guard. Same shape as the web listener:
@@ -7,6 +7,7 @@
 //! Uses `accounts`, `auth`, `config` and `instruments`. Must not import `store`,
 //! `server` or `sip2`.
 
+mod api;
 mod health;
 mod metrics;
 
@@ -98,6 +99,7 @@ fn router(state: Shared) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::scrape))
+        .nest("/api/v1", api::router(state.clone()))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             allowed_address,

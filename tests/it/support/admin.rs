@@ -4,6 +4,9 @@
 use std::net::SocketAddr;
 
 use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use sip2auth::accounts::api_key::ApiScope;
+use sip2auth::accounts::{Accounts, Operator};
 use sip2auth::app::{App, Listeners};
 use sip2auth::clock::SharedClock;
 use sip2auth::config::Config;
@@ -25,12 +28,14 @@ pub fn admin_config() -> Config {
 pub struct AdminTest {
     pub server: TestServer,
     pub admin_addr: SocketAddr,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
+    config: Config,
 }
 
 pub async fn start_admin(backend: Backend, config: Config) -> AdminTest {
     let world = World::new(backend, &config).await;
     let shared: SharedClock = world.clock.clone();
+    let kept = config.clone();
     let app = App::with_authenticator(config, world.store.clone(), world.auth.clone(), shared);
     let sip2 = Server::bind(app.config(), app.sip2())
         .await
@@ -60,12 +65,14 @@ pub async fn start_admin(backend: Backend, config: Config) -> AdminTest {
         server,
         admin_addr,
         http: reqwest::Client::new(),
+        config: kept,
     }
 }
 
 /// One answer: status, content type, body.
 pub struct Answer {
     pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
     pub content_type: String,
     pub body: String,
 }
@@ -78,13 +85,65 @@ impl Answer {
 
 impl AdminTest {
     pub async fn get(&self, path: &str) -> Answer {
-        let response = self
-            .http
-            .get(format!("http://{}{path}", self.admin_addr))
-            .send()
+        let request = self.http.get(format!("http://{}{path}", self.admin_addr));
+        Self::answer(request).await
+    }
+
+    /// The accounts context of the running server (the same store and hashing pool).
+    pub fn accounts(&self) -> Accounts {
+        let clock: SharedClock = self.server.clock.clone();
+        Accounts::with_authenticator(
+            self.server.store.clone(),
+            &self.config,
+            clock,
+            self.server.auth.clone(),
+        )
+    }
+
+    /// A new API key of this scope, as `api-key add` makes it.
+    pub async fn key(&self, name: &str, scope: ApiScope) -> String {
+        let operator = Operator::new("tester").expect("operator");
+        let key = self
+            .accounts()
+            .add_api_key(&operator, name, scope)
             .await
-            .expect("GET");
+            .expect("key");
+        key.expose_secret().to_owned()
+    }
+
+    /// A request to the API with an optional key and JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+    ) -> Answer {
+        let mut request = self
+            .http
+            .request(method, format!("http://{}{path}", self.admin_addr));
+        if let Some(key) = key {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        Self::answer(request).await
+    }
+
+    async fn answer(request: reqwest::RequestBuilder) -> Answer {
+        Answer::from_request(request).await
+    }
+}
+
+impl Answer {
+    /// Sends `request` and reads its answer.
+    pub async fn from_request(request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("request");
         let status = response.status();
+        let headers = response.headers().clone();
         let content_type = response
             .headers()
             .get("content-type")
@@ -94,6 +153,7 @@ impl AdminTest {
         let body = response.text().await.expect("body");
         Answer {
             status,
+            headers,
             content_type,
             body,
         }

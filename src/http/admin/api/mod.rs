@@ -1,0 +1,82 @@
+//! The JSON API under `/api/v1/`: every request carries an API key (`Authorization: Bearer
+//! KEY`), checked once here; each handler asks for the scope it needs, calls the same `accounts`
+//! code as the CLI, and audits its writes with the key's name as operator. Refusals are problem
+//! details (`problem.rs`). Patrons are in `patrons.rs`.
+//!
+//! Uses `accounts` and `config`; must not import `store`, `server` or `sip2`.
+
+mod patrons;
+mod problem;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+
+use super::Shared;
+use crate::accounts::api_key::{ApiKey, ApiScope};
+use crate::accounts::{ErrorKind, Operator};
+use problem::{Problem, ProblemKind};
+
+/// Largest request body the API reads.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The caller of a request, by its key.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(Arc<ApiKey>);
+
+impl Caller {
+    /// The operator of a write, after checking the key may do it.
+    fn may(&self, needed: ApiScope) -> Result<Operator, Problem> {
+        if self.0.scope.allows(needed) {
+            Ok(Operator::api_key(&self.0.name))
+        } else {
+            Err(Problem::new(ProblemKind::Forbidden).detail(format!(
+                "this key has scope {}; this needs {}",
+                self.0.scope.as_str(),
+                needed.as_str()
+            )))
+        }
+    }
+}
+
+pub(super) fn router(state: Shared) -> Router<Shared> {
+    Router::new()
+        .route("/patrons/{card}", get(patrons::show))
+        .route("/patrons/{card}/block", post(patrons::block))
+        .route("/patrons/{card}/unblock", post(patrons::unblock))
+        .route("/patrons/{card}/unlock", post(patrons::unlock))
+        .route("/patrons/{card}/lost", post(patrons::lost))
+        .route("/patrons/{card}/found", post(patrons::found))
+        .fallback(|| async { Problem::new(ProblemKind::NotFound) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state, authenticated))
+}
+
+/// Finds the key of the request, or answers 401 (no or unknown key) or 503 (database down).
+async fn authenticated(State(admin): State<Shared>, mut request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    let key = match admin.handles.accounts.authenticate_api_key(presented).await {
+        Ok(Some(key)) => key,
+        Ok(None) => return Problem::new(ProblemKind::Unauthorized).into_response(),
+        Err(err) if err.kind() == ErrorKind::Unavailable => {
+            return Problem::new(ProblemKind::DatabaseUnavailable).into_response()
+        }
+        Err(err) => return Problem::from(err).into_response(),
+    };
+    request.extensions_mut().insert(Caller(Arc::new(key)));
+    next.run(request).await
+}
+
+/// Lets handlers take the caller as an extractor.
+type CallerOf = Extension<Caller>;

@@ -1,0 +1,158 @@
+//! RFC 9457 problem details (`application/problem+json`) for every refusal of the admin API: a
+//! stable `type` per kind of problem, the field at fault when there is one, never a secret or a
+//! stack trace. Owns the mapping from `accounts::Error` and from body-parsing rejections.
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::accounts::{Error, ErrorKind};
+
+/// The kinds of problem, each with its stable type and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProblemKind {
+    BadJson,
+    UnsupportedMediaType,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    BodyTooLarge,
+    Invalid,
+    DatabaseUnavailable,
+    Internal,
+}
+
+impl ProblemKind {
+    fn slug(self) -> &'static str {
+        match self {
+            ProblemKind::BadJson => "bad-json",
+            ProblemKind::UnsupportedMediaType => "unsupported-media-type",
+            ProblemKind::Unauthorized => "unauthorized",
+            ProblemKind::Forbidden => "forbidden",
+            ProblemKind::NotFound => "not-found",
+            ProblemKind::Conflict => "conflict",
+            ProblemKind::BodyTooLarge => "body-too-large",
+            ProblemKind::Invalid => "invalid",
+            ProblemKind::DatabaseUnavailable => "database-unavailable",
+            ProblemKind::Internal => "internal",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            ProblemKind::BadJson => StatusCode::BAD_REQUEST,
+            ProblemKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ProblemKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            ProblemKind::Forbidden => StatusCode::FORBIDDEN,
+            ProblemKind::NotFound => StatusCode::NOT_FOUND,
+            ProblemKind::Conflict => StatusCode::CONFLICT,
+            ProblemKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProblemKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemKind::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            ProblemKind::BadJson => "The body is not the JSON this endpoint takes",
+            ProblemKind::UnsupportedMediaType => "Send the body as application/json",
+            ProblemKind::Unauthorized => "An API key is needed (Authorization: Bearer KEY)",
+            ProblemKind::Forbidden => "This API key's scope does not allow this",
+            ProblemKind::NotFound => "Not found",
+            ProblemKind::Conflict => "This conflicts with what is stored",
+            ProblemKind::BodyTooLarge => "The body is too large",
+            ProblemKind::Invalid => "A value was refused",
+            ProblemKind::DatabaseUnavailable => "The database is unavailable; try again later",
+            ProblemKind::Internal => "The request could not be completed",
+        }
+    }
+}
+
+/// One problem, ready to answer.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    kind: ProblemKind,
+    detail: Option<String>,
+    field: Option<String>,
+}
+
+impl Problem {
+    pub(crate) fn new(kind: ProblemKind) -> Problem {
+        Problem {
+            kind,
+            detail: None,
+            field: None,
+        }
+    }
+
+    pub(crate) fn detail(mut self, detail: impl Into<String>) -> Problem {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub(crate) fn field(mut self, field: impl Into<String>) -> Problem {
+        self.field = Some(field.into());
+        self
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.kind.status();
+        let mut body = json!({
+            "type": format!("urn:sip2auth:problem:{}", self.kind.slug()),
+            "title": self.kind.title(),
+            "status": status.as_u16(),
+        });
+        if let Some(detail) = self.detail {
+            body["detail"] = json!(detail);
+        }
+        if let Some(field) = self.field {
+            body["field"] = json!(field);
+        }
+        let mut response = (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response();
+        if self.kind == ProblemKind::Unauthorized {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(err: Error) -> Problem {
+        // Account errors carry no secret; internal ones are not detailed all the same.
+        match (&err, err.kind()) {
+            (Error::Invalid { what, .. }, _) => Problem::new(ProblemKind::Invalid)
+                .field(*what)
+                .detail(err.to_string()),
+            (Error::Rejected(_), _) => Problem::new(ProblemKind::Invalid).detail(err.to_string()),
+            (_, ErrorKind::NotFound) => Problem::new(ProblemKind::NotFound).detail(err.to_string()),
+            (_, ErrorKind::Refused) => Problem::new(ProblemKind::Conflict).detail(err.to_string()),
+            (_, ErrorKind::Invalid) => Problem::new(ProblemKind::Invalid).detail(err.to_string()),
+            (_, ErrorKind::Unavailable) => Problem::new(ProblemKind::DatabaseUnavailable),
+            (_, ErrorKind::Internal) => Problem::new(ProblemKind::Internal),
+        }
+    }
+}
+
+impl From<JsonRejection> for Problem {
+    fn from(rejection: JsonRejection) -> Problem {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Problem::new(ProblemKind::BodyTooLarge),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Problem::new(ProblemKind::UnsupportedMediaType),
+            // serde's message names the field (`unknown field `x``, `missing field `reason``).
+            _ => Problem::new(ProblemKind::BadJson).detail(rejection.body_text()),
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The admin API over HTTP on both backends: API keys and their scopes, the patron endpoints
+//! (the same `accounts` code as the CLI, audited with the key's name), and every refusal as a
+//! problem+json document with a stable type and the field at fault.
+
+use reqwest::{Method, StatusCode};
+use sip2auth::accounts::api_key::ApiScope;
+use sip2auth::store::{AuditQuery, Backend};
+
+use crate::support::admin::{admin_config, start_admin, Answer};
+
+const CARD: &str = "21234000012345";
+const PATRON: &str = "/api/v1/patrons/21234000012345";
+
+fn problem(answer: &Answer, status: StatusCode, kind: &str) -> serde_json::Value {
+    assert_eq!(answer.status, status, "{}", answer.body);
+    assert_eq!(
+        answer.content_type, "application/problem+json",
+        "{}",
+        answer.body
+    );
+    let json = answer.json();
+    assert_eq!(
+        json["type"],
+        format!("urn:sip2auth:problem:{kind}"),
+        "{json}"
+    );
+    assert_eq!(json["status"], status.as_u16(), "{json}");
+    json
+}
+
+async fn requests_need_a_known_key_of_the_right_scope(backend: Backend) {
+    let admin = start_admin(backend, admin_config()).await;
+    let none = admin.call(Method::GET, PATRON, None, None).await;
+    problem(&none, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(none.headers["www-authenticate"], "Bearer");
+    let unknown = format!("s2a_{}", "0".repeat(64));
+    let wrong = admin.call(Method::GET, PATRON, Some(&unknown), None).await;
+    problem(&wrong, StatusCode::UNAUTHORIZED, "unauthorized");
+
+    let reader = admin.key("reports", ApiScope::Read).await;
+    let seen = admin.call(Method::GET, PATRON, Some(&reader), None).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    let patron = seen.json();
+    assert_eq!(patron["card"], CARD);
+    assert_eq!(patron["status"], "active");
+    assert_eq!(patron["has_pin"], true);
+    assert!(
+        !seen.body.contains("argon2"),
+        "no hash in the answer: {}",
+        seen.body
+    );
+    let block = admin
+        .call(
+            Method::POST,
+            &format!("{PATRON}/block"),
+            Some(&reader),
+            Some(r#"{"reason":"x"}"#),
+        )
+        .await;
+    let json = problem(&block, StatusCode::FORBIDDEN, "forbidden");
+    assert!(json["detail"].as_str().unwrap().contains("write"), "{json}");
+    let keys = admin.accounts().api_keys().await.unwrap();
+    assert!(keys[0].last_used.is_some(), "last use recorded: {keys:?}");
+}
+
+async fn writes_change_the_patron_and_are_audited_with_the_key_name(backend: Backend) {
+    let admin = start_admin(backend, admin_config()).await;
+    let key = admin.key("ils-sync", ApiScope::Write).await;
+    let post = |path: &'static str, body: Option<&'static str>| {
+        let key = key.clone();
+        let admin = &admin;
+        async move {
+            admin
+                .call(Method::POST, &format!("{PATRON}/{path}"), Some(&key), body)
+                .await
+        }
+    };
+    let blocked = post("block", Some(r#"{"reason":"Owes the library a laptop"}"#)).await;
+    assert_eq!(blocked.status, StatusCode::OK, "{}", blocked.body);
+    assert_eq!(blocked.json()["status"], "blocked");
+    assert_eq!(blocked.json()["block_reason"], "Owes the library a laptop");
+    let active = post("unblock", None).await;
+    assert_eq!(active.json()["status"], "active", "{}", active.body);
+    assert_eq!(post("lost", None).await.json()["card_lost"], true);
+    assert_eq!(post("found", None).await.json()["card_lost"], false);
+    assert_eq!(post("unlock", None).await.status, StatusCode::OK);
+
+    let query = AuditQuery {
+        actor: Some("api:ils-sync".into()),
+        ..AuditQuery::default()
+    };
+    let entries = admin.accounts().audit_log(Some(CARD), query).await.unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.entry.action.as_str()).collect();
+    for action in ["block", "unblock", "card_lost", "card_found", "unlock"] {
+        assert!(
+            actions.contains(&action),
+            "{action} audited as api:ils-sync: {actions:?}"
+        );
+    }
+}
+
+async fn refusals_are_problem_documents_with_the_field_at_fault(backend: Backend) {
+    let admin = start_admin(backend, admin_config()).await;
+    let key = admin.key("ils-sync", ApiScope::Write).await;
+    let block = |body: &'static str| {
+        let key = key.clone();
+        let admin = &admin;
+        async move {
+            admin
+                .call(
+                    Method::POST,
+                    &format!("{PATRON}/block"),
+                    Some(&key),
+                    Some(body),
+                )
+                .await
+        }
+    };
+    problem(
+        &block("{not json").await,
+        StatusCode::BAD_REQUEST,
+        "bad-json",
+    );
+    let unknown = block(r#"{"reason":"x","colour":"red"}"#).await;
+    let json = problem(&unknown, StatusCode::BAD_REQUEST, "bad-json");
+    assert!(
+        json["detail"].as_str().unwrap().contains("colour"),
+        "{json}"
+    );
+    let missing = problem(&block("{}").await, StatusCode::BAD_REQUEST, "bad-json");
+    assert!(
+        missing["detail"].as_str().unwrap().contains("reason"),
+        "{missing}"
+    );
+    let empty = problem(
+        &block(r#"{"reason":"  "}"#).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    );
+    assert_eq!(empty["field"], "reason", "{empty}");
+
+    let huge = format!(r#"{{"reason":"{}"}}"#, "x".repeat(100 * 1024));
+    let request = admin
+        .http
+        .post(format!("http://{}{PATRON}/block", admin.admin_addr))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(huge);
+    problem(
+        &Answer::from_request(request).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body-too-large",
+    );
+    let request = admin
+        .http
+        .post(format!("http://{}{PATRON}/block", admin.admin_addr))
+        .header("authorization", format!("Bearer {key}"))
+        .body(r#"{"reason":"x"}"#);
+    let plain = Answer::from_request(request).await;
+    problem(
+        &plain,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+    );
+
+    let nobody = admin
+        .call(
+            Method::GET,
+            "/api/v1/patrons/29999000099999",
+            Some(&key),
+            None,
+        )
+        .await;
+    problem(&nobody, StatusCode::NOT_FOUND, "not-found");
+    let nowhere = admin
+        .call(Method::GET, "/api/v1/nothing", Some(&key), None)
+        .await;
+    problem(&nowhere, StatusCode::NOT_FOUND, "not-found");
+    let status = admin.get(PATRON).await;
+    assert_eq!(
+        status.status,
+        StatusCode::UNAUTHORIZED,
+        "no key: 401 before anything else"
+    );
+}
+
+sip2auth::store_test_on_both_backends!(
+    requests_need_a_known_key_of_the_right_scope,
+    writes_change_the_patron_and_are_audited_with_the_key_name,
+    refusals_are_problem_documents_with_the_field_at_fault
+);
+
+#[tokio::test]
+async fn the_api_answers_503_while_the_database_is_down() {
+    let admin = start_admin(Backend::Sqlite, admin_config()).await;
+    let key = admin.key("ils-sync", ApiScope::Read).await;
+    let _outage = crate::support::outage::Outage::begin(&admin.server).await;
+    let down = admin.call(Method::GET, PATRON, Some(&key), None).await;
+    problem(
+        &down,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database-unavailable",
+    );
+}
