@@ -99,6 +99,7 @@ fn router(state: Shared) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::scrape))
+        .route("/api/v1/openapi.json", get(api::openapi))
         .nest("/api/v1", api::router(state.clone()))
         .layer(middleware::from_fn_with_state(
             state.clone(),

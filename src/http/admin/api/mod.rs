@@ -1,7 +1,8 @@
 //! The JSON API under `/api/v1/`: every request carries an API key (`Authorization: Bearer
 //! KEY`), checked once here; each handler asks for the scope it needs, calls the same `accounts`
 //! code as the CLI, and audits its writes with the key's name as operator. Refusals are problem
-//! details (`problem.rs`). Patrons are in `patrons.rs`.
+//! details (`problem.rs`). Patrons are in `patrons.rs`. The OpenAPI 3.1 document is generated
+//! from the handlers' annotations (utoipa) and served without a key at `/api/v1/openapi.json`.
 //!
 //! Uses `accounts` and `config`; must not import `store`, `server` or `sip2`.
 
@@ -16,6 +17,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use super::Shared;
 use crate::accounts::api_key::{ApiKey, ApiScope};
@@ -41,6 +44,49 @@ impl Caller {
                 needed.as_str()
             )))
         }
+    }
+}
+
+/// The OpenAPI 3.1 document of the API, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sip2auth admin API",
+        description = "Patrons for ILS synchronisation and the desk. Every request needs an API key: Authorization: Bearer KEY."
+    ),
+    servers((url = "/api/v1")),
+    paths(
+        patrons::show,
+        patrons::block,
+        patrons::unblock,
+        patrons::unlock,
+        patrons::lost,
+        patrons::found
+    ),
+    modifiers(&BearerKey)
+)]
+struct ApiDocument;
+
+/// The API key scheme of every operation.
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json` (no key: the document holds nothing secret).
+pub(super) async fn openapi() -> Response {
+    let mut document = ApiDocument::openapi();
+    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    match document.to_json() {
+        Ok(text) => ([(header::CONTENT_TYPE, "application/json")], text).into_response(),
+        Err(_) => Problem::new(ProblemKind::Internal).into_response(),
     }
 }
 

@@ -2,10 +2,11 @@
 //! stable `type` per kind of problem, the field at fault when there is one, never a secret or a
 //! stack trace. Owns the mapping from `accounts::Error` and from body-parsing rejections.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::accounts::{Error, ErrorKind};
 
@@ -13,6 +14,7 @@ use crate::accounts::{Error, ErrorKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ProblemKind {
     BadJson,
+    BadRequest,
     UnsupportedMediaType,
     Unauthorized,
     Forbidden,
@@ -28,6 +30,7 @@ impl ProblemKind {
     fn slug(self) -> &'static str {
         match self {
             ProblemKind::BadJson => "bad-json",
+            ProblemKind::BadRequest => "bad-request",
             ProblemKind::UnsupportedMediaType => "unsupported-media-type",
             ProblemKind::Unauthorized => "unauthorized",
             ProblemKind::Forbidden => "forbidden",
@@ -42,7 +45,7 @@ impl ProblemKind {
 
     fn status(self) -> StatusCode {
         match self {
-            ProblemKind::BadJson => StatusCode::BAD_REQUEST,
+            ProblemKind::BadJson | ProblemKind::BadRequest => StatusCode::BAD_REQUEST,
             ProblemKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ProblemKind::Unauthorized => StatusCode::UNAUTHORIZED,
             ProblemKind::Forbidden => StatusCode::FORBIDDEN,
@@ -58,6 +61,7 @@ impl ProblemKind {
     fn title(self) -> &'static str {
         match self {
             ProblemKind::BadJson => "The body is not the JSON this endpoint takes",
+            ProblemKind::BadRequest => "The path or query is not what this endpoint takes",
             ProblemKind::UnsupportedMediaType => "Send the body as application/json",
             ProblemKind::Unauthorized => "An API key is needed (Authorization: Bearer KEY)",
             ProblemKind::Forbidden => "This API key's scope does not allow this",
@@ -99,24 +103,36 @@ impl Problem {
     }
 }
 
+/// An RFC 9457 problem details document, as sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ProblemDocument {
+    /// Stable per kind of problem: `urn:sip2auth:problem:KIND`.
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.kind.status();
-        let mut body = json!({
-            "type": format!("urn:sip2auth:problem:{}", self.kind.slug()),
-            "title": self.kind.title(),
-            "status": status.as_u16(),
-        });
-        if let Some(detail) = self.detail {
-            body["detail"] = json!(detail);
-        }
-        if let Some(field) = self.field {
-            body["field"] = json!(field);
-        }
+        let body = ProblemDocument {
+            kind: format!("urn:sip2auth:problem:{}", self.kind.slug()),
+            title: self.kind.title(),
+            status: status.as_u16(),
+            detail: self.detail,
+            field: self.field,
+        };
+        let text = serde_json::to_string(&body).unwrap_or_default();
         let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
+            text,
         )
             .into_response();
         if self.kind == ProblemKind::Unauthorized {
@@ -143,6 +159,18 @@ impl From<Error> for Problem {
             (_, ErrorKind::Unavailable) => Problem::new(ProblemKind::DatabaseUnavailable),
             (_, ErrorKind::Internal) => Problem::new(ProblemKind::Internal),
         }
+    }
+}
+
+impl From<PathRejection> for Problem {
+    fn from(rejection: PathRejection) -> Problem {
+        Problem::new(ProblemKind::BadRequest).detail(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for Problem {
+    fn from(rejection: QueryRejection) -> Problem {
+        Problem::new(ProblemKind::BadRequest).detail(rejection.body_text())
     }
 }
 
