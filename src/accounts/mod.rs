@@ -29,6 +29,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::{NewAuditEntry, Store};
 
+pub use crate::store::{AuditEntry, AuditQuery};
 pub use credentials::Credentials;
 pub use error::{Error, ErrorKind};
 pub use health::NotReady;

@@ -97,18 +97,21 @@ pub async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode
         demo,
         "sip2auth ready"
     );
-    println!("{}", demo::ready_line(address, web_url.as_deref(), demo));
-    if let Some(url) = &admin_url {
-        let key = if demo {
+    // One line: a reader that takes only the first line must not make a later print fail.
+    let admin_part = match &admin_url {
+        Some(url) if demo => {
             let key = demo::api_key(app.accounts()).await?;
-            format!("; demo API key (scope admin): {}", key.expose_secret())
-        } else {
-            String::new()
-        };
-        println!(
-            "admin listener on {url} (GET /healthz, /readyz, /metrics; API under /api/v1/){key}"
-        );
-    }
+            format!(
+                "; admin listener on {url} (GET /healthz, /readyz, /metrics; API under \
+                 /api/v1/) with demo API key (scope admin): {}",
+                key.expose_secret()
+            )
+        }
+        Some(url) => format!("; admin listener on {url}"),
+        None => String::new(),
+    };
+    let ready = demo::ready_line(address, web_url.as_deref(), demo);
+    println!("{ready}{admin_part}");
     tokio::spawn(cancel_on_signal(app.shutdown()));
     let listeners = Listeners {
         sip2: server,

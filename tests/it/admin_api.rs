@@ -202,3 +202,73 @@ async fn the_api_answers_503_while_the_database_is_down() {
         "database-unavailable",
     );
 }
+
+async fn the_audit_log_is_queried_by_operator_card_and_action_in_pages(backend: Backend) {
+    let admin = start_admin(backend, admin_config()).await;
+    let key = admin.key("ils-sync", ApiScope::Write).await;
+    for path in ["lost", "found", "lost", "found"] {
+        let answer = admin
+            .call(Method::POST, &format!("{PATRON}/{path}"), Some(&key), None)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let page = |query: &'static str| {
+        let key = key.clone();
+        let admin = &admin;
+        async move {
+            let answer = admin
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/audit?{query}"),
+                    Some(&key),
+                    None,
+                )
+                .await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+            answer.json()
+        }
+    };
+    let first = page("operator=api:ils-sync&card=21234000012345&limit=3").await;
+    let records = first["records"].as_array().unwrap();
+    assert_eq!(records.len(), 3, "{first}");
+    assert_eq!(records[0]["action"], "card_found", "newest first: {first}");
+    assert!(
+        records.iter().all(|r| r["actor"] == "api:ils-sync"),
+        "{first}"
+    );
+    assert!(
+        !first.to_string().contains(CARD),
+        "cards only as pseudonyms: {first}"
+    );
+    let before = first["next_before"].as_i64().expect("another page");
+    let rest = admin
+        .call(
+            Method::GET,
+            &format!("/api/v1/audit?operator=api:ils-sync&card={CARD}&limit=3&before={before}"),
+            Some(&key),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(rest["records"].as_array().unwrap().len(), 1, "{rest}");
+    assert!(rest["next_before"].is_null(), "{rest}");
+    let lost = page("action=card_lost&operator=api:ils-sync").await;
+    assert_eq!(lost["records"].as_array().unwrap().len(), 2, "{lost}");
+    let nobody = page("operator=staff:nobody").await;
+    assert!(nobody["records"].as_array().unwrap().is_empty(), "{nobody}");
+    let zero = admin
+        .call(Method::GET, "/api/v1/audit?limit=0", Some(&key), None)
+        .await;
+    assert_eq!(
+        problem(&zero, StatusCode::UNPROCESSABLE_ENTITY, "invalid")["field"],
+        "limit"
+    );
+    let odd = admin
+        .call(Method::GET, "/api/v1/audit?colour=red", Some(&key), None)
+        .await;
+    problem(&odd, StatusCode::BAD_REQUEST, "bad-request");
+}
+
+sip2auth::store_test_on_both_backends!(
+    the_audit_log_is_queried_by_operator_card_and_action_in_pages
+);

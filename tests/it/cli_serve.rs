@@ -312,10 +312,12 @@ fn the_demo_serves_the_patron_pages_and_sigterm_drains_both_listeners() {
     );
 }
 
-/// Reads the admin listener's address from serve's second line.
+/// Reads the admin listener's address from serve's ready line.
 fn admin_address(line: &str) -> SocketAddr {
-    line.split_whitespace()
-        .find_map(|word| word.strip_prefix("http://"))
+    line.split("admin listener on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|word| word.strip_prefix("http://"))
         .unwrap_or_else(|| panic!("no admin URL in {line:?}"))
         .parse()
         .expect("a host:port URL")
@@ -345,11 +347,10 @@ fn the_demo_runs_the_admin_listener_and_is_ready() {
         .spawn()
         .expect("serve starts");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let _ready = lines.next().expect("ready line").expect("text");
-    let admin_line = lines.next().expect("admin line").expect("text");
+    let admin_line = lines.next().expect("ready line").expect("text");
     let admin = admin_address(&admin_line);
     let key = admin_line
-        .split("demo API key (scope admin): ")
+        .split("with demo API key (scope admin): ")
         .nth(1)
         .unwrap_or_else(|| panic!("no demo API key in {admin_line:?}"));
     assert!(key.starts_with("s2a_") && key.len() == 68, "{key}");

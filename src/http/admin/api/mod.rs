@@ -1,11 +1,12 @@
 //! The JSON API under `/api/v1/`: every request carries an API key (`Authorization: Bearer
 //! KEY`), checked once here; each handler asks for the scope it needs, calls the same `accounts`
 //! code as the CLI, and audits its writes with the key's name as operator. Refusals are problem
-//! details (`problem.rs`). Patrons are in `patrons.rs`. The OpenAPI 3.1 document is generated
+//! details (`problem.rs`). Patrons are in `patrons.rs`, the audit log in `audit.rs`. The OpenAPI 3.1 document is generated
 //! from the handlers' annotations (utoipa) and served without a key at `/api/v1/openapi.json`.
 //!
 //! Uses `accounts` and `config`; must not import `store`, `server` or `sip2`.
 
+mod audit;
 mod patrons;
 mod problem;
 
@@ -61,7 +62,8 @@ impl Caller {
         patrons::unblock,
         patrons::unlock,
         patrons::lost,
-        patrons::found
+        patrons::found,
+        audit::query
     ),
     modifiers(&BearerKey)
 )]
@@ -98,6 +100,7 @@ pub(super) fn router(state: Shared) -> Router<Shared> {
         .route("/patrons/{card}/unlock", post(patrons::unlock))
         .route("/patrons/{card}/lost", post(patrons::lost))
         .route("/patrons/{card}/found", post(patrons::found))
+        .route("/audit", get(audit::query))
         .fallback(|| async { Problem::new(ProblemKind::NotFound) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state, authenticated))
