@@ -272,3 +272,39 @@ async fn the_audit_log_is_queried_by_operator_card_and_action_in_pages(backend: 
 sip2auth::store_test_on_both_backends!(
     the_audit_log_is_queried_by_operator_card_and_action_in_pages
 );
+
+async fn terminals_are_listed_and_shown_without_their_secret(backend: Backend) {
+    let admin = start_admin(backend, admin_config()).await;
+    let key = admin.key("reports", ApiScope::Read).await;
+    let list = admin
+        .call(Method::GET, "/api/v1/terminals", Some(&key), None)
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let terminals = list.json();
+    let logins: Vec<&str> = terminals
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["login_id"].as_str().unwrap())
+        .collect();
+    assert!(logins.contains(&"sc_user"), "{logins:?}");
+    let shown = admin
+        .call(Method::GET, "/api/v1/terminals/sc_user", Some(&key), None)
+        .await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    let terminal = shown.json();
+    assert_eq!(terminal["has_secret"], true, "{terminal}");
+    assert_eq!(terminal["institution"], "MAIN", "{terminal}");
+    for secret in ["k7Qp2vXe9LmT4wZs", "argon2"] {
+        assert!(
+            !list.body.contains(secret) && !shown.body.contains(secret),
+            "{secret} shown"
+        );
+    }
+    let missing = admin
+        .call(Method::GET, "/api/v1/terminals/nobody", Some(&key), None)
+        .await;
+    problem(&missing, StatusCode::NOT_FOUND, "not-found");
+}
+
+sip2auth::store_test_on_both_backends!(terminals_are_listed_and_shown_without_their_secret);

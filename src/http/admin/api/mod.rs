@@ -1,7 +1,8 @@
 //! The JSON API under `/api/v1/`: every request carries an API key (`Authorization: Bearer
 //! KEY`), checked once here; each handler asks for the scope it needs, calls the same `accounts`
 //! code as the CLI, and audits its writes with the key's name as operator. Refusals are problem
-//! details (`problem.rs`). Patrons are in `patrons.rs`, the audit log in `audit.rs`. The OpenAPI 3.1 document is generated
+//! details (`problem.rs`). Patrons are in `patrons.rs`, the audit log in `audit.rs`,
+//! terminals in `terminals.rs`. The OpenAPI 3.1 document is generated
 //! from the handlers' annotations (utoipa) and served without a key at `/api/v1/openapi.json`.
 //!
 //! Uses `accounts` and `config`; must not import `store`, `server` or `sip2`.
@@ -9,6 +10,7 @@
 mod audit;
 mod patrons;
 mod problem;
+mod terminals;
 
 use std::sync::Arc;
 
@@ -63,7 +65,9 @@ impl Caller {
         patrons::unlock,
         patrons::lost,
         patrons::found,
-        audit::query
+        audit::query,
+        terminals::list,
+        terminals::show
     ),
     modifiers(&BearerKey)
 )]
@@ -101,6 +105,8 @@ pub(super) fn router(state: Shared) -> Router<Shared> {
         .route("/patrons/{card}/lost", post(patrons::lost))
         .route("/patrons/{card}/found", post(patrons::found))
         .route("/audit", get(audit::query))
+        .route("/terminals", get(terminals::list))
+        .route("/terminals/{login_id}", get(terminals::show))
         .fallback(|| async { Problem::new(ProblemKind::NotFound) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state, authenticated))
