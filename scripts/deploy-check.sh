@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Checks the files under deploy/ with the tools that understand them, when this machine has
-# them: the systemd unit with `systemd-analyze verify` (any complaint fails, since verify itself
-# exits 0 on unknown keys), and Prometheus rule files with `promtool check rules`.
+# Checks the systemd unit under deploy/ with `systemd-analyze verify` when this machine has it
+# (any complaint fails, since verify itself exits 0 on unknown keys). The Prometheus files are
+# checked by scripts/check-rules.sh.
 # Needs the debug binary (the unit's ExecStart is pointed at it for the check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,12 +24,3 @@ else
   echo "systemd-analyze not found: the unit file is not verified here" >&2
 fi
 
-shopt -s nullglob
-rules=(deploy/*.rules.yml)
-if [ ${#rules[@]} -gt 0 ]; then
-  if command -v promtool >/dev/null 2>&1; then
-    promtool check rules "${rules[@]}"
-  else
-    echo "promtool not found: the alert rules are not checked here" >&2
-  fi
-fi

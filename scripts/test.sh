@@ -44,6 +44,11 @@ SIP2AUTH_PEERS_PYTHON=$(bash scripts/python-peers.sh)
 # shellcheck source=scripts/browser-deps.sh
 source scripts/browser-deps.sh
 
+# The API contract test: schemathesis (PyPI) in a virtual environment, installed when missing;
+# the script exports SIP2AUTH_SCHEMATHESIS.
+# shellcheck source=scripts/contract-deps.sh
+source scripts/contract-deps.sh
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --all-targets --no-fail-fast "$@"
 else

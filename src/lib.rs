@@ -5,9 +5,11 @@
 //!
 //! # Module map
 //! ```text
-//! cli/        clap commands (serve, check-config, migrate, terminal, patron, import, explain, probe)
+//! cli/        clap commands (serve, check-config, migrate, terminal, patron, import, explain, probe,
+//!             api-key)
 //! config/     TOML -> typed, validated Config; every default lives here
 //! telemetry   tracing subscriber
+//! instruments the exported metrics (one table of names) and the Prometheus recorder
 //! clock       the injectable clock every time-dependent decision reads
 //! sip2/       the protocol, pure: bytes in, typed values out (no I/O, logging or clock)
 //! store/      persistence over sqlx (SQLite, PostgreSQL): typed queries, no SIP2, no argon2
@@ -16,7 +18,8 @@
 //!             terminal_access: deny mode, detail without a PIN), converted to store columns there;
 //!             what a terminal is told about a patron check (told.rs; server and explain); and the
 //!             one rule for showing a login id from the wire (login_id.rs)
-//! accounts/   patron and terminal lifecycle shared by the CLI and the web side (web/: sessions,
+//! accounts/   patron and terminal lifecycle shared by the CLI and the web side (api_key: the admin
+//!             API's keys; health: readiness of the shared state; web/: sessions,
 //!             web log-in, the patron's own PIN and password changes, My Account)
 //! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
 //!             clock and the one shutdown token once per process; owns housekeeping and drain
@@ -28,9 +31,10 @@
 //!             in), sessions (session/), the terminal watch that ends sessions of disabled or
 //!             removed terminals (terminal_watch.rs), Request -> Response (answer/, with the
 //!             table of what the server answers in answer/service.rs)
-//! http/       the web listener (axum): web/ the patron pages (log-in, My Account, changing the
-//!             PIN and the online password), templates/, assets/ and the Fluent catalogues of
-//!             locales/ compiled into the binary
+//! http/       the HTTP listeners (axum): web/ the patron pages (log-in, My Account, changing the
+//!             PIN and the online password), templates/ and assets/ compiled into the binary;
+//!             admin/ the admin listener (/healthz, /readyz, /metrics; api/ the JSON API under
+//!             /api/v1/ with API keys and problem+json refusals)
 //! ```
 //!
 //! # Dependency rule ("->" means "may use")
@@ -42,7 +46,7 @@
 //! - `net` -> `config` only; it knows bytes and sockets, not SIP2 or HTTP, so the SIP2 server
 //!   and the web and admin listeners (which may not import `server`) share it.
 //! - `http` -> `net`, `auth`, `accounts`; never `store` or `server`.
-//! - Anyone may use `config` and `clock`; they use nothing else in the crate.
+//! - Anyone may use `config`, `clock` and `instruments`; they use nothing else in the crate.
 //! - `sip2` uses nothing else in the crate. `store` knows nothing of SIP2 or argon2: it keeps a
 //!   terminal as plain columns, which `auth::terminal_settings` reads and writes at one edge.
 //! - `server/answer/` is the one place where SIP2 meets authentication decisions.
@@ -58,6 +62,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod instruments;
 pub mod net;
 pub mod server;
 pub mod sip2;

@@ -80,6 +80,14 @@ impl Accounts {
         Ok(found)
     }
 
+    /// How many patrons still have a legacy hash (the count `patron list --legacy` lists).
+    pub(crate) async fn legacy_patrons_left(&self) -> Result<u64, Error> {
+        Ok(self
+            .store
+            .count_patrons_with_hash_key(LEGACY_KEY_ID)
+            .await?)
+    }
+
     /// Removes the legacy hashes imported more than `older_than` ago: those patrons must reset.
     pub(crate) async fn expire_legacy(
         &self,

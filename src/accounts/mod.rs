@@ -9,10 +9,12 @@
 //!
 //! May use `auth`, `store`, `config`, `clock`. Must not import `sip2`, `server` or `cli`.
 
+pub mod api_key;
 mod credentials;
 pub mod demo;
 mod error;
 pub(crate) mod explain;
+mod health;
 mod housekeeping;
 pub(crate) mod import;
 pub(crate) mod legacy;
@@ -27,6 +29,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::{NewAuditEntry, Store};
 
+pub use crate::store::{AuditEntry, AuditQuery};
 pub(crate) use credentials::Credentials;
 pub use error::{Error, ErrorKind};
 
@@ -60,6 +63,13 @@ impl Operator {
         }
     }
 
+    /// A caller of the admin API, by the name of its key.
+    pub(crate) fn api_key(name: &str) -> Operator {
+        Operator {
+            actor: format!("api:{name}"),
+        }
+    }
+
     /// The patron themselves, on the web pages.
     pub(crate) fn patron_web() -> Operator {
         Operator {
@@ -67,7 +77,7 @@ impl Operator {
         }
     }
 
-    /// The audit-log actor: `staff:NAME`, `terminal:LOGIN` or `patron:web`.
+    /// The audit-log actor: `staff:NAME`, `terminal:LOGIN`, `api:KEY` or `patron:web`.
     pub(crate) fn actor(&self) -> String {
         self.actor.clone()
     }
@@ -91,11 +101,7 @@ impl std::fmt::Debug for Accounts {
 impl Accounts {
     /// Builds the context from an open store. Loads the pepper keys and checks them against the
     /// fingerprint recorded in the database (a wrong key would make every new hash useless).
-    pub(crate) async fn new(
-        store: Store,
-        config: &Config,
-        clock: SharedClock,
-    ) -> Result<Accounts, Error> {
+    pub async fn new(store: Store, config: &Config, clock: SharedClock) -> Result<Accounts, Error> {
         let credentials = Credentials::new(&store, &config.security, clock.clone()).await?;
         Ok(Accounts {
             store,
@@ -123,7 +129,7 @@ impl Accounts {
 
     /// Audit records, newest first. A card in `card` is looked up by its pseudonym (cards are
     /// stored only pseudonymised).
-    pub(crate) async fn audit_log(
+    pub async fn audit_log(
         &self,
         card: Option<&str>,
         mut query: crate::store::AuditQuery,

@@ -20,6 +20,7 @@ use crate::accounts::Accounts;
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::http::admin::{self, AdminServer, Listener, Listening};
 use crate::http::{self, WebServer};
 use crate::server::{self, Server};
 use crate::store::Store;
@@ -56,6 +57,15 @@ pub struct App {
     accounts: Accounts,
     clock: SharedClock,
     shutdown: CancellationToken,
+    listening: Listening,
+}
+
+/// The listeners one process runs from one [`App`].
+#[derive(Debug)]
+pub struct Listeners {
+    pub sip2: Server,
+    pub web: Option<WebServer>,
+    pub admin: Option<AdminServer>,
 }
 
 impl App {
@@ -88,6 +98,8 @@ impl App {
         auth: Authenticator,
         clock: SharedClock,
     ) -> App {
+        // The recorder must be in place before the first request is counted.
+        let _exporting = crate::instruments::recorder().is_some();
         let accounts =
             Accounts::with_authenticator(store.clone(), &config, clock.clone(), auth.clone());
         App {
@@ -97,6 +109,7 @@ impl App {
             accounts,
             clock,
             shutdown: CancellationToken::new(),
+            listening: Listening::default(),
         }
     }
 
@@ -134,6 +147,16 @@ impl App {
         }
     }
 
+    /// What the admin listener uses.
+    pub fn admin(&self) -> admin::Handles {
+        admin::Handles {
+            accounts: self.accounts.clone(),
+            auth: self.auth.clone(),
+            listening: self.listening.clone(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
     /// Runs the housekeeping task and the SIP2 server until the shutdown token is cancelled,
     /// then drains: the server finishes its sessions (bounded by `server.shutdown_grace`), and
     /// the housekeeping task a purge in progress (bounded by the same grace).
@@ -144,26 +167,51 @@ impl App {
     /// Like [`run`](Self::run), with the web listener beside SIP2 when given: one token stops
     /// both, and both drain within the same grace.
     pub async fn run_with(self, sip2: Server, web: Option<WebServer>) -> Result<(), Error> {
+        let listeners = Listeners {
+            sip2,
+            web,
+            admin: None,
+        };
+        self.run_listeners(listeners).await
+    }
+
+    /// Runs every listener given and the housekeeping task until the shutdown token is
+    /// cancelled, then drains them all within the same grace. A listener that fails stops the
+    /// others.
+    pub async fn run_listeners(self, listeners: Listeners) -> Result<(), Error> {
+        let Listeners { sip2, web, admin } = listeners;
         let housekeeping = Housekeeping {
             accounts: self.accounts.clone(),
             clock: self.clock.clone(),
             purge_interval: self.config.audit.purge_interval,
         };
         let mut purging = tokio::spawn(housekeeping.run(self.shutdown.clone()));
+        self.listening.set(Listener::Sip2, true);
+        if web.is_some() {
+            self.listening.set(Listener::Web, true);
+        }
         let web_served = async {
             match web {
-                Some(web) => web.run(self.shutdown.clone()).await,
+                Some(web) => {
+                    self.serving(Listener::Web, web.run(self.shutdown.clone()))
+                        .await
+                }
                 None => Ok(()),
             }
         };
-        let sip2_served = async {
-            let served = sip2.run(self.shutdown.clone()).await;
-            // A failed listener stops the other one too.
-            self.shutdown.cancel();
-            served
+        let admin_served = async {
+            match admin {
+                Some(admin) => {
+                    let run = admin.run(self.shutdown.clone());
+                    self.serving(Listener::Admin, run).await
+                }
+                None => Ok(()),
+            }
         };
-        let (served, web_served) = tokio::join!(sip2_served, web_served);
-        // The server returns only once the token is cancelled (or it failed): stop the purge.
+        let sip2_served = self.serving(Listener::Sip2, sip2.run(self.shutdown.clone()));
+        let (served, web_served, admin_served) =
+            tokio::join!(sip2_served, web_served, admin_served);
+        // Every listener returns only once the token is cancelled (or it failed): stop the purge.
         self.shutdown.cancel();
         let grace = self.config.server.shutdown_grace;
         match tokio::time::timeout(grace, &mut purging).await {
@@ -176,6 +224,15 @@ impl App {
             }
         }
         served?;
-        Ok(web_served?)
+        web_served?;
+        Ok(admin_served?)
+    }
+
+    /// Runs one listener; once it returns, it is no longer serving and the others stop too.
+    async fn serving<T>(&self, listener: Listener, run: impl std::future::Future<Output = T>) -> T {
+        let served = run.await;
+        self.listening.set(listener, false);
+        self.shutdown.cancel();
+        served
     }
 }

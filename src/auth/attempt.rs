@@ -232,6 +232,7 @@ impl Authenticator {
             outcome = outcome.as_str(),
             "account locked"
         );
+        crate::instruments::lock_set(which.name(), effect == FailureEffect::HardLock);
         self.audit(actor, Some(card), which.action(), outcome, None)
             .await?;
         if effect == FailureEffect::HardLock {

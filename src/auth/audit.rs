@@ -83,6 +83,10 @@ audit_vocabulary! {
         TerminalEnable = "terminal_enable",
         TerminalDisable = "terminal_disable",
         TerminalRemove = "terminal_remove",
+        /// An admin API key was created (its name and scope in the reason).
+        ApiKeyAdd = "api_key_add",
+        /// An admin API key was revoked.
+        ApiKeyRevoke = "api_key_revoke",
     }
 }
 

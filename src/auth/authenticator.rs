@@ -99,6 +99,23 @@ impl Authenticator {
         self.inner.pool.counts()
     }
 
+    /// Whether every loaded pepper key still matches the fingerprint recorded in the database
+    /// (a database swapped or restored under the running process would not). Records nothing.
+    pub(crate) async fn pepper_matches(&self) -> Result<bool> {
+        for (key_id, key) in self.inner.hasher.keys().iter() {
+            let recorded = self.inner.store.get_meta(&fingerprint_key(key_id)).await?;
+            if !recorded.is_some_and(|r| key.has_fingerprint(&r)) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Hashing slots in all, and held right now.
+    pub(crate) fn pool_usage(&self) -> (usize, usize) {
+        (self.inner.pool.size(), self.inner.pool.in_use())
+    }
+
     pub(crate) fn config(&self) -> &SecurityConfig {
         &self.inner.config
     }

@@ -73,6 +73,7 @@ impl Authenticator {
         let counts = store.terminal_failure_counts(terminal.id, since).await?;
         let budget = evaluate(&counts, config, failed);
         if budget.alert {
+            crate::instruments::terminal_budget_alert();
             tracing::warn!(
                 terminal = %terminal.login_id,
                 terminal_id = terminal.id.0,

@@ -2,7 +2,7 @@
 //! core by default), the queue timeout that turns a long wait into [`Busy`] (never counted as a
 //! failure), and counters of the work done (read by tests and metrics).
 //!
-//! Uses `config` only; must not import `store`, `sip2`, `server` or `accounts`.
+//! Uses `config` and `instruments` only; must not import `store`, `sip2`, `server` or `accounts`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::security::HashingConfig;
+use crate::instruments;
 
 /// No hashing slot became free within the queue timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -81,10 +82,18 @@ impl HashPool {
         self.size
     }
 
+    /// Slots held right now.
+    pub(crate) fn in_use(&self) -> usize {
+        self.size.saturating_sub(self.slots.available_permits())
+    }
+
     /// Waits for a free slot, at most the queue timeout.
     pub(crate) async fn acquire(&self) -> Result<Slot, Busy> {
+        let queued = std::time::Instant::now();
         let acquired = tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned());
-        match acquired.await {
+        let acquired = acquired.await;
+        instruments::hash_queue_wait(queued.elapsed());
+        match acquired {
             Ok(Ok(permit)) => Ok(Slot {
                 _permit: permit,
                 counters: self.counters.clone(),
@@ -92,6 +101,7 @@ impl HashPool {
             // The semaphore is never closed; a closed one is treated like a full one.
             Ok(Err(_)) | Err(_) => {
                 self.counters.busy.fetch_add(1, Ordering::Relaxed);
+                instruments::hash_busy();
                 Err(Busy)
             }
         }

@@ -1,4 +1,4 @@
-//! The administration commands (`terminal`, `patron`, `import`, `explain`, `audit`, `probe`) as one clap
+//! The administration commands (`terminal`, `patron`, `import`, `explain`, `audit`, `api-key`, `probe`) as one clap
 //! subcommand enum and one entry point, so the top-level CLI only has to flatten [`AdminCommand`]
 //! and call [`run`]. Opens the database and the account context each command needs.
 //!
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::output::{report, Exit};
-use super::{audit, explain, import, patron, probe, terminal};
+use super::{api_key, audit, explain, import, patron, probe, terminal};
 use crate::accounts::{Accounts, Error, Operator};
 use crate::app::Creation;
 use crate::config::Config;
@@ -37,6 +37,13 @@ pub enum AdminCommand {
     Explain(explain::ExplainArgs),
     /// The audit log, newest first, filtered by card, operator, terminal, action or time.
     Audit(audit::AuditArgs),
+    /// Manage the keys of the admin API (shown once, stored hashed, revocable).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  sip2auth api-key add ils-sync --scope write --operator alice\n  \
+        sip2auth api-key list\n  sip2auth api-key revoke ils-sync --operator alice"
+    )]
+    ApiKey(api_key::ApiKeyCommand),
     /// SIP2 client: log in, send SC status, optionally check a patron; for staff and health checks.
     Probe(probe::ProbeArgs),
 }
@@ -49,6 +56,7 @@ pub(crate) async fn run(command: AdminCommand, config: &Config) -> anyhow::Resul
         AdminCommand::Import(args) => import::run(args, config).await,
         AdminCommand::Explain(args) => explain::run(args, config).await,
         AdminCommand::Audit(args) => audit::run(args, config).await,
+        AdminCommand::ApiKey(cmd) => api_key::run(cmd, config).await,
         AdminCommand::Probe(args) => probe::run(args).await,
     }
 }

@@ -94,6 +94,21 @@ pub(crate) fn print_cards() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A fresh demo API key (scope admin) for each demo start, replacing the previous one: shown in
+/// the ready output so the README's `curl` calls work. Demo mode only.
+pub(crate) async fn api_key(accounts: &Accounts) -> anyhow::Result<SecretString> {
+    let operator = Operator::new("demo")?;
+    match accounts.revoke_api_key(&operator, DEMO_API_KEY).await {
+        Ok(()) | Err(crate::accounts::Error::NotFound { .. }) => {}
+        Err(other) => return Err(other.into()),
+    }
+    let scope = crate::accounts::api_key::ApiScope::Admin;
+    Ok(accounts.add_api_key(&operator, DEMO_API_KEY, scope).await?)
+}
+
+/// The name of the demo's API key.
+const DEMO_API_KEY: &str = "demo";
+
 /// Seeds the demo world once, through the app's own accounts (one hashing pool); refuses a
 /// database that is not a demo database.
 pub(crate) async fn seed(
@@ -155,6 +170,17 @@ pub(crate) fn prepare_web(config: &mut Config) {
         && config.server.listen.port() == 0
     {
         config.web.listen.set_port(0);
+    }
+}
+
+/// The demo runs the admin listener too (health, metrics): on 127.0.0.1:9090 unless configured
+/// otherwise, or on a free port when SIP2 listens on one.
+pub(crate) fn prepare_admin(config: &mut Config) {
+    config.admin.enabled = true;
+    if config.admin.listen == crate::config::AdminConfig::default().listen
+        && config.server.listen.port() == 0
+    {
+        config.admin.listen.set_port(0);
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`output::Exit`]; `anyhow` is used only in this module tree.
 
 pub(crate) mod admin;
+mod api_key;
 mod audit;
 mod check_config;
 mod demo;

@@ -1,20 +1,22 @@
 //! `sip2auth serve [--demo]`: open the database, build the application root (`app`: pepper
-//! check, hashing pool, accounts), bind the SIP2 listener and, when `web.enabled` (always in the
-//! demo), the web listener with the app's handles, and run until SIGINT or SIGTERM, then drain
-//! both.
+//! check, hashing pool, accounts), bind the SIP2 listener and, when `web.enabled` and
+//! `admin.enabled` (both always in the demo), the web and admin listeners with the app's
+//! handles, and run until SIGINT or SIGTERM, then drain them all.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Args;
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use super::demo;
 use super::output::Exit;
-use crate::app::{App, Mode};
+use crate::app::{App, Listeners, Mode};
 use crate::clock;
 use crate::config::Config;
+use crate::http::admin::AdminServer;
 use crate::http::WebServer;
 use crate::server::Server;
 
@@ -34,6 +36,10 @@ pub struct ServeArgs {
     /// 127.0.0.1:8080, or on a free port when the SIP2 port is 0.
     #[arg(long, value_name = "ADDR:PORT")]
     pub web_listen: Option<SocketAddr>,
+    /// Listen address of the admin listener: health, metrics (overrides `admin.listen`). The
+    /// demo serves it on 127.0.0.1:9090, or on a free port when the SIP2 port is 0.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub admin_listen: Option<SocketAddr>,
 }
 
 pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode> {
@@ -45,9 +51,13 @@ pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<E
     }
     if args.demo {
         demo::prepare_web(&mut config);
+        demo::prepare_admin(&mut config);
     }
     if let Some(listen) = args.web_listen {
         config.web.listen = listen;
+    }
+    if let Some(listen) = args.admin_listen {
+        config.admin.listen = listen;
     }
     crate::telemetry::init(&config.logging);
     let clock = clock::system();
@@ -63,12 +73,46 @@ pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<E
     } else {
         None
     };
+    let admin = if app.config().admin.enabled {
+        Some(AdminServer::bind(app.config(), app.admin()).await?)
+    } else {
+        None
+    };
     let address = server.local_addr()?;
     let web_url = web.as_ref().map(|web| format!("{}/", web.origin()));
-    info!(%address, web = web_url.as_deref().unwrap_or("off"), demo, "sip2auth ready");
-    println!("{}", demo::ready_line(address, web_url.as_deref(), demo));
+    let admin_url = match &admin {
+        Some(admin) => Some(format!("http://{}", admin.local_addr()?)),
+        None => None,
+    };
+    info!(
+        %address,
+        web = web_url.as_deref().unwrap_or("off"),
+        admin = admin_url.as_deref().unwrap_or("off"),
+        demo,
+        "sip2auth ready"
+    );
+    // One line: a reader that takes only the first line must not make a later print fail.
+    let admin_part = match &admin_url {
+        Some(url) if demo => {
+            let key = demo::api_key(app.accounts()).await?;
+            format!(
+                "; admin listener on {url} (GET /healthz, /readyz, /metrics; API under \
+                 /api/v1/) with demo API key (scope admin): {}",
+                key.expose_secret()
+            )
+        }
+        Some(url) => format!("; admin listener on {url}"),
+        None => String::new(),
+    };
+    let ready = demo::ready_line(address, web_url.as_deref(), demo);
+    println!("{ready}{admin_part}");
     tokio::spawn(cancel_on_signal(app.shutdown()));
-    app.run_with(server, web).await?;
+    let listeners = Listeners {
+        sip2: server,
+        web,
+        admin,
+    };
+    app.run_listeners(listeners).await?;
     Ok(Exit::Ok.into())
 }
 

@@ -8,6 +8,7 @@
 //!
 //! Uses nothing else in the crate.
 
+pub(crate) mod admin;
 mod document;
 mod login_defence;
 mod problems;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub(crate) use admin::AdminConfig;
 pub(crate) use problems::Problems;
 pub(crate) use secret::DatabaseUrl;
 pub(crate) use security::SecurityConfig;
@@ -45,6 +47,7 @@ pub struct Config {
     pub import: ImportConfig,
     pub logging: LoggingConfig,
     pub web: WebConfig,
+    pub admin: AdminConfig,
 }
 
 /// `[database]`
@@ -241,6 +244,11 @@ impl Config {
         self.messages.validate(&mut problems.at("messages"));
         self.security.validate(&mut problems.at("security"));
         self.web.validate(&mut problems.at("web"));
+        let mut others = vec![("server.listen", self.server.listen)];
+        if self.web.enabled {
+            others.push(("web.listen", self.web.listen));
+        }
+        self.admin.validate(&mut problems.at("admin"), &others);
         let mut db = problems.at("database");
         if !(self.database.url.starts_with("sqlite:")
             || self.database.url.starts_with("postgres://")

@@ -1,5 +1,6 @@
-//! The web listener (axum over hyper): the patron pages of `web/` today; the staff desk and the
-//! admin API later sit beside it under the same listener shape.
+//! The HTTP listeners (axum over hyper): the patron pages of `web/` ([`WebServer`]) and the
+//! admin listener of `admin/` (health, metrics; [`admin::AdminServer`]), each on its own port
+//! with the same shape and the same drain (`drain.rs`).
 //!
 //! Owns the listening socket and the drain: [`WebServer::bind`] exposes
 //! [`WebServer::local_addr`]; [`WebServer::run`] serves until its token is cancelled, then lets
@@ -8,26 +9,35 @@
 //! Uses `accounts` and `auth` (through `web/`), `config` and `clock`. Must not import `store`,
 //! `server` or `sip2`. Only `app`, the CLI, `main` and tests import it.
 
+pub mod admin;
+mod drain;
 mod listener;
 mod web;
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use listener::{ClientAddr, GatedListener};
+use listener::GatedListener;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::accounts::Accounts;
 use crate::clock::SharedClock;
 use crate::config::Config;
 
-/// Why the web listener could not start or serve.
+/// Why an HTTP listener could not start or serve.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("cannot listen for the admin API on {address}: {source}")]
+    AdminBind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the admin listener failed: {0}")]
+    AdminServe(#[source] std::io::Error),
     #[error("cannot listen for the web pages on {address}: {source}")]
     Bind {
         address: SocketAddr,
@@ -102,21 +112,7 @@ impl WebServer {
             grace,
         } = self;
         info!(%origin, "web pages listening");
-        let service = router.into_make_service_with_connect_info::<ClientAddr>();
-        let serving = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future();
-        tokio::pin!(serving);
-        let served = tokio::select! {
-            served = &mut serving => served,
-            () = async {
-                shutdown.cancelled().await;
-                tokio::time::sleep(grace).await;
-            } => {
-                warn!("shutdown grace elapsed; closing the remaining web connections");
-                Ok(())
-            }
-        };
+        let served = drain::serve(listener, router, grace, shutdown, "web").await;
         info!("web pages stopped");
         served.map_err(Error::Serve)
     }

@@ -16,7 +16,7 @@ pub(super) const PROXY_V2_SIGNATURE: &[u8] = b"\r\n\r\n\0\r\nQUIT\n";
 
 /// How a connection opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Opening {
+pub(crate) enum Opening {
     /// A TLS record: the client wants a TLS session.
     TlsHello,
     /// Anything else: the protocol reads it as plain text.

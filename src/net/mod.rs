@@ -33,7 +33,7 @@ use tokio::net::TcpStream;
 
 use crate::config::server::{ProxyProtocolConfig, TlsConfig};
 
-pub use detect::Opening;
+pub(crate) use detect::Opening;
 pub use identity::{
     CertificateAuthority, ClientCertificate, Fingerprint, FingerprintError, IdentityError,
     SubjectName,

@@ -4,7 +4,8 @@
 //! (answer "busy"/"out of service", retry later), a constraint refused the write (a duplicate card,
 //! a duplicate terminal login), a row was not found, or a stored value could not be read back.
 //! Messages never carry bound values, so no secret (PIN, password, hash, token) can reach a log
-//! line through this type. Imports nothing else from the crate.
+//! line through this type. Imports nothing else from the crate but `instruments` (errors are
+//! counted here, where every sqlx error passes).
 
 use sqlx::error::ErrorKind;
 
@@ -76,7 +77,11 @@ impl Error {
     /// Maps a sqlx error, naming the duplicated thing when a uniqueness rule fired.
     pub(crate) fn from_sqlx(err: sqlx::Error, duplicate: &'static str) -> Error {
         if is_unavailable(&err) {
+            crate::instruments::database_error(true);
             return Error::Unavailable(err);
+        }
+        if !matches!(err, sqlx::Error::RowNotFound) {
+            crate::instruments::database_error(false);
         }
         match &err {
             sqlx::Error::RowNotFound => Error::NotFound { what: "row" },

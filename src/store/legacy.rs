@@ -33,6 +33,19 @@ impl Store {
         rows.into_iter().map(PatronRow::into_patron).collect()
     }
 
+    /// How many patrons have a PIN or password hash stored under `key_id`.
+    pub(crate) async fn count_patrons_with_hash_key(&self, key_id: u32) -> Result<u64> {
+        const SQL: &str =
+            "SELECT COUNT(*) FROM patrons WHERE pin_key_id = $1 OR password_key_id = $1";
+        let n = with_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(SQL)
+                .bind(i64::from(key_id))
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Removes a credential only if its hash is still `phc` (a login may have replaced it
     /// meanwhile). Returns whether it was removed.
     pub(crate) async fn clear_hash_if_unchanged(

@@ -56,6 +56,7 @@ macro_rules! with_tx {
     };
 }
 
+mod api_keys;
 mod audit;
 mod auth_support;
 mod budget;
@@ -77,6 +78,7 @@ mod tokens;
 pub(crate) mod values;
 mod web_sessions;
 
+pub(crate) use api_keys::ApiKeyRow;
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use budget::{FailureKind, NewTerminalFailure, TerminalFailureCounts};
 pub use error::{Error, Result};
@@ -196,6 +198,14 @@ fn create_private_file(path: &std::path::Path) -> Result<()> {
     }
 }
 
+/// Migrations this binary carries that the database lacks (`pending`), and ones the database
+/// has that this binary does not know (`unknown`: a newer version migrated it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MigrationState {
+    pub pending: usize,
+    pub unknown: usize,
+}
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
@@ -253,6 +263,23 @@ impl Store {
         Ok(())
     }
 
+    /// How the database's applied migrations compare with the ones this binary carries.
+    pub(crate) async fn migration_state(&self) -> Result<MigrationState> {
+        let sql = "SELECT version FROM _sqlx_migrations WHERE success";
+        let applied: Vec<i64> = with_pool!(self, |pool| sqlx::query_scalar::<_, i64>(sql)
+            .fetch_all(pool)
+            .await)?;
+        let migrator = match &self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATOR,
+            Pool::Postgres(_) => &POSTGRES_MIGRATOR,
+        };
+        let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+        Ok(MigrationState {
+            pending: known.iter().filter(|v| !applied.contains(v)).count(),
+            unknown: applied.iter().filter(|v| !known.contains(v)).count(),
+        })
+    }
+
     /// The engine behind this store.
     #[cfg(any(test, feature = "testing"))]
     pub(crate) fn backend(&self) -> Backend {
@@ -269,6 +296,13 @@ impl Store {
             .await
             .map(|_| ()))?;
         Ok(())
+    }
+
+    /// Connections open and in use right now.
+    pub(crate) fn pool_usage(&self) -> (u32, u32) {
+        let (size, idle) = with_pool!(self, |pool| (pool.size(), pool.num_idle()));
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        (size, size.saturating_sub(idle))
     }
 
     /// Closes the pool; later calls fail as unavailable.

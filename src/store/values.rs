@@ -75,7 +75,7 @@ impl fmt::Display for TerminalId {
 pub struct Currency([u8; 3]);
 
 impl Currency {
-    pub(crate) fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         // Invariant: construction only admits ASCII capitals, which are valid UTF-8.
         std::str::from_utf8(&self.0).unwrap_or("???")
     }

@@ -311,3 +311,59 @@ fn the_demo_serves_the_patron_pages_and_sigterm_drains_both_listeners() {
         "SIGTERM drains and exits 0"
     );
 }
+
+/// Reads the admin listener's address from serve's ready line.
+fn admin_address(line: &str) -> SocketAddr {
+    line.split("admin listener on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|word| word.strip_prefix("http://"))
+        .unwrap_or_else(|| panic!("no admin URL in {line:?}"))
+        .parse()
+        .expect("a host:port URL")
+}
+
+/// One HTTP/1.1 GET over a plain socket; the whole answer (the server closes after it).
+fn http_get(address: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(address).expect("connect to the admin listener");
+    stream.set_read_timeout(Some(STEP)).expect("timeout");
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .expect("send");
+    let mut seen = String::new();
+    stream.read_to_string(&mut seen).expect("read");
+    seen
+}
+
+#[test]
+fn the_demo_runs_the_admin_listener_and_is_ready() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = sip2auth(dir.path())
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let admin_line = lines.next().expect("ready line").expect("text");
+    let admin = admin_address(&admin_line);
+    let key = admin_line
+        .split("with demo API key (scope admin): ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no demo API key in {admin_line:?}"));
+    assert!(key.starts_with("s2a_") && key.len() == 68, "{key}");
+    assert_ne!(admin.port(), 9090, "a free port when SIP2 has one");
+    let ready = http_get(admin, "/readyz");
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    assert!(ready.contains(r#"{"status":"ready"}"#), "{ready}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(
+        wait_for_exit(&mut child),
+        Some(0),
+        "SIGTERM drains and exits 0"
+    );
+}

@@ -5,8 +5,13 @@
 mod cli_common;
 mod support;
 
+mod admin_api;
+mod admin_contract;
+mod admin_health;
+mod admin_metrics;
 mod auth_engine;
 mod auth_race;
+mod cli_api_key;
 mod cli_check_config;
 mod cli_default_pin;
 mod cli_explain;

@@ -32,6 +32,21 @@ pub(crate) enum LogInRefusal {
     Busy,
 }
 
+impl LogInRefusal {
+    /// The stable name of the refusal (metrics).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            LogInRefusal::Neutral => "refused",
+            LogInRefusal::NothingTyped => "nothing_typed",
+            LogInRefusal::Locked { .. } => "locked",
+            LogInRefusal::TemporaryExpired => "temporary_expired",
+            LogInRefusal::ResetRequired => "reset_required",
+            LogInRefusal::TooMany { .. } => "too_many",
+            LogInRefusal::Busy => "busy",
+        }
+    }
+}
+
 /// What a log-in attempt did.
 #[derive(Debug)]
 pub(crate) enum LogInOutcome {
@@ -53,8 +68,23 @@ fn credential(login: WebLogin) -> PatronCredential {
 
 impl Accounts {
     /// Logs a patron in with `card` (a card number already checked by the caller for its form)
-    /// and `secret` as `web.login_with` says.
+    /// and `secret` as `web.login_with` says; counts the outcome.
     pub(crate) async fn web_log_in(
+        &self,
+        card: &str,
+        secret: SecretString,
+        user_agent: &str,
+    ) -> Result<LogInOutcome, Error> {
+        let outcome = self.check_web_log_in(card, secret, user_agent).await;
+        crate::instruments::web_log_in(match &outcome {
+            Ok(LogInOutcome::LoggedIn { .. }) => "logged_in",
+            Ok(LogInOutcome::Refused(refusal)) => refusal.as_str(),
+            Err(_) => "error",
+        });
+        outcome
+    }
+
+    async fn check_web_log_in(
         &self,
         card: &str,
         secret: SecretString,

@@ -11,6 +11,7 @@ use tracing::{warn, Span};
 use super::outcome::{Dispatched, End};
 use super::{Access, Session};
 use crate::auth::{ShownLoginId, TerminalProfile};
+use crate::instruments;
 use crate::server::answer::{AddressTerminal, Answer, Login};
 use crate::server::login_defence::{Admission, Penalty};
 use crate::server::outcome::Outcome;
@@ -55,7 +56,9 @@ impl Session {
         if let Admission::Penalised { started } = self.shared.defence.admit(address, login_id) {
             if let Some(penalty) = started {
                 warn_penalty(penalty, &login.login_user_id);
+                instruments::sip2_login_penalty(penalty.scope.as_str());
             }
+            instruments::sip2_login_failure();
             self.access = Access::NotLoggedIn;
             return self.count_failed_login(refused(Outcome::LoginPenalised));
         }
@@ -76,6 +79,7 @@ impl Session {
         }
         self.access = Access::NotLoggedIn;
         self.shared.defence.record_failure(address, login_id);
+        instruments::sip2_login_failure();
         self.count_failed_login(refused(Outcome::LoginRefused))
     }
 

@@ -58,6 +58,7 @@ use super::terminal_watch::{self, Followed, Published};
 use super::Shared;
 use crate::auth::{ErrorDetection, TerminalProfile};
 use crate::config::server::UnknownCommand;
+use crate::instruments;
 use crate::net::Peer;
 use crate::sip2::encode::TrailerMode;
 use crate::sip2::parse::{self, ParseOptions, Parsed, Trailer};
@@ -82,6 +83,7 @@ pub(crate) async fn serve<S>(
         location = field::Empty
     );
     async move {
+        let _open = instruments::OpenConnection::new();
         let mut session = Session::new(shared, peer, permit);
         match session.run(stream, &shutdown).await {
             Ok(end) => info!(reason = end.as_str(), "session closed"),
@@ -124,6 +126,8 @@ struct Session {
     failed_logins: u32,
     last_request: Option<Trailer>,
     last_response: Option<Vec<u8>>,
+    /// The terminal this connection is counted as logged in for (metrics).
+    logged_in: Option<instruments::LoggedIn>,
 }
 
 impl Session {
@@ -137,6 +141,7 @@ impl Session {
             failed_logins: 0,
             last_request: None,
             last_response: None,
+            logged_in: None,
         }
     }
 
@@ -209,12 +214,15 @@ impl Session {
                 .await
                 .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))??;
         }
+        let took = started.elapsed();
         info!(
             request = %handled.code,
             outcome = handled.outcome.as_str(),
-            latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            latency_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
             "request"
         );
+        instruments::sip2_request(&handled.code, handled.outcome.as_str(), took);
+        self.count_logged_in();
         if let Some(end) = handled.end {
             // Best effort: the peer may already be gone.
             let _ = writer.shutdown().await;
@@ -240,6 +248,14 @@ impl Session {
 
     fn profile(&self) -> Option<&TerminalProfile> {
         self.access.profile()
+    }
+
+    /// Keeps the logged-in count in step with who the connection speaks for now.
+    fn count_logged_in(&mut self) {
+        let now = self.access.profile().map(|p| p.login_id.as_str());
+        if self.logged_in.as_ref().map(instruments::LoggedIn::terminal) != now {
+            self.logged_in = now.map(instruments::LoggedIn::new);
+        }
     }
 
     async fn handle(&mut self, frame: &[u8]) -> Handled {

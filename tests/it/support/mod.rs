@@ -3,6 +3,7 @@
 //! (fixtures/transcripts/README.md, fixtures/demo/patrons.csv), a transcript replayer, and a
 //! small SIP2 client over a socket bound to a chosen loopback source address.
 
+pub mod admin;
 pub mod browser;
 pub mod escapes;
 pub mod logs;
