@@ -31,6 +31,7 @@ mod server_behaviour;
 mod server_charsets;
 mod server_logs;
 mod server_mtls;
+mod server_netns;
 mod server_proxy;
 mod server_sessions;
 mod server_tls;
