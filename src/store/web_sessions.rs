@@ -38,7 +38,8 @@ impl MustChange {
 }
 
 /// A session to create. The CSRF token is stored as given (it protects forms, not the login).
-#[derive(Debug, Clone)]
+/// `Debug` leaves out the digest and the CSRF token.
+#[derive(Clone)]
 pub struct NewWebSession<'a> {
     pub digest: &'a TokenDigest,
     pub patron: PatronId,
@@ -50,7 +51,8 @@ pub struct NewWebSession<'a> {
 }
 
 /// A stored session, with the patron's current credential epoch beside the session's own.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` leaves out the digest and the CSRF token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebSessionRow {
     pub digest_hex: String,
     pub patron: PatronId,
@@ -62,6 +64,29 @@ pub struct WebSessionRow {
     pub user_agent: String,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewWebSession<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewWebSession")
+            .field("patron", &self.patron)
+            .field("must_change", &self.must_change)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for WebSessionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSessionRow")
+            .field("patron", &self.patron)
+            .field("epoch", &self.epoch)
+            .field("patron_epoch", &self.patron_epoch)
+            .field("must_change", &self.must_change)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(sqlx::FromRow)]
