@@ -10,12 +10,13 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -70,7 +71,8 @@ impl GatedListener {
             FIRST_BYTE_TIMEOUT,
         );
         let (sender, ready) = mpsc::channel(READY_QUEUE);
-        let accepting = tokio::spawn(accept_loop(listener, gate, sender));
+        let handshakes = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+        let accepting = tokio::spawn(accept_loop(listener, gate, handshakes, sender));
         Ok(GatedListener {
             local,
             ready,
@@ -104,13 +106,16 @@ impl axum::serve::Listener for GatedListener {
     }
 }
 
-/// Accepts TCP connections and passes each through the gate in a task of its own.
+/// Accepts TCP connections and passes each through the gate in a task of its own. At most
+/// `server.max_connections` handshakes wait at once (each bounded in time by the gate): a
+/// connection beyond that is closed at once, so silent clients cannot pile up tasks.
 async fn accept_loop(
     listener: TcpListener,
     gate: Gate,
+    handshakes: Arc<Semaphore>,
     ready: mpsc::Sender<(Transport, ClientAddr)>,
 ) {
-    let gate = std::sync::Arc::new(gate);
+    let gate = Arc::new(gate);
     loop {
         let (mut stream, remote) = tokio::select! {
             () = ready.closed() => return,
@@ -123,8 +128,13 @@ async fn accept_loop(
                 }
             },
         };
-        let (gate, ready) = (std::sync::Arc::clone(&gate), ready.clone());
+        let Ok(handshake) = Arc::clone(&handshakes).try_acquire_owned() else {
+            info!(%remote, reason = "too many handshakes", "web connection refused");
+            continue;
+        };
+        let (gate, ready) = (Arc::clone(&gate), ready.clone());
         tokio::spawn(async move {
+            let _handshake = handshake;
             let mut peer = match gate.source(&mut stream, remote).await {
                 Ok(peer) => peer,
                 Err(error) => {
