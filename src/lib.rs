@@ -17,7 +17,8 @@
 //!             the terminal as one typed value (terminal_settings, with its access settings in
 //!             terminal_access: deny mode, detail without a PIN), converted to store columns there;
 //!             what a terminal is told about a patron check (told.rs; server and explain); and the
-//!             one rule for showing a login id from the wire (login_id.rs)
+//!             one rule for showing a login id from the wire (login_id.rs); sealing of the secrets
+//!             the server must read back (sealing.rs: TOTP secrets, upstream passwords)
 //! accounts/   patron and terminal lifecycle shared by the CLI and the web side (api_key: the admin
 //!             API's keys; health: readiness of the shared state; web/: sessions,
 //!             web log-in, the patron's own PIN and password changes, My Account)

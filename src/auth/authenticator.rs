@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use super::hashing::{HashedSecret, Hasher};
 use super::pepper::{KeyRing, PepperError};
 use super::pool::{HashPool, PoolCounts};
+use super::sealing::Sealer;
 use super::{Error, Result};
 use crate::clock::SharedClock;
 use crate::config::security::{LockoutConfig, SecurityConfig};
@@ -35,6 +36,7 @@ pub(super) struct Inner {
     pub(super) clock: SharedClock,
     pub(super) hasher: Hasher,
     pub(super) pool: HashPool,
+    pub(super) sealer: Sealer,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -75,6 +77,7 @@ impl Authenticator {
         check_fingerprints(&store, &keys).await?;
         let hashing = config.hashing.clone();
         let keys = Arc::new(keys);
+        let sealer = Sealer::new(keys.clone());
         let hasher = tokio::task::spawn_blocking(move || Hasher::new(&hashing, keys))
             .await
             .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
@@ -85,6 +88,7 @@ impl Authenticator {
                 clock,
                 pool: HashPool::new(&config.hashing),
                 hasher,
+                sealer,
             }),
         })
     }
@@ -92,6 +96,11 @@ impl Authenticator {
     /// The card's pseudonym for audit records and logs (keyed with the active pepper).
     pub fn pseudonym(&self, card: &str) -> String {
         self.inner.hasher.keys().active().pseudonym(card)
+    }
+
+    /// Seals and opens the secrets the server must read back, with keys derived from the pepper.
+    pub fn sealer(&self) -> &Sealer {
+        &self.inner.sealer
     }
 
     /// Work done by the hashing pool (verifications, dummy verifications, hashes, busy answers).

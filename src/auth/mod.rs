@@ -26,6 +26,7 @@ mod patron;
 pub(crate) mod pepper;
 pub(crate) mod pin_rules;
 pub mod pool;
+pub(crate) mod sealing;
 mod standing;
 mod terminal;
 pub(crate) mod terminal_access;
@@ -47,6 +48,7 @@ pub use patron::{foreseen_verdict, Typed, WebChecked};
 pub use pepper::{KeyRing, PepperError, PepperKey};
 pub use pin_rules::{PinContext, PinRejection};
 pub use pool::{Busy, PoolCounts};
+pub use sealing::{SealError, SealPurpose, Sealer};
 pub use terminal_access::{
     DetailWithoutPin, RestrictedAnswer, Restriction, RestrictionTelling, Restrictions,
 };

@@ -127,6 +127,12 @@ impl PepperKey {
             .into()
     }
 
+    /// A 32-byte key for one purpose (`label`), derived by HMAC so that no derived key reveals
+    /// the pepper or another purpose's key. Used to seal secrets the server must read back.
+    pub(crate) fn derive(&self, label: &[u8]) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(hmac_sha256(self.bytes(), label))
+    }
+
     /// A stable pseudonym for a card number (truncated keyed hash, 24 hex digits): lets the audit
     /// trail link events about one card without ever holding the number.
     pub(crate) fn pseudonym(&self, card: &str) -> String {
