@@ -20,6 +20,7 @@ pub(crate) mod import;
 pub(crate) mod legacy;
 pub mod patron;
 pub(crate) mod terminal;
+pub(crate) mod terminal_changes;
 pub(crate) mod web;
 
 use std::sync::Arc;
@@ -29,7 +30,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::store::{NewAuditEntry, Store};
 
-pub use crate::store::{AuditEntry, AuditQuery};
+pub use crate::store::{AuditEntry, AuditQuery, PatronFilter};
 pub(crate) use credentials::Credentials;
 pub use error::{Error, ErrorKind};
 

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::terminal_changes::TerminalChanges;
 use super::{Accounts, Error, Operator};
 use crate::auth::{
     AuditAction, AuditOutcome, CertificateLogin, NewTerminal, Terminal, TerminalSettings,
@@ -166,17 +167,17 @@ impl Accounts {
     }
 
     /// Changes a terminal's settings (not its secret, nor whether it is enabled: those have their
-    /// own commands). `change` edits a copy of the current settings; the result is checked as a
-    /// new terminal's would be.
+    /// own commands). The changes are applied to a copy of the current settings; the result is
+    /// checked as a new terminal's would be.
     pub(crate) async fn update_terminal(
         &self,
         operator: &Operator,
         login_id: &str,
-        change: impl FnOnce(&mut TerminalSettings),
+        changes: TerminalChanges,
     ) -> Result<Terminal, Error> {
         let terminal = self.terminal(login_id).await?;
         let mut settings = terminal.settings.clone();
-        change(&mut settings);
+        changes.apply(&mut settings);
         settings.enabled = terminal.settings.enabled;
         settings.allowed_cidrs = normalised_cidrs(&settings.allowed_cidrs).0;
         check_settings(&settings)?;

@@ -154,6 +154,8 @@ impl App {
             auth: self.auth.clone(),
             listening: self.listening.clone(),
             shutdown: self.shutdown.clone(),
+            served_requests: server::allowable_message_codes().into(),
+            clock: self.clock.clone(),
         }
     }
 

@@ -188,6 +188,16 @@ pub enum Rejection {
     Password(PasswordRejection),
 }
 
+impl Rejection {
+    /// The rule's stable name (`pin_sequence`, `password_missing_digit`…).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::Pin(r) => r.rule(),
+            Self::Password(r) => r.rule(),
+        }
+    }
+}
+
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -33,6 +33,8 @@ pub(crate) mod terminal_access;
 pub(crate) mod terminal_settings;
 pub(crate) mod told;
 
+/// A terminal's SIP2 vocabulary, for the layers that may not import `sip2` (accounts, http).
+pub use crate::sip2::{Charset, RequestSet};
 /// Amounts are written one way everywhere; `server` reads them through `auth`.
 pub use crate::store::Money;
 pub(crate) use audit::{AuditAction, AuditOutcome};

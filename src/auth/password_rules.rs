@@ -45,6 +45,22 @@ pub enum PasswordRejection {
     SameAsPin,
 }
 
+impl PasswordRejection {
+    /// A stable name for the rule, for machine-readable refusals (the admin API).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::TooShort { .. } => "password_too_short",
+            Self::TooLong { .. } => "password_too_long",
+            Self::MissingUpper => "password_missing_upper",
+            Self::MissingLower => "password_missing_lower",
+            Self::MissingDigit => "password_missing_digit",
+            Self::MissingSpecial => "password_missing_special",
+            Self::TooGuessable { .. } => "password_too_guessable",
+            Self::SameAsPin => "password_same_as_pin",
+        }
+    }
+}
+
 impl fmt::Display for PasswordRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -39,6 +39,29 @@ pub enum PinRejection {
     KeypadLine,
 }
 
+impl PinRejection {
+    /// A stable name for the rule, for machine-readable refusals (the admin API).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::NotDigits => "pin_not_digits",
+            Self::TooShort { .. } => "pin_too_short",
+            Self::TooLong { .. } => "pin_too_long",
+            Self::AllSame => "pin_all_same",
+            Self::Repeated => "pin_repeated",
+            Self::Sequence => "pin_sequence",
+            Self::Common => "pin_common",
+            Self::CardDigits => "pin_card_digits",
+            Self::PhoneDigits => "pin_phone_digits",
+            Self::BirthDate => "pin_birth_date",
+            Self::PreviousPin => "pin_previous",
+            Self::TripleDigit => "pin_triple_digit",
+            Self::Pairs => "pin_pairs",
+            Self::Year => "pin_year",
+            Self::KeypadLine => "pin_keypad_line",
+        }
+    }
+}
+
 impl fmt::Display for PinRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

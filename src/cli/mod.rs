@@ -126,7 +126,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         // Answered in `run` before the runtime starts (it must not need a valid --config).
         Command::CheckConfig { .. } => Ok(Exit::Usage.into()),
-        Command::Serve(args) => serve::run(args, config).await,
+        Command::Serve(args) => serve::run(args, config, cli.config.clone()).await,
         Command::Migrate => {
             crate::telemetry::init(&config.logging);
             crate::app::open_store(

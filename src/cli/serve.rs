@@ -4,12 +4,13 @@
 //! handles, and run until SIGINT or SIGTERM, then drain them all.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::demo;
 use super::output::Exit;
@@ -42,7 +43,11 @@ pub struct ServeArgs {
     pub admin_listen: Option<SocketAddr>,
 }
 
-pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    args: ServeArgs,
+    mut config: Config,
+    config_path: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     if args.demo {
         demo::prepare(&mut config)?;
     }
@@ -104,6 +109,12 @@ pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<E
         Some(url) => format!("; admin listener on {url}"),
         None => String::new(),
     };
+    // Taken over before the ready line, so a SIGHUP right after it never ends the process.
+    tokio::spawn(reload_on_hangup(
+        hangup_stream(),
+        config_path,
+        app.shutdown(),
+    ));
     let ready = demo::ready_line(address, web_url.as_deref(), demo);
     println!("{ready}{admin_part}");
     tokio::spawn(cancel_on_signal(app.shutdown()));
@@ -114,6 +125,62 @@ pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<E
     };
     app.run_listeners(listeners).await?;
     Ok(Exit::Ok.into())
+}
+
+#[cfg(unix)]
+type Hangup = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangup = Option<()>;
+
+/// SIGHUP, taken over from the default (which ends the process).
+fn hangup_stream() -> Hangup {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let stream = signal(SignalKind::hangup()).ok();
+        if stream.is_none() {
+            warn!("cannot listen for SIGHUP; the log level changes at restart only");
+        }
+        stream
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// On SIGHUP, reads the configuration again and applies what changes without a restart: the
+/// log level. (Terminal settings are read from the database anyway, and the TLS certificate
+/// reloads itself on the same signal.) A file that no longer loads changes nothing; that is
+/// said in the log.
+async fn reload_on_hangup(
+    hangup: Hangup,
+    config_path: Option<PathBuf>,
+    shutdown: CancellationToken,
+) {
+    #[cfg(unix)]
+    if let Some(mut hangup) = hangup {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                received = hangup.recv() => if received.is_none() { return },
+            }
+            reload_level(config_path.as_deref());
+        }
+    }
+    let _ = (hangup, config_path, shutdown);
+}
+
+fn reload_level(config_path: Option<&std::path::Path>) {
+    let config = match super::load_config(config_path) {
+        Ok(config) => config,
+        Err(error) => {
+            warn!(error = %format!("{error:#}"), "SIGHUP: the configuration does not load; nothing changed");
+            return;
+        }
+    };
+    match crate::telemetry::set_level(&config.logging.level) {
+        Ok(()) => info!(level = %config.logging.level, "SIGHUP: log level applied"),
+        Err(error) => warn!(%error, "SIGHUP: log level not changed"),
+    }
 }
 
 /// Cancels `shutdown` on the first SIGINT or SIGTERM.

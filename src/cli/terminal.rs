@@ -11,6 +11,7 @@ use super::admin::{finish, open, operator_of, required, OperatorArg};
 use super::output::{fact, show_secret_once, timestamp};
 use super::prompt::{self, Source};
 use crate::accounts::terminal::normalised_cidrs;
+use crate::accounts::terminal_changes::{served_only, CertificateChange, TerminalChanges};
 use crate::accounts::Error as AccountsError;
 use crate::auth::{
     CertificateBinding, CertificateLogin, DetailWithoutPin, ErrorDetection, PatronCredential,
@@ -271,43 +272,37 @@ impl CertificateArgs {
 }
 
 impl UpdateArgs {
-    /// Applies the options given to `settings` (`binding`: the certificate flags, read
-    /// before); the others keep their value.
-    fn apply(self, binding: Option<CertificateBinding>, settings: &mut TerminalSettings) {
-        if self.no_client_cert {
-            settings.client_certificate = None;
-        } else if binding.is_some() {
-            settings.client_certificate = binding;
+    /// The changes the options ask for (`binding`: the certificate flags, read before); the
+    /// options not given keep their value.
+    fn changes(self, binding: Option<CertificateBinding>) -> TerminalChanges {
+        let certificate = match binding {
+            _ if self.no_client_cert => CertificateChange::Unbind,
+            Some(binding) => CertificateChange::Bind(binding),
+            None => CertificateChange::Keep,
+        };
+        let allowed_cidrs = if self.any_address {
+            Some(Vec::new())
+        } else {
+            Some(self.cidrs).filter(|c| !c.is_empty())
+        };
+        TerminalChanges {
+            institution: self.institution,
+            location_code: self.location.map(Some),
+            allowed_cidrs,
+            login_optional: self.login_free,
+            patron_credential: self.credential,
+            allowed_messages: self.allow_messages,
+            patron_detail: self.detail,
+            charset: self.charset,
+            terminator: self.terminator,
+            error_detection: self.error_detection,
+            restricted: self.restricted,
+            denied_restrictions: self.denied_restrictions,
+            detail_without_pin: self.detail_without_pin,
+            require_tls: self.require_tls,
+            certificate,
+            certificate_login: self.cert_login,
         }
-        settings.require_tls = self.require_tls.unwrap_or(settings.require_tls);
-        settings.certificate_login = self.cert_login.unwrap_or(settings.certificate_login);
-        if let Some(institution) = self.institution {
-            settings.institution = institution;
-        }
-        if let Some(location) = self.location {
-            settings.location_code = Some(location).filter(|l| !l.is_empty());
-        }
-        if self.any_address {
-            settings.allowed_cidrs.clear();
-        } else if !self.cidrs.is_empty() {
-            settings.allowed_cidrs = self.cidrs;
-        }
-        settings.login_optional = self.login_free.unwrap_or(settings.login_optional);
-        settings.patron_credential = self.credential.unwrap_or(settings.patron_credential);
-        if let Some(messages) = self.allow_messages {
-            settings.allowed_messages = messages;
-        }
-        settings.patron_detail = self.detail.unwrap_or(settings.patron_detail);
-        settings.charset = self.charset.unwrap_or(settings.charset);
-        settings.terminator = self.terminator.unwrap_or(settings.terminator);
-        settings.error_detection = self.error_detection.unwrap_or(settings.error_detection);
-        settings.restricted = self.restricted.unwrap_or(settings.restricted);
-        if let Some(denied) = self.denied_restrictions {
-            settings.denied_restrictions = denied;
-        }
-        settings.detail_without_pin = self
-            .detail_without_pin
-            .unwrap_or(settings.detail_without_pin);
     }
 }
 
@@ -315,29 +310,8 @@ impl UpdateArgs {
 /// messages that are always refused would be told it may send them).
 fn allowable_messages(text: &str) -> Result<RequestSet, String> {
     let requests = parse::<RequestSet>(text)?;
-    let allowable = crate::server::allowable_message_codes();
-    let never: Vec<[u8; 2]> = requests
-        .iter()
-        .map(|request| request.code())
-        .filter(|code| !allowable.contains(code))
-        .collect();
-    if never.is_empty() {
-        return Ok(requests);
-    }
-    Err(format!(
-        "this server never answers {}; it answers {}",
-        codes_text(&never),
-        codes_text(&allowable)
-    ))
-}
-
-/// Codes as an administrator writes them: `23 63 35`.
-fn codes_text(codes: &[[u8; 2]]) -> String {
-    codes
-        .iter()
-        .map(|code| String::from_utf8_lossy(code).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
+    served_only(&requests, &crate::server::allowable_message_codes())?;
+    Ok(requests)
 }
 
 /// `--allow-messages` of `terminal update`: as for `add`, or `default` for the default list.
@@ -418,7 +392,7 @@ pub(crate) async fn run(command: TerminalCommand, config: &Config) -> anyhow::Re
             };
             let login_id = args.login_id.clone();
             let result = accounts
-                .update_terminal(&op()?, &login_id, |settings| args.apply(binding, settings))
+                .update_terminal(&op()?, &login_id, args.changes(binding))
                 .await;
             finish(result, |terminal| {
                 println!("terminal {login_id} updated");

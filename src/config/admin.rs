@@ -20,6 +20,13 @@ pub struct AdminConfig {
     pub listen: SocketAddr,
     /// Client networks the admin listener answers; empty: any address that can reach it.
     pub allowed_cidrs: Vec<IpNet>,
+    /// Largest bulk import body (`POST /api/v1/patrons/import`), in bytes.
+    pub max_import_bytes: usize,
+    /// Requests one API key may make per minute; beyond, 429 until the minute has passed.
+    pub requests_per_minute: u32,
+    /// Requests with an unknown key one client address may make per minute; beyond, 429 (a
+    /// guessing defence; the keys themselves have 256 bits).
+    pub unknown_keys_per_minute: u32,
 }
 
 impl Default for AdminConfig {
@@ -28,12 +35,21 @@ impl Default for AdminConfig {
             enabled: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             allowed_cidrs: Vec::new(),
+            max_import_bytes: 64 * 1024 * 1024,
+            requests_per_minute: 1200,
+            unknown_keys_per_minute: 20,
         }
     }
 }
 
 impl AdminConfig {
     pub(super) fn validate(&self, at: &mut Section<'_>, others: &[(&str, SocketAddr)]) {
+        if self.requests_per_minute == 0 {
+            at.push("requests_per_minute", "must be at least 1");
+        }
+        if self.unknown_keys_per_minute == 0 {
+            at.push("unknown_keys_per_minute", "must be at least 1");
+        }
         if !self.enabled || self.listen.port() == 0 {
             return;
         }

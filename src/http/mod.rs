@@ -11,8 +11,9 @@
 
 pub mod admin;
 mod drain;
-mod listener;
+pub(crate) mod listener;
 mod web;
+pub(crate) mod window_limit;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -81,6 +81,13 @@ impl Currency {
     }
 }
 
+/// US dollars: what a patron added without a currency owes in (the schema's default too).
+impl Default for Currency {
+    fn default() -> Self {
+        Currency(*b"USD")
+    }
+}
+
 impl FromStr for Currency {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {

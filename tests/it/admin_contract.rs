@@ -40,7 +40,11 @@ fn schemathesis() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_keeps_the_contract_of_its_openapi_document() {
-    let admin = start_admin(Backend::Sqlite, admin_config()).await;
+    let mut config = admin_config();
+    // The contract run sends hundreds of requests a minute, and some with made-up keys.
+    config.admin.requests_per_minute = 100_000;
+    config.admin.unknown_keys_per_minute = 100_000;
+    let admin = start_admin(Backend::Sqlite, config).await;
     let key = admin.key("contract", ApiScope::Admin).await;
     let document = admin.get("/api/v1/openapi.json").await;
     assert_eq!(document.status, 200, "{}", document.body);
@@ -61,6 +65,10 @@ async fn the_api_keeps_the_contract_of_its_openapi_document() {
         .args(["run", &format!("{base}/openapi.json"), "--url", &base])
         .args(["--header", &format!("Authorization: Bearer {key}")])
         .args(["--checks", "all", "--max-examples", "20"])
+        // A schema cannot say which PINs the PIN rules refuse, which request codes this server
+        // answers, or which cards are taken: such schema-valid requests get 422 or 409 by
+        // design. Every other check runs.
+        .args(["--exclude-checks", "positive_data_acceptance"])
         .args(["--generation-deterministic", "--request-timeout", "10"])
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())

@@ -117,6 +117,72 @@ fn serve_answers_on_the_printed_address_and_exits_cleanly_on_sigterm() {
 }
 
 #[test]
+fn sighup_applies_a_new_log_level_without_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sip2.toml");
+    let with_level = |level: &str| {
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://sip2auth.db\"\n\
+             [logging]\nlevel = \"{level}\"\n"
+        )
+    };
+    std::fs::write(&config, with_level("warn")).expect("config written");
+    let generated = sip2auth(dir.path())
+        .args(["pepper", "generate", "--out", "pepper.key"])
+        .output()
+        .expect("pepper generate");
+    assert!(generated.status.success(), "{generated:?}");
+    let mut command = sip2auth(dir.path());
+    command
+        .env_remove("RUST_LOG")
+        .args(["--config", config.to_str().expect("utf-8 path"), "serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready line");
+    assert!(line.contains("ready"), "{line}");
+
+    std::fs::write(&config, with_level("info")).expect("config rewritten");
+    let hangup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(hangup.success());
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + STEP;
+    let mut seen = String::new();
+    while Instant::now() < deadline && !seen.contains("log level applied") {
+        let mut next = String::new();
+        if stderr.read_line(&mut next).expect("stderr read") == 0 {
+            break;
+        }
+        seen.push_str(&next);
+    }
+    assert!(seen.contains("log level applied"), "{seen}");
+    assert!(
+        !seen.contains("sip2auth ready"),
+        "the INFO ready line was filtered at warn: {seen}"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(
+        wait_for_exit(&mut child),
+        Some(0),
+        "still serving, then drains"
+    );
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("stderr read");
+    assert!(
+        rest.contains("shutdown requested"),
+        "INFO lines after the reload: {rest}"
+    );
+}
+
+#[test]
 fn the_demo_serves_its_world_and_a_normal_serve_refuses_the_demo_database() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, address) = start(dir.path(), &["serve", "--demo", "--listen", "127.0.0.1:0"]);

@@ -6,6 +6,7 @@ mod cli_common;
 mod support;
 
 mod admin_api;
+mod admin_api_writes;
 mod admin_contract;
 mod admin_health;
 mod admin_metrics;

@@ -16,6 +16,7 @@ use futures_util::future::join_all;
 use tokio_util::sync::CancellationToken;
 
 use super::row::{PatronRecord, PinSource, RecordStatus, Rejection};
+use super::summary::RowOutcome;
 use super::{ImportOptions, Summary, WeakPins};
 use crate::accounts::patron::DefaultPin;
 use crate::accounts::{Accounts, Error, Operator};
@@ -209,7 +210,7 @@ impl Accounts {
         }
         if options.dry_run {
             pins.add_to(summary);
-            self.count_dry_run(&batch, &existing, &plans, summary);
+            self.count_dry_run(&batch, &existing, &plans, summary, options.row_outcomes);
             return Ok(true);
         }
         // Hashing is the slow part: Ctrl-C drops it (nothing of this batch is written yet).
@@ -245,17 +246,23 @@ impl Accounts {
         // One transaction: details, status, PINs and the default-PIN audit records together.
         let outcomes = self.store.upsert_patrons(&imports, &audit).await?;
         pins.add_to(summary);
-        for (import, outcome) in imports.iter().zip(outcomes) {
-            match outcome {
+        for ((row, import), outcome) in batch.iter().zip(&imports).zip(outcomes) {
+            let outcome = match outcome {
                 UpsertOutcome::Created(_) => {
-                    summary.created += 1;
                     if import.pin.is_none() {
                         summary.created_without_pin += 1;
                     }
+                    RowOutcome::Created
                 }
-                UpsertOutcome::Updated(_) => summary.updated += 1,
-                UpsertOutcome::Unchanged(_) => summary.unchanged += 1,
-            }
+                UpsertOutcome::Updated(_) => RowOutcome::Updated,
+                UpsertOutcome::Unchanged(_) => RowOutcome::Unchanged,
+            };
+            summary.count(
+                row.record.line,
+                &row.record.card,
+                outcome,
+                options.row_outcomes,
+            );
         }
         Ok(true)
     }
@@ -268,11 +275,11 @@ impl Accounts {
         existing: &[Option<Patron>],
         plans: &[PinPlan],
         summary: &mut Summary,
+        keep: bool,
     ) {
         for ((row, before), plan) in batch.iter().zip(existing).zip(plans) {
-            match before {
+            let outcome = match before {
                 None if *plan == PinPlan::Default => {
-                    summary.created += 1;
                     if self
                         .credentials
                         .default_pin_applies(row.record.phone.as_deref())
@@ -281,17 +288,19 @@ impl Accounts {
                     } else {
                         summary.created_without_pin += 1;
                     }
+                    RowOutcome::Created
                 }
-                None => summary.created += 1,
+                None => RowOutcome::Created,
                 Some(p)
                     if p.details == row.details
                         && p.status == row.status
                         && *plan == PinPlan::None =>
                 {
-                    summary.unchanged += 1
+                    RowOutcome::Unchanged
                 }
-                Some(_) => summary.updated += 1,
-            }
+                Some(_) => RowOutcome::Updated,
+            };
+            summary.count(row.record.line, &row.record.card, outcome, keep);
         }
     }
 

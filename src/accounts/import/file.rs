@@ -97,7 +97,7 @@ pub(crate) fn parse_csv(bytes: &[u8], format: &FileFormat) -> Result<ParsedFile,
         delimiter_detected,
         ignored_columns: header.ignored.clone(),
     };
-    let mut seen: HashMap<(String, String), u64> = HashMap::new();
+    let mut seen = SeenCards::new();
     let mut lines = LineCounter::new(bytes);
     for record in records {
         let record = match record {
@@ -142,22 +142,7 @@ pub(crate) fn parse_csv(bytes: &[u8], format: &FileFormat) -> Result<ParsedFile,
             ));
             continue;
         };
-        match header.record(line, &fields) {
-            Ok(record) => {
-                let key = (record.institution.clone(), record.card.clone());
-                if let Some(first) = seen.get(&key) {
-                    parsed.rejected.push(Rejection {
-                        line,
-                        card: Some(record.card),
-                        reason: format!("card already appears on line {first}"),
-                    });
-                } else {
-                    seen.insert(key, line);
-                    parsed.records.push(record);
-                }
-            }
-            Err(rejection) => parsed.rejected.push(rejection),
-        }
+        parsed.push(header.record(line, &fields), &mut seen);
     }
     if parsed.records.is_empty() && parsed.rejected.is_empty() {
         return Err(Error::Invalid {
@@ -167,6 +152,32 @@ pub(crate) fn parse_csv(bytes: &[u8], format: &FileFormat) -> Result<ParsedFile,
         });
     }
     Ok(parsed)
+}
+
+/// Where each (institution, card) first appeared: a card given twice is rejected the second
+/// time.
+pub(super) type SeenCards = HashMap<(String, String), u64>;
+
+impl ParsedFile {
+    /// Adds one parsed row: a valid one, unless its card came before; or its rejection.
+    pub(super) fn push(&mut self, row: Result<PatronRecord, Rejection>, seen: &mut SeenCards) {
+        match row {
+            Ok(record) => {
+                let key = (record.institution.clone(), record.card.clone());
+                if let Some(first) = seen.get(&key) {
+                    self.rejected.push(Rejection {
+                        line: record.line,
+                        card: Some(record.card),
+                        reason: format!("card already appears on line {first}"),
+                    });
+                } else {
+                    seen.insert(key, record.line);
+                    self.records.push(record);
+                }
+            }
+            Err(rejection) => self.rejected.push(rejection),
+        }
+    }
 }
 
 /// Line numbers from byte offsets. The csv crate counts lines at '\n' but starts a record after

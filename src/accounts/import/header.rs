@@ -16,7 +16,7 @@ use super::mapping::Mapping;
 use super::profile::profile_names;
 use super::row::{
     date, flag, money, optional, password, pin, required_text, valid_card, valid_email,
-    PatronRecord, RecordStatus, Rejection,
+    valid_phone, PatronRecord, RecordStatus, Rejection,
 };
 
 /// Which column sits at which position, from the header row, and how its values read.
@@ -148,11 +148,7 @@ impl Header {
         }
         let phone = optional(get("phone"));
         if let Some(phone) = &phone {
-            let ok = phone.chars().filter(char::is_ascii_digit).count() >= 3
-                && phone
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-            if !ok {
+            if !valid_phone(phone) {
                 return Err(reject(
                     "phone may hold only digits, spaces and + - ( ) .".into(),
                 ));

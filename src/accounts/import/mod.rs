@@ -20,6 +20,7 @@ pub(crate) mod column;
 pub(crate) mod delimiter;
 mod file;
 pub(crate) mod header;
+mod json_lines;
 pub(crate) mod mapping;
 mod password;
 pub(crate) mod profile;
@@ -36,6 +37,7 @@ use batch::Prepared;
 
 pub(crate) use delimiter::Delimiter;
 pub(crate) use file::{check_card, parse_csv, FileFormat, ParsedFile};
+pub(crate) use json_lines::parse_json_lines;
 pub(crate) use mapping::Mapping;
 pub(crate) use profile::PROFILES;
 pub use row::Rejection;
@@ -61,6 +63,8 @@ pub(crate) struct ImportOptions {
     pub weak_pins: WeakPins,
     /// Expire or remove the institution's patrons missing from the file (`--sync`).
     pub sync: Option<SyncOptions>,
+    /// Keep each valid row's outcome in [`Summary::row_results`] (the API answers per row).
+    pub row_outcomes: bool,
 }
 
 /// What an import does with a row whose PIN (in clear) breaks the PIN rules.
@@ -106,7 +110,7 @@ impl Accounts {
         operator: &Operator,
         file: ParsedFile,
         options: &ImportOptions,
-        progress: &mut dyn Progress,
+        progress: &mut (dyn Progress + Send),
         stop: &CancellationToken,
     ) -> Result<Summary, Error> {
         let plan = match &options.sync {

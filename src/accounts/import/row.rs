@@ -119,6 +119,14 @@ pub(crate) fn valid_email(email: &str) -> bool {
         && !email.chars().any(|c| c.is_whitespace() || c == '|')
 }
 
+/// A phone number: digits with spaces and `+ - ( ) .` between them, at least 3 digits.
+pub(crate) fn valid_phone(phone: &str) -> bool {
+    phone.chars().filter(char::is_ascii_digit).count() >= 3
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+}
+
 pub(super) fn optional(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }

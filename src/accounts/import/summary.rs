@@ -5,6 +5,32 @@
 
 use super::row::Rejection;
 
+/// What became of one written row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowOutcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+impl RowOutcome {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RowOutcome::Created => "created",
+            RowOutcome::Updated => "updated",
+            RowOutcome::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One valid row's outcome, when the import was asked for them (`ImportOptions::row_outcomes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RowResult {
+    pub line: u64,
+    pub card: String,
+    pub outcome: RowOutcome,
+}
+
 /// What an import did (or, in a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Summary {
@@ -35,6 +61,26 @@ pub(crate) struct Summary {
     pub sync_removed: u64,
     /// Ctrl-C stopped the import after `written_rows` rows; the sync was not applied.
     pub interrupted: bool,
+    /// Each valid row's outcome, in file order (only when asked for).
+    pub row_results: Vec<RowResult>,
+}
+
+impl Summary {
+    /// Counts one row's outcome, and keeps it when `keep` (the API's per-row answer).
+    pub(super) fn count(&mut self, line: u64, card: &str, outcome: RowOutcome, keep: bool) {
+        match outcome {
+            RowOutcome::Created => self.created += 1,
+            RowOutcome::Updated => self.updated += 1,
+            RowOutcome::Unchanged => self.unchanged += 1,
+        }
+        if keep {
+            self.row_results.push(RowResult {
+                line,
+                card: card.to_owned(),
+                outcome,
+            });
+        }
+    }
 }
 
 impl Summary {

@@ -13,10 +13,13 @@ mod status;
 
 use secrecy::SecretString;
 
+use super::import::row::{valid_email, valid_phone};
 use super::{Accounts, Error, Operator};
 use crate::auth::pin_rules::PinContext;
 use crate::auth::{AuditAction, AuditOutcome};
-use crate::store::{Card, NewPatron, Patron, PatronDetails, PatronFilter, PatronId, PatronRecord};
+use crate::store::{Card, NewPatron, Patron, PatronDetails, PatronFilter, PatronRecord};
+
+pub use crate::store::{Currency, PatronId, PersonName};
 
 pub(crate) use default_pin::DefaultPin;
 pub(crate) use pin::PinReset;
@@ -46,6 +49,29 @@ pub(crate) struct PatronChanges {
 }
 
 impl PatronChanges {
+    /// The details of a new patron: the family name is required; the currency defaults to USD.
+    pub(crate) fn new_details(self) -> Result<PatronDetails, Error> {
+        let Some(family) = self.family_name.clone() else {
+            return Err(Error::Invalid {
+                what: "family_name",
+                reason: "a family name is required to add a patron".into(),
+            });
+        };
+        let base = PatronDetails {
+            name: PersonName::new(family, ""),
+            email: None,
+            phone: None,
+            birth_date: None,
+            patron_class: None,
+            home_library: None,
+            expires_on: None,
+            fines_owed_minor: 0,
+            fee_limit_minor: None,
+            currency: Currency::default(),
+        };
+        Ok(self.apply(base))
+    }
+
     pub(crate) fn apply(self, mut d: PatronDetails) -> PatronDetails {
         if self.family_name.is_some() || self.given_names.is_some() {
             let family = self.family_name.unwrap_or(d.name.family.clone());
@@ -63,6 +89,30 @@ impl PatronChanges {
         d.currency = self.currency.unwrap_or(d.currency);
         d
     }
+}
+
+/// Refuses details the import format would refuse: an email or phone that is not one, an
+/// empty family name.
+fn check_details(details: &PatronDetails) -> Result<(), Error> {
+    let invalid = |what, reason: &str| {
+        Err(Error::Invalid {
+            what,
+            reason: reason.into(),
+        })
+    };
+    if details.name.family.trim().is_empty() {
+        return invalid("family_name", "the family name cannot be empty");
+    }
+    if details.email.as_deref().is_some_and(|e| !valid_email(e)) {
+        return invalid("email", "not an email address such as ada@example.org");
+    }
+    if details.phone.as_deref().is_some_and(|p| !valid_phone(p)) {
+        return invalid(
+            "phone",
+            "not a phone number (digits, spaces and + - ( ) . only)",
+        );
+    }
+    Ok(())
 }
 
 /// The PIN a new patron starts with.
@@ -136,6 +186,7 @@ impl Accounts {
         pin: Option<SecretString>,
     ) -> Result<PatronAdded, Error> {
         super::import::check_card(&at.card)?;
+        check_details(&details)?;
         let (hash, first) = match pin {
             Some(pin) => {
                 let context = pin_context(&at.card, &details);
@@ -185,6 +236,7 @@ impl Accounts {
     ) -> Result<PatronRecord, Error> {
         let mut record = self.patron(at).await?;
         record.patron.details = changes.apply(record.patron.details);
+        check_details(&record.patron.details)?;
         self.store
             .update_patron(record.patron.id, &record.patron.details)
             .await?;

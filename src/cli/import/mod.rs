@@ -133,6 +133,7 @@ pub(crate) async fn run(args: ImportArgs, config: &Config) -> anyhow::Result<Exi
             max_share: args.sync_max_share.unwrap_or(config.import.sync_max_share),
             force: args.force,
         }),
+        row_outcomes: false,
     };
     let mode = match args.progress {
         ProgressMode::Auto if std::io::stderr().is_terminal() => ProgressMode::Bar,

@@ -7,10 +7,10 @@
 use chrono::NaiveDate;
 use clap::Args;
 
-use crate::accounts::import::row::valid_email;
+use crate::accounts::import::row::{valid_email, valid_phone};
 use crate::accounts::patron::{CardRef, PatronChanges};
 use crate::config::Config;
-use crate::store::{Currency, Money, PatronDetails, PersonName};
+use crate::store::{Currency, Money, PatronDetails};
 
 /// The card a command addresses.
 #[derive(Debug, Clone, Args)]
@@ -118,13 +118,9 @@ fn email(v: &str) -> Result<String, String> {
     }
 }
 
-/// A phone number: digits with spaces and `+ - ( ) .` between them, at least 3 digits.
+/// A phone number: the import format's rule ([`valid_phone`]).
 fn phone(v: &str) -> Result<String, String> {
-    let digits = v.chars().filter(char::is_ascii_digit).count();
-    let allowed = v
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'));
-    if allowed && digits >= 3 {
+    if valid_phone(v) {
         Ok(v.to_owned())
     } else {
         Err(format!(
@@ -154,23 +150,9 @@ impl DetailArgs {
 
     /// The details of a new patron: `--family-name` is required; the currency defaults to USD.
     pub(super) fn new_patron(&self) -> Result<PatronDetails, String> {
-        let changes = self.changes()?;
-        let Some(family) = changes.family_name.clone() else {
-            return Err("--family-name is required to add a patron".into());
-        };
-        let base = PatronDetails {
-            name: PersonName::new(family, ""),
-            email: None,
-            phone: None,
-            birth_date: None,
-            patron_class: None,
-            home_library: None,
-            expires_on: None,
-            fines_owed_minor: 0,
-            fee_limit_minor: None,
-            currency: currency("USD")?,
-        };
-        Ok(changes.apply(base))
+        self.changes()?
+            .new_details()
+            .map_err(|_| "--family-name is required to add a patron".into())
     }
 }
 

@@ -30,6 +30,7 @@ use tracing::info;
 use super::Error;
 use crate::accounts::Accounts;
 use crate::auth::Authenticator;
+use crate::clock::SharedClock;
 use crate::config::{AdminConfig, Config};
 
 pub(crate) use health::{Listener, Listening};
@@ -43,12 +44,16 @@ pub struct Handles {
     pub listening: Listening,
     /// The process's shutdown token: a draining process is not ready.
     pub shutdown: CancellationToken,
+    /// The SIP2 request codes the server answers (what a terminal may be allowed to send).
+    pub served_requests: Arc<[[u8; 2]]>,
+    pub clock: SharedClock,
 }
 
 /// What the admin handlers share.
 struct Admin {
     handles: Handles,
     config: AdminConfig,
+    limits: api::Limits,
 }
 
 type Shared = Arc<Admin>;
@@ -73,6 +78,7 @@ impl AdminServer {
         // The SIP2 port's transport settings: TLS when configured, PROXY from trusted peers.
         let listener = GatedListener::new(listener, local, &config.server).map_err(Error::Tls)?;
         let state = Arc::new(Admin {
+            limits: api::Limits::new(&config.admin, handles.clock.clone()),
             handles,
             config: config.admin.clone(),
         });

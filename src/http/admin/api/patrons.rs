@@ -43,6 +43,10 @@ pub(super) struct PatronView {
     family_name: String,
     given_names: String,
     display_name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    class: Option<String>,
+    home_library: Option<String>,
     /// `active`, `blocked` or `card_lost`.
     status: String,
     block_reason: Option<String>,
@@ -55,10 +59,10 @@ pub(super) struct PatronView {
 }
 
 type Answer = Result<Json<PatronView>, Problem>;
-type Card = Result<Path<String>, PathRejection>;
-type Institution = Result<Query<At>, QueryRejection>;
+pub(super) type Card = Result<Path<String>, PathRejection>;
+pub(super) type Institution = Result<Query<At>, QueryRejection>;
 
-fn card_ref(admin: &Shared, card: Card, at: Institution) -> Result<CardRef, Problem> {
+pub(super) fn card_ref(admin: &Shared, card: Card, at: Institution) -> Result<CardRef, Problem> {
     let (Path(card), Query(at)) = (card?, at?);
     let server = &admin.handles.accounts.config().server;
     Ok(CardRef {
@@ -67,7 +71,7 @@ fn card_ref(admin: &Shared, card: Card, at: Institution) -> Result<CardRef, Prob
     })
 }
 
-async fn view(admin: &Shared, at: &CardRef) -> Answer {
+pub(super) async fn view(admin: &Shared, at: &CardRef) -> Answer {
     let record = admin.handles.accounts.patron(at).await?;
     let patron = &record.patron;
     let details = &patron.details;
@@ -80,6 +84,10 @@ async fn view(admin: &Shared, at: &CardRef) -> Answer {
         family_name: details.name.family.clone(),
         given_names: details.name.given.clone(),
         display_name: details.name.display.clone(),
+        email: details.email.clone(),
+        phone: details.phone.clone(),
+        class: details.patron_class.clone(),
+        home_library: details.home_library.clone(),
         status: status.to_owned(),
         block_reason: block_reason.map(str::to_owned),
         expires_on: details.expires_on.map(|d| d.to_string()),

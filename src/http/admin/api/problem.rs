@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::accounts::{Error, ErrorKind};
+use crate::auth::Rejections;
 
 /// The kinds of problem, each with its stable type and status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,7 @@ pub(crate) enum ProblemKind {
     Conflict,
     BodyTooLarge,
     Invalid,
+    TooManyRequests,
     DatabaseUnavailable,
     Internal,
 }
@@ -38,6 +40,7 @@ impl ProblemKind {
             ProblemKind::Conflict => "conflict",
             ProblemKind::BodyTooLarge => "body-too-large",
             ProblemKind::Invalid => "invalid",
+            ProblemKind::TooManyRequests => "too-many-requests",
             ProblemKind::DatabaseUnavailable => "database-unavailable",
             ProblemKind::Internal => "internal",
         }
@@ -53,6 +56,7 @@ impl ProblemKind {
             ProblemKind::Conflict => StatusCode::CONFLICT,
             ProblemKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProblemKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ProblemKind::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -69,6 +73,7 @@ impl ProblemKind {
             ProblemKind::Conflict => "This conflicts with what is stored",
             ProblemKind::BodyTooLarge => "The body is too large",
             ProblemKind::Invalid => "A value was refused",
+            ProblemKind::TooManyRequests => "Too many requests; wait and try again",
             ProblemKind::DatabaseUnavailable => "The database is unavailable; try again later",
             ProblemKind::Internal => "The request could not be completed",
         }
@@ -81,6 +86,17 @@ pub(crate) struct Problem {
     kind: ProblemKind,
     detail: Option<String>,
     field: Option<String>,
+    reasons: Vec<BrokenRule>,
+    retry_after_secs: Option<u64>,
+}
+
+/// One PIN or password rule a refused value breaks.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BrokenRule {
+    /// Stable name of the rule, e.g. `pin_sequence`, `password_missing_digit`.
+    rule: &'static str,
+    /// The sentence for the patron.
+    message: String,
 }
 
 impl Problem {
@@ -89,6 +105,8 @@ impl Problem {
             kind,
             detail: None,
             field: None,
+            reasons: Vec::new(),
+            retry_after_secs: None,
         }
     }
 
@@ -99,6 +117,24 @@ impl Problem {
 
     pub(crate) fn field(mut self, field: impl Into<String>) -> Problem {
         self.field = Some(field.into());
+        self
+    }
+
+    /// A 429's `Retry-After`.
+    pub(crate) fn retry_after(mut self, seconds: u64) -> Problem {
+        self.retry_after_secs = Some(seconds);
+        self
+    }
+
+    /// Every rule a refused PIN or password breaks, as data.
+    fn rules(mut self, rejections: &Rejections) -> Problem {
+        self.reasons = rejections
+            .iter()
+            .map(|r| BrokenRule {
+                rule: r.rule(),
+                message: r.to_string(),
+            })
+            .collect();
         self
     }
 }
@@ -116,6 +152,9 @@ pub(crate) struct ProblemDocument {
     /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// For a refused PIN or password: every rule it breaks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reasons: Vec<BrokenRule>,
 }
 
 impl IntoResponse for Problem {
@@ -127,6 +166,7 @@ impl IntoResponse for Problem {
             status: status.as_u16(),
             detail: self.detail,
             field: self.field,
+            reasons: self.reasons,
         };
         let text = serde_json::to_string(&body).unwrap_or_default();
         let mut response = (
@@ -141,6 +181,11 @@ impl IntoResponse for Problem {
                 header::HeaderValue::from_static("Bearer"),
             );
         }
+        if let Some(seconds) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -152,7 +197,9 @@ impl From<Error> for Problem {
             (Error::Invalid { what, .. }, _) => Problem::new(ProblemKind::Invalid)
                 .field(*what)
                 .detail(err.to_string()),
-            (Error::Rejected(_), _) => Problem::new(ProblemKind::Invalid).detail(err.to_string()),
+            (Error::Rejected(rejections), _) => Problem::new(ProblemKind::Invalid)
+                .detail(err.to_string())
+                .rules(rejections),
             (_, ErrorKind::NotFound) => Problem::new(ProblemKind::NotFound).detail(err.to_string()),
             (_, ErrorKind::Refused) => Problem::new(ProblemKind::Conflict).detail(err.to_string()),
             (_, ErrorKind::Invalid) => Problem::new(ProblemKind::Invalid).detail(err.to_string()),
