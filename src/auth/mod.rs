@@ -32,6 +32,7 @@ mod terminal;
 pub(crate) mod terminal_access;
 pub(crate) mod terminal_settings;
 pub(crate) mod told;
+pub(crate) mod two_factor;
 
 /// Amounts are written one way everywhere; `server` reads them through `auth`.
 pub use crate::store::Money;
