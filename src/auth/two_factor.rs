@@ -51,6 +51,13 @@ impl TotpSecret {
         TotpSecret(bytes)
     }
 
+    /// A secret given as base32 (a published demo key); `None` unless it is 160 bits.
+    pub(crate) fn from_base32(text: &str) -> Option<TotpSecret> {
+        let secret = totp_rs::Secret::try_from_base32(text.replace(' ', "")).ok()?;
+        let bytes = secret.as_ref().to_vec();
+        (bytes.len() == SECRET_BYTES).then(|| TotpSecret(Zeroizing::new(bytes)))
+    }
+
     fn totp(&self, issuer: &str, account: &str) -> Option<totp_rs::Totp> {
         let clean = |text: &str| text.replace(':', " ");
         totp_rs::Builder::new()
