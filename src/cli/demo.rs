@@ -108,7 +108,7 @@ pub(crate) async fn api_key(accounts: &Accounts) -> anyhow::Result<SecretString>
 
 /// The demo patron with two-step log-in on, and its published key (demo data only: the
 /// README gives it, so an authenticator app can be set up with it).
-const DEMO_TWO_FACTOR_CARD: &str = "21234000011111";
+const DEMO_TWO_FACTOR_CARD: &str = "21234000013579";
 const DEMO_TWO_FACTOR_KEY: &str = "DEMOTOTPSECRETFORTESSOTP23456723";
 
 /// The name of the demo's API key.

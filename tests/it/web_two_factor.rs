@@ -378,7 +378,7 @@ async fn the_demo_patron_with_two_step_log_in_takes_a_code_from_the_published_ke
         .trim_end_matches(['/', ';', ')'])
         .to_owned();
     let mut visitor = crate::support::web::Visitor::at(&origin);
-    let half = visitor.log_in("21234000011111", "5093").await;
+    let half = visitor.log_in("21234000013579", "5093").await;
     let code_page = half.location().to_owned();
     let csrf = visitor.get("/login/code").await.csrf();
     // The server's clock is the real one here; a step boundary between the two reads at
@@ -392,3 +392,69 @@ async fn the_demo_patron_with_two_step_log_in_takes_a_code_from_the_published_ke
     assert_eq!(code_page, "/login/code");
     assert_eq!(done.location(), "/account", "{}", done.body);
 }
+
+/// Turns two-step log-in on for Jane over HTTP; returns the key.
+async fn enrol_over_http(web: &WebTest) -> String {
+    let mut visitor = web.visitor();
+    assert_eq!(visitor.log_in(JANE, JANE_PIN).await.status, 303);
+    let enrol = visitor.get("/two-factor").await;
+    let secret = codes_in(&enrol.body)
+        .into_iter()
+        .next()
+        .expect("the key")
+        .replace(' ', "");
+    let code = code_at(&secret, web.server.clock.now());
+    let enabled = visitor
+        .post(
+            "/two-factor/enable",
+            &[("csrf", &enrol.csrf()), ("code", &code)],
+        )
+        .await;
+    assert_eq!(codes_in(&enabled.body).len(), 10, "{}", enabled.body);
+    secret
+}
+
+async fn the_code_page_needs_its_half_done_log_in_its_form_token_and_no_delay(backend: Backend) {
+    let web = start_web(backend, web_config()).await;
+    let clock = &web.server.clock;
+    let secret = enrol_over_http(&web).await;
+    let mut visitor = web.visitor();
+    assert_eq!(visitor.get("/login/code").await.location(), "/login");
+    assert_eq!(
+        visitor.log_in(JANE, JANE_PIN).await.location(),
+        "/login/code"
+    );
+    assert!(
+        visitor.session_cookie().is_none(),
+        "no session before the code"
+    );
+    let csrf = visitor.get("/login/code").await.csrf();
+    clock.advance(Duration::seconds(30));
+    let forged = visitor
+        .post(
+            "/login/code",
+            &[
+                ("csrf", &"0".repeat(64)),
+                ("code", &code_at(&secret, clock.now())),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "a wrong form token");
+    clock.advance(Duration::minutes(6));
+    let late = visitor
+        .post(
+            "/login/code",
+            &[("csrf", &csrf), ("code", &code_at(&secret, clock.now()))],
+        )
+        .await;
+    assert_eq!(
+        late.location(),
+        "/login?ended=1",
+        "after web.two_factor_timeout"
+    );
+    assert!(visitor.session_cookie().is_none());
+}
+
+sip2auth::store_test_on_both_backends!(
+    the_code_page_needs_its_half_done_log_in_its_form_token_and_no_delay
+);
