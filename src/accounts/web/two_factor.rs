@@ -67,7 +67,10 @@ pub(crate) enum DisableOutcome {
     WrongCode,
     /// The patron's class must use two-factor log-in.
     Required,
-    Locked,
+    /// Locked after failures: until this time, or (`None`) until staff or a reset unlock it.
+    Locked {
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
     Busy,
 }
 
@@ -329,7 +332,7 @@ impl Accounts {
             .map_err(super::auth_error)?;
         match decision.credential {
             CredentialVerdict::Valid | CredentialVerdict::DefaultToChange => {}
-            CredentialVerdict::Locked { .. } => return Ok(DisableOutcome::Locked),
+            CredentialVerdict::Locked { until } => return Ok(DisableOutcome::Locked { until }),
             CredentialVerdict::Busy => return Ok(DisableOutcome::Busy),
             _ => return Ok(DisableOutcome::WrongSecret),
         }
@@ -343,7 +346,7 @@ impl Accounts {
         {
             Checked::Right => {}
             Checked::Wrong => return Ok(DisableOutcome::WrongCode),
-            Checked::Locked(_) => return Ok(DisableOutcome::Locked),
+            Checked::Locked(until) => return Ok(DisableOutcome::Locked { until }),
         }
         self.store.remove_two_factor(session.patron).await?;
         self.audit(

@@ -413,7 +413,13 @@ pub(crate) async fn disable(
         }
         DisableOutcome::WrongSecret => (Some(l.t(text::WRONG_OLD)), None),
         DisableOutcome::WrongCode => (None, Some(text::WRONG_CODE)),
-        DisableOutcome::Locked => (Some(l.t(text::LOCKED_RESET)), None),
+        DisableOutcome::Locked { until } => (
+            Some(match until {
+                Some(until) => text::locked_until(&l, until),
+                None => l.t(text::LOCKED_RESET),
+            }),
+            None,
+        ),
         DisableOutcome::Busy => (Some(l.t(text::BUSY)), None),
         DisableOutcome::Required => (None, None),
     };
