@@ -18,10 +18,14 @@
 //!             terminal_access: deny mode, detail without a PIN), converted to store columns there;
 //!             what a terminal is told about a patron check (told.rs; server and explain); and the
 //!             one rule for showing a login id from the wire (login_id.rs); sealing of the secrets
-//!             the server must read back (sealing.rs: TOTP secrets, upstream passwords)
+//!             the server must read back (sealing.rs: TOTP secrets, upstream passwords); the
+//!             second factor of a web log-in (two_factor.rs: TOTP codes, recovery-code digests,
+//!             the lock counter a wrong code counts on)
 //! accounts/   patron and terminal lifecycle shared by the CLI and the web side (api_key: the admin
 //!             API's keys; health: readiness of the shared state; web/: sessions,
-//!             web log-in, the patron's own PIN and password changes, My Account)
+//!             web log-in, two-step log-in (web/two_factor.rs: enrolment, recovery codes, the
+//!             half-done log-in waiting for its code), the patron's own PIN and password
+//!             changes, My Account)
 //! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
 //!             clock and the one shutdown token once per process; owns housekeeping and drain
 //! net/        the transport under every listener: PROXY protocol header (proxy.rs), plain or
@@ -32,8 +36,8 @@
 //!             in), sessions (session/), the terminal watch that ends sessions of disabled or
 //!             removed terminals (terminal_watch.rs), Request -> Response (answer/, with the
 //!             table of what the server answers in answer/service.rs)
-//! http/       the HTTP listeners (axum): web/ the patron pages (log-in, My Account, changing the
-//!             PIN and the online password), templates/ and assets/ compiled into the binary;
+//! http/       the HTTP listeners (axum): web/ the patron pages (log-in and its code page,
+//!             My Account, two-step log-in, changing the PIN and the online password), templates/ and assets/ compiled into the binary;
 //!             admin/ the admin listener (/healthz, /readyz, /metrics; api/ the JSON API under
 //!             /api/v1/ with API keys and problem+json refusals)
 //! ```

@@ -210,7 +210,7 @@ impl Authenticator {
     }
 
     /// Audits what a wrong credential did: a lock, or a hard lock (and the patron notification).
-    async fn count_failure(
+    pub(super) async fn count_failure(
         &self,
         which: Which,
         attempt: u32,

@@ -87,6 +87,14 @@ audit_vocabulary! {
         ApiKeyAdd = "api_key_add",
         /// An admin API key was revoked.
         ApiKeyRevoke = "api_key_revoke",
+        /// Two-factor log-in was turned on (the first code accepted).
+        TwoFactorEnable = "two_factor_enable",
+        /// Two-factor log-in was turned off.
+        TwoFactorDisable = "two_factor_disable",
+        /// A new set of recovery codes was made (the old set cancelled).
+        RecoveryCodesIssue = "recovery_codes_issue",
+        /// A recovery code was used at log-in.
+        RecoveryCodeUse = "recovery_code_use",
     }
 }
 

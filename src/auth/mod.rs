@@ -32,6 +32,7 @@ mod terminal;
 pub(crate) mod terminal_access;
 pub(crate) mod terminal_settings;
 pub(crate) mod told;
+pub(crate) mod two_factor;
 
 /// A terminal's SIP2 vocabulary, for the layers that may not import `sip2` (accounts, http).
 pub use crate::sip2::{Charset, RequestSet};

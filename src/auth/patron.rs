@@ -36,7 +36,7 @@ fn which_for(kind: PatronCredential, record: &PatronRecord, presented: &str) -> 
 }
 
 /// The actor of checks made by the web side (audit records of locks and default PINs).
-const WEB_ACTOR: &str = "web";
+pub(super) const WEB_ACTOR: &str = "web";
 
 /// Which of the patron's credentials a web check verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -144,7 +144,7 @@ impl PepperKey {
 }
 
 /// HMAC-SHA256 (RFC 2104) over a 32-byte key.
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     const BLOCK: usize = 64;
     let mut block = Zeroizing::new([0u8; BLOCK]);
     if key.len() > BLOCK {

@@ -106,6 +106,11 @@ pub(crate) async fn api_key(accounts: &Accounts) -> anyhow::Result<SecretString>
     Ok(accounts.add_api_key(&operator, DEMO_API_KEY, scope).await?)
 }
 
+/// The demo patron with two-step log-in on, and its published key (demo data only: the
+/// README gives it, so an authenticator app can be set up with it).
+const DEMO_TWO_FACTOR_CARD: &str = "21234000013579";
+const DEMO_TWO_FACTOR_KEY: &str = "DEMOTOTPSECRETFORTESSOTP23456723";
+
 /// The name of the demo's API key.
 const DEMO_API_KEY: &str = "demo";
 
@@ -137,6 +142,13 @@ pub(crate) async fn seed(
     for patron in demo::patrons()? {
         create(&patron, accounts, &operator, today).await?;
     }
+    let two_step = CardRef {
+        institution: "MAIN".into(),
+        card: DEMO_TWO_FACTOR_CARD.into(),
+    };
+    accounts
+        .enrol_known_two_factor(&two_step, DEMO_TWO_FACTOR_KEY)
+        .await?;
     store.set_meta(DEMO_MARKER, SEEDED).await?;
     Ok(())
 }

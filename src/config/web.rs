@@ -55,6 +55,13 @@ pub struct WebConfig {
     pub login_rate_window: Duration,
     /// Show the staff's block reason to a blocked patron on My Account.
     pub show_block_reason: bool,
+    /// Patron classes (`patron_class`) that must use two-factor log-in: such a patron without
+    /// it is sent to the enrolment page after log-in, and cannot turn it off. Empty: optional
+    /// for every patron.
+    pub two_factor_required_classes: Vec<String>,
+    /// How long the code may take after the PIN or password (the half-done log-in's life).
+    #[serde(with = "humantime_serde")]
+    pub two_factor_timeout: Duration,
     /// A folder of Fluent catalogues `LANG.ftl` (read at start): each overrides the built-in
     /// messages of its language or adds a language. Empty: none.
     pub locales_dir: PathBuf,
@@ -91,6 +98,8 @@ impl Default for WebConfig {
             login_attempts_per_address: 60,
             login_rate_window: Duration::from_secs(15 * 60),
             show_block_reason: false,
+            two_factor_required_classes: Vec::new(),
+            two_factor_timeout: Duration::from_secs(5 * 60),
             locales_dir: PathBuf::new(),
             texts: BTreeMap::new(),
         }
@@ -132,6 +141,10 @@ impl WebConfig {
         }
         if !(1024..=1024 * 1024).contains(&self.max_body_bytes) {
             at.push("max_body_bytes", "must be between 1024 and 1048576");
+        }
+        if !(Duration::from_secs(30)..=Duration::from_secs(3600)).contains(&self.two_factor_timeout)
+        {
+            at.push("two_factor_timeout", "must be between 30s and 1h");
         }
         if self.login_attempts_per_card == 0 {
             at.push("login_attempts_per_card", "must be at least 1");

@@ -75,6 +75,7 @@ mod terminals;
 #[doc(hidden)]
 pub mod testing;
 mod tokens;
+mod two_factor;
 pub(crate) mod values;
 mod web_sessions;
 
@@ -91,6 +92,7 @@ pub use patrons::{
 };
 pub use terminal::{NewTerminalRow, StoredHash, TerminalColumns, TerminalRow};
 pub use tokens::TokenDigest;
+pub use two_factor::{CheckedCredential, HalfLoginRow, RecoveryCodeRow, TwoFactorRow};
 pub use values::{Currency, Money, MoneyError, PatronId, TerminalId};
 pub use web_sessions::{MustChange, NewWebSession, WebSessionRow};
 

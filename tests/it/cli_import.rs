@@ -621,7 +621,7 @@ async fn the_demo_patrons_file_imports() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
         out.stdout
-            .contains("8 created, 0 updated, 0 unchanged, 0 rejected"),
+            .contains("9 created, 0 updated, 0 unchanged, 0 rejected"),
         "{}",
         out.stdout
     );

@@ -278,8 +278,8 @@ async fn agree(
             }
         }
     }
-    // 9 cards; 2 answers at each PIN or password terminal, 4 at each `either` one.
-    assert_eq!(checked, 9 * (2 * 2 + 2 * 2 + 4 * 2));
+    // 10 cards; 2 answers at each PIN or password terminal, 4 at each `either` one.
+    assert_eq!(checked, 10 * (2 * 2 + 2 * 2 + 4 * 2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

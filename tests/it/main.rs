@@ -46,3 +46,4 @@ mod web_browser;
 mod web_http;
 mod web_logs;
 mod web_transport;
+mod web_two_factor;

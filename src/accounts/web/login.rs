@@ -55,10 +55,15 @@ pub(crate) enum LogInOutcome {
         token: SessionToken,
         session: WebSession,
     },
+    /// The PIN or password was right and the patron uses two-factor log-in: the code is asked
+    /// next, for the half-done log-in this token names (no session yet).
+    SecondStep {
+        token: SessionToken,
+    },
     Refused(LogInRefusal),
 }
 
-fn credential(login: WebLogin) -> PatronCredential {
+pub(super) fn credential(login: WebLogin) -> PatronCredential {
     match login {
         WebLogin::Pin => PatronCredential::Pin,
         WebLogin::Password => PatronCredential::Password,
@@ -78,6 +83,7 @@ impl Accounts {
         let outcome = self.check_web_log_in(card, secret, user_agent).await;
         crate::instruments::web_log_in(match &outcome {
             Ok(LogInOutcome::LoggedIn { .. }) => "logged_in",
+            Ok(LogInOutcome::SecondStep { .. }) => "second_step",
             Ok(LogInOutcome::Refused(refusal)) => refusal.as_str(),
             Err(_) => "error",
         });
@@ -121,13 +127,19 @@ impl Accounts {
             // A valid verdict always names the patron and the credential it checked.
             return Ok(LogInOutcome::Refused(LogInRefusal::Neutral));
         };
-        let kind = match checked {
+        let kind = match &checked {
             WebChecked::Pin => CredentialKind::Pin,
             WebChecked::Password => CredentialKind::Password,
         };
         let must_change = (decision.credential == CredentialVerdict::DefaultToChange
             || self.must_change_flag(patron.id, kind).await?)
             .then_some(kind);
+        if let Some(token) = self
+            .half_log_in(patron.id, card, checked, must_change)
+            .await?
+        {
+            return Ok(LogInOutcome::SecondStep { token });
+        }
         let (token, session) = self
             .start_web_session(patron.id, card, must_change, user_agent)
             .await?;

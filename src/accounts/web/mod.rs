@@ -1,5 +1,6 @@
 //! The patron's own account on the web: sessions (this file), log-in ([`login`]), changing the
-//! PIN and the online password ([`change`]) and what My Account shows ([`view`]).
+//! PIN and the online password ([`change`]), two-factor log-in ([`two_factor`]) and what My
+//! Account shows ([`view`]).
 //!
 //! A session is a random 256-bit token in the patron's cookie; the database keeps only its
 //! SHA-256, the patron's credential epoch at creation, a CSRF token and the times. A session
@@ -12,6 +13,7 @@
 
 mod change;
 mod login;
+mod two_factor;
 mod view;
 
 use chrono::{DateTime, Duration, Utc};
@@ -24,6 +26,9 @@ use crate::store::{MustChange, NewWebSession, PatronId, TokenDigest, WebSessionR
 
 pub(crate) use change::{ChangeOutcome, ChangeRefusal, NewSecret, OldRefusal};
 pub(crate) use login::{LogInOutcome, LogInRefusal};
+pub(crate) use two_factor::{
+    ConfirmOutcome, DisableOutcome, Enrolment, RecoveryCodes, SecondStepOutcome, TwoFactorState,
+};
 pub(crate) use view::{AccountView, CredentialState, SessionSummary, StandingNote};
 
 /// Which of the patron's two credentials.
@@ -90,6 +95,8 @@ pub(crate) struct WebSession {
     patron: PatronId,
     card: String,
     must_change: Option<CredentialKind>,
+    /// The patron's class must use two-factor log-in and they have not enrolled yet.
+    must_enrol: bool,
     csrf_token: String,
 }
 
@@ -98,6 +105,7 @@ impl std::fmt::Debug for WebSession {
         f.debug_struct("WebSession")
             .field("patron", &self.patron)
             .field("must_change", &self.must_change)
+            .field("must_enrol", &self.must_enrol)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +121,11 @@ impl WebSession {
         self.must_change
     }
 
+    /// Whether the patron must enrol in two-factor log-in before anything else.
+    pub(crate) fn must_enrol(&self) -> bool {
+        self.must_enrol
+    }
+
     /// The token every form of this session must carry.
     pub(crate) fn csrf_token(&self) -> &str {
         &self.csrf_token
@@ -124,6 +137,7 @@ impl WebSession {
             patron: row.patron,
             card: row.card,
             must_change: row.must_change.map(CredentialKind::from),
+            must_enrol: false,
             csrf_token: row.csrf_token,
         }
     }
@@ -191,6 +205,7 @@ impl Accounts {
             patron,
             card: card.to_owned(),
             must_change,
+            must_enrol: self.must_enrol(patron).await?,
             csrf_token,
         };
         Ok((token, session))
@@ -212,7 +227,9 @@ impl Accounts {
             return Ok(None);
         }
         self.store.touch_web_session(&digest, now).await?;
-        Ok(Some(WebSession::of(row)))
+        let mut session = WebSession::of(row);
+        session.must_enrol = self.must_enrol(session.patron).await?;
+        Ok(Some(session))
     }
 
     /// Log-out: ends this session.
@@ -228,18 +245,23 @@ impl Accounts {
             .await?)
     }
 
-    /// Removes expired sessions and finished log-in windows (housekeeping).
+    /// Removes expired sessions, finished log-in windows and stale half-done log-ins
+    /// (housekeeping).
     pub(crate) async fn purge_web_sessions(&self, now: DateTime<Utc>) -> Result<u64, Error> {
         let window =
             Duration::from_std(self.config.web.login_rate_window).unwrap_or(Duration::minutes(15));
-        Ok(self
+        let sessions = self
             .store
             .purge_web_sessions(
                 now - self.web_idle_timeout(),
                 now - self.web_session_lifetime(),
                 now - window,
             )
-            .await?)
+            .await?;
+        let half_timeout =
+            Duration::from_std(self.config.web.two_factor_timeout).unwrap_or(Duration::minutes(5));
+        let half = self.store.purge_half_logins(now - half_timeout).await?;
+        Ok(sessions + half)
     }
 }
 
@@ -256,6 +278,7 @@ mod tests {
             patron: PatronId(7),
             card: "21234000012345".into(),
             must_change: None,
+            must_enrol: false,
             csrf_token: "ef".repeat(32),
         };
         let shown = format!("{session:?}");

@@ -17,7 +17,7 @@ use super::cookies::Cookie;
 use super::i18n::Lang;
 use super::pages::{html, AccountLabels, AccountPage};
 use super::{text, PageLang, Shared, Site};
-use crate::accounts::web::{AccountView, SessionSummary, WebSession};
+use crate::accounts::web::{AccountView, SessionSummary, TwoFactorState, WebSession};
 
 /// Notices My Account may be sent to show.
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +51,7 @@ impl Site {
         l: &Lang<'_>,
         session: &WebSession,
         view: AccountView,
+        two_factor: TwoFactorState,
         notices: Vec<String>,
     ) -> Response {
         let fine_limit = match view.fine_limit {
@@ -69,6 +70,7 @@ impl Site {
             fine_limit,
             pin_state: text::credential_state(l, text::PIN, view.pin),
             password_state: text::credential_state(l, text::PASSWORD, view.password),
+            two_factor_state: text::two_factor_state(l, two_factor),
             difference: l.t(text::DIFFERENCE),
             sessions: view.sessions.iter().map(|s| session_line(l, s)).collect(),
         };
@@ -113,16 +115,21 @@ pub(crate) async fn page(
         Ok(view) => view,
         Err(err) => return site.unavailable(&l, &err),
     };
+    let two_factor = match site.accounts.two_factor_state(&session).await {
+        Ok((state, _)) => state,
+        Err(err) => return site.unavailable(&l, &err),
+    };
     let mut notices = Vec::new();
     match query.changed.as_deref() {
         Some("pin") => notices.push(l.t(text::CHANGED_PIN)),
         Some("password") => notices.push(l.t(text::CHANGED_PASSWORD)),
+        Some("two-factor-off") => notices.push(l.t(text::DISABLED)),
         _ => {}
     }
     if query.ended.is_some() {
         notices.push(l.t(text::SIGNED_OUT_OTHERS));
     }
-    site.account_page(&l, &session, view, notices)
+    site.account_page(&l, &session, view, two_factor, notices)
 }
 
 /// POST /sessions/end-others: "sign out everywhere else".

@@ -161,6 +161,9 @@ impl Site {
         headers: &HeaderMap,
     ) -> Result<WebSession, Response> {
         let session = self.require_session(l, headers).await?;
+        if session.must_change().is_none() && session.must_enrol() {
+            return Err(Redirect::to("/two-factor").into_response());
+        }
         match session.must_change() {
             Some(required) if required != kind => Err(self
                 .forced_change(&session)

@@ -1,5 +1,6 @@
-//! The two cookies of the patron pages: the session (its value is the session token) and the
-//! log-in form's CSRF token (double-submit, before there is a session). Both are HttpOnly,
+//! The cookies of the patron pages: the session (its value is the session token), the
+//! log-in form's CSRF token (double-submit, before there is a session) and the half-done
+//! log-in waiting for its two-factor code. All are HttpOnly,
 //! SameSite=Lax and Path=/, with no Domain; with an https public URL they are Secure and
 //! `__Host-`-prefixed. Browsers refuse `__Host-` and Secure cookies from a plain-http site, so
 //! a local trial over http gets the same cookies without the prefix and without Secure.
@@ -14,6 +15,8 @@ use axum::http::HeaderValue;
 pub(crate) enum Cookie {
     Session,
     LoginForm,
+    /// A log-in that passed the PIN or password and waits for its code (no session yet).
+    HalfLogin,
 }
 
 /// How this site writes its cookies.
@@ -35,6 +38,8 @@ impl Jar {
             (Cookie::Session, false) => "sip2auth-session",
             (Cookie::LoginForm, true) => "__Host-sip2auth-login",
             (Cookie::LoginForm, false) => "sip2auth-login",
+            (Cookie::HalfLogin, true) => "__Host-sip2auth-code",
+            (Cookie::HalfLogin, false) => "sip2auth-code",
         }
     }
 

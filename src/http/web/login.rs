@@ -40,7 +40,7 @@ struct Shown<'a> {
 }
 
 impl Site {
-    fn secret_field(&self, l: &Lang<'_>) -> Field {
+    pub(super) fn secret_field(&self, l: &Lang<'_>) -> Field {
         let (label, numeric) = match self.web.login_with {
             WebLogin::Pin => (text::PIN, true),
             WebLogin::Password => (text::PASSWORD, false),
@@ -91,7 +91,11 @@ impl Site {
         response
     }
 
-    fn locked_page(&self, l: &Lang<'_>, until: Option<chrono::DateTime<chrono::Utc>>) -> Response {
+    pub(super) fn locked_page(
+        &self,
+        l: &Lang<'_>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Response {
         let first = match until {
             Some(until) => text::locked_until(l, until),
             None => l.t(text::LOCKED_RESET),
@@ -189,15 +193,17 @@ pub(crate) async fn submit(
         Err(err) => return site.unavailable(&l, &err),
     };
     match outcome {
+        LogInOutcome::SecondStep { token } => {
+            // The log-in form's CSRF cookie stays: the code form carries the same token.
+            let mut response = Redirect::to("/login/code").into_response();
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                site.jar.set(Cookie::HalfLogin, token.expose()),
+            );
+            response
+        }
         LogInOutcome::LoggedIn { token, session } => {
-            let to = if site.forced_change(&session).is_some() {
-                match session.must_change() {
-                    Some(crate::accounts::web::CredentialKind::Password) => "/change-password",
-                    _ => "/change-pin",
-                }
-            } else {
-                "/account"
-            };
+            let to = site.first_page(&session);
             let mut response = site.with_session_cookie(Redirect::to(to).into_response(), &token);
             response
                 .headers_mut()

@@ -1,7 +1,8 @@
 //! The patron pages: the routes, the state they share, the security headers every response
 //! carries, and the steps every request shares (finding the session, refusing a foreign POST,
 //! reading a form, the language of each page). The pages themselves: log-in and log-out in
-//! [`login`], My Account in [`account`], the PIN and password changes in [`change`]; their
+//! [`login`] (its two-factor step in [`two_factor`], with the enrolment under My Account), My
+//! Account in [`account`], the PIN and password changes in [`change`]; their
 //! words in [`text`] (message ids) and [`i18n`] (the catalogues).
 //!
 //! Uses `accounts` (sessions, log-in, changes, My Account), `auth` value types, `config` and
@@ -20,6 +21,7 @@ mod i18n;
 mod login;
 mod pages;
 mod text;
+mod two_factor;
 
 use std::sync::Arc;
 
@@ -104,7 +106,18 @@ pub(crate) fn router(
     Ok(Router::new()
         .route("/", get(root))
         .route("/login", get(login::form).post(login::submit))
+        .route(
+            "/login/code",
+            get(two_factor::code_form).post(two_factor::code_submit),
+        )
         .route("/logout", post(login::log_out))
+        .route("/two-factor", get(two_factor::page))
+        .route("/two-factor/enable", post(two_factor::enable))
+        .route(
+            "/two-factor/recovery-codes",
+            post(two_factor::recovery_codes),
+        )
+        .route("/two-factor/disable", post(two_factor::disable))
         .route("/account", get(account::page))
         .route("/sessions/end-others", post(account::end_others))
         .route(
@@ -379,16 +392,23 @@ impl Site {
         Ok(form)
     }
 
-    /// Where a session must go first: its forced change page, if it has one.
+    /// Where a session must go first: its forced change page, or the two-factor enrolment its
+    /// patron class requires, if it has one.
     fn forced_change(&self, session: &WebSession) -> Option<Response> {
+        let to = self.first_page(session);
+        (to != "/account").then(|| Redirect::to(to).into_response())
+    }
+
+    /// The first page of a session: a temporary credential's change page, then a required
+    /// two-factor enrolment, then My Account.
+    fn first_page(&self, session: &WebSession) -> &'static str {
         use crate::accounts::web::CredentialKind;
-        session.must_change().map(|kind| {
-            let to = match kind {
-                CredentialKind::Pin => "/change-pin",
-                CredentialKind::Password => "/change-password",
-            };
-            Redirect::to(to).into_response()
-        })
+        match session.must_change() {
+            Some(CredentialKind::Pin) => "/change-pin",
+            Some(CredentialKind::Password) => "/change-password",
+            None if session.must_enrol() => "/two-factor",
+            None => "/account",
+        }
     }
 
     /// The session cookie set to a new session's token.

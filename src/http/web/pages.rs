@@ -122,8 +122,27 @@ impl Field {
         self
     }
 
+    /// A one-time code field (six digits from an authenticator app; with `recovery`, a
+    /// recovery code is taken too, so the keyboard is not only digits).
+    pub(crate) fn code(label: String, hint: String, recovery: bool) -> Field {
+        Field {
+            id: "code",
+            name: "code",
+            label,
+            hint,
+            input_type: "text",
+            autocomplete: "one-time-code",
+            inputmode: if recovery { "" } else { "numeric" },
+            value: String::new(),
+            readonly: false,
+            secret: false,
+            errors: Vec::new(),
+            describedby: String::new(),
+        }
+    }
+
     /// Fills `describedby` from the hint and errors (call once, after the errors).
-    fn described(mut self) -> Field {
+    pub(crate) fn described(mut self) -> Field {
         let mut ids = Vec::new();
         if !self.hint.is_empty() {
             ids.push(format!("{}-hint", self.id));
@@ -211,6 +230,7 @@ pub(crate) struct AccountLabels {
     pub(crate) credentials: String,
     pub(crate) change_pin: String,
     pub(crate) change_password: String,
+    pub(crate) two_factor: String,
     pub(crate) sessions: String,
     pub(crate) sign_out_others: String,
 }
@@ -227,6 +247,7 @@ impl AccountLabels {
             credentials: l.t(text::CREDENTIALS),
             change_pin: l.t(text::CHANGE_PIN),
             change_password: l.t(text::CHANGE_PASSWORD),
+            two_factor: l.t(text::TWO_FACTOR),
             sessions: l.t(text::SESSIONS),
             sign_out_others: l.t(text::SIGN_OUT_OTHERS),
         }
@@ -248,8 +269,77 @@ pub(crate) struct AccountPage {
     pub(crate) fine_limit: String,
     pub(crate) pin_state: String,
     pub(crate) password_state: String,
+    pub(crate) two_factor_state: String,
     pub(crate) difference: String,
     pub(crate) sessions: Vec<String>,
+}
+
+/// One form of the two-factor page.
+#[derive(Debug, Clone)]
+pub(crate) struct SmallForm {
+    pub(crate) heading: String,
+    pub(crate) action: &'static str,
+    pub(crate) id: &'static str,
+    pub(crate) fields: Vec<Field>,
+    pub(crate) submit: String,
+}
+
+/// The two-factor page: enrolment (QR code and secret), the recovery codes shown once, and
+/// the forms to confirm, renew the codes or turn it off.
+#[derive(Template)]
+#[template(path = "two_factor.html")]
+pub(crate) struct TwoFactorPage {
+    pub(crate) page: Chrome,
+    pub(crate) errors: Vec<ErrorLink>,
+    pub(crate) notices: Vec<String>,
+    pub(crate) intro: Vec<String>,
+    /// The enrolment QR code as inline SVG made here (never text from a request); empty: none.
+    pub(crate) qr_svg: String,
+    pub(crate) secret_label: String,
+    pub(crate) secret: String,
+    pub(crate) codes_title: String,
+    pub(crate) codes: Vec<String>,
+    pub(crate) csrf: String,
+    pub(crate) forms: Vec<SmallForm>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) problem: String,
+    pub(crate) show: String,
+    pub(crate) hide: String,
+}
+
+impl TwoFactorPage {
+    pub(crate) fn new(l: &Lang<'_>, page: Chrome, csrf: &str) -> Self {
+        TwoFactorPage {
+            page,
+            errors: Vec::new(),
+            notices: Vec::new(),
+            intro: Vec::new(),
+            qr_svg: String::new(),
+            secret_label: String::new(),
+            secret: String::new(),
+            codes_title: String::new(),
+            codes: Vec::new(),
+            csrf: csrf.to_owned(),
+            forms: Vec::new(),
+            links: Vec::new(),
+            problem: l.t(text::PROBLEM),
+            show: l.t(text::SHOW),
+            hide: l.t(text::HIDE),
+        }
+    }
+
+    /// Adds a form; its fields' errors join the error summary.
+    pub(crate) fn with_form(mut self, mut form: SmallForm) -> Self {
+        form.fields = form.fields.into_iter().map(Field::described).collect();
+        for field in &form.fields {
+            self.errors.extend(field.errors.iter().map(|e| ErrorLink {
+                field: field.id,
+                text: e.clone(),
+            }));
+        }
+        self.forms.push(form);
+        self
+    }
 }
 
 /// A rendered page with its status: HTML, never cached.

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use fluent_bundle::FluentValue;
 
 use super::i18n::Lang;
-use crate::accounts::web::{CredentialState, StandingNote};
+use crate::accounts::web::{CredentialState, StandingNote, TwoFactorState};
 use crate::auth::{PasswordRejection, PinRejection, Rejection};
 
 /// What a browser that sends no User-Agent is listed as (stored with the session, not
@@ -92,6 +92,28 @@ pub(crate) const SIGN_OUT_OTHERS: &str = "sign-out-others";
 pub(crate) const HIDE: &str = "hide";
 pub(crate) const SKIP: &str = "skip";
 pub(crate) const CREDENTIALS: &str = "credentials";
+pub(crate) const TWO_FACTOR: &str = "two-factor";
+pub(crate) const CODE_TITLE: &str = "code-title";
+pub(crate) const CODE_LABEL: &str = "code-label";
+pub(crate) const CODE_HINT: &str = "code-hint";
+pub(crate) const CODE_INTRO: &str = "code-intro";
+pub(crate) const WRONG_CODE: &str = "wrong-code";
+pub(crate) const ENTER_CODE: &str = "enter-code";
+pub(crate) const CONFIRM_CODE: &str = "confirm-code";
+pub(crate) const ENROL_INTRO: &str = "enrol-intro";
+pub(crate) const ENROL_STEPS: &str = "enrol-steps";
+pub(crate) const ENROL_REQUIRED: &str = "enrol-required";
+pub(crate) const SECRET_LABEL: &str = "secret-label";
+pub(crate) const QR_LABEL: &str = "qr-label";
+pub(crate) const CODES_TITLE: &str = "codes-title";
+pub(crate) const CODES_ONCE: &str = "codes-once";
+pub(crate) const ENABLED: &str = "two-factor-enabled";
+pub(crate) const NEW_CODES: &str = "new-codes";
+pub(crate) const NEW_CODES_HINT: &str = "new-codes-hint";
+pub(crate) const NEW_CODES_DONE: &str = "new-codes-done";
+pub(crate) const DISABLE: &str = "disable-two-factor";
+pub(crate) const DISABLED: &str = "two-factor-disabled";
+pub(crate) const REQUIRED_NO_DISABLE: &str = "two-factor-required";
 
 /// A time as patrons read it: date and minutes, UTC.
 pub(crate) fn time(at: DateTime<Utc>) -> String {
@@ -143,6 +165,16 @@ pub(crate) fn credential_state(l: &Lang<'_>, what: &str, state: CredentialState)
             &[what(), ("until", text(time(until)))],
         ),
         CredentialState::LockedUntilReset => l.t_with("state-locked-reset", &[what()]),
+    }
+}
+
+pub(crate) fn two_factor_state(l: &Lang<'_>, state: TwoFactorState) -> String {
+    match state {
+        TwoFactorState::Off => l.t("two-factor-state-off"),
+        TwoFactorState::On { recovery_left } => l.t_with(
+            "two-factor-state-on",
+            &[("left", FluentValue::from(recovery_left))],
+        ),
     }
 }
 

@@ -142,6 +142,21 @@ pub struct Visitor {
     pub cookies: HashMap<String, String>,
 }
 
+impl Visitor {
+    /// A visitor of pages served elsewhere (a `serve` child process) at `origin`.
+    pub fn at(origin: &str) -> Visitor {
+        Visitor {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: origin.trim_end_matches('/').to_owned(),
+            origin: origin.trim_end_matches('/').to_owned(),
+            cookies: HashMap::new(),
+        }
+    }
+}
+
 /// Form-encodes fields.
 pub fn encode(fields: &[(&str, &str)]) -> String {
     fields
