@@ -64,6 +64,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod instruments;
+pub mod mail;
 pub mod net;
 pub mod server;
 pub mod sip2;

@@ -87,6 +87,10 @@ audit_vocabulary! {
         ApiKeyAdd = "api_key_add",
         /// An admin API key was revoked.
         ApiKeyRevoke = "api_key_revoke",
+        /// A forgotten PIN or password mail was queued (by the patron's request or by staff).
+        ResetMail = "reset_mail",
+        /// A reset link was used to set a new PIN or password.
+        ResetByLink = "reset_by_link",
     }
 }
 

@@ -155,7 +155,8 @@ pub(crate) fn ready_line(address: SocketAddr, web: Option<&str>, demo: bool) -> 
         format!(
             "sip2auth demo ready on {address}: log in as sc_user / k7Qp2vXe9LmT4wZs; demo cards \
              and PINs: sip2auth demo cards (try: sip2auth probe {address} --login sc_user \
-             --patron 21234000012345); admin commands run in ./demo use the demo database{web}"
+             --patron 21234000012345); admin commands run in ./demo use the demo database{web}; \
+             mails (reset links, notices) are written as .eml files under {DEMO_OUTBOX}/"
         )
     } else {
         format!("sip2auth ready on {address}{web}")
@@ -170,6 +171,22 @@ pub(crate) fn prepare_web(config: &mut Config) {
         && config.server.listen.port() == 0
     {
         config.web.listen.set_port(0);
+    }
+}
+
+/// The folder the demo's mails are written to, one `.eml` file per mail.
+pub(crate) const DEMO_OUTBOX: &str = "demo/outbox";
+
+/// The demo sends its mails (reset links, notices) to files under `demo/outbox/`, unless mail
+/// is configured otherwise.
+pub(crate) fn prepare_mail(config: &mut Config) {
+    if config.mail.transport != crate::config::MailTransport::None {
+        return;
+    }
+    config.mail.transport = crate::config::MailTransport::File;
+    config.mail.folder = PathBuf::from(DEMO_OUTBOX);
+    if config.mail.from.is_empty() {
+        config.mail.from = "Demo Library <library@demo.invalid>".into();
     }
 }
 

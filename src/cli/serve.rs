@@ -52,6 +52,7 @@ pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<E
     if args.demo {
         demo::prepare_web(&mut config);
         demo::prepare_admin(&mut config);
+        demo::prepare_mail(&mut config);
     }
     if let Some(listen) = args.web_listen {
         config.web.listen = listen;

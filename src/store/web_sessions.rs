@@ -21,14 +21,14 @@ pub enum MustChange {
 }
 
 impl MustChange {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             MustChange::Pin => "pin",
             MustChange::Password => "password",
         }
     }
 
-    fn parse(text: Option<&str>) -> Option<MustChange> {
+    pub(super) fn parse(text: Option<&str>) -> Option<MustChange> {
         match text {
             Some("pin") => Some(MustChange::Pin),
             Some("password") => Some(MustChange::Password),

@@ -26,6 +26,8 @@ mod cli_serve;
 mod cli_terminal;
 mod cli_terminal_access;
 mod explain_agrees;
+mod mail_reset;
+mod mail_smtp;
 mod server_access;
 mod server_behaviour;
 mod server_charsets;
