@@ -122,9 +122,7 @@ impl Accounts {
         let lookup = match self.config.web.reset_lookup {
             ResetLookupBy::Card if super::import::check_card(typed).is_ok() => ResetLookup::Card,
             ResetLookupBy::Email
-                if typed.contains('@')
-                    && typed.len() <= MAX_EMAIL_BYTES
-                    && !typed.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+                if typed.len() <= MAX_EMAIL_BYTES && super::import::row::valid_email(typed) =>
             {
                 ResetLookup::Email
             }

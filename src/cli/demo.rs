@@ -142,7 +142,19 @@ pub(crate) async fn seed(
 }
 
 /// The line printed once the server listens.
-pub(crate) fn ready_line(address: SocketAddr, web: Option<&str>, demo: bool) -> String {
+pub(crate) fn ready_line(
+    address: SocketAddr,
+    web: Option<&str>,
+    demo: bool,
+    mail: &crate::config::MailConfig,
+) -> String {
+    let mail = match mail.transport {
+        crate::config::MailTransport::File if demo => format!(
+            "; mails (reset links, notices) are written as .eml files under {}/",
+            mail.folder.display()
+        ),
+        _ => String::new(),
+    };
     let web = match web {
         Some(url) if demo => format!(
             "; patron pages on {url} (card 21234000012345, PIN 4931; the demo cards table \
@@ -155,8 +167,7 @@ pub(crate) fn ready_line(address: SocketAddr, web: Option<&str>, demo: bool) -> 
         format!(
             "sip2auth demo ready on {address}: log in as sc_user / k7Qp2vXe9LmT4wZs; demo cards \
              and PINs: sip2auth demo cards (try: sip2auth probe {address} --login sc_user \
-             --patron 21234000012345); admin commands run in ./demo use the demo database{web}; \
-             mails (reset links, notices) are written as .eml files under {DEMO_OUTBOX}/"
+             --patron 21234000012345); admin commands run in ./demo use the demo database{web}{mail}"
         )
     } else {
         format!("sip2auth ready on {address}{web}")

@@ -105,7 +105,7 @@ pub(crate) async fn run(args: ServeArgs, mut config: Config) -> anyhow::Result<E
         Some(url) => format!("; admin listener on {url}"),
         None => String::new(),
     };
-    let ready = demo::ready_line(address, web_url.as_deref(), demo);
+    let ready = demo::ready_line(address, web_url.as_deref(), demo, &app.config().mail);
     println!("{ready}{admin_part}");
     tokio::spawn(cancel_on_signal(app.shutdown()));
     let listeners = Listeners {

@@ -94,7 +94,6 @@ impl Drop for SmtpServer {
 /// One delivered mail.
 #[derive(Debug, Clone)]
 pub struct Mail {
-    pub path: PathBuf,
     pub raw: String,
 }
 
@@ -184,7 +183,6 @@ pub fn mails(folder: &Path) -> Vec<Mail> {
         .into_iter()
         .map(|(_, path)| Mail {
             raw: std::fs::read_to_string(&path).expect("mail"),
-            path,
         })
         .collect()
 }
