@@ -141,7 +141,7 @@ async fn unknown_cards_and_cards_without_email_get_the_same_page(backend: Backen
         assert_eq!(page.status, pages[0].status);
         assert_eq!(page.body, pages[0].body, "one page whatever the account");
     }
-    let mails = settle(folder.path(), 1).await;
+    let mails = settle(&web.server.store, folder.path(), 1).await;
     assert!(mails[0].header("To").contains("jane.doe@example.org"));
     // A malformed card number is a form error (it names no account).
     let mut visitor = web.visitor();
@@ -235,7 +235,7 @@ async fn reset_requests_are_limited_per_account_and_per_address(backend: Backend
             "the page says nothing of the account limit"
         );
     }
-    settle(folder.path(), 3).await;
+    settle(&web.server.store, folder.path(), 3).await;
     // The requests neither locked nor changed the account.
     assert!(web.sip2_accepts(JANE, JANE_PIN).await);
     // 20 requests per address per hour: the 21st (any card) is refused with 429.
@@ -251,7 +251,7 @@ async fn reset_requests_are_limited_per_account_and_per_address(backend: Backend
     // An hour later the window has passed: Jane may ask again.
     web.server.clock.advance(Duration::minutes(61));
     assert_eq!(forgot(&mut visitor, "/forgot-pin", JANE).await.status, 200);
-    settle(folder.path(), 4).await;
+    settle(&web.server.store, folder.path(), 4).await;
 }
 
 sip2auth::store_test_on_both_backends!(reset_requests_are_limited_per_account_and_per_address);

@@ -181,10 +181,10 @@ async fn an_smtp_outage_loses_no_mail_and_two_instances_send_it_once(backend: Ba
     let _smtp = SmtpServer::start(port, folder.path());
     clock.advance(chrono::Duration::seconds(61));
     wait_for_mails(folder.path(), 1).await;
-    let mails = settle(folder.path(), 1).await;
+    let mails = settle(&store, folder.path(), 1).await;
     assert!(mails[0].header("To").contains("jane.doe@example.org"));
     clock.advance(chrono::Duration::minutes(10));
-    settle(folder.path(), 1).await;
+    settle(&store, folder.path(), 1).await;
     let done = store
         .last_mail(jane, MailKind::Reset)
         .await

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sip2auth::config::{Config, MailTransport, SmtpSecurity};
+use sip2auth::store::Store;
 
 use super::tls::{peer_script, peers_python};
 use super::web::web_config;
@@ -205,9 +206,23 @@ pub async fn wait_for_mails(folder: &Path, count: usize) -> Vec<Mail> {
     }
 }
 
-/// Waits a little, then checks that `folder` holds exactly `count` mails.
-pub async fn settle(folder: &Path, count: usize) -> Vec<Mail> {
-    tokio::time::sleep(Duration::from_millis(600)).await;
+/// Waits for `count` mails and for the outbox to be idle (no request to look up, no mail
+/// queued or being sent), then checks that `folder` holds exactly `count` mails.
+pub async fn settle(store: &Store, folder: &Path, count: usize) -> Vec<Mail> {
+    wait_for_mails(folder, count).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let counts = store.outbox_counts().await.expect("outbox counts");
+        if counts.reset_requests == 0 && counts.queued == 0 && counts.sending == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the outbox stays busy: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // A mail handed to the transport is on disk before its row is marked sent.
     let found = mails(folder);
     assert_eq!(found.len(), count, "mails in {}", folder.display());
     found
