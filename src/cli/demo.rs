@@ -67,7 +67,8 @@ fn write_demo_config(dir: &std::path::Path) -> anyhow::Result<()> {
     let text = format!(
         "# Written by `sip2auth serve --demo`: administration commands run in this folder use\n\
          # the demo database and pepper (paths are relative to this file).\n\
-         [database]\nurl = \"sqlite://{DEMO_DATABASE}\"\n\n[security.pepper]\nkey_file = \"pepper.key\"\n"
+         [database]\nurl = \"sqlite://{DEMO_DATABASE}\"\n\n[security.pepper]\nkey_file = \"pepper.key\"\n\n\
+         [mail]\ntransport = \"file\"\nfolder = \"outbox\"\nfrom = \"{DEMO_SENDER}\"\n"
     );
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -185,6 +186,9 @@ pub(crate) fn prepare_web(config: &mut Config) {
     }
 }
 
+/// The demo's sender address.
+const DEMO_SENDER: &str = "Demo Library <library@demo.invalid>";
+
 /// The folder the demo's mails are written to, one `.eml` file per mail.
 pub(crate) const DEMO_OUTBOX: &str = "demo/outbox";
 
@@ -197,7 +201,7 @@ pub(crate) fn prepare_mail(config: &mut Config) {
     config.mail.transport = crate::config::MailTransport::File;
     config.mail.folder = PathBuf::from(DEMO_OUTBOX);
     if config.mail.from.is_empty() {
-        config.mail.from = "Demo Library <library@demo.invalid>".into();
+        config.mail.from = DEMO_SENDER.into();
     }
 }
 
