@@ -35,6 +35,11 @@ pub(crate) const HASH_POOL_IN_USE: &str = "sip2auth_hash_pool_in_use";
 pub(crate) const HASH_QUEUE_SECONDS: &str = "sip2auth_hash_queue_wait_seconds";
 pub(crate) const HASH_BUSY: &str = "sip2auth_hash_busy_total";
 pub(crate) const WEB_LOGINS: &str = "sip2auth_web_logins_total";
+pub(crate) const WEB_RESET_REQUESTS: &str = "sip2auth_web_reset_requests_total";
+pub(crate) const MAIL_OUTBOX_DEPTH: &str = "sip2auth_mail_outbox_depth";
+pub(crate) const MAIL_OUTBOX_FAILED: &str = "sip2auth_mail_outbox_failed";
+pub(crate) const MAIL_SENT: &str = "sip2auth_mail_sent_total";
+pub(crate) const MAIL_FAILURES: &str = "sip2auth_mail_failures_total";
 pub(crate) const DATABASE_POOL_SIZE: &str = "sip2auth_database_pool_size";
 pub(crate) const DATABASE_POOL_IN_USE: &str = "sip2auth_database_pool_in_use";
 pub(crate) const DATABASE_ERRORS: &str = "sip2auth_database_errors_total";
@@ -115,6 +120,36 @@ const INSTRUMENTS: &[(&str, Kind, Unit, &str)] = &[
         Kind::Counter,
         Unit::Count,
         "Patron web log-ins by outcome",
+    ),
+    (
+        WEB_RESET_REQUESTS,
+        Kind::Counter,
+        Unit::Count,
+        "Forgotten PIN/password requests on the web by outcome (the same for every account)",
+    ),
+    (
+        MAIL_OUTBOX_DEPTH,
+        Kind::Gauge,
+        Unit::Count,
+        "Mails waiting in the outbox (queued or being sent), as of this process's last pass",
+    ),
+    (
+        MAIL_OUTBOX_FAILED,
+        Kind::Gauge,
+        Unit::Count,
+        "Mails given up as failed and still kept in the outbox",
+    ),
+    (
+        MAIL_SENT,
+        Kind::Counter,
+        Unit::Count,
+        "Mails handed to the transport, by kind",
+    ),
+    (
+        MAIL_FAILURES,
+        Kind::Counter,
+        Unit::Count,
+        "Failed mail attempts by kind and result (retry: tried again later; given_up)",
     ),
     (
         DATABASE_POOL_SIZE,
@@ -260,6 +295,27 @@ pub(crate) fn hash_pool(size: usize, in_use: usize) {
 /// `outcome` is the log-in outcome's stable name.
 pub(crate) fn web_log_in(outcome: &'static str) {
     counter!(WEB_LOGINS, "outcome" => outcome).increment(1);
+}
+
+/// A reset request on the web, by outcome.
+pub(crate) fn reset_request(outcome: &'static str) {
+    counter!(WEB_RESET_REQUESTS, "outcome" => outcome).increment(1);
+}
+
+/// The outbox after a pass: mails waiting, and mails given up.
+pub(crate) fn mail_outbox(waiting: u64, failed: u64) {
+    gauge!(MAIL_OUTBOX_DEPTH).set(waiting as f64);
+    gauge!(MAIL_OUTBOX_FAILED).set(failed as f64);
+}
+
+/// A mail went out.
+pub(crate) fn mail_sent(kind: &'static str) {
+    counter!(MAIL_SENT, "kind" => kind).increment(1);
+}
+
+/// A mail attempt failed: `retry` or `given_up`.
+pub(crate) fn mail_failure(kind: &'static str, result: &'static str) {
+    counter!(MAIL_FAILURES, "kind" => kind, "result" => result).increment(1);
 }
 
 /// A database error: `unavailable` (cannot reach or use it now) or `other`.

@@ -6,7 +6,7 @@
 //! # Module map
 //! ```text
 //! cli/        clap commands (serve, check-config, migrate, terminal, patron, import, explain, probe,
-//!             api-key)
+//!             api-key, mail)
 //! config/     TOML -> typed, validated Config; every default lives here
 //! telemetry   tracing subscriber
 //! instruments the exported metrics (one table of names) and the Prometheus recorder
@@ -25,7 +25,11 @@
 //!             API's keys; health: readiness of the shared state; web/: sessions,
 //!             web log-in, two-step log-in (web/two_factor.rs: enrolment, recovery codes, the
 //!             half-done log-in waiting for its code), the patron's own PIN and password
-//!             changes, My Account)
+//!             changes, My Account; reset.rs: forgotten PIN/password requests, links and the
+//!             desk's reset mail; notice.rs: notification mails; outbox.rs: the task that looks
+//!             requests up and sends mail)
+//! mail/       how mail leaves: SMTP (lettre) or .eml files, and the editable templates; the
+//!             outbox itself is in store/, what a mail says is decided in accounts/
 //! app/        the composition root: builds the store, hashing pool + authenticator, accounts,
 //!             clock and the one shutdown token once per process; owns housekeeping and drain
 //! net/        the transport under every listener: PROXY protocol header (proxy.rs), plain or
@@ -45,7 +49,9 @@
 //! # Dependency rule ("->" means "may use")
 //! - `cli` -> everything. Only `cli`, `main`, `app` and tests use `server` or `http`.
 //! - `app` builds the shared handles and gives each listener only what it uses.
-//! - `server` -> `net`, `sip2`, `auth`, `accounts`; never `store`. `accounts` -> `auth`, `store`.
+//! - `server` -> `net`, `sip2`, `auth`, `accounts`; never `store`. `accounts` -> `auth`, `store`,
+//!   `mail` (only its outbox task sends; requests queue mail in the store).
+//! - `mail` -> `config` only.
 //!   `auth` -> `store`, `sip2`'s value types for a terminal's SIP2 vocabulary, and `net`'s
 //!   value types (`Peer`, `ClientCertificate`, `Fingerprint`) for who is connecting.
 //! - `net` -> `config` only; it knows bytes and sockets, not SIP2 or HTTP, so the SIP2 server
@@ -68,6 +74,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod instruments;
+pub mod mail;
 pub mod net;
 pub mod server;
 pub mod sip2;

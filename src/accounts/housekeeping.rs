@@ -2,7 +2,8 @@
 //!
 //! Owns [`Accounts::purge_expired`]: audit entries older than `audit.retention`, terminal
 //! failure events older than `security.terminal_budget.window` (the budget only counts events
-//! inside the window), and reset tokens that have expired. When to run it belongs to the caller
+//! inside the window), reset tokens that have expired, sent or failed mails older than
+//! `mail.retention`, and reset-request rate windows that have ended. When to run it belongs to the caller
 //! (the server runs it at start and every `audit.purge_interval`).
 //!
 //! Uses `store` and `config`; must not import `sip2`, `server` or `cli`.
@@ -45,6 +46,13 @@ impl Accounts {
             .await?;
         let reset_tokens = store.purge_expired_reset_tokens(now).await?;
         let web_sessions = self.purge_web_sessions(now).await?;
+        // Mail history and request windows are bookkeeping, not counted records of the purge.
+        store
+            .purge_finished_mail(cutoff(now, config.mail.retention))
+            .await?;
+        store
+            .purge_reset_rate_windows(cutoff(now, config.web.reset_rate_window))
+            .await?;
         Ok(PurgeCounts {
             audit_entries,
             terminal_failures,

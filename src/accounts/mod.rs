@@ -18,7 +18,10 @@ mod health;
 mod housekeeping;
 pub(crate) mod import;
 pub(crate) mod legacy;
+mod notice;
+mod outbox;
 pub mod patron;
+pub(crate) mod reset;
 pub(crate) mod terminal;
 pub(crate) mod terminal_changes;
 pub(crate) mod web;
@@ -31,8 +34,12 @@ use crate::config::Config;
 use crate::store::{NewAuditEntry, Store};
 
 pub use crate::store::{AuditEntry, AuditQuery, PatronFilter};
+pub use crate::store::{MailRecord, MailState, OutboxCounts};
 pub(crate) use credentials::Credentials;
 pub use error::{Error, ErrorKind};
+pub use notice::Notice;
+pub use reset::DeskResetMail;
+pub use web::CredentialKind;
 
 /// Who performs an account action (recorded in the audit log): a member of staff, or a SIP2
 /// terminal acting for the library (a self-check retaining a card with 01).
@@ -91,6 +98,10 @@ pub struct Accounts {
     credentials: Arc<Credentials>,
     config: Arc<Config>,
     clock: SharedClock,
+    /// Wakes this process's outbox task when mail is queued.
+    outbox_wake: Arc<tokio::sync::Notify>,
+    /// The web listener's origin once bound (links in mails).
+    site: Arc<std::sync::OnceLock<String>>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -104,12 +115,7 @@ impl Accounts {
     /// fingerprint recorded in the database (a wrong key would make every new hash useless).
     pub async fn new(store: Store, config: &Config, clock: SharedClock) -> Result<Accounts, Error> {
         let credentials = Credentials::new(&store, &config.security, clock.clone()).await?;
-        Ok(Accounts {
-            store,
-            credentials: Arc::new(credentials),
-            config: Arc::new(config.clone()),
-            clock,
-        })
+        Ok(Accounts::of(store, credentials, config, clock))
     }
 
     /// Builds the context around an authenticator that is already running (the server's), so
@@ -120,11 +126,21 @@ impl Accounts {
         clock: SharedClock,
         auth: Authenticator,
     ) -> Accounts {
+        let credentials = Credentials::from_authenticator(auth, &config.security);
+        Accounts::of(store, credentials, config, clock)
+    }
+
+    fn of(store: Store, credentials: Credentials, config: &Config, clock: SharedClock) -> Accounts {
+        if config.mail.enabled() {
+            credentials.authenticator().mail_hard_locks();
+        }
         Accounts {
             store,
-            credentials: Arc::new(Credentials::from_authenticator(auth, &config.security)),
+            credentials: Arc::new(credentials),
             config: Arc::new(config.clone()),
             clock,
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            site: Arc::new(std::sync::OnceLock::new()),
         }
     }
 

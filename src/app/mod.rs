@@ -46,6 +46,8 @@ pub enum Error {
     Server(#[from] server::Error),
     #[error(transparent)]
     Web(#[from] http::Error),
+    #[error("mail: {0}")]
+    Mail(#[from] crate::mail::SetupError),
 }
 
 /// The process's shared handles, built once.
@@ -188,6 +190,19 @@ impl App {
             purge_interval: self.config.audit.purge_interval,
         };
         let mut purging = tokio::spawn(housekeeping.run(self.shutdown.clone()));
+        let mut mailing = match crate::mail::Mailer::from_config(&self.config.mail) {
+            Ok(Some(mailer)) => Some(tokio::spawn(
+                self.accounts
+                    .clone()
+                    .run_outbox(mailer, self.shutdown.clone()),
+            )),
+            Ok(None) => None,
+            Err(error) => {
+                self.shutdown.cancel();
+                let _stopped = purging.await;
+                return Err(Error::Mail(error));
+            }
+        };
         self.listening.set(Listener::Sip2, true);
         if web.is_some() {
             self.listening.set(Listener::Web, true);
@@ -223,6 +238,13 @@ impl App {
             Err(_) => {
                 warn!("shutdown grace elapsed; aborting the housekeeping task");
                 purging.abort();
+            }
+        }
+        if let Some(mailing) = mailing.as_mut() {
+            // A send in progress finishes (bounded by mail.smtp.timeout) within the grace.
+            if tokio::time::timeout(grace, &mut *mailing).await.is_err() {
+                warn!("shutdown grace elapsed; aborting the mail outbox task");
+                mailing.abort();
             }
         }
         served?;

@@ -17,7 +17,9 @@ use super::hashing::{HashedSecret, Verification};
 use super::password_rules;
 use super::pool::Job;
 use super::Result;
-use crate::store::{AttemptSlot, CredentialHash, FailureEffect, PatronRecord};
+use crate::store::{
+    AttemptSlot, CredentialHash, FailureEffect, MailKind, NewMail, Patron, PatronRecord,
+};
 
 /// Largest presented PIN verified, in bytes (SIP frames are smaller; this bounds the work).
 const MAX_PIN_BYTES: usize = 1024;
@@ -167,7 +169,8 @@ impl Authenticator {
                 self.default_verdict(which, stored, actor, card, now).await
             }
             Verification::Mismatch => {
-                self.count_failure(which, attempt, actor, card).await?;
+                self.count_failure(which, attempt, actor, card, patron)
+                    .await?;
                 Ok(CredentialVerdict::WrongCredential)
             }
             Verification::Unverifiable => {
@@ -216,6 +219,7 @@ impl Authenticator {
         attempt: u32,
         actor: &str,
         card: &str,
+        patron: &Patron,
     ) -> Result<()> {
         let effect = match which {
             Which::Pin => self.pin_policy().effect_of_failure(attempt),
@@ -236,7 +240,7 @@ impl Authenticator {
         self.audit(actor, Some(card), which.action(), outcome, None)
             .await?;
         if effect == FailureEffect::HardLock {
-            // No mail module yet: the queued notification is an audit record the mailer will read.
+            self.queue_hard_lock_mail(patron).await?;
             self.audit(
                 actor,
                 Some(card),
@@ -246,6 +250,26 @@ impl Authenticator {
             )
             .await?;
         }
+        Ok(())
+    }
+
+    /// The hard-lock notification, when mail is set up and the patron has an address.
+    async fn queue_hard_lock_mail(&self, patron: &Patron) -> Result<()> {
+        let enabled = self
+            .inner
+            .mail_hard_locks
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if !enabled || patron.details.email.as_deref().is_none_or(str::is_empty) {
+            return Ok(());
+        }
+        let mail = NewMail {
+            patron: patron.id,
+            kind: MailKind::HardLock,
+            credential: None,
+            operator: None,
+            now: self.inner.clock.now(),
+        };
+        self.inner.store.queue_mail(&mail).await?;
         Ok(())
     }
 

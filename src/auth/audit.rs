@@ -95,6 +95,10 @@ audit_vocabulary! {
         RecoveryCodesIssue = "recovery_codes_issue",
         /// A recovery code was used at log-in.
         RecoveryCodeUse = "recovery_code_use",
+        /// A forgotten PIN or password mail was queued (by the patron's request or by staff).
+        ResetMail = "reset_mail",
+        /// A reset link was used to set a new PIN or password.
+        ResetByLink = "reset_by_link",
     }
 }
 

@@ -37,6 +37,8 @@ pub(super) struct Inner {
     pub(super) hasher: Hasher,
     pub(super) pool: HashPool,
     pub(super) sealer: Sealer,
+    /// Whether a hard lock queues the patron's notification mail (mail is set up).
+    pub(super) mail_hard_locks: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -89,6 +91,7 @@ impl Authenticator {
                 pool: HashPool::new(&config.hashing),
                 hasher,
                 sealer,
+                mail_hard_locks: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -96,6 +99,14 @@ impl Authenticator {
     /// The card's pseudonym for audit records and logs (keyed with the active pepper).
     pub fn pseudonym(&self, card: &str) -> String {
         self.inner.hasher.keys().active().pseudonym(card)
+    }
+
+    /// From now on a hard lock also queues the patron's notification mail (called once mail is
+    /// set up; without it the notification stays an audit record).
+    pub(crate) fn mail_hard_locks(&self) {
+        self.inner
+            .mail_hard_locks
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Seals and opens the secrets the server must read back, with keys derived from the pepper.

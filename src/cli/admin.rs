@@ -44,6 +44,9 @@ pub enum AdminCommand {
         sip2auth api-key list\n  sip2auth api-key revoke ils-sync --operator alice"
     )]
     ApiKey(api_key::ApiKeyCommand),
+    /// The mail outbox: depth and failures.
+    #[command(subcommand, after_help = "Example:\n  sip2auth mail status")]
+    Mail(super::mail::MailCommand),
     /// SIP2 client: log in, send SC status, optionally check a patron; for staff and health checks.
     Probe(probe::ProbeArgs),
 }
@@ -57,6 +60,7 @@ pub(crate) async fn run(command: AdminCommand, config: &Config) -> anyhow::Resul
         AdminCommand::Explain(args) => explain::run(args, config).await,
         AdminCommand::Audit(args) => audit::run(args, config).await,
         AdminCommand::ApiKey(cmd) => api_key::run(cmd, config).await,
+        AdminCommand::Mail(cmd) => super::mail::run(cmd, config).await,
         AdminCommand::Probe(args) => probe::run(args).await,
     }
 }

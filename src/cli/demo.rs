@@ -67,7 +67,8 @@ fn write_demo_config(dir: &std::path::Path) -> anyhow::Result<()> {
     let text = format!(
         "# Written by `sip2auth serve --demo`: administration commands run in this folder use\n\
          # the demo database and pepper (paths are relative to this file).\n\
-         [database]\nurl = \"sqlite://{DEMO_DATABASE}\"\n\n[security.pepper]\nkey_file = \"pepper.key\"\n"
+         [database]\nurl = \"sqlite://{DEMO_DATABASE}\"\n\n[security.pepper]\nkey_file = \"pepper.key\"\n\n\
+         [mail]\ntransport = \"file\"\nfolder = \"outbox\"\nfrom = \"{DEMO_SENDER}\"\n"
     );
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -154,7 +155,19 @@ pub(crate) async fn seed(
 }
 
 /// The line printed once the server listens.
-pub(crate) fn ready_line(address: SocketAddr, web: Option<&str>, demo: bool) -> String {
+pub(crate) fn ready_line(
+    address: SocketAddr,
+    web: Option<&str>,
+    demo: bool,
+    mail: &crate::config::MailConfig,
+) -> String {
+    let mail = match mail.transport {
+        crate::config::MailTransport::File if demo => format!(
+            "; mails (reset links, notices) are written as .eml files under {}/",
+            mail.folder.display()
+        ),
+        _ => String::new(),
+    };
     let web = match web {
         Some(url) if demo => format!(
             "; patron pages on {url} (card 21234000012345, PIN 4931; the demo cards table \
@@ -167,7 +180,7 @@ pub(crate) fn ready_line(address: SocketAddr, web: Option<&str>, demo: bool) -> 
         format!(
             "sip2auth demo ready on {address}: log in as sc_user / k7Qp2vXe9LmT4wZs; demo cards \
              and PINs: sip2auth demo cards (try: sip2auth probe {address} --login sc_user \
-             --patron 21234000012345); admin commands run in ./demo use the demo database{web}"
+             --patron 21234000012345); admin commands run in ./demo use the demo database{web}{mail}"
         )
     } else {
         format!("sip2auth ready on {address}{web}")
@@ -182,6 +195,25 @@ pub(crate) fn prepare_web(config: &mut Config) {
         && config.server.listen.port() == 0
     {
         config.web.listen.set_port(0);
+    }
+}
+
+/// The demo's sender address.
+const DEMO_SENDER: &str = "Demo Library <library@demo.invalid>";
+
+/// The folder the demo's mails are written to, one `.eml` file per mail.
+pub(crate) const DEMO_OUTBOX: &str = "demo/outbox";
+
+/// The demo sends its mails (reset links, notices) to files under `demo/outbox/`, unless mail
+/// is configured otherwise.
+pub(crate) fn prepare_mail(config: &mut Config) {
+    if config.mail.transport != crate::config::MailTransport::None {
+        return;
+    }
+    config.mail.transport = crate::config::MailTransport::File;
+    config.mail.folder = PathBuf::from(DEMO_OUTBOX);
+    if config.mail.from.is_empty() {
+        config.mail.from = DEMO_SENDER.into();
     }
 }
 

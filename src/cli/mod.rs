@@ -11,6 +11,7 @@ mod check_config;
 mod demo;
 mod explain;
 mod import;
+mod mail;
 pub(crate) mod output;
 mod patron;
 mod pepper;

@@ -57,6 +57,7 @@ pub(crate) async fn run(
     if args.demo {
         demo::prepare_web(&mut config);
         demo::prepare_admin(&mut config);
+        demo::prepare_mail(&mut config);
     }
     if let Some(listen) = args.web_listen {
         config.web.listen = listen;
@@ -115,7 +116,7 @@ pub(crate) async fn run(
         config_path,
         app.shutdown(),
     ));
-    let ready = demo::ready_line(address, web_url.as_deref(), demo);
+    let ready = demo::ready_line(address, web_url.as_deref(), demo, &app.config().mail);
     println!("{ready}{admin_part}");
     tokio::spawn(cancel_on_signal(app.shutdown()));
     let listeners = Listeners {

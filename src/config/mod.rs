@@ -11,6 +11,7 @@
 pub(crate) mod admin;
 mod document;
 mod login_defence;
+pub(crate) mod mail;
 mod problems;
 mod secret;
 pub mod security;
@@ -23,11 +24,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub(crate) use admin::AdminConfig;
+pub use mail::{MailConfig, MailTransport, SmtpSecurity};
 pub(crate) use problems::Problems;
 pub(crate) use secret::DatabaseUrl;
 pub(crate) use security::SecurityConfig;
 pub(crate) use server::{MessagesConfig, ServerConfig};
-pub use web::{WebConfig, WebLogin};
+pub use web::{ResetLookupBy, ResetMode, WebConfig, WebLogin};
 
 /// Environment variable that overrides `database.url`.
 pub(crate) const ENV_DATABASE_URL: &str = "SIP2AUTH_DATABASE_URL";
@@ -48,6 +50,7 @@ pub struct Config {
     pub logging: LoggingConfig,
     pub web: WebConfig,
     pub admin: AdminConfig,
+    pub mail: MailConfig,
 }
 
 /// `[database]`
@@ -201,6 +204,15 @@ impl Config {
                 key.file = dir.join(&key.file);
             }
         }
+        for path in [
+            &mut self.mail.templates_dir,
+            &mut self.mail.folder,
+            &mut self.mail.smtp.credentials_file,
+        ] {
+            if !path.as_os_str().is_empty() && path.is_relative() {
+                *path = dir.join(&*path);
+            }
+        }
         if !self.web.locales_dir.as_os_str().is_empty() && self.web.locales_dir.is_relative() {
             self.web.locales_dir = dir.join(&self.web.locales_dir);
         }
@@ -244,6 +256,7 @@ impl Config {
         self.messages.validate(&mut problems.at("messages"));
         self.security.validate(&mut problems.at("security"));
         self.web.validate(&mut problems.at("web"));
+        self.mail.validate(&mut problems.at("mail"));
         let mut others = vec![("server.listen", self.server.listen)];
         if self.web.enabled {
             others.push(("web.listen", self.web.listen));

@@ -68,6 +68,39 @@ pub struct WebConfig {
     /// Single messages per language (`[web.texts.es] log-out = "Cerrar sesión"`), over the
     /// catalogues.
     pub texts: BTreeMap<String, BTreeMap<String, String>>,
+    /// What a forgotten PIN or password mail carries: `link` (a single-use link to set a new
+    /// one) or `temporary_password` (a temporary online password, to change at first log-in).
+    pub reset: ResetMode,
+    /// What the patron types to ask for a reset: the `card` number or the `email` on file.
+    pub reset_lookup: ResetLookupBy,
+    /// How long a reset link stays valid.
+    #[serde(with = "humantime_serde")]
+    pub reset_link_lifetime: Duration,
+    /// Reset requests per account within `reset_rate_window` (further ones send nothing).
+    pub reset_requests_per_account: u32,
+    /// Reset requests per client address within `reset_rate_window` (further ones get 429).
+    pub reset_requests_per_address: u32,
+    #[serde(with = "humantime_serde")]
+    pub reset_rate_window: Duration,
+    /// What the reset page says about coming in without an email on file; empty: the
+    /// catalogue's sentence (card and photo ID at the library).
+    pub reset_in_person_text: String,
+}
+
+/// What a reset mail carries.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetMode {
+    Link,
+    TemporaryPassword,
+}
+
+/// What a reset request names the account by.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ResetLookupBy {
+    Card,
+    Email,
 }
 
 /// Which credential the web log-in form takes.
@@ -102,6 +135,13 @@ impl Default for WebConfig {
             two_factor_timeout: Duration::from_secs(5 * 60),
             locales_dir: PathBuf::new(),
             texts: BTreeMap::new(),
+            reset: ResetMode::Link,
+            reset_lookup: ResetLookupBy::Card,
+            reset_link_lifetime: Duration::from_secs(30 * 60),
+            reset_requests_per_account: 3,
+            reset_requests_per_address: 20,
+            reset_rate_window: Duration::from_secs(3600),
+            reset_in_person_text: String::new(),
         }
     }
 }
@@ -155,6 +195,20 @@ impl WebConfig {
         if self.login_rate_window < Duration::from_secs(1) {
             at.push("login_rate_window", "must be at least 1s");
         }
+        if self.reset_link_lifetime < Duration::from_secs(60)
+            || self.reset_link_lifetime > Duration::from_secs(24 * 3600)
+        {
+            at.push("reset_link_lifetime", "must be between 1m and 24h");
+        }
+        if self.reset_requests_per_account == 0 {
+            at.push("reset_requests_per_account", "must be at least 1");
+        }
+        if self.reset_requests_per_address == 0 {
+            at.push("reset_requests_per_address", "must be at least 1");
+        }
+        if self.reset_rate_window < Duration::from_secs(1) {
+            at.push("reset_rate_window", "must be at least 1s");
+        }
         for (language, texts) in &self.texts {
             if language.is_empty()
                 || !language
@@ -189,6 +243,7 @@ impl WebConfig {
             ("library_name", &self.library_name),
             ("help_text", &self.help_text),
             ("contact", &self.contact),
+            ("reset_in_person_text", &self.reset_in_person_text),
         ] {
             if text.len() > 2000 {
                 at.push(key, "must be at most 2000 bytes");

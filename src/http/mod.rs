@@ -82,6 +82,8 @@ impl WebServer {
         let bound = listener.local_addr().map_err(Error::LocalAddress)?;
         let listener = GatedListener::new(listener, bound, &config.server).map_err(Error::Tls)?;
         let origin = config.web.origin(bound);
+        // Links in mails point here too.
+        handles.accounts.set_site_origin(&origin);
         let router = web::router(config, &origin, handles)?;
         Ok(WebServer {
             listener,

@@ -67,6 +67,7 @@ mod import;
 mod legacy;
 mod lockout;
 mod meta;
+mod outbox;
 mod patron_row;
 mod patrons;
 mod terminal;
@@ -86,6 +87,9 @@ pub use error::{Error, Result};
 pub use import::{PatronImport, SyncAction, SyncCard, UpsertOutcome};
 pub(crate) use legacy::CredentialColumn;
 pub use lockout::{AttemptSlot, FailureEffect, LockCounters, LockPolicy, PasswordLockPolicy};
+pub use outbox::{
+    ClaimedMail, MailKind, MailRecord, MailState, NewMail, OutboxCounts, ResetLookup, ResetRequest,
+};
 pub use patrons::{
     Card, CredentialHash, NewPatron, Patron, PatronDetails, PatronFilter, PatronRecord,
     PatronStatus, PersonName,

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::{Error, Result};
 use super::values::PatronId;
+use super::web_sessions::MustChange;
 use super::Store;
 
 /// SHA-256 digest of a reset token. `Debug` prints nothing of it.
@@ -26,27 +27,40 @@ impl TokenDigest {
 }
 
 impl Store {
-    /// Stores the digest of a new reset token for `patron`, valid until `expires_at`, replacing
-    /// any older token of that patron in the same statement. `NotFound` if there is no such
-    /// patron.
+    /// Stores the digest of a new reset token for `patron`'s PIN, valid until `expires_at`,
+    /// replacing any older token of that patron in the same statement. `NotFound` if there is no
+    /// such patron.
     pub async fn issue_reset_token(
         &self,
         patron: PatronId,
         digest: &TokenDigest,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
+        self.issue_reset_token_for(patron, MustChange::Pin, digest, expires_at)
+            .await
+    }
+
+    /// Like [`Store::issue_reset_token`], for the credential the token sets.
+    pub async fn issue_reset_token_for(
+        &self,
+        patron: PatronId,
+        credential: MustChange,
+        digest: &TokenDigest,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
         let now = self.now_secs();
         let result = with_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO reset_tokens (patron_id, token_sha256, issued_at, expires_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (patron_id) DO UPDATE SET \
+                "INSERT INTO reset_tokens (patron_id, token_sha256, issued_at, expires_at, \
+                 credential) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (patron_id) DO UPDATE SET \
                  token_sha256 = excluded.token_sha256, issued_at = excluded.issued_at, \
-                 expires_at = excluded.expires_at",
+                 expires_at = excluded.expires_at, credential = excluded.credential",
             )
             .bind(patron.0)
             .bind(digest.hex())
             .bind(now)
             .bind(expires_at.timestamp())
+            .bind(credential.as_str())
             .execute(pool)
             .await
             .map(|_| ())
@@ -77,6 +91,28 @@ impl Store {
             .await
         })?;
         Ok(patron.map(PatronId))
+    }
+
+    /// The patron and credential of a valid token, without consuming it (the reset form's GET).
+    pub async fn peek_reset_token(
+        &self,
+        digest: &TokenDigest,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(PatronId, MustChange)>> {
+        let row = with_pool!(self, |pool| {
+            sqlx::query_as::<_, (i64, String)>(
+                "SELECT patron_id, credential FROM reset_tokens \
+                 WHERE token_sha256 = $1 AND expires_at > $2",
+            )
+            .bind(digest.hex())
+            .bind(now.timestamp())
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.map(|(patron, credential)| {
+            let credential = MustChange::parse(Some(&credential)).unwrap_or(MustChange::Pin);
+            (PatronId(patron), credential)
+        }))
     }
 
     /// Deletes tokens that expired at or before `now`; returns how many.

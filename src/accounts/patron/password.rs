@@ -7,7 +7,7 @@
 use secrecy::SecretString;
 
 use super::CardRef;
-use crate::accounts::{Accounts, Error, Operator};
+use crate::accounts::{Accounts, Error, Notice, Operator};
 use crate::auth::password_rules::PasswordContext;
 use crate::auth::{AuditAction, AuditOutcome};
 
@@ -41,6 +41,8 @@ impl Accounts {
         };
         self.store
             .set_password_hash(record.patron.id, &stored)
+            .await?;
+        self.notify_patron(record.patron.id, Notice::PasswordChanged)
             .await?;
         self.audit(
             operator,

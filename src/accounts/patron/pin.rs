@@ -12,7 +12,7 @@ use rand::Rng;
 use secrecy::SecretString;
 
 use super::{pin_context, CardRef};
-use crate::accounts::{Accounts, Error, Operator};
+use crate::accounts::{Accounts, Error, Notice, Operator};
 use crate::auth::{AuditAction, AuditOutcome, Rejections};
 use crate::store::PatronRecord;
 
@@ -35,6 +35,8 @@ impl Accounts {
     ) -> Result<(), Error> {
         let record = self.patron(at).await?;
         self.apply_chosen_pin(operator, at, &record, pin, AuditAction::PinSet)
+            .await?;
+        self.notify_patron(record.patron.id, Notice::PinChanged)
             .await?;
         self.audit(
             operator,
@@ -71,6 +73,8 @@ impl Accounts {
             }
         };
         self.store.unlock(record.patron.id).await?;
+        self.notify_patron(record.patron.id, Notice::PinChanged)
+            .await?;
         let reason = match outcome {
             PinReset::Issued(_) => "one-time PIN issued; must change",
             PinReset::Chosen => "PIN chosen by the patron",

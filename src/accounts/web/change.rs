@@ -152,6 +152,11 @@ impl Accounts {
             Some("changed by the patron on the web".into()),
         )
         .await?;
+        let notice = match kind {
+            CredentialKind::Pin => crate::accounts::Notice::PinChanged,
+            CredentialKind::Password => crate::accounts::Notice::PasswordChanged,
+        };
+        self.notify_patron(session.patron, notice).await?;
         // The epoch moved on: every session ends; this one continues under a new id.
         self.end_web_session(session).await?;
         let must_change = session.must_change.filter(|still| *still != kind);
@@ -163,7 +168,7 @@ impl Accounts {
     }
 
     /// Every rule the new secret breaks (no hashing).
-    fn rule_refusals(
+    pub(in crate::accounts) fn rule_refusals(
         &self,
         kind: CredentialKind,
         record: &PatronRecord,
@@ -181,7 +186,10 @@ impl Accounts {
         checked.map_or_else(|all| all.iter().cloned().collect(), |()| Vec::new())
     }
 
-    fn password_context<'a>(&'a self, record: &'a PatronRecord) -> PasswordContext<'a> {
+    pub(in crate::accounts) fn password_context<'a>(
+        &'a self,
+        record: &'a PatronRecord,
+    ) -> PasswordContext<'a> {
         let d = &record.patron.details;
         PasswordContext {
             card: Some(&record.card.number),

@@ -33,7 +33,7 @@ pub(crate) use view::{AccountView, CredentialState, SessionSummary, StandingNote
 
 /// Which of the patron's two credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CredentialKind {
+pub enum CredentialKind {
     Pin,
     Password,
 }

@@ -118,3 +118,27 @@ two-factor-disabled = Two-step log-in is off.
 two-factor-required = Your library requires two-step log-in for your card, so it cannot be turned off.
 two-factor-state-off = Two-step log-in: off
 two-factor-state-on = Two-step log-in: on ({ $left } recovery code(s) left)
+
+# Forgotten PIN or password.
+forgot-pin-link = Forgot your PIN?
+forgot-password-link = Forgot your online password?
+forgot-pin-title = Reset your PIN
+forgot-password-title = Reset your online password
+forgot-intro-card = Give your library card number. If you have a valid email address on record, an email will be sent to you with a link to reset it.
+forgot-intro-email = Give the email address the library has on record for you. If it is on record, an email will be sent to it with a link to reset it.
+email = Email address
+enter-email = Enter your email address.
+bad-email = This is not an email address.
+send-link = Send
+forgot-sent-title = Check your email
+forgot-sent = If you have a valid email address on record, an email is on its way to you with a link to reset it. The link works once, for a short time.
+forgot-sent-temporary = If you have a valid email address on record, an email is on its way to you with a temporary online password. Change it when you log in.
+in-person = No email address on record? Bring your library card and a photo ID to your local library (minors: the card alone) and staff will reset it.
+reset-pin-title = Choose a new PIN
+reset-password-title = Choose a new online password
+reset-done-title = All set
+reset-done-pin = Your new PIN is set, and every session of your account has ended. Log in with the new PIN.
+reset-done-password = Your new online password is set, and every session of your account has ended. Log in with it.
+reset-invalid-title = This link cannot be used
+reset-invalid = The link has already been used, has expired, or a newer one was sent. Ask for a new link.
+ask-again = Ask for a new link

@@ -141,3 +141,27 @@ two-factor-disabled = El inicio de sesión en dos pasos está desactivado.
 two-factor-required = Su biblioteca exige el inicio de sesión en dos pasos para su tarjeta: no se puede desactivar.
 two-factor-state-off = Inicio de sesión en dos pasos: desactivado
 two-factor-state-on = Inicio de sesión en dos pasos: activado (quedan { $left } códigos de recuperación)
+
+# PIN o contraseña olvidados.
+forgot-pin-link = ¿Olvidó su PIN?
+forgot-password-link = ¿Olvidó su contraseña en línea?
+forgot-pin-title = Restablecer el PIN
+forgot-password-title = Restablecer la contraseña en línea
+forgot-intro-card = Indique su número de carné. Si tenemos una dirección de correo válida, le enviaremos un enlace para restablecerlo.
+forgot-intro-email = Indique la dirección de correo que la biblioteca tiene registrada. Si está registrada, le enviaremos un enlace para restablecerlo.
+email = Correo electrónico
+enter-email = Escriba su dirección de correo.
+bad-email = Esto no es una dirección de correo.
+send-link = Enviar
+forgot-sent-title = Revise su correo
+forgot-sent = Si tenemos una dirección de correo válida, le hemos enviado un enlace para restablecerlo. El enlace sirve una vez, durante poco tiempo.
+forgot-sent-temporary = Si tenemos una dirección de correo válida, le hemos enviado una contraseña en línea temporal. Cámbiela al entrar.
+in-person = ¿No tenemos su correo? Traiga su carné y un documento con foto a su biblioteca (menores: solo el carné) y el personal lo restablecerá.
+reset-pin-title = Elija un PIN nuevo
+reset-password-title = Elija una contraseña en línea nueva
+reset-done-title = Listo
+reset-done-pin = Su PIN nuevo está guardado y todas las sesiones de su cuenta han terminado. Entre con el PIN nuevo.
+reset-done-password = Su contraseña en línea nueva está guardada y todas las sesiones de su cuenta han terminado. Entre con ella.
+reset-invalid-title = Este enlace no se puede usar
+reset-invalid = El enlace ya se usó, caducó o se envió uno más nuevo. Pida un enlace nuevo.
+ask-again = Pedir un enlace nuevo

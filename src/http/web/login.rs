@@ -78,6 +78,7 @@ impl Site {
             vec![card, secret],
         );
         page.notices.extend(shown.notice.map(|id| l.t(id)));
+        page.links.extend(self.forgot_links(l));
         if self.web.login_with == WebLogin::Either {
             page.after.push(l.t(text::DIFFERENCE));
         }

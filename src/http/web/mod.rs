@@ -20,6 +20,7 @@ mod guard;
 mod i18n;
 mod login;
 mod pages;
+mod reset;
 mod text;
 mod two_factor;
 
@@ -103,7 +104,23 @@ pub(crate) fn router(
     });
     let body_limit = state.web.max_body_bytes;
     let languages = axum::middleware::from_fn_with_state(state.clone(), language);
-    Ok(Router::new()
+    let mut routes = Router::new();
+    if config.mail.enabled() {
+        routes = routes
+            .route(
+                "/forgot-pin",
+                get(reset::forgot_pin_form).post(reset::forgot_pin_submit),
+            )
+            .route(
+                "/forgot-password",
+                get(reset::forgot_password_form).post(reset::forgot_password_submit),
+            )
+            .route(
+                "/reset/{token}",
+                get(reset::link_form).post(reset::link_submit),
+            );
+    }
+    Ok(routes
         .route("/", get(root))
         .route("/login", get(login::form).post(login::submit))
         .route(

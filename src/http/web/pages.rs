@@ -162,7 +162,7 @@ pub(crate) struct FormPage {
     pub(crate) page: Chrome,
     pub(crate) errors: Vec<ErrorLink>,
     pub(crate) notices: Vec<String>,
-    pub(crate) action: &'static str,
+    pub(crate) action: String,
     pub(crate) csrf: String,
     pub(crate) fields: Vec<Field>,
     pub(crate) submit: String,
@@ -178,7 +178,7 @@ impl FormPage {
     pub(crate) fn new(
         l: &Lang<'_>,
         page: Chrome,
-        action: &'static str,
+        action: &str,
         csrf: &str,
         fields: Vec<Field>,
     ) -> Self {
@@ -196,7 +196,7 @@ impl FormPage {
             page,
             errors,
             notices: Vec::new(),
-            action,
+            action: action.to_owned(),
             csrf: csrf.to_owned(),
             fields,
             submit: l.t(text::LOG_IN_BUTTON),

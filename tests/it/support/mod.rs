@@ -7,6 +7,7 @@ pub mod admin;
 pub mod browser;
 pub mod escapes;
 pub mod logs;
+pub mod mail;
 pub mod outage;
 pub mod tls;
 pub mod transcript;
