@@ -32,6 +32,7 @@ mod terminal;
 pub(crate) mod terminal_access;
 pub(crate) mod terminal_settings;
 pub(crate) mod told;
+pub(crate) mod upstream;
 
 /// Amounts are written one way everywhere; `server` reads them through `auth`.
 pub use crate::store::Money;
@@ -59,6 +60,7 @@ pub use terminal_settings::{
 pub use told::{
     Case, Disclosure, Reason, ScreenMessage, StatusFlag, Telling, Told, PRIVILEGES_DENIED,
 };
+pub use upstream::{PatronMode, SealedPassword, UnknownHere, Upstream, DEFAULT_UPSTREAM_TIMEOUT};
 
 /// Why the engine could not decide (or could not start). A refusal is never an `Err`.
 #[derive(Debug, thiserror::Error)]
