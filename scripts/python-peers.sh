@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares the peers the TLS tests drive: Debian's openssl and python3, and a virtual
-# environment holding the `Sip2` client from PyPI (which tries TLS first by default).
+# environment holding the `Sip2` client from PyPI (which tries TLS first by default) and
+# pysip2's `SIP2Server` (the independent upstream ILS of the relay tests).
 # Idempotent and quick once done; prints the environment's python to use (the tests read
 # SIP2AUTH_PEERS_PYTHON, which scripts/test.sh sets from this).
 set -euo pipefail
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 VENV=${SIP2AUTH_PEERS_VENV:-target/python-peers}
 SIP2_CLIENT="Sip2==1.1"
+SIP2_SERVER="pysip2==0.1.0"
 
 apt_install() {
   echo "installing $*" >&2
@@ -22,5 +24,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if ! "$VENV/bin/python" -c 'import Sip2' >/dev/null 2>&1; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$SIP2_CLIENT" >&2
+fi
+if ! "$VENV/bin/python" -c 'import pysip2' >/dev/null 2>&1; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$SIP2_SERVER" >&2
 fi
 echo "$(cd "$VENV" && pwd)/bin/python"

@@ -60,7 +60,10 @@ pub use terminal_settings::{
 pub use told::{
     Case, Disclosure, Reason, ScreenMessage, StatusFlag, Telling, Told, PRIVILEGES_DENIED,
 };
-pub use upstream::{PatronMode, SealedPassword, UnknownHere, Upstream, DEFAULT_UPSTREAM_TIMEOUT};
+pub use upstream::{
+    record as upstream_password_record, PatronMode, SealedPassword, UnknownHere, Upstream,
+    DEFAULT_UPSTREAM_TIMEOUT,
+};
 
 /// Why the engine could not decide (or could not start). A refusal is never an `Err`.
 #[derive(Debug, thiserror::Error)]
