@@ -13,19 +13,21 @@ use sip2auth::auth::{
     Upstream,
 };
 use sip2auth::sip2::RequestSet;
-use sip2auth::store::Backend;
+use sip2auth::store::{Backend, CredentialHash, NewPatron};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::support;
 use crate::support::logs::captured;
 use crate::support::tls::{peer_script, peers_python};
-use crate::support::world::{SC_USER_LOGIN, SC_USER_PASSWORD};
+use crate::support::world::{self, SC_USER_LOGIN, SC_USER_PASSWORD};
 use crate::support::{seal, start, Client, TestServer};
 
 const UPSTREAM_LOGIN: &str = "relay-sc01";
 const UPSTREAM_PASSWORD: &str = "ils-pass-Hq8Lw2Zr";
-const CARD: &str = "21234000012345";
-const PIN: &str = "4931";
+/// A patron of the test's own with a PIN no log line can hold by chance (timestamps, latencies).
+const CARD: &str = "21234000010101";
+const PIN: &str = "5819273640";
 const LOCK_CARD: &str = "21234000077777";
 const LOCK_PIN: &str = "7264";
 
@@ -126,6 +128,34 @@ async fn relay_terminal(
         .expect("relayed");
 }
 
+/// Adds the patron `CARD` with `PIN` (a copy of Jane's details).
+async fn add_patron(server: &TestServer) {
+    let details = server
+        .store
+        .find_by_card("MAIN", "21234000012345")
+        .await
+        .expect("lookup")
+        .expect("Jane")
+        .patron
+        .details;
+    let hashed = world::hasher(&support::test_config())
+        .hash(PIN.as_bytes())
+        .expect("hash");
+    let patron = NewPatron {
+        institution: "MAIN".into(),
+        card_number: CARD.into(),
+        details,
+        pin: Some(CredentialHash {
+            phc: hashed.phc,
+            key_id: hashed.key_id,
+            must_change: false,
+            default_expires_at: None,
+        }),
+        password: None,
+    };
+    server.store.create_patron(&patron).await.expect("patron");
+}
+
 async fn logged_in(server: &TestServer) -> Client {
     let mut client = server.client().await;
     assert_eq!(client.exchange(SC_USER_LOGIN).await, "941AY0AZFDFD");
@@ -151,6 +181,7 @@ fn checkout(card: &str, pin: &str, item: &str) -> String {
 async fn a_self_check_session_is_relayed_with_the_ils_answers(backend: Backend) {
     let logs = captured();
     let server = start(backend).await;
+    add_patron(&server).await;
     let ils = Ils::start(0, None).await;
     relay_sc_user(&server, &ils, |_| {}).await;
     let mut client = logged_in(&server).await;
@@ -274,7 +305,7 @@ async fn a_wrong_pin_on_a_checkout_is_refused_here_and_never_forwarded(backend: 
     assert!(locked.contains("|AFAccount locked"), "locked: {locked}");
     assert!(ils.received("11").is_empty());
     // Without AD the checkout is the ILS's to decide.
-    let plain = "11YN20250314    09300020250314    093000AOMAIN|AA21234000012345|AB39|AC|";
+    let plain = "11YN20250314    09300020250314    093000AOMAIN|AA21234000077777|AB39|AC|";
     let out = client.exchange(plain).await;
     assert!(out.starts_with("121"), "{out}");
     assert_eq!(
@@ -289,6 +320,7 @@ async fn a_wrong_pin_on_a_checkout_is_refused_here_and_never_forwarded(backend: 
 async fn merge_mode_answers_a_64_with_the_ils_fields_and_our_validity(backend: Backend) {
     let server = start(backend).await;
     let ils = Ils::start(0, None).await;
+    add_patron(&server).await;
     relay_sc_user(&server, &ils, |u| u.patron_mode = PatronMode::Merge).await;
     let mut client = logged_in(&server).await;
     let request = format!("6300120250314    093000          AOMAIN|AA{CARD}|AC|AD{PIN}|");
@@ -372,6 +404,7 @@ async fn an_upstream_refusing_the_relay_login_is_off_line_with_a_clear_log_line(
     let logs = captured();
     let server = start(backend).await;
     let ils = Ils::start(0, None).await;
+    add_patron(&server).await;
     relay_terminal(&server, "sc_user", ils.port, "not-the-password", |_| {}).await;
     let mut client = logged_in(&server).await;
     let status = client.exchange("9900302.00").await;
