@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Prepares the peers the TLS and mail tests drive: Debian's openssl and python3, and a virtual
-# environment holding the `Sip2` client from PyPI (which tries TLS first by default) and the
-# aiosmtpd SMTP server from PyPI (the mail tests' real SMTP server on loopback).
+# Prepares the peers the TLS, mail and relay tests drive: Debian's openssl and python3, and a
+# virtual environment holding the `Sip2` client from PyPI (which tries TLS first by default), the
+# aiosmtpd SMTP server from PyPI (the mail tests' real SMTP server on loopback) and pysip2's
+# `SIP2Server` (the independent upstream ILS of the relay tests).
 # Idempotent and quick once done; prints the environment's python to use (the tests read
 # SIP2AUTH_PEERS_PYTHON, which scripts/test.sh sets from this).
 set -euo pipefail
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/.."
 VENV=${SIP2AUTH_PEERS_VENV:-target/python-peers}
 SIP2_CLIENT="Sip2==1.1"
 SMTP_SERVER="aiosmtpd==1.4.6"
+SIP2_SERVER="pysip2==0.1.0"
 
 apt_install() {
   echo "installing $*" >&2
@@ -27,5 +29,8 @@ if ! "$VENV/bin/python" -c 'import Sip2' >/dev/null 2>&1; then
 fi
 if ! "$VENV/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$SMTP_SERVER" >&2
+fi
+if ! "$VENV/bin/python" -c 'import pysip2' >/dev/null 2>&1; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$SIP2_SERVER" >&2
 fi
 echo "$(cd "$VENV" && pwd)/bin/python"

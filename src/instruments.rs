@@ -45,6 +45,8 @@ pub(crate) const DATABASE_POOL_IN_USE: &str = "sip2auth_database_pool_in_use";
 pub(crate) const DATABASE_ERRORS: &str = "sip2auth_database_errors_total";
 pub(crate) const DATABASE_UP: &str = "sip2auth_database_up";
 pub(crate) const LEGACY_PATRONS: &str = "sip2auth_legacy_hash_patrons";
+pub(crate) const RELAY_FORWARDED: &str = "sip2auth_relay_forwarded_total";
+pub(crate) const RELAY_SECONDS: &str = "sip2auth_relay_upstream_duration_seconds";
 
 /// Every metric: name, kind, unit, help.
 const INSTRUMENTS: &[(&str, Kind, Unit, &str)] = &[
@@ -181,6 +183,19 @@ const INSTRUMENTS: &[(&str, Kind, Unit, &str)] = &[
         Unit::Count,
         "Patrons with a PIN or password still in an imported ILS hash",
     ),
+    (
+        RELAY_FORWARDED,
+        Kind::Counter,
+        Unit::Count,
+        "SIP2 messages forwarded to the upstream ILS, by command code and outcome (ok, not_ok, \
+         answered, unavailable)",
+    ),
+    (
+        RELAY_SECONDS,
+        Kind::Histogram,
+        Unit::Seconds,
+        "Time the upstream ILS took to answer a forwarded message, by command code",
+    ),
 ];
 
 /// Latency buckets (seconds) of every `_seconds` histogram: argon2 checks take tens to hundreds
@@ -217,6 +232,16 @@ pub(crate) fn sip2_request(message: &str, outcome: &'static str, took: Duration)
     let message = message.to_owned();
     counter!(SIP2_REQUESTS, "message" => message.clone(), "outcome" => outcome).increment(1);
     histogram!(SIP2_REQUEST_SECONDS, "message" => message).record(took.as_secs_f64());
+}
+
+/// A message forwarded to the upstream: its command code, how it went, how long the upstream
+/// took (only counted when it answered).
+pub(crate) fn relay_forwarded(message: &str, outcome: &'static str, took: Option<Duration>) {
+    let message = message.to_owned();
+    counter!(RELAY_FORWARDED, "message" => message.clone(), "outcome" => outcome).increment(1);
+    if let Some(took) = took {
+        histogram!(RELAY_SECONDS, "message" => message).record(took.as_secs_f64());
+    }
 }
 
 /// An open SIP2 connection, counted while this value lives.

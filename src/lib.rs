@@ -39,9 +39,12 @@
 //! server/     SIP2 over TCP: accept loop, limits (with the eviction of connections not logged
 //!             in), sessions (session/), the terminal watch that ends sessions of disabled or
 //!             removed terminals (terminal_watch.rs), Request -> Response (answer/, with the
-//!             table of what the server answers in answer/service.rs)
+//!             table of what the server answers in answer/service.rs, and a relayed
+//!             terminal's decisions in answer/relay.rs); relay/ the upstream SIP2 client that
+//!             forwards a relayed terminal's circulation to the library's ILS
 //! http/       the HTTP listeners (axum): web/ the patron pages (log-in and its code page,
-//!             My Account, two-step log-in, changing the PIN and the online password), templates/ and assets/ compiled into the binary;
+//!             My Account, two-step log-in, changing the PIN and the online password),
+//!             templates/ and assets/ compiled into the binary;
 //!             admin/ the admin listener (/healthz, /readyz, /metrics; api/ the JSON API under
 //!             /api/v1/ with API keys and problem+json refusals)
 //! ```

@@ -189,6 +189,21 @@ impl Accounts {
         self.terminal(login_id).await
     }
 
+    /// `secret` sealed as `terminal`'s upstream password: bound to its row, under the active
+    /// pepper key. The plain text is never stored or shown.
+    pub(crate) fn seal_upstream_password(
+        &self,
+        terminal: &Terminal,
+        secret: &SecretString,
+    ) -> crate::auth::SealedPassword {
+        let sealed = self.credentials.authenticator().sealer().seal(
+            crate::auth::SealPurpose::UpstreamPassword,
+            &crate::auth::upstream::record(terminal.id),
+            secret.expose_secret().as_bytes(),
+        );
+        crate::auth::SealedPassword(sealed)
+    }
+
     /// Every terminal, by login id.
     pub(crate) async fn terminals(&self) -> Result<Vec<Terminal>, Error> {
         let rows = self.store.list_terminals().await?;

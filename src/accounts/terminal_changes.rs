@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use crate::auth::{
     CertificateBinding, CertificateLogin, Charset, DetailWithoutPin, ErrorDetection,
     PatronCredential, PatronDetail, RequestSet, RestrictedAnswer, Restrictions, TerminalSettings,
-    Terminator,
+    Terminator, Upstream,
 };
 
 /// What to do with the terminal's client certificate binding.
@@ -42,6 +42,8 @@ pub(crate) struct TerminalChanges {
     pub require_tls: Option<bool>,
     pub certificate: CertificateChange,
     pub certificate_login: Option<CertificateLogin>,
+    /// `Some(None)` stops relaying; `Some(Some(_))` relays to that upstream.
+    pub upstream: Option<Option<Upstream>>,
 }
 
 /// Replaces `slot` when a value is given.
@@ -78,6 +80,7 @@ impl TerminalChanges {
         set(&mut settings.detail_without_pin, self.detail_without_pin);
         set(&mut settings.require_tls, self.require_tls);
         set(&mut settings.certificate_login, self.certificate_login);
+        set(&mut settings.upstream, self.upstream);
     }
 }
 

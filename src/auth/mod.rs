@@ -33,6 +33,7 @@ pub(crate) mod terminal_access;
 pub(crate) mod terminal_settings;
 pub(crate) mod told;
 pub(crate) mod two_factor;
+pub(crate) mod upstream;
 
 /// A terminal's SIP2 vocabulary, for the layers that may not import `sip2` (accounts, http).
 pub use crate::sip2::{Charset, RequestSet};
@@ -61,6 +62,10 @@ pub use terminal_settings::{
 };
 pub use told::{
     Case, Disclosure, Reason, ScreenMessage, StatusFlag, Telling, Told, PRIVILEGES_DENIED,
+};
+pub use upstream::{
+    record as upstream_password_record, PatronMode, SealedPassword, UnknownHere, Upstream,
+    DEFAULT_UPSTREAM_TIMEOUT,
 };
 
 /// Why the engine could not decide (or could not start). A refusal is never an `Err`.

@@ -23,6 +23,7 @@ use ipnet::IpNet;
 
 use super::decision::TerminalRefusal;
 use super::terminal_access::{DetailWithoutPin, RestrictedAnswer, Restrictions};
+use super::upstream::Upstream;
 use crate::net::{CertificateAuthority, ClientCertificate, Fingerprint, Peer, SubjectName};
 use crate::sip2::{Charset, RequestSet, RequestSetError};
 use crate::store::values::{parse_column, text_enum};
@@ -116,6 +117,8 @@ pub struct TerminalSettings {
     pub client_certificate: Option<CertificateBinding>,
     /// Whether that certificate logs the terminal in without a 93.
     pub certificate_login: CertificateLogin,
+    /// The library's SIP2 server this terminal's circulation is relayed to, if any.
+    pub upstream: Option<Upstream>,
 }
 
 impl TerminalSettings {
@@ -141,6 +144,7 @@ impl TerminalSettings {
             require_tls: false,
             client_certificate: None,
             certificate_login: CertificateLogin::Require93,
+            upstream: None,
         }
     }
 
@@ -199,6 +203,7 @@ impl TerminalSettings {
 
     /// The store's columns for these settings.
     pub fn columns(&self) -> TerminalColumns {
+        let (upstream, upstream_password_sealed) = Upstream::columns(self.upstream.as_ref());
         TerminalColumns {
             institution: self.institution.clone(),
             location_code: self.location_code.clone(),
@@ -235,6 +240,8 @@ impl TerminalSettings {
                 _ => None,
             },
             certificate_login: self.certificate_login.as_str().to_owned(),
+            upstream,
+            upstream_password_sealed,
         }
     }
 
@@ -280,6 +287,10 @@ impl TerminalSettings {
             certificate_login: parse_column(
                 &columns.certificate_login,
                 "terminals.certificate_login",
+            )?,
+            upstream: Upstream::from_columns(
+                columns.upstream.as_deref(),
+                columns.upstream_password_sealed,
             )?,
         })
     }
@@ -412,6 +423,7 @@ mod tests {
             "ab".repeat(32).parse().expect("fingerprint"),
         ));
         settings.certificate_login = CertificateLogin::Skip93;
+        settings.upstream = Some(crate::auth::Upstream::new("ils:6001", "relay"));
         let back = TerminalSettings::from_columns(settings.columns()).expect("read back");
         assert_eq!(back, settings);
     }

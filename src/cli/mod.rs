@@ -19,6 +19,7 @@ mod probe;
 mod prompt;
 mod serve;
 mod terminal;
+mod terminal_upstream;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -10,12 +10,13 @@ use ipnet::IpNet;
 use super::admin::{finish, open, operator_of, required, OperatorArg};
 use super::output::{fact, show_secret_once, timestamp};
 use super::prompt::{self, Source};
+use super::terminal_upstream::UpstreamArgs;
 use crate::accounts::terminal::normalised_cidrs;
 use crate::accounts::terminal_changes::{served_only, CertificateChange, TerminalChanges};
 use crate::accounts::Error as AccountsError;
 use crate::auth::{
     CertificateBinding, CertificateLogin, DetailWithoutPin, ErrorDetection, PatronCredential,
-    PatronDetail, RestrictedAnswer, Restrictions, Terminal, TerminalSettings, Terminator,
+    PatronDetail, RestrictedAnswer, Restrictions, Terminal, TerminalSettings, Terminator, Upstream,
 };
 use crate::config::Config;
 use crate::net::{CertificateAuthority, Fingerprint, SubjectName};
@@ -42,7 +43,10 @@ pub enum TerminalCommand {
         sip2auth terminal update ezproxy --login-free false --operator alice\n  \
         sip2auth terminal update pc-booking --restricted deny --deny expired,blocked,lost,fines \
         --operator alice\n  \
-        sip2auth terminal update selfcheck-01 --require-tls true --operator alice"
+        sip2auth terminal update selfcheck-01 --require-tls true --operator alice\n  \
+        printf '%s\\n' \"$ILS_PASSWORD\" | sip2auth terminal update selfcheck-01 --upstream \
+        ils.example.org:6001 --upstream-login sip2auth-sc01 --upstream-password-stdin \
+        --patron-mode merge --operator alice"
     )]
     Update(UpdateArgs),
     /// List terminals.
@@ -229,6 +233,8 @@ pub struct UpdateArgs {
     #[arg(long, value_parser = parse::<CertificateLogin>)]
     pub cert_login: Option<CertificateLogin>,
     #[command(flatten)]
+    pub upstream: UpstreamArgs,
+    #[command(flatten)]
     pub operator: OperatorArg,
 }
 
@@ -274,7 +280,11 @@ impl CertificateArgs {
 impl UpdateArgs {
     /// The changes the options ask for (`binding`: the certificate flags, read before); the
     /// options not given keep their value.
-    fn changes(self, binding: Option<CertificateBinding>) -> TerminalChanges {
+    fn changes(
+        self,
+        binding: Option<CertificateBinding>,
+        upstream: Option<Upstream>,
+    ) -> TerminalChanges {
         let certificate = match binding {
             _ if self.no_client_cert => CertificateChange::Unbind,
             Some(binding) => CertificateChange::Bind(binding),
@@ -302,6 +312,7 @@ impl UpdateArgs {
             require_tls: self.require_tls,
             certificate,
             certificate_login: self.cert_login,
+            upstream: Some(upstream),
         }
     }
 }
@@ -391,8 +402,24 @@ pub(crate) async fn run(command: TerminalCommand, config: &Config) -> anyhow::Re
                 Err(err) => return Ok(super::output::report(&err)),
             };
             let login_id = args.login_id.clone();
+            let current = match accounts.terminal(&login_id).await {
+                Ok(terminal) => terminal,
+                Err(err) => return Ok(super::output::report(&err)),
+            };
+            let password = if args.upstream.upstream_password_stdin {
+                let secret = prompt::secret(Source::Stdin, "upstream password", false).await?;
+                Some(accounts.seal_upstream_password(&current, &secret))
+            } else {
+                None
+            };
+            let mut args = args;
+            let upstream_args = std::mem::take(&mut args.upstream);
+            let upstream = match upstream_args.applied(current.settings.upstream, password) {
+                Ok(upstream) => upstream,
+                Err(err) => return Ok(super::output::report(&err)),
+            };
             let result = accounts
-                .update_terminal(&op()?, &login_id, args.changes(binding))
+                .update_terminal(&op()?, &login_id, args.changes(binding, upstream))
                 .await;
             finish(result, |terminal| {
                 println!("terminal {login_id} updated");
@@ -529,6 +556,9 @@ fn print_terminal(t: &Terminal) {
     }
     if s.client_certificate.is_some() {
         fact("certificate login", s.certificate_login);
+    }
+    for (name, value) in super::terminal_upstream::facts(s.upstream.as_ref()) {
+        fact(name, value);
     }
     fact("created", timestamp(t.created_at));
 }

@@ -198,6 +198,8 @@ pub struct MessagesConfig {
     pub unavailable: String,
     pub busy: String,
     pub circulation_refused: String,
+    /// Sent when a relayed terminal's library system (the upstream ILS) does not answer.
+    pub upstream_unavailable: String,
     /// Sent with the negative answer to a message the terminal's allowed list leaves out.
     pub message_not_allowed: String,
     pub end_session: String,
@@ -222,6 +224,8 @@ impl Default for MessagesConfig {
             unavailable: "Service unavailable, please try again later".into(),
             busy: "Service busy, please try again".into(),
             circulation_refused: "This service does not handle circulation".into(),
+            upstream_unavailable: "The library system is unavailable, please try again later"
+                .into(),
             message_not_allowed: "This terminal may not send this message".into(),
             end_session: "Thank you".into(),
             patron_blocked_by_terminal: "Card blocked".into(),
@@ -230,7 +234,7 @@ impl Default for MessagesConfig {
 }
 
 impl MessagesConfig {
-    fn texts(&self) -> [(&'static str, &str); 18] {
+    fn texts(&self) -> [(&'static str, &str); 19] {
         [
             ("welcome", &self.welcome),
             ("wrong_pin", &self.wrong_pin),
@@ -247,6 +251,7 @@ impl MessagesConfig {
             ("unavailable", &self.unavailable),
             ("busy", &self.busy),
             ("circulation_refused", &self.circulation_refused),
+            ("upstream_unavailable", &self.upstream_unavailable),
             ("message_not_allowed", &self.message_not_allowed),
             ("end_session", &self.end_session),
             (

@@ -200,6 +200,11 @@ impl CertificateAuthority {
     }
 
     /// The PEM text it was read from.
+    /// The CA as a trust root set (the relay's upstream TLS client verifies against it).
+    pub(crate) fn roots(&self) -> Arc<RootCertStore> {
+        self.roots.clone()
+    }
+
     pub(crate) fn pem(&self) -> &str {
         &self.pem
     }

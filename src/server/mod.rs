@@ -26,6 +26,7 @@ mod login_defence;
 mod outcome;
 mod patron;
 mod refusal;
+pub(crate) mod relay;
 mod session;
 mod terminal_watch;
 

@@ -73,6 +73,11 @@ outcomes! {
     Refused = "refused",
     /// A message this terminal's allowed list leaves out.
     NotAllowed = "not_allowed",
+    // The relay.
+    /// Forwarded to the upstream ILS and its answer sent back.
+    Relayed = "relayed",
+    /// The upstream ILS did not answer in time (down, slow, refusing the relay's login).
+    UpstreamUnavailable = "upstream_unavailable",
 }
 
 impl std::fmt::Display for Outcome {

@@ -112,8 +112,8 @@ impl Charset {
         }
     }
 
-    #[cfg(test)]
-    /// Encodes a whole string in this charset.
+    /// Encodes a whole string in this charset (the relay re-codes between a terminal's and its
+    /// upstream's).
     pub(crate) fn encode(self, text: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(text.len());
         for c in text.chars() {

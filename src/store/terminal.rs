@@ -51,6 +51,10 @@ pub struct TerminalColumns {
     pub client_ca_pem: Option<String>,
     pub client_subject: Option<String>,
     pub certificate_login: String,
+    /// The relay's upstream settings (JSON written by the typed settings); `None`: not relayed.
+    pub upstream: Option<String>,
+    /// The upstream login password, sealed (`auth::Sealer`); never plain text.
+    pub upstream_password_sealed: Option<String>,
 }
 
 /// A terminal row to insert.

@@ -19,8 +19,8 @@ macro_rules! select_terminals {
              enabled, allowed_cidrs, login_optional, patron_credential, allowed_messages, \
              patron_detail, charset, terminator, error_detection, restricted, \
              denied_restrictions, detail_without_pin, require_tls, client_cert_sha256, \
-             client_ca_pem, client_subject, certificate_login, created_at, updated_at \
-             FROM terminals ",
+             client_ca_pem, client_subject, certificate_login, upstream, upstream_password_sealed, \
+             created_at, updated_at FROM terminals ",
             $rest
         )
     };
@@ -59,7 +59,7 @@ impl FetchedRow {
     }
 }
 
-/// Binds the nineteen settings columns in the order institution … certificate_login.
+/// Binds the twenty-one settings columns in the order institution … upstream_password_sealed.
 fn bind_columns<'q, DB, Q>(query: Q, c: &'q TerminalColumns) -> Q
 where
     DB: Database,
@@ -88,6 +88,8 @@ where
         .with(&c.client_ca_pem)
         .with(&c.client_subject)
         .with(&c.certificate_login)
+        .with(&c.upstream)
+        .with(&c.upstream_password_sealed)
 }
 
 impl Store {
@@ -101,8 +103,9 @@ impl Store {
                  allowed_messages, patron_detail, charset, terminator, error_detection, \
                  restricted, denied_restrictions, detail_without_pin, require_tls, \
                  client_cert_sha256, client_ca_pem, client_subject, certificate_login, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23) RETURNING id",
+                 upstream, upstream_password_sealed, created_at, updated_at) VALUES ($1, $2, \
+                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+                 $20, $21, $22, $23, $24, $25, $25) RETURNING id",
             )
             .bind(&new.login_id)
             .bind(new.password.as_ref().map(|h| h.phc.as_str()))
@@ -160,7 +163,7 @@ impl Store {
                  error_detection = $12, restricted = $13, denied_restrictions = $14, \
                  detail_without_pin = $15, require_tls = $16, client_cert_sha256 = $17, \
                  client_ca_pem = $18, client_subject = $19, certificate_login = $20, \
-                 updated_at = $21 WHERE id = $1",
+                 upstream = $21, upstream_password_sealed = $22, updated_at = $23 WHERE id = $1",
             )
             .bind(id.0);
             bind_columns(query, columns)

@@ -276,23 +276,25 @@ fn add_without_a_cidr_warns_that_the_terminal_may_connect_from_anywhere() {
 }
 
 #[test]
-fn allow_messages_refuses_codes_this_server_never_answers() {
+fn allow_messages_takes_circulation_codes_which_a_relayed_terminal_forwards() {
     let env = Env::new();
     let out = env.run(
         &["terminal", "add", "selfcheck", "--allow-messages", "63 11"],
         None,
     );
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(out.stderr.contains("never answers 11"), "{}", out.all());
-    for answered in ["23", "63", "35", "01"] {
-        assert!(
-            out.stderr.contains(answered),
-            "lists {answered}: {}",
-            out.all()
-        );
-    }
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("11 63") || out.stdout.contains("63 11"),
+        "{}",
+        out.all()
+    );
+    let refused = env.run(
+        &["terminal", "add", "other", "--allow-messages", "63 42"],
+        None,
+    );
+    assert_eq!(refused.code, 2, "no request 42: {}", refused.all());
     let listed = env.run(&["terminal", "list"], None);
-    assert!(!listed.stdout.contains("selfcheck"), "nothing created");
+    assert!(!listed.stdout.contains("other"), "nothing created");
 }
 
 #[tokio::test]
@@ -468,5 +470,64 @@ fn bad_certificate_flags_are_refused_with_a_reason() {
         out.all().contains("no usable CA certificate"),
         "{}",
         out.all()
+    );
+}
+
+#[tokio::test]
+async fn update_relays_a_terminal_with_a_sealed_upstream_password_never_shown() {
+    let env = Env::new();
+    let added = env.run(&["terminal", "add", "selfcheck"], None);
+    assert_eq!(added.code, 0, "{}", added.all());
+    let password = "ils-secret-Vq3Lm8Rt";
+    let out = env.run(
+        &[
+            "terminal",
+            "update",
+            "selfcheck",
+            "--upstream",
+            "ils.example.org:6001",
+            "--upstream-login",
+            "sip2auth-sc01",
+            "--upstream-password-stdin",
+            "--patron-mode",
+            "merge",
+            "--upstream-timeout",
+            "4s",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let shown = env.run(&["terminal", "show", "selfcheck"], None);
+    assert_eq!(shown.code, 0, "{}", shown.all());
+    for fact in [
+        "ils.example.org:6001",
+        "sip2auth-sc01",
+        "upstream password",
+        "merge",
+        "4s",
+    ] {
+        assert!(shown.stdout.contains(fact), "{fact}: {}", shown.all());
+    }
+    assert!(shown.stdout.contains("set"), "{}", shown.all());
+    assert!(!out.all().contains(password) && !shown.all().contains(password));
+    // Relaying needs both an address and a login.
+    let half = env.run(&["terminal", "add", "other"], None);
+    assert_eq!(half.code, 0, "{}", half.all());
+    let refused = env.run(
+        &["terminal", "update", "other", "--upstream", "ils:6001"],
+        None,
+    );
+    assert_ne!(refused.code, 0, "{}", refused.all());
+    assert!(
+        refused.all().contains("--upstream-login"),
+        "{}",
+        refused.all()
+    );
+    let stopped = env.run(&["terminal", "update", "selfcheck", "--no-upstream"], None);
+    assert_eq!(stopped.code, 0, "{}", stopped.all());
+    assert!(
+        stopped.stdout.contains("none (not relayed)"),
+        "{}",
+        stopped.all()
     );
 }

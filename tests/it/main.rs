@@ -30,6 +30,7 @@ mod cli_terminal_access;
 mod explain_agrees;
 mod mail_reset;
 mod mail_smtp;
+mod relay;
 mod server_access;
 mod server_behaviour;
 mod server_charsets;

@@ -30,6 +30,7 @@ mod block;
 mod disclosure;
 mod login;
 mod patron_check;
+mod relay;
 pub(crate) mod service;
 mod status;
 pub(crate) mod terminal;
@@ -69,6 +70,9 @@ pub(crate) struct Answer {
     pub(crate) response: Response,
     pub(crate) outcome: Outcome,
     pub(crate) budget: Budget,
+    /// The upstream's answer body, sent byte for byte in place of `response`'s encoding
+    /// (`response` is that answer parsed); only the trailer is made for the terminal.
+    pub(crate) relayed: Option<Vec<u8>>,
 }
 
 impl Answer {
@@ -77,6 +81,7 @@ impl Answer {
             response,
             outcome,
             budget: Budget::Within,
+            relayed: None,
         }
     }
 }

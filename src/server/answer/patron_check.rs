@@ -14,11 +14,11 @@ use crate::sip2::request::{PatronInformationRequest, PatronStatusRequest};
 use crate::sip2::Secret;
 
 /// What sets the 24 and 64 checks apart.
-struct CheckFor {
+pub(super) struct CheckFor {
     /// PA/PB/PC may be sent (64 only, and only with `server.extensions`).
-    extensions: bool,
+    pub(super) extensions: bool,
     /// A request without AD gets CQ=N and the `pin_required` text.
-    credential_required: bool,
+    pub(super) credential_required: bool,
 }
 
 impl Answerer {
@@ -44,6 +44,7 @@ impl Answerer {
             response,
             outcome: checked.outcome,
             budget,
+            relayed: None,
         }
     }
 
@@ -68,11 +69,12 @@ impl Answerer {
             response,
             outcome: checked.outcome,
             budget,
+            relayed: None,
         }
     }
 
     /// Asks `auth` about the card and AD and turns the decision into a reply.
-    async fn check(
+    pub(super) async fn check(
         &self,
         profile: &TerminalProfile,
         card: &str,

@@ -17,6 +17,9 @@ pub(crate) enum Handling {
     /// Not performed here: answered with the message's negative answer and the circulation
     /// text, to any terminal.
     Refused,
+    /// Circulation: forwarded to the upstream ILS at a relayed terminal (allowed to it by
+    /// default, advertised as the upstream advertises it); refused like `Refused` elsewhere.
+    Relayed,
 }
 
 /// One row of the table.
@@ -51,15 +54,15 @@ services! {
     PatronInformationRequest: Answered, PatronInformation, true;
     EndPatronSessionRequest: Answered, EndPatronSession, true;
     BlockPatronRequest: Answered, BlockPatron, false;
-    CheckoutRequest: Refused, Checkout, false;
-    CheckinRequest: Refused, Checkin, false;
-    ItemInformationRequest: Refused, ItemInformation, false;
-    ItemStatusUpdateRequest: Refused, ItemStatusUpdate, false;
-    PatronEnableRequest: Refused, PatronEnable, false;
-    HoldRequest: Refused, Hold, false;
-    RenewRequest: Refused, Renew, false;
-    RenewAllRequest: Refused, RenewAll, false;
-    FeePaidRequest: Refused, FeePaid, false;
+    CheckoutRequest: Relayed, Checkout, false;
+    CheckinRequest: Relayed, Checkin, false;
+    ItemInformationRequest: Relayed, ItemInformation, false;
+    ItemStatusUpdateRequest: Relayed, ItemStatusUpdate, false;
+    PatronEnableRequest: Relayed, PatronEnable, false;
+    HoldRequest: Relayed, Hold, false;
+    RenewRequest: Relayed, Renew, false;
+    RenewAllRequest: Relayed, RenewAll, false;
+    FeePaidRequest: Relayed, FeePaid, false;
 }
 
 fn service(request: RequestKind) -> Option<&'static Service> {
@@ -77,7 +80,8 @@ pub(crate) fn allowed_by_default(request: RequestKind) -> bool {
 }
 
 /// The requests a terminal's allowed-message list may name: session control (always allowed in
-/// any case) and the messages this server answers. Refused ones would never be served.
+/// any case), the messages this server answers and those it relays. Refused ones would never
+/// be served.
 pub(crate) fn may_be_allowed() -> impl Iterator<Item = RequestKind> {
     SERVICES
         .iter()
@@ -85,14 +89,23 @@ pub(crate) fn may_be_allowed() -> impl Iterator<Item = RequestKind> {
         .map(|s| s.request)
 }
 
-/// The 98's BX: session control, and every answered message `may_send` allows.
+/// The requests forwarded at a relayed terminal, with their BX positions.
+pub(crate) fn relayed() -> impl Iterator<Item = (RequestKind, SupportedMessage)> {
+    SERVICES
+        .iter()
+        .filter(|s| s.handling == Handling::Relayed)
+        .map(|s| (s.request, s.advertised_as))
+}
+
+/// The 98's BX: session control, and every answered message `may_send` allows (a relayed
+/// terminal's 98 adds what its upstream advertises, `answer/relay.rs`).
 pub(crate) fn supported(may_send: impl Fn(RequestKind) -> bool) -> SupportedMessages {
     let mut supported = SupportedMessages::default();
     for s in SERVICES {
         let advertised = match s.handling {
             Handling::SessionControl => true,
             Handling::Answered => may_send(s.request),
-            Handling::Refused => false,
+            Handling::Refused | Handling::Relayed => false,
         };
         supported.set(s.advertised_as, advertised);
     }
@@ -128,14 +141,18 @@ mod tests {
     fn only_served_messages_may_be_allowed() {
         let allowable: Vec<_> = may_be_allowed().collect();
         assert!(allowable.contains(&RequestKind::BlockPatronRequest));
-        assert!(!allowable.contains(&RequestKind::CheckoutRequest));
+        assert!(allowable.contains(&RequestKind::CheckoutRequest));
+        assert!(relayed().any(|(kind, _)| kind == RequestKind::CheckoutRequest));
     }
 
     #[test]
-    fn refused_messages_are_never_advertised_even_when_allowed() {
+    fn refused_and_relayed_messages_are_not_advertised_here_even_when_allowed() {
         let bx = supported(|_| true);
         for s in SERVICES {
-            assert_eq!(bx.get(s.advertised_as), s.handling != Handling::Refused);
+            assert_eq!(
+                bx.get(s.advertised_as),
+                matches!(s.handling, Handling::SessionControl | Handling::Answered)
+            );
         }
     }
 

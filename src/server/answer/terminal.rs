@@ -17,6 +17,10 @@ pub(crate) fn may_send(terminal: Option<&TerminalProfile>, request: RequestKind)
     let allowed = terminal.map_or(&none, |t| &t.settings.allowed_messages);
     match service::handling(request) {
         Handling::SessionControl => true,
+        // A relayed terminal may send circulation unless its list says otherwise.
+        Handling::Relayed if allowed.is_empty() => {
+            terminal.is_some_and(|t| t.settings.upstream.is_some())
+        }
         _ if allowed.is_empty() => service::allowed_by_default(request),
         _ => allowed.contains(request),
     }

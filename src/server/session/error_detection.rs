@@ -11,7 +11,7 @@ use crate::auth::{ErrorDetection, Terminator};
 use crate::server::outcome::Outcome;
 use crate::sip2::encode::{self, EncodeOptions, TrailerMode};
 use crate::sip2::response::RequestScResend;
-use crate::sip2::{Charset, Response};
+use crate::sip2::{Charset, FieldId, Response};
 
 impl Session {
     pub(super) fn error_detection(&self) -> ErrorDetection {
@@ -41,6 +41,25 @@ impl Session {
             Some(last) => Handled::reply(code, Outcome::Resent, last.clone()),
             None => self.ask_resend(code, checksum, Outcome::NothingToResend),
         }
+    }
+
+    /// An upstream's answer body as it came, with this side's trailer and terminator.
+    pub(super) fn encode_relayed(&self, body: &[u8], trailer: TrailerMode) -> Vec<u8> {
+        let terminator = self
+            .profile()
+            .map_or(Terminator::Cr, |p| p.settings.terminator);
+        let mut out = body.to_vec();
+        if let TrailerMode::Checksum { sequence } = trailer {
+            if let Some(seq) = sequence {
+                out.extend_from_slice(&FieldId::SequenceNumber.code());
+                out.push(b'0' + seq % 10);
+            }
+            out.extend_from_slice(&FieldId::Checksum.code());
+            let value = crate::sip2::checksum::compute(&out);
+            out.extend_from_slice(format!("{value:04X}").as_bytes());
+        }
+        out.extend_from_slice(terminator.bytes());
+        out
     }
 
     pub(super) fn encode(&self, response: &Response, trailer: TrailerMode) -> Vec<u8> {

@@ -54,6 +54,7 @@ use super::answer::{Answer, Budget};
 use super::framing::{command_code, SessionCodec};
 use super::limits::ConnectionPermit;
 use super::outcome::Outcome;
+use super::relay::Relay;
 use super::terminal_watch::{self, Followed, Published};
 use super::Shared;
 use crate::auth::{ErrorDetection, TerminalProfile};
@@ -128,6 +129,9 @@ struct Session {
     last_response: Option<Vec<u8>>,
     /// The terminal this connection is counted as logged in for (metrics).
     logged_in: Option<instruments::LoggedIn>,
+    /// The upstream link of a relayed terminal (opened when first needed, closed with the
+    /// session).
+    relay: Relay,
 }
 
 impl Session {
@@ -142,6 +146,7 @@ impl Session {
             last_request: None,
             last_response: None,
             logged_in: None,
+            relay: Relay::default(),
         }
     }
 
@@ -308,11 +313,12 @@ impl Session {
         if mode == ErrorDetection::Required && trailer.is_none() {
             return self.ask_resend(code, true, Outcome::TrailerRequired);
         }
-        let answer = self.dispatch(message).await;
+        let answer = self.dispatch(message, body).await;
         let Some(Answer {
             response,
             outcome,
             budget,
+            relayed,
         }) = answer.answer
         else {
             return Handled::close(
@@ -331,7 +337,10 @@ impl Session {
         if let Budget::Delay(pause) = budget {
             tokio::time::sleep(pause).await;
         }
-        let reply = self.encode(&response, mode);
+        let reply = match relayed {
+            Some(body) => self.encode_relayed(&body, mode),
+            None => self.encode(&response, mode),
+        };
         self.last_request = trailer;
         self.last_response = Some(reply.clone());
         let mut end = answer.end;
@@ -347,7 +356,7 @@ impl Session {
         }
     }
 
-    async fn dispatch(&mut self, message: Request) -> Dispatched {
+    async fn dispatch(&mut self, message: Request, body: &[u8]) -> Dispatched {
         if let Request::LoginRequest(login) = message {
             return self.login(login).await;
         }
@@ -356,6 +365,15 @@ impl Session {
         }
         let answerer = &self.shared.answerer;
         match (&self.access, message) {
+            (Access::Terminal(profile), request) if profile.settings.upstream.is_some() => {
+                let settings = profile.settings.clone();
+                // Invariant: matched on `is_some` just above.
+                let upstream = settings.upstream.as_ref().expect("a relayed terminal");
+                let answer = answerer
+                    .relayed(request, body, profile, upstream, &mut self.relay)
+                    .await;
+                Dispatched::answer(answer)
+            }
             (access, Request::ScStatusRequest(status)) => {
                 Dispatched::answer(answerer.acs_status(access.profile(), &status).await)
             }

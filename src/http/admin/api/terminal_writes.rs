@@ -143,6 +143,9 @@ impl SettingsBody {
             require_tls: self.require_tls,
             certificate,
             certificate_login: parsed("certificate_login", self.certificate_login)?,
+            // Relaying is set up with `sip2auth terminal update --upstream`: its password is
+            // read from standard input there, never sent over this API.
+            upstream: None,
         })
     }
 }
