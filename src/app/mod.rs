@@ -186,6 +186,10 @@ impl App {
             purge_interval: self.config.audit.purge_interval,
         };
         let mut purging = tokio::spawn(housekeeping.run(self.shutdown.clone()));
+        let probing = tokio::spawn(Housekeeping::probe(
+            self.accounts.clone(),
+            self.shutdown.clone(),
+        ));
         self.listening.set(Listener::Sip2, true);
         if web.is_some() {
             self.listening.set(Listener::Web, true);
@@ -213,6 +217,7 @@ impl App {
             tokio::join!(sip2_served, web_served, admin_served);
         // Every listener returns only once the token is cancelled (or it failed): stop the purge.
         self.shutdown.cancel();
+        probing.abort();
         let grace = self.config.server.shutdown_grace;
         match tokio::time::timeout(grace, &mut purging).await {
             Ok(Ok(())) => {}
