@@ -23,7 +23,7 @@ if [ "${1:-}" = "--quick" ]; then
   ramp=16,64
 fi
 
-cargo build --release --bin sip2auth --bin sip2load >&2
+[ "${SIP2LOAD_BUILD:-1}" = 0 ] || cargo build --release --bin sip2auth --bin sip2load >&2
 bin=$root/target/release
 work=$(mktemp -d /tmp/sip2load-pg.XXXXXX)
 db=sip2auth_bench_$$

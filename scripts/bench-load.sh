@@ -7,8 +7,9 @@
 #
 #   scripts/bench-load.sh [--quick] [extra sip2load suite arguments]
 #
-# --quick: 2 s steps and the ramp 16,64 (a smoke run). PG=1 adds the PostgreSQL part
-# (scripts/bench-load-pg.sh).
+# --quick: 2 s steps and the ramp 16,64 (a smoke run). Then the PostgreSQL part
+# (scripts/bench-load-pg.sh) when a server answers at PGHOST:PGPORT (PG=0 skips it).
+# SIP2LOAD_BUILD=0 uses the release binaries as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -16,14 +17,16 @@ root=$PWD
 steps=(--seconds 5 --warmup-seconds 1)
 pin_seconds=15
 ramp=1,4,16,64,256
+quick=()
 if [ "${1:-}" = "--quick" ]; then
   shift
+  quick=(--quick)
   steps=(--seconds 2 --warmup-seconds 0.5)
   pin_seconds=4
   ramp=16,64
 fi
 
-cargo build --release --bin sip2auth --bin sip2load >&2
+[ "${SIP2LOAD_BUILD:-1}" = 0 ] || cargo build --release --bin sip2auth --bin sip2load >&2
 bin=$root/target/release
 work=$(mktemp -d /tmp/sip2load.XXXXXX)
 pids=()
@@ -107,3 +110,7 @@ start_server warn "$work/warn"
 stop_server
 echo
 echo "- load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "${PG:-1}" = 1 ] && pg_isready -q -h "${PGHOST:-127.0.0.1}" -p "${PGPORT:-5432}" 2>/dev/null; then
+  echo
+  SIP2LOAD_BUILD=0 scripts/bench-load-pg.sh "${quick[@]}"
+fi

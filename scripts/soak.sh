@@ -15,7 +15,7 @@ minutes=${1:-60}
 out=${2:-$root/target/soak/soak}
 mkdir -p "$(dirname "$out")"
 
-cargo build --release --bin sip2auth --bin sip2load >&2
+[ "${SIP2LOAD_BUILD:-1}" = 0 ] || cargo build --release --bin sip2auth --bin sip2load >&2
 bin=$root/target/release
 work=$(mktemp -d /tmp/sip2soak.XXXXXX)
 pids=()

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::Barrier;
+use tokio::sync::{Barrier, Semaphore};
 
 use crate::frames::{self, Card, Failure, Path};
 
@@ -34,6 +34,9 @@ pub(crate) struct Load {
     pub(crate) warmup: Duration,
     pub(crate) measure: Duration,
     pub(crate) request_timeout: Duration,
+    /// 93s in flight at once: each costs the server an argon2 verification, and hundreds at
+    /// once would wait past its hashing queue timeout and be refused as busy.
+    pub(crate) logins: Arc<Semaphore>,
 }
 
 /// What a run measured.
@@ -90,6 +93,7 @@ impl Connection {
             seq: 0,
         };
         if let Some((user, password)) = &load.login {
+            let _turn = load.logins.acquire().await.map_err(|_| Failure::Closed)?;
             let body = frames::login(user, password);
             connection
                 .exchange(load, &body, b"94", Some(b"941"))

@@ -27,6 +27,9 @@ use clap::{Args, Parser, Subcommand};
 use client::Load;
 use frames::Path;
 
+/// 93s a run sends at once (see `Load::logins`).
+const LOGINS_AT_ONCE: usize = 8;
+
 #[derive(Parser)]
 #[command(name = "sip2load", about = "SIP2 load generator and echo baseline")]
 struct Cli {
@@ -123,6 +126,7 @@ impl Common {
             warmup: Duration::from_secs_f64(self.warmup_seconds),
             measure: Duration::from_secs_f64(self.seconds),
             request_timeout: Duration::from_secs_f64(self.timeout_seconds),
+            logins: Arc::new(tokio::sync::Semaphore::new(LOGINS_AT_ONCE)),
         }
     }
 }
