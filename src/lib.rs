@@ -12,8 +12,11 @@
 //! instruments the exported metrics (one table of names) and the Prometheus recorder
 //! clock       the injectable clock every time-dependent decision reads
 //! sip2/       the protocol, pure: bytes in, typed values out (no I/O, logging or clock)
-//! store/      persistence over sqlx (SQLite, PostgreSQL): typed queries, no SIP2, no argon2
-//! auth/       decisions: terminal and patron checks, argon2id + pepper, PIN/password rules, lockout;
+//! store/      persistence over sqlx (SQLite, PostgreSQL): typed queries, no SIP2, no argon2;
+//!             the database's health as last probed (health.rs) and a patron check's one read
+//!             (check.rs)
+//! auth/       decisions: terminal and patron checks, argon2id + pepper (on the fixed hashing
+//!             threads of hash_threads.rs), PIN/password rules, lockout;
 //!             the terminal as one typed value (terminal_settings, with its access settings in
 //!             terminal_access: deny mode, detail without a PIN), converted to store columns there;
 //!             what a terminal is told about a patron check (told.rs; server and explain); and the
@@ -47,6 +50,8 @@
 //!             templates/ and assets/ compiled into the binary;
 //!             admin/ the admin listener (/healthz, /readyz, /metrics; api/ the JSON API under
 //!             /api/v1/ with API keys and problem+json refusals)
+//! bin/sip2load  the load generator of the benchmarks (echo baseline, argon2 bound, soak); uses
+//!             the library only for the SIP2 checksum and the default argon2 parameters
 //! ```
 //!
 //! # Dependency rule ("->" means "may use")

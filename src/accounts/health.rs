@@ -6,6 +6,9 @@
 
 use crate::accounts::Accounts;
 
+/// How often the background probe checks the database (the status answer reads its result).
+pub(crate) use crate::store::PROBE_INTERVAL as DATABASE_PROBE_INTERVAL;
+
 /// Why the shared state is not ready to serve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum NotReady {

@@ -15,6 +15,7 @@ pub mod demo;
 mod error;
 pub(crate) mod explain;
 mod health;
+pub(crate) use health::DATABASE_PROBE_INTERVAL;
 mod housekeeping;
 pub(crate) mod import;
 pub(crate) mod legacy;
@@ -155,9 +156,15 @@ impl Accounts {
         Ok(self.store.list_audit(&query).await?)
     }
 
-    /// Whether the database answers right now.
+    /// Whether the database is on-line, as the last probe and every query since saw it (no
+    /// query when a probe ran lately; see `store::Store::online`).
     pub(crate) async fn database_online(&self) -> bool {
-        self.store.ping().await.is_ok()
+        self.store.online().await
+    }
+
+    /// Pings the database for [`database_online`](Self::database_online) (the background probe).
+    pub(crate) async fn probe_database(&self) -> bool {
+        self.store.probe().await
     }
 
     pub(crate) fn store(&self) -> &Store {

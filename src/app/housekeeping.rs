@@ -1,5 +1,7 @@
-//! The process's housekeeping task: runs the retention purge (`Accounts::purge_expired`) once at
-//! start and then every `audit.purge_interval`, until the shutdown token is cancelled.
+//! The process's housekeeping tasks: the retention purge (`Accounts::purge_expired`) once at
+//! start and then every `audit.purge_interval`, and the database probe every
+//! `accounts::DATABASE_PROBE_INTERVAL` (so a 99 reads the database's health without a query), until the
+//! shutdown token is cancelled.
 //!
 //! Owns only the schedule and its log lines (counts at info, a failure at warn). A failed purge
 //! is retried at the next tick and never ends the process. Uses `accounts` and `clock`; must not
@@ -38,6 +40,29 @@ impl Housekeeping {
                 biased;
                 () = shutdown.cancelled() => return,
                 _ = ticks.tick() => self.purge().await,
+            }
+        }
+    }
+
+    /// Probes the database every `DATABASE_PROBE_INTERVAL` until `shutdown` is cancelled; logs
+    /// each change of state once.
+    pub(crate) async fn probe(accounts: Accounts, shutdown: CancellationToken) {
+        let mut was_online = true;
+        let mut ticks = tokio::time::interval(crate::accounts::DATABASE_PROBE_INTERVAL);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => return,
+                _ = ticks.tick() => {
+                    let online = accounts.probe_database().await;
+                    match (was_online, online) {
+                        (true, false) => warn!("database probe failed; status answers off-line"),
+                        (false, true) => info!("database probe answered; status answers on-line"),
+                        _ => {}
+                    }
+                    was_online = online;
+                }
             }
         }
     }

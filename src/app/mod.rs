@@ -203,6 +203,10 @@ impl App {
                 return Err(Error::Mail(error));
             }
         };
+        let probing = tokio::spawn(Housekeeping::probe(
+            self.accounts.clone(),
+            self.shutdown.clone(),
+        ));
         self.listening.set(Listener::Sip2, true);
         if web.is_some() {
             self.listening.set(Listener::Web, true);
@@ -230,6 +234,7 @@ impl App {
             tokio::join!(sip2_served, web_served, admin_served);
         // Every listener returns only once the token is cancelled (or it failed): stop the purge.
         self.shutdown.cancel();
+        probing.abort();
         let grace = self.config.server.shutdown_grace;
         match tokio::time::timeout(grace, &mut purging).await {
             Ok(Ok(())) => {}

@@ -47,30 +47,41 @@ pub(super) fn evaluate(
 }
 
 impl Authenticator {
-    /// Records this check's failure (if any) and reads the terminal's budget.
+    /// The start of the budget window that ends at `now`.
+    pub(super) fn budget_window_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let window = self.inner.config.terminal_budget.window;
+        now.checked_sub_signed(duration(window))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// The terminal's budget: from `counts` (read with the patron, before this check) when the
+    /// check failed nothing; else records the failure and counts again, so the failure that
+    /// crosses a threshold is the one that raises the alert.
     pub(super) async fn terminal_budget(
         &self,
         terminal: &TerminalProfile,
         card: &str,
         failed: Option<FailureKind>,
+        counts: TerminalFailureCounts,
         now: DateTime<Utc>,
     ) -> Result<TerminalBudget> {
         let store = &self.inner.store;
         let config = &self.inner.config.terminal_budget;
-        if let Some(kind) = failed {
-            store
-                .record_terminal_failure(&NewTerminalFailure {
-                    terminal: terminal.id,
-                    card_pseudonym: self.pseudonym(card),
-                    kind,
-                    at: now,
-                })
-                .await?;
-        }
-        let since = now
-            .checked_sub_signed(duration(config.window))
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let counts = store.terminal_failure_counts(terminal.id, since).await?;
+        let counts = match failed {
+            None => counts,
+            Some(kind) => {
+                store
+                    .record_terminal_failure(&NewTerminalFailure {
+                        terminal: terminal.id,
+                        card_pseudonym: self.pseudonym(card),
+                        kind,
+                        at: now,
+                    })
+                    .await?;
+                let since = self.budget_window_start(now);
+                store.terminal_failure_counts(terminal.id, since).await?
+            }
+        };
         let budget = evaluate(&counts, config, failed);
         if budget.alert {
             crate::instruments::terminal_budget_alert();

@@ -5,11 +5,12 @@
 //!
 //! Uses `config` only; must not import `store`, `sip2`, `server` or `accounts`.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use super::legacy::{LegacyHash, LEGACY_KEY_ID};
 use super::pepper::KeyRing;
@@ -103,12 +104,26 @@ impl Hasher {
 
     /// Hashes `secret` with the active key and a fresh salt.
     pub fn hash(&self, secret: &[u8]) -> Result<HashedSecret, HashingError> {
+        let failed = |e: &dyn fmt::Display| HashingError(e.to_string());
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let salt = salt.as_salt();
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(|e| failed(&e))?;
         let argon2 = self.argon2(self.keys.active().bytes(), self.params.clone())?;
-        let phc = argon2
-            .hash_password(secret, &salt)
-            .map_err(|e| HashingError(e.to_string()))?
-            .to_string();
+        let blocks = self.params.block_count();
+        let output = Output::init_with(OUTPUT_BYTES, |out| {
+            in_kept_memory(&argon2, blocks, secret, salt_bytes, out)
+                .map_err(|_| argon2::password_hash::Error::Crypto)
+        })
+        .map_err(|e| failed(&e))?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|e| failed(&e))?,
+            salt: Some(salt),
+            hash: Some(output),
+        }
+        .to_string();
         Ok(HashedSecret {
             phc,
             key_id: self.keys.active_id(),
@@ -132,14 +147,11 @@ impl Hasher {
                 return Verification::Unverifiable;
             }
         };
-        let Ok(argon2) = self.argon2(key.bytes(), self.params.clone()) else {
-            return Verification::Unverifiable;
-        };
-        // `verify_password` takes algorithm, version and parameters from the PHC string and keeps
-        // the secret key: hashes made with older parameters still verify.
-        match argon2.verify_password(secret, &parsed) {
-            Ok(()) => Verification::Match,
-            Err(argon2::password_hash::Error::Password) => Verification::Mismatch,
+        // Algorithm, version and parameters come from the PHC string, the pepper from the key
+        // ring: hashes made with older parameters still verify.
+        match matches(key.bytes(), &parsed, secret) {
+            Ok(true) => Verification::Match,
+            Ok(false) => Verification::Mismatch,
             Err(_) => Verification::Unverifiable,
         }
     }
@@ -178,9 +190,7 @@ impl Hasher {
         let Ok(parsed) = PasswordHash::new(&self.dummy.phc) else {
             return;
         };
-        if let Ok(argon2) = self.argon2(self.keys.active().bytes(), self.params.clone()) {
-            let _ = argon2.verify_password(secret, &parsed);
-        }
+        let _ = matches(self.keys.active().bytes(), &parsed, secret);
     }
 
     /// True when a stored hash should be replaced after a successful verification: a different
@@ -212,6 +222,60 @@ impl Hasher {
                     )
             })
     }
+}
+
+thread_local! {
+    /// This thread's argon2 working memory, kept from one hash or verification to the next. The
+    /// hashing threads are a fixed set (`hash_threads.rs`), so the process holds one working
+    /// set per thread; allocating it per call left the allocator holding several per thread.
+    /// The memory is not cleared between calls, as argon2's own allocation is not cleared when
+    /// freed: it holds derived blocks, never the secret.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// argon2 of `secret` and `salt` into `out`, in this thread's kept memory (grown to `blocks`).
+fn in_kept_memory(
+    argon2: &Argon2<'_>,
+    blocks: usize,
+    secret: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    BLOCKS.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        if kept.len() < blocks {
+            kept.resize(blocks, Block::default());
+        }
+        argon2.hash_password_into_with_memory(secret, salt, out, &mut kept[..])
+    })
+}
+
+/// Whether argon2 of `secret` with pepper `key`, at the algorithm, version, parameters and salt
+/// of `parsed`, gives its output (compared in constant time). Runs in this thread's kept memory.
+fn matches(key: &[u8], parsed: &PasswordHash<'_>, secret: &[u8]) -> Result<bool, HashingError> {
+    let failed = |e: &dyn fmt::Display| HashingError(e.to_string());
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|e| failed(&e))?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).map_err(|e| failed(&e))?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(parsed).map_err(|e| failed(&e))?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash.as_ref()) else {
+        return Err(HashingError(
+            "the PHC string has no salt or output".to_owned(),
+        ));
+    };
+    let mut salt_bytes = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_bytes).map_err(|e| failed(&e))?;
+    let mut out = zeroize::Zeroizing::new(vec![0u8; expected.len()]);
+    let blocks = params.block_count();
+    let argon2 =
+        Argon2::new_with_secret(key, algorithm, version, params).map_err(|e| failed(&e))?;
+    in_kept_memory(&argon2, blocks, secret, salt, &mut out).map_err(|e| failed(&e))?;
+    Ok(bool::from(subtle::ConstantTimeEq::ct_eq(
+        out.as_slice(),
+        expected.as_bytes(),
+    )))
 }
 
 /// The legacy hash a stored credential holds, if it is one (stored under the legacy key id).

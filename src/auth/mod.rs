@@ -1,7 +1,7 @@
 //! auth: may this terminal connect, and are this card and PIN (or password) good? Owns the
 //! decisions ([`decision`]), argon2id hashing with the pepper ([`hashing`], [`pepper`]) and the
 //! imported legacy hashes it replaces ([`legacy`]), the
-//! blocking hashing pool ([`pool`]), PIN and password rules, lockout and per-terminal budgets, the
+//! hashing pool ([`pool`], on a fixed set of threads, `hash_threads.rs`), PIN and password rules, lockout and per-terminal budgets, the
 //! default PIN, what a terminal is told about a patron check ([`told`], with the terminal's
 //! restriction and no-PIN settings of [`terminal_access`]), and the audit entries
 //! these produce (with pseudonymised cards).
@@ -18,6 +18,7 @@ mod authenticator;
 mod budget;
 mod credential;
 pub(crate) mod decision;
+mod hash_threads;
 pub mod hashing;
 pub(crate) mod legacy;
 mod login_id;

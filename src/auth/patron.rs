@@ -113,10 +113,16 @@ impl Authenticator {
         presented: Presented,
     ) -> Result<PatronDecision> {
         let now = self.now();
-        let record = self
+        // One read: the holder, its locks and the terminal's budget counts together.
+        let (record, counts) = self
             .inner
             .store
-            .find_by_card(&terminal.settings.institution, card)
+            .find_for_check(
+                &terminal.settings.institution,
+                card,
+                terminal.id,
+                self.budget_window_start(now),
+            )
             .await?;
         let secret = match presented {
             Presented::Given(secret) => Some(secret),
@@ -146,7 +152,9 @@ impl Authenticator {
                 verdict
             }
         };
-        let budget = self.terminal_budget(terminal, card, failed, now).await?;
+        let budget = self
+            .terminal_budget(terminal, card, failed, counts, now)
+            .await?;
         Ok(self.decision(record, credential, budget, now))
     }
 

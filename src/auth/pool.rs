@@ -1,5 +1,5 @@
 //! The hashing pool: argon2 never runs on the async reactor. Owns the semaphore (one slot per
-//! core by default), the queue timeout that turns a long wait into [`Busy`] (never counted as a
+//! core by default, each with its own thread in `hash_threads.rs`), the queue timeout that turns a long wait into [`Busy`] (never counted as a
 //! failure), and counters of the work done (read by tests and metrics).
 //!
 //! Uses `config` and `instruments` only; must not import `store`, `sip2`, `server` or `accounts`.
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::hash_threads::HashThreads;
 use crate::config::security::HashingConfig;
 use crate::instruments;
 
@@ -46,13 +47,14 @@ struct Counters {
     busy: AtomicU64,
 }
 
-/// A bounded set of blocking threads for argon2. Cheap to clone.
+/// A fixed set of hashing threads for argon2, one per slot. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct HashPool {
     slots: Arc<Semaphore>,
     size: usize,
     queue_timeout: Duration,
     counters: Arc<Counters>,
+    threads: Arc<HashThreads>,
 }
 
 /// A held hashing slot: the right to run one job.
@@ -60,6 +62,7 @@ pub struct HashPool {
 pub(crate) struct Slot {
     _permit: OwnedSemaphorePermit,
     counters: Arc<Counters>,
+    threads: Arc<HashThreads>,
 }
 
 impl HashPool {
@@ -74,6 +77,7 @@ impl HashPool {
             size,
             queue_timeout: config.queue_timeout,
             counters: Arc::default(),
+            threads: HashThreads::start(size),
         }
     }
 
@@ -97,6 +101,7 @@ impl HashPool {
             Ok(Ok(permit)) => Ok(Slot {
                 _permit: permit,
                 counters: self.counters.clone(),
+                threads: self.threads.clone(),
             }),
             // The semaphore is never closed; a closed one is treated like a full one.
             Ok(Err(_)) | Err(_) => {
@@ -128,7 +133,7 @@ impl HashPool {
 }
 
 impl Slot {
-    /// Runs `job` on a blocking thread, keeping the slot until it ends.
+    /// Runs `job` on a hashing thread, keeping the slot until it ends.
     pub(crate) async fn run<T, F>(self, kind: Job, job: F) -> T
     where
         T: Send + 'static,
@@ -140,11 +145,8 @@ impl Slot {
             Job::Hash => &self.counters.hashes,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        match tokio::task::spawn_blocking(job).await {
-            Ok(value) => value,
-            // A panic inside argon2 is a bug, not an outcome: carry it to the caller's task.
-            Err(join) => std::panic::resume_unwind(join.into_panic()),
-        }
+        // A panic inside argon2 is a bug, not an outcome: `run` carries it to the caller's task.
+        self.threads.run(job).await
     }
 }
 

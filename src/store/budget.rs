@@ -40,11 +40,40 @@ pub struct TerminalFailureCounts {
     pub unknown_cards: u32,
 }
 
+/// The window counts of the terminal bound at `$terminal` at or after `$since` (placeholders,
+/// unix seconds), as one row of [`CountsRow`]; also the first part of the check's single read
+/// (`check.rs`).
+macro_rules! counts_select {
+    ($terminal:literal, $since:literal) => {
+        concat!(
+            "SELECT COUNT(CASE WHEN kind = 'wrong_credential' THEN 1 END) AS failures, \
+         COUNT(DISTINCT CASE WHEN kind = 'wrong_credential' THEN card_pseudonym END) \
+         AS distinct_cards, \
+         COUNT(CASE WHEN kind = 'unknown_card' THEN 1 END) AS unknown_cards \
+         FROM terminal_failures WHERE terminal_id = ",
+            $terminal,
+            " AND at >= ",
+            $since
+        )
+    };
+}
+pub(super) use counts_select;
+
 #[derive(sqlx::FromRow)]
-struct CountsRow {
+pub(super) struct CountsRow {
     failures: i64,
     distinct_cards: i64,
     unknown_cards: i64,
+}
+
+impl From<CountsRow> for TerminalFailureCounts {
+    fn from(row: CountsRow) -> Self {
+        TerminalFailureCounts {
+            failures: count_u32(row.failures),
+            distinct_cards: count_u32(row.distinct_cards),
+            unknown_cards: count_u32(row.unknown_cards),
+        }
+    }
 }
 
 impl Store {
@@ -80,23 +109,13 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<TerminalFailureCounts> {
         let row = with_pool!(self, |pool| {
-            sqlx::query_as::<_, CountsRow>(
-                "SELECT COUNT(CASE WHEN kind = 'wrong_credential' THEN 1 END) AS failures, \
-                 COUNT(DISTINCT CASE WHEN kind = 'wrong_credential' THEN card_pseudonym END) \
-                 AS distinct_cards, \
-                 COUNT(CASE WHEN kind = 'unknown_card' THEN 1 END) AS unknown_cards \
-                 FROM terminal_failures WHERE terminal_id = $1 AND at >= $2",
-            )
-            .bind(terminal.0)
-            .bind(since.timestamp())
-            .fetch_one(pool)
-            .await
+            sqlx::query_as::<_, CountsRow>(counts_select!("$1", "$2"))
+                .bind(terminal.0)
+                .bind(since.timestamp())
+                .fetch_one(pool)
+                .await
         })?;
-        Ok(TerminalFailureCounts {
-            failures: count_u32(row.failures),
-            distinct_cards: count_u32(row.distinct_cards),
-            unknown_cards: count_u32(row.unknown_cards),
-        })
+        Ok(row.into())
     }
 
     /// Deletes events older than `cutoff`; returns how many.

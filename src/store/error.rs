@@ -78,6 +78,7 @@ impl Error {
     pub(crate) fn from_sqlx(err: sqlx::Error, duplicate: &'static str) -> Error {
         if is_unavailable(&err) {
             crate::instruments::database_error(true);
+            super::health::failed();
             return Error::Unavailable(err);
         }
         if !matches!(err, sqlx::Error::RowNotFound) {

@@ -61,8 +61,10 @@ mod audit;
 mod auth_support;
 mod budget;
 mod cards;
+mod check;
 mod credentials;
 mod error;
+mod health;
 mod import;
 mod legacy;
 mod lockout;
@@ -84,6 +86,7 @@ pub(crate) use api_keys::ApiKeyRow;
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use budget::{FailureKind, NewTerminalFailure, TerminalFailureCounts};
 pub use error::{Error, Result};
+pub use health::PROBE_INTERVAL;
 pub use import::{PatronImport, SyncAction, SyncCard, UpsertOutcome};
 pub(crate) use legacy::CredentialColumn;
 pub use lockout::{AttemptSlot, FailureEffect, LockCounters, LockPolicy, PasswordLockPolicy};
@@ -161,6 +164,7 @@ pub(crate) enum Pool {
 pub struct Store {
     pool: Pool,
     clock: SharedClock,
+    health: Arc<health::Health>,
 }
 
 /// A SQLite database file must be in an existing directory, and must exist unless it may be
@@ -256,6 +260,7 @@ impl Store {
         Ok(Store {
             pool,
             clock: opts.clock.clone(),
+            health: Arc::new(health::Health::new()),
         })
     }
 
@@ -304,6 +309,23 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the database is on-line, without a query when a probe ran lately: the last
+    /// probe answered and no query failed as unavailable since. Probes inline otherwise.
+    pub(crate) async fn online(&self) -> bool {
+        match self.health.known() {
+            Some(online) => online,
+            None => self.probe().await,
+        }
+    }
+
+    /// Pings the database and records the answer for [`online`](Self::online).
+    pub(crate) async fn probe(&self) -> bool {
+        let before = self.health.probe_started();
+        let answered = self.ping().await.is_ok();
+        self.health.record(answered, before);
+        answered
+    }
+
     /// Connections open and in use right now.
     pub(crate) fn pool_usage(&self) -> (u32, u32) {
         let (size, idle) = with_pool!(self, |pool| (pool.size(), pool.num_idle()));
@@ -313,7 +335,9 @@ impl Store {
 
     /// Closes the pool; later calls fail as unavailable.
     pub async fn close(&self) {
-        with_pool!(self, |pool| pool.close().await)
+        with_pool!(self, |pool| pool.close().await);
+        // A closed pool never answers again: say so now rather than at the next probe.
+        self.health.record(false, self.health.probe_started());
     }
 
     /// The current time, in unix seconds, from the configured clock.

@@ -295,18 +295,12 @@ async fn terminals_are_created_changed_given_secrets_and_removed(backend: Backen
         "invalid",
     );
     assert_eq!(charset["field"], "charset");
-    let never = problem(
-        &patch(r#"{"allowed_messages":"23 11"}"#).await,
+        let never = problem(
+        &patch(r#"{"allowed_messages":"23 42"}"#).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid",
     );
-    assert!(
-        never["detail"]
-            .as_str()
-            .unwrap()
-            .contains("never answers 11"),
-        "{never}"
-    );
+    assert_eq!(never["field"], "allowed_messages", "{never}");
     let moved = ok(&patch(r#"{"location_code":"LOBBY"}"#).await, StatusCode::OK);
     assert_eq!(moved["location_code"], "LOBBY");
     assert_eq!(moved["patron_credential"], "pin", "the rest kept: {moved}");

@@ -296,7 +296,8 @@ async fn database_outage_is_answered_and_recovered_from(backend: Backend) {
     let online = client.exchange("9900302.00").await;
     assert!(online.starts_with("98Y"), "{online}");
     let outage = support::outage::Outage::begin(&server).await;
-    let offline = client.exchange("9900302.00").await;
+    // 99 reads the database probe's last answer: off-line within a probe interval.
+    let offline = status_until(&mut client, "98N").await;
     assert!(
         offline.starts_with("98N"),
         "on-line N while the database is down: {offline}"
@@ -320,10 +321,23 @@ async fn database_outage_is_answered_and_recovered_from(backend: Backend) {
     if !outage.end().await {
         return; // SQLite: the outage (a closed pool) has no end; see support::outage.
     }
-    let online = client.exchange("9900302.00").await;
+    let online = status_until(&mut client, "98Y").await;
     assert!(online.starts_with("98Y"), "on-line again: {online}");
     let answer = client.exchange(VALID_63).await;
     assert!(answer.starts_with(VALID_64_PREFIX), "recovered: {answer}");
+}
+
+/// Sends 99 every 100 ms until the answer starts with `wanted`, for at most 5 s (the database
+/// probe runs every second); returns the last answer.
+async fn status_until(client: &mut Client, wanted: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = client.exchange("9900302.00").await;
+        if answer.starts_with(wanted) || tokio::time::Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// PIN of every patron created for the budget test: long enough that it cannot turn up in the

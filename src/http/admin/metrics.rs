@@ -25,7 +25,8 @@ pub(super) async fn scrape(State(admin): State<Shared>) -> Response {
     instruments::hash_pool(slots, held);
     let (open, in_use) = handles.accounts.store().pool_usage();
     instruments::database_pool(open, in_use);
-    let up = handles.accounts.database_online().await;
+    // A scrape is rare: it pings the database itself (and refreshes what 99 reads).
+    let up = handles.accounts.probe_database().await;
     instruments::database_up(up);
     if up {
         if let Ok(left) = handles.accounts.legacy_patrons_left().await {

@@ -2,8 +2,8 @@
 //! messages (exactly the answered ones this terminal may send, from the service table; before a
 //! login, those allowed by default), the protocol version asked for.
 //!
-//! Must not verify credentials or look patrons up; the database is only pinged, through
-//! `accounts`.
+//! Must not verify credentials or look patrons up; the database's health is read through
+//! `accounts` (the probe's last answer, so a 99 costs no query).
 
 use super::terminal;
 use super::{service, Answer, Answerer};
@@ -15,7 +15,8 @@ use crate::sip2::response::AcsStatusResponse;
 use crate::sip2::{ProtocolVersion, RequestKind, Response};
 
 impl Answerer {
-    /// 99 -> 98. On-line is N while the database does not answer.
+    /// 99 -> 98. On-line is N while the database does not answer (as last probed, or as a failed
+    /// query since showed).
     pub(crate) async fn acs_status(
         &self,
         profile: Option<&TerminalProfile>,
