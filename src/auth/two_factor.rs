@@ -258,7 +258,11 @@ impl Authenticator {
             }
             return Ok(());
         }
-        self.count_failure(which, attempt, super::patron::WEB_ACTOR, card)
+        // The holder as stored now: a lock this failure sets may mail them.
+        let Some(holder) = self.inner.store.get_patron(patron).await? else {
+            return Ok(());
+        };
+        self.count_failure(which, attempt, super::patron::WEB_ACTOR, card, &holder)
             .await
     }
 }
