@@ -26,6 +26,7 @@ mod cli_serve;
 mod cli_terminal;
 mod cli_terminal_access;
 mod explain_agrees;
+mod fuzz_corpus;
 mod server_access;
 mod server_behaviour;
 mod server_charsets;

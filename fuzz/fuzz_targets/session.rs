@@ -1,0 +1,7 @@
+//! Fuzz target: see harness/session.rs for what one input runs and the invariants it checks.
+#![no_main]
+
+#[path = "../harness/mod.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::session::run(data));
