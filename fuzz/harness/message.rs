@@ -1,10 +1,12 @@
 //! The message parsers. The first byte picks the options (charset, checksum policy, strictness);
 //! the rest is one frame. Invariants: the owned message equals the view made owned; an error's
 //! text never repeats a credential of the frame; a request or response that parses encodes to
-//! bytes that parse back to the same message.
+//! bytes that parse, and after that first round (where the encoder drops control characters and
+//! delimiters a value may not carry) encoding no longer changes it.
 
 use sip2auth::sip2::{
-    encode, parse, Charset, ChecksumPolicy, EncodeOptions, ParseError, ParseOptions, TrailerMode,
+    encode, parse, Charset, ChecksumPolicy, EncodeOptions, ParseError, ParseOptions, Request,
+    Response, TrailerMode,
 };
 
 /// Runs one input.
@@ -19,13 +21,9 @@ pub fn run(data: &[u8]) {
     match &request {
         Ok(parsed) => {
             let sealed = encode_options(&opts, parsed.trailer.and_then(|t| t.sequence));
-            let bytes = encode::request(&parsed.message, &sealed);
-            let again =
-                parse::request(&bytes, &reparse(&opts)).expect("a re-encoded request parses");
-            assert_eq!(
-                again.message, parsed.message,
-                "request changed through encoding"
-            );
+            let once = request_again(&parsed.message, &sealed, &opts);
+            let twice = request_again(&once, &sealed, &opts);
+            assert_eq!(twice, once, "request changed through a second encoding");
         }
         Err(error) => check_error(error, frame),
     }
@@ -35,16 +33,30 @@ pub fn run(data: &[u8]) {
     match &response {
         Ok(parsed) => {
             let sealed = encode_options(&opts, parsed.trailer.and_then(|t| t.sequence));
-            let bytes = encode::response(&parsed.message, &sealed);
-            let again =
-                parse::response(&bytes, &reparse(&opts)).expect("a re-encoded response parses");
-            assert_eq!(
-                again.message, parsed.message,
-                "response changed through encoding"
-            );
+            let once = response_again(&parsed.message, &sealed, &opts);
+            let twice = response_again(&once, &sealed, &opts);
+            assert_eq!(twice, once, "response changed through a second encoding");
         }
         Err(error) => check_error(error, frame),
     }
+}
+
+/// The request encoded and parsed again. The encoder drops what it may never send (control
+/// characters, delimiters in values), so the first round may change a value; from then on the
+/// message must be stable.
+fn request_again(message: &Request, sealed: &EncodeOptions, opts: &ParseOptions) -> Request {
+    let bytes = encode::request(message, sealed);
+    parse::request(&bytes, &reparse(opts))
+        .expect("a re-encoded request parses")
+        .message
+}
+
+/// The response encoded and parsed again (see [`request_again`]).
+fn response_again(message: &Response, sealed: &EncodeOptions, opts: &ParseOptions) -> Response {
+    let bytes = encode::response(message, sealed);
+    parse::response(&bytes, &reparse(opts))
+        .expect("a re-encoded response parses")
+        .message
 }
 
 fn options(choice: u8) -> ParseOptions {

@@ -12,7 +12,7 @@
 //! SIP2 response that parses, each ended by CR or CRLF.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -46,7 +46,8 @@ const LOGINS: [&[u8]; 4] = [
 
 struct World {
     runtime: Runtime,
-    server: Server,
+    /// Not `Sync` (its certificate reload task); one input at a time holds it.
+    server: Mutex<Server>,
     /// Kept for the process's life: dropping it removes the database.
     _db: TempDb,
 }
@@ -104,7 +105,7 @@ fn world(backend: Backend) -> &'static World {
         });
         World {
             runtime,
-            server,
+            server: Mutex::new(server),
             _db: db,
         }
     })
@@ -129,12 +130,12 @@ pub fn run_on(backend: Backend, data: &[u8]) {
     let peer = Peer::direct(SocketAddr::from((source, 40000)));
     let mut input = LOGINS[usize::from(choice % 4)].to_vec();
     input.extend_from_slice(sent);
+    // A broken invariant in an earlier input (replayed under catch_unwind) leaves it poisoned.
+    let server = world.server.lock().unwrap_or_else(PoisonError::into_inner);
     let received = world.runtime.block_on(async {
         let (mut client, server_side) = tokio::io::duplex(64 * 1024);
         let shutdown = CancellationToken::new();
-        let serve = world
-            .server
-            .serve_stream(server_side, peer, shutdown.clone());
+        let serve = server.serve_stream(server_side, peer, shutdown.clone());
         let talk = async move {
             // The server may close first (a request before login); the rest is then unsent.
             let _ = client.write_all(&input).await;
