@@ -100,7 +100,10 @@ fn check_error(error: &ParseError, frame: &[u8]) {
     let shown = format!("{error} {error:?}");
     for at in 0..frame.len().saturating_sub(1) {
         let id = &frame[at..at + 2];
-        if !matches!(id, b"AD" | b"AC" | b"CO") {
+        // Hex digits after AZ may spell AC or AD (`AZADC2`); errors show a checksum.
+        let in_checksum =
+            (2..=4).any(|back| at >= back && &frame[at - back..at - back + 2] == b"AZ");
+        if !matches!(id, b"AD" | b"AC" | b"CO") || in_checksum {
             continue;
         }
         let value: Vec<u8> = frame[at..]
