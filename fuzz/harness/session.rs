@@ -29,7 +29,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
-#[allow(dead_code)]
+// The suite's own world, compiled here too (the test binary also has it as support::world).
+#[allow(dead_code, clippy::duplicate_mod)]
 #[path = "../../tests/it/support/world.rs"]
 mod world;
 
