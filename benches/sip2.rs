@@ -1,4 +1,7 @@
-//! SIP2 codec throughput: parse a typical 63 request, encode a typical 64 response.
+//! SIP2 codec throughput: parse a typical 63 request (as the borrowed view, and as the owned
+//! request the session uses), the same 63 through Evergreen's `sip2` crate (0.3.4,
+//! `Message::from_sip`, which verifies no checksum) as the baseline of the same run, and encode a
+//! typical 64 response. `python3 benches/ratios.py` prints each parse as a ratio to the peer.
 
 use chrono::NaiveDate;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
@@ -59,8 +62,16 @@ fn codec(c: &mut Criterion) {
     let opts = ParseOptions::default();
     let mut group = c.benchmark_group("sip2");
     group.throughput(Throughput::Elements(1));
+    group.bench_function("parse_63_view", |b| {
+        b.iter(|| parse::request_view(black_box(REQUEST_63), &opts).map(|p| p.trailer))
+    });
     group.bench_function("parse_63_request", |b| {
         b.iter(|| parse::request(black_box(REQUEST_63), &opts))
+    });
+    // The peer reads text, so it is given the frame already as `&str` (no UTF-8 check).
+    let text = std::str::from_utf8(REQUEST_63).expect("the 63 is ASCII");
+    group.bench_function("peer_evergreen_from_sip_63", |b| {
+        b.iter(|| ::sip2::Message::from_sip(black_box(text)))
     });
     let msg = response_64();
     let enc = EncodeOptions {

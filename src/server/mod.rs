@@ -228,6 +228,31 @@ impl Server {
     }
 }
 
+#[cfg(feature = "testing")]
+impl Server {
+    /// Serves one connection already open over `stream`, as coming from `peer`: the limits of
+    /// its source, then its session, as [`Server::run`] serves an accepted one once its
+    /// transport is known. For in-memory connections (the fuzzing harness drives sessions over
+    /// `tokio::io::duplex`, and the test suite replays its corpus the same way).
+    pub async fn serve_stream<S>(
+        &self,
+        stream: S,
+        peer: crate::net::Peer,
+        shutdown: CancellationToken,
+    ) where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+    {
+        match self.shared.limits.admit(peer.source.ip()) {
+            Ok(permit) => {
+                session::serve(Arc::clone(&self.shared), stream, peer, permit, shutdown).await
+            }
+            Err(refusal) => {
+                info!(peer = %peer.source, reason = refusal.as_str(), "connection refused")
+            }
+        }
+    }
+}
+
 async fn bind(address: SocketAddr) -> Result<TcpListener, Error> {
     TcpListener::bind(address)
         .await

@@ -41,10 +41,10 @@ pub use date::{SipDate, Zone};
 pub use encode::{EncodeOptions, TrailerMode};
 pub use error::{ErrorKind, ParseError};
 pub use field::{swallowed_secret, FieldId};
-pub use message::{Request, RequestKind, Response, ResponseKind};
+pub use message::{Request, RequestKind, RequestView, Response, ResponseKind, ResponseView};
 pub use parse::{ChecksumPolicy, ParseOptions, Parsed, Trailer};
 pub use request_set::{RequestSet, RequestSetError};
-pub use secret::Secret;
+pub use secret::{Secret, SecretView};
 pub use status::{
     HoldMode, Language, PatronStatus, PatronStatusFlag, PrintWidth, ProtocolVersion, Summary,
     SummaryItem, SupportedMessage, SupportedMessages, Tristate,

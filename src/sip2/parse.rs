@@ -1,4 +1,6 @@
-//! Parsing: one frame of bytes (without its terminator) into a typed `Request` or `Response`.
+//! Parsing: one frame of bytes (without its terminator) into a typed `Request` or `Response`,
+//! through a view of it (`RequestView`, `ResponseView`) whose values borrow from the frame: the
+//! view is checked as fully as the owned message, which is built from it by copying its values.
 //!
 //! Steps, in order: the [`envelope`] (trim, split off and verify the `AY`/`AZ` trailer, refuse
 //! control bytes), then the command code, the fixed fields in spec order and the identified fields
@@ -11,12 +13,13 @@ mod envelope;
 mod fields;
 
 use super::error::ParseError;
-use super::message::{Request, Response};
+use super::message::{Request, RequestView, Response, ResponseView};
 use super::Charset;
 use envelope::{prepare, reject_resend_sequence};
 
 pub use envelope::{unchecked_trailer, ChecksumPolicy, Trailer};
-pub use fields::{Cx, TakeField};
+pub(crate) use fields::own_extra;
+pub use fields::{Cx, Extra, TakeField};
 
 /// Parser settings. `Default` = UTF-8, strict checksum, every named quirk tolerated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -40,12 +43,22 @@ pub struct Parsed<T> {
     pub trailer: Option<Trailer>,
 }
 
-/// Parses a request frame (SC → ACS). Unknown or response codes give `UnknownCommand`
-/// (the spec says ignore them; the session decides whether to stay silent or answer 96).
+/// Parses a request frame (SC → ACS) into the owned typed request (built from
+/// [`request_view`]). Unknown or response codes give `UnknownCommand` (the spec says ignore them;
+/// the session decides whether to stay silent or answer 96).
 pub fn request(frame: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>, ParseError> {
+    request_view(frame, opts).map(|parsed| parsed.into_owned())
+}
+
+/// Parses a request frame into a view that borrows its values from `frame`: every check of
+/// [`request`] (checksum, control bytes, fixed fields, field rules), no copy of a value.
+pub fn request_view<'a>(
+    frame: &'a [u8],
+    opts: &ParseOptions,
+) -> Result<Parsed<RequestView<'a>>, ParseError> {
     let (body, trailer) = prepare(frame, opts)?;
-    let message = Request::parse_body(body, &Cx::request(opts, body))?;
-    if opts.strict_resend && matches!(message, Request::RequestAcsResend(_)) {
+    let message = RequestView::parse_body(body, &Cx::request(opts, body))?;
+    if opts.strict_resend && matches!(message, RequestView::RequestAcsResend(_)) {
         reject_resend_sequence(body, trailer)?;
     }
     Ok(Parsed { message, trailer })
@@ -53,12 +66,40 @@ pub fn request(frame: &[u8], opts: &ParseOptions) -> Result<Parsed<Request>, Par
 
 /// Parses a response frame (ACS → SC), for the probe client and tests.
 pub fn response(frame: &[u8], opts: &ParseOptions) -> Result<Parsed<Response>, ParseError> {
+    response_view(frame, opts).map(|parsed| parsed.into_owned())
+}
+
+/// Parses a response frame into a view that borrows its values from `frame`.
+pub fn response_view<'a>(
+    frame: &'a [u8],
+    opts: &ParseOptions,
+) -> Result<Parsed<ResponseView<'a>>, ParseError> {
     let (body, trailer) = prepare(frame, opts)?;
-    let message = Response::parse_body(body, &Cx::new(opts, body))?;
-    if opts.strict_resend && matches!(message, Response::RequestScResend(_)) {
+    let message = ResponseView::parse_body(body, &Cx::new(opts, body))?;
+    if opts.strict_resend && matches!(message, ResponseView::RequestScResend(_)) {
         reject_resend_sequence(body, trailer)?;
     }
     Ok(Parsed { message, trailer })
+}
+
+impl<'a> Parsed<RequestView<'a>> {
+    /// The owned request, with the same trailer.
+    pub fn into_owned(self) -> Parsed<Request> {
+        Parsed {
+            message: self.message.into_owned(),
+            trailer: self.trailer,
+        }
+    }
+}
+
+impl<'a> Parsed<ResponseView<'a>> {
+    /// The owned response, with the same trailer.
+    pub fn into_owned(self) -> Parsed<Response> {
+        Parsed {
+            message: self.message.into_owned(),
+            trailer: self.trailer,
+        }
+    }
 }
 
 #[cfg(test)]

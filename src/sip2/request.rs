@@ -13,31 +13,31 @@ use super::status::{HoldMode, Language, PrintWidth, ProtocolVersion, Summary};
 
 command_table! {
     /// Every SIP2 2.00 request, by command code.
-    Request,
+    Request / RequestView,
     /// Which request a message is: its command code without its fields.
     RequestKind {
-        b"93" => LoginRequest,
-        b"99" => ScStatusRequest,
-        b"23" => PatronStatusRequest,
-        b"63" => PatronInformationRequest,
-        b"01" => BlockPatronRequest,
-        b"35" => EndPatronSessionRequest,
-        b"11" => CheckoutRequest,
-        b"09" => CheckinRequest,
-        b"17" => ItemInformationRequest,
-        b"19" => ItemStatusUpdateRequest,
-        b"25" => PatronEnableRequest,
-        b"15" => HoldRequest,
-        b"29" => RenewRequest,
-        b"65" => RenewAllRequest,
-        b"37" => FeePaidRequest,
-        b"97" => RequestAcsResend,
+        b"93" => LoginRequest / LoginRequestView,
+        b"99" => ScStatusRequest / ScStatusRequestView,
+        b"23" => PatronStatusRequest / PatronStatusRequestView,
+        b"63" => PatronInformationRequest / PatronInformationRequestView,
+        b"01" => BlockPatronRequest / BlockPatronRequestView,
+        b"35" => EndPatronSessionRequest / EndPatronSessionRequestView,
+        b"11" => CheckoutRequest / CheckoutRequestView,
+        b"09" => CheckinRequest / CheckinRequestView,
+        b"17" => ItemInformationRequest / ItemInformationRequestView,
+        b"19" => ItemStatusUpdateRequest / ItemStatusUpdateRequestView,
+        b"25" => PatronEnableRequest / PatronEnableRequestView,
+        b"15" => HoldRequest / HoldRequestView,
+        b"29" => RenewRequest / RenewRequestView,
+        b"65" => RenewAllRequest / RenewAllRequestView,
+        b"37" => FeePaidRequest / FeePaidRequestView,
+        b"97" => RequestAcsResend / RequestAcsResendView,
     }
 }
 
 sip_message! {
     /// Login (93).
-    LoginRequest {
+    LoginRequest / LoginRequestView {
         /// UID algorithm, `0` = not encrypted (kept as received).
         uid_algorithm: u8 as AnyByte,
         /// PWD algorithm, `0` = not encrypted (kept as received).
@@ -51,7 +51,7 @@ sip_message! {
 
 sip_message! {
     /// SC Status (99).
-    ScStatusRequest {
+    ScStatusRequest / ScStatusRequestView {
         /// `0` OK, `1` out of paper, `2` shutting down.
         status_code: u8 as Digit1,
         max_print_width: PrintWidth as Width,
@@ -62,7 +62,7 @@ sip_message! {
 
 sip_message! {
     /// Patron Status Request (23).
-    PatronStatusRequest {
+    PatronStatusRequest / PatronStatusRequestView {
         language: Language as Lang,
         transaction_date: SipDate as Date,
         ;
@@ -75,7 +75,7 @@ sip_message! {
 
 sip_message! {
     /// Patron Information (63).
-    PatronInformationRequest {
+    PatronInformationRequest / PatronInformationRequestView {
         language: Language as Lang,
         transaction_date: SipDate as Date,
         summary: Summary as SummaryF,
@@ -93,7 +93,7 @@ sip_message! {
 
 sip_message! {
     /// Block Patron (01), answered with a 24.
-    BlockPatronRequest {
+    BlockPatronRequest / BlockPatronRequestView {
         card_retained: bool as YesNo,
         transaction_date: SipDate as Date,
         ;
@@ -106,7 +106,7 @@ sip_message! {
 
 sip_message! {
     /// End Patron Session (35).
-    EndPatronSessionRequest {
+    EndPatronSessionRequest / EndPatronSessionRequestView {
         transaction_date: SipDate as Date,
         ;
         institution_id: String = InstitutionId,
@@ -118,7 +118,7 @@ sip_message! {
 
 sip_message! {
     /// Checkout (11).
-    CheckoutRequest {
+    CheckoutRequest / CheckoutRequestView {
         sc_renewal_policy: bool as YesNo,
         no_block: bool as YesNo,
         transaction_date: SipDate as Date,
@@ -138,7 +138,7 @@ sip_message! {
 
 sip_message! {
     /// Checkin (09).
-    CheckinRequest {
+    CheckinRequest / CheckinRequestView {
         no_block: bool as YesNo,
         transaction_date: SipDate as Date,
         /// 18 blanks = none.
@@ -155,7 +155,7 @@ sip_message! {
 
 sip_message! {
     /// Item Information (17).
-    ItemInformationRequest {
+    ItemInformationRequest / ItemInformationRequestView {
         transaction_date: SipDate as Date,
         ;
         institution_id: String = InstitutionId,
@@ -166,7 +166,7 @@ sip_message! {
 
 sip_message! {
     /// Item Status Update (19).
-    ItemStatusUpdateRequest {
+    ItemStatusUpdateRequest / ItemStatusUpdateRequestView {
         transaction_date: SipDate as Date,
         ;
         institution_id: String = InstitutionId,
@@ -178,7 +178,7 @@ sip_message! {
 
 sip_message! {
     /// Patron Enable (25).
-    PatronEnableRequest {
+    PatronEnableRequest / PatronEnableRequestView {
         transaction_date: SipDate as Date,
         ;
         institution_id: String = InstitutionId,
@@ -190,7 +190,7 @@ sip_message! {
 
 sip_message! {
     /// Hold (15).
-    HoldRequest {
+    HoldRequest / HoldRequestView {
         hold_mode: HoldMode as Hold,
         transaction_date: SipDate as Date,
         ;
@@ -209,7 +209,7 @@ sip_message! {
 
 sip_message! {
     /// Renew (29).
-    RenewRequest {
+    RenewRequest / RenewRequestView {
         third_party_allowed: bool as YesNo,
         no_block: bool as YesNo,
         transaction_date: SipDate as Date,
@@ -229,7 +229,7 @@ sip_message! {
 
 sip_message! {
     /// Renew All (65). Quirk: `None` when the date is left out (php-sip2).
-    RenewAllRequest {
+    RenewAllRequest / RenewAllRequestView {
         transaction_date: Option<SipDate> as MaybeDate,
         ;
         institution_id: String = InstitutionId,
@@ -242,7 +242,7 @@ sip_message! {
 
 sip_message! {
     /// Fee Paid (37).
-    FeePaidRequest {
+    FeePaidRequest / FeePaidRequestView {
         transaction_date: SipDate as Date,
         /// `01`–`99`.
         fee_type: u8 as Digits2,
@@ -263,7 +263,7 @@ sip_message! {
 
 sip_message! {
     /// Request ACS Resend (97). Quirk: accepted with an AY sequence number.
-    RequestAcsResend {
+    RequestAcsResend / RequestAcsResendView {
         ;
     }
 }

@@ -13,30 +13,30 @@ use super::status::{Language, PatronStatus, ProtocolVersion, SupportedMessages, 
 
 command_table! {
     /// Every SIP2 2.00 response, by command code.
-    Response,
+    Response / ResponseView,
     /// Which response a message is: its command code without its fields.
     ResponseKind {
-        b"94" => LoginResponse,
-        b"98" => AcsStatusResponse,
-        b"24" => PatronStatusResponse,
-        b"64" => PatronInformationResponse,
-        b"36" => EndSessionResponse,
-        b"12" => CheckoutResponse,
-        b"10" => CheckinResponse,
-        b"18" => ItemInformationResponse,
-        b"20" => ItemStatusUpdateResponse,
-        b"26" => PatronEnableResponse,
-        b"16" => HoldResponse,
-        b"30" => RenewResponse,
-        b"66" => RenewAllResponse,
-        b"38" => FeePaidResponse,
-        b"96" => RequestScResend,
+        b"94" => LoginResponse / LoginResponseView,
+        b"98" => AcsStatusResponse / AcsStatusResponseView,
+        b"24" => PatronStatusResponse / PatronStatusResponseView,
+        b"64" => PatronInformationResponse / PatronInformationResponseView,
+        b"36" => EndSessionResponse / EndSessionResponseView,
+        b"12" => CheckoutResponse / CheckoutResponseView,
+        b"10" => CheckinResponse / CheckinResponseView,
+        b"18" => ItemInformationResponse / ItemInformationResponseView,
+        b"20" => ItemStatusUpdateResponse / ItemStatusUpdateResponseView,
+        b"26" => PatronEnableResponse / PatronEnableResponseView,
+        b"16" => HoldResponse / HoldResponseView,
+        b"30" => RenewResponse / RenewResponseView,
+        b"66" => RenewAllResponse / RenewAllResponseView,
+        b"38" => FeePaidResponse / FeePaidResponseView,
+        b"96" => RequestScResend / RequestScResendView,
     }
 }
 
 sip_message! {
     /// Login Response (94).
-    LoginResponse {
+    LoginResponse / LoginResponseView {
         ok: bool as OneZero,
         ;
     }
@@ -44,7 +44,7 @@ sip_message! {
 
 sip_message! {
     /// ACS Status (98).
-    AcsStatusResponse {
+    AcsStatusResponse / AcsStatusResponseView {
         online_status: bool as YesNo,
         checkin_ok: bool as YesNo,
         checkout_ok: bool as YesNo,
@@ -69,7 +69,7 @@ sip_message! {
 
 sip_message! {
     /// Patron Status Response (24), also the answer to 01.
-    PatronStatusResponse {
+    PatronStatusResponse / PatronStatusResponseView {
         patron_status: PatronStatus as Status,
         language: Language as Lang,
         transaction_date: SipDate as Date,
@@ -89,7 +89,7 @@ sip_message! {
 sip_message! {
     /// Patron Information Response (64). Extensions (PA, PB, PC, PI, XI, AQ) follow the
     /// standard fields, before AF/AG.
-    PatronInformationResponse {
+    PatronInformationResponse / PatronInformationResponseView {
         patron_status: PatronStatus as Status,
         language: Language as Lang,
         transaction_date: SipDate as Date,
@@ -140,7 +140,7 @@ sip_message! {
 
 sip_message! {
     /// End Session Response (36).
-    EndSessionResponse {
+    EndSessionResponse / EndSessionResponseView {
         end_session: bool as YesNo,
         transaction_date: SipDate as Date,
         ;
@@ -153,7 +153,7 @@ sip_message! {
 
 sip_message! {
     /// Checkout Response (12). BL (sent by SIPServer/Koha on refusals) comes last.
-    CheckoutResponse {
+    CheckoutResponse / CheckoutResponseView {
         ok: bool as OneZero,
         renewal_ok: bool as YesNo,
         magnetic_media: Tristate as YesNoUnknown,
@@ -180,7 +180,7 @@ sip_message! {
 
 sip_message! {
     /// Checkin Response (10).
-    CheckinResponse {
+    CheckinResponse / CheckinResponseView {
         ok: bool as OneZero,
         resensitize: bool as YesNo,
         magnetic_media: Tristate as YesNoUnknown,
@@ -202,7 +202,7 @@ sip_message! {
 
 sip_message! {
     /// Item Information Response (18).
-    ItemInformationResponse {
+    ItemInformationResponse / ItemInformationResponseView {
         circulation_status: u8 as Digits2,
         security_marker: u8 as Digits2,
         fee_type: u8 as Digits2,
@@ -228,7 +228,7 @@ sip_message! {
 
 sip_message! {
     /// Item Status Update Response (20).
-    ItemStatusUpdateResponse {
+    ItemStatusUpdateResponse / ItemStatusUpdateResponseView {
         /// `1` = stored; anything else reads as `false`.
         item_properties_ok: bool as StoredFlag,
         transaction_date: SipDate as Date,
@@ -243,7 +243,7 @@ sip_message! {
 
 sip_message! {
     /// Patron Enable Response (26).
-    PatronEnableResponse {
+    PatronEnableResponse / PatronEnableResponseView {
         patron_status: PatronStatus as Status,
         language: Language as Lang,
         transaction_date: SipDate as Date,
@@ -260,7 +260,7 @@ sip_message! {
 
 sip_message! {
     /// Hold Response (16).
-    HoldResponse {
+    HoldResponse / HoldResponseView {
         ok: bool as OneZero,
         available: bool as YesNo,
         transaction_date: SipDate as Date,
@@ -279,7 +279,7 @@ sip_message! {
 
 sip_message! {
     /// Renew Response (30): the layout of 12.
-    RenewResponse {
+    RenewResponse / RenewResponseView {
         ok: bool as OneZero,
         renewal_ok: bool as YesNo,
         magnetic_media: Tristate as YesNoUnknown,
@@ -306,7 +306,7 @@ sip_message! {
 
 sip_message! {
     /// Renew All Response (66).
-    RenewAllResponse {
+    RenewAllResponse / RenewAllResponseView {
         ok: bool as OneZero,
         renewed_count: u16 as Digits4,
         unrenewed_count: u16 as Digits4,
@@ -322,7 +322,7 @@ sip_message! {
 
 sip_message! {
     /// Fee Paid Response (38).
-    FeePaidResponse {
+    FeePaidResponse / FeePaidResponseView {
         payment_accepted: bool as YesNo,
         transaction_date: SipDate as Date,
         ;
@@ -336,7 +336,7 @@ sip_message! {
 
 sip_message! {
     /// Request SC Resend (96).
-    RequestScResend {
+    RequestScResend / RequestScResendView {
         ;
     }
 }

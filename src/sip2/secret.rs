@@ -1,8 +1,12 @@
 //! Credentials carried by SIP2 messages (AC terminal password, AD patron password, CO login
 //! password). They never print: `Debug` and `Display` show `[redacted]`.
 //!
-//! Owns: `Secret`. Must not import anything from the crate outside `sip2`.
+//! A parsed message borrows its credentials from the frame as [`SecretView`]; the owned message
+//! copies them into a `Secret`.
+//!
+//! Owns: `Secret`, `SecretView`. Must not import anything from the crate outside `sip2`.
 
+use std::borrow::Cow;
 use std::fmt;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
@@ -68,6 +72,58 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A credential as parsed from a frame: borrowed from it when its bytes are already text in the
+/// terminal's charset, else decoded into a `Secret` (zeroed on drop). Never prints.
+#[derive(Clone)]
+pub struct SecretView<'a>(SecretBytes<'a>);
+
+#[derive(Clone)]
+enum SecretBytes<'a> {
+    Borrowed(&'a [u8]),
+    Decoded(Secret),
+}
+
+impl<'a> SecretView<'a> {
+    /// The secret bytes. Call only where the value is actually checked.
+    pub(crate) fn expose(&self) -> &[u8] {
+        match &self.0 {
+            SecretBytes::Borrowed(bytes) => bytes,
+            SecretBytes::Decoded(secret) => secret.expose(),
+        }
+    }
+
+    /// The owned credential.
+    pub fn into_owned(self) -> Secret {
+        match self.0 {
+            SecretBytes::Borrowed(bytes) => Secret::new(bytes),
+            SecretBytes::Decoded(secret) => secret,
+        }
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for SecretView<'a> {
+    fn from(text: Cow<'a, str>) -> SecretView<'a> {
+        SecretView(match text {
+            Cow::Borrowed(text) => SecretBytes::Borrowed(text.as_bytes()),
+            Cow::Owned(text) => SecretBytes::Decoded(Secret::from(text)),
+        })
+    }
+}
+
+impl PartialEq for SecretView<'_> {
+    fn eq(&self, other: &SecretView<'_>) -> bool {
+        self.expose().ct_eq(other.expose()).into()
+    }
+}
+
+impl Eq for SecretView<'_> {}
+
+impl fmt::Debug for SecretView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +139,17 @@ mod tests {
     #[test]
     fn expose_returns_the_bytes() {
         assert_eq!(Secret::from("pw").expose(), b"pw");
+    }
+
+    #[test]
+    fn a_view_is_redacted_and_owns_the_same_bytes() {
+        let borrowed = SecretView::from(Cow::Borrowed("4931"));
+        let decoded = SecretView::from(Cow::<str>::Owned("4931".into()));
+        assert_eq!(format!("{borrowed:?} {decoded:?}"), "[redacted] [redacted]");
+        assert_eq!(borrowed, decoded);
+        assert_eq!(borrowed.expose(), b"4931");
+        assert_eq!(decoded.into_owned(), Secret::from("4931"));
+        assert_eq!(borrowed.into_owned(), Secret::from("4931"));
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod explain_agrees;
 mod mail_reset;
 mod mail_smtp;
 mod relay;
+mod fuzz_corpus;
 mod server_access;
 mod server_behaviour;
 mod server_charsets;

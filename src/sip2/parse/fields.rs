@@ -7,17 +7,22 @@
 //! credentials (AC, AD, CO), which are dropped rather than kept as plain text. AC and AD are
 //! always optional; `None` = absent, `Some(empty)` = `AD|`.
 //!
-//! Owns: `Cx`, `RawField`, `TakeField`. Must not import anything from the crate outside `sip2`.
+//! Values are borrowed from the frame (`TakeField::View`); the owned message copies them.
+//!
+//! Owns: `Cx`, `RawField`, `FieldList`, `TakeField`. Must not import anything from the crate outside `sip2`.
+
+use std::borrow::Cow;
 
 use nom::bytes::complete::{take_till, take_while_m_n};
 use nom::{IResult, Parser};
+use smallvec::SmallVec;
 
 use super::ParseOptions;
 use crate::sip2::date::SipDate;
 use crate::sip2::error::ParseError;
 use crate::sip2::field::{swallowed_secret, FieldId};
 use crate::sip2::fixed::{FixedError, FixedFormat};
-use crate::sip2::secret::Secret;
+use crate::sip2::secret::{Secret, SecretView};
 use crate::sip2::status::SupportedMessages;
 
 /// One identified field as found in the message. No `Debug`: the value may be a credential.
@@ -34,6 +39,23 @@ pub struct Cx<'a> {
     len: usize,
     /// A request: a field the answer repeats must not hold a swallowed credential.
     request: bool,
+}
+
+/// The identified fields of one message, in arrival order. A request has a handful; they stay
+/// on the stack unless a message carries more than `FIELDS_INLINE`.
+pub(crate) type FieldList<'a> = SmallVec<[RawField<'a>; FIELDS_INLINE]>;
+
+const FIELDS_INLINE: usize = 16;
+
+/// Fields a message does not define, borrowed from the frame (see [`own_extra`]).
+pub type Extra<'a> = Vec<(FieldId, Cow<'a, str>)>;
+
+/// The owned copy of a message's `extra` fields.
+pub(crate) fn own_extra(extra: Extra<'_>) -> Vec<(FieldId, String)> {
+    extra
+        .into_iter()
+        .map(|(id, value)| (id, value.into_owned()))
+        .collect()
 }
 
 /// Separates identified fields.
@@ -91,8 +113,8 @@ impl<'a> Cx<'a> {
     }
 
     /// Splits the identified part into fields.
-    pub(crate) fn fields<'i>(&self, mut rest: &'i [u8]) -> Result<Vec<RawField<'i>>, ParseError> {
-        let mut out = Vec::with_capacity(8);
+    pub(crate) fn fields<'i>(&self, mut rest: &'i [u8]) -> Result<FieldList<'i>, ParseError> {
+        let mut out = FieldList::new();
         while let Some(&first) = rest.first() {
             if first == DELIMITER {
                 rest = &rest[1..];
@@ -127,11 +149,7 @@ impl<'a> Cx<'a> {
     }
 
     /// Fields not in `declared`, in arrival order; credentials are dropped.
-    pub(crate) fn extra(
-        &self,
-        fields: &[RawField<'_>],
-        declared: &[FieldId],
-    ) -> Vec<(FieldId, String)> {
+    pub(crate) fn extra<'i>(&self, fields: &[RawField<'i>], declared: &[FieldId]) -> Extra<'i> {
         fields
             .iter()
             .filter(|f| !declared.contains(&f.id) && !f.id.is_secret())
@@ -139,14 +157,23 @@ impl<'a> Cx<'a> {
             .collect()
     }
 
-    fn text(&self, raw: &[u8]) -> String {
-        self.opts.charset.decode(raw).into_owned()
+    /// A value as text in the terminal's charset, borrowed from the frame when it already is.
+    fn text<'i>(&self, raw: &'i [u8]) -> Cow<'i, str> {
+        self.opts.charset.decode(raw)
     }
 }
 
-/// How a typed field value is taken from the field list.
+/// How a typed field value is taken from the field list: borrowed from the frame as its
+/// `View`, then owned by [`TakeField::own`] when the typed message is built.
 pub trait TakeField: Sized {
-    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError>;
+    /// The value as it borrows from the frame.
+    type View<'a>;
+    fn take<'a>(
+        fields: &[RawField<'a>],
+        id: FieldId,
+        cx: &Cx<'_>,
+    ) -> Result<Self::View<'a>, ParseError>;
+    fn own(view: Self::View<'_>) -> Self;
 }
 
 fn first<'f, 'a>(fields: &'f [RawField<'a>], id: FieldId) -> Option<&'f RawField<'a>> {
@@ -155,44 +182,84 @@ fn first<'f, 'a>(fields: &'f [RawField<'a>], id: FieldId) -> Option<&'f RawField
 
 /// A required text field.
 impl TakeField for String {
-    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError> {
+    type View<'a> = Cow<'a, str>;
+    fn take<'a>(
+        fields: &[RawField<'a>],
+        id: FieldId,
+        cx: &Cx<'_>,
+    ) -> Result<Cow<'a, str>, ParseError> {
         first(fields, id)
             .map(|f| cx.text(f.value))
             .ok_or(ParseError::MissingField { field: id })
+    }
+    fn own(view: Cow<'_, str>) -> String {
+        view.into_owned()
     }
 }
 
 /// An optional text field.
 impl TakeField for Option<String> {
-    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError> {
+    type View<'a> = Option<Cow<'a, str>>;
+    fn take<'a>(
+        fields: &[RawField<'a>],
+        id: FieldId,
+        cx: &Cx<'_>,
+    ) -> Result<Self::View<'a>, ParseError> {
         Ok(first(fields, id).map(|f| cx.text(f.value)))
+    }
+    fn own(view: Option<Cow<'_, str>>) -> Self {
+        view.map(Cow::into_owned)
     }
 }
 
 /// A repeatable text field, in arrival order.
 impl TakeField for Vec<String> {
-    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError> {
+    type View<'a> = Vec<Cow<'a, str>>;
+    fn take<'a>(
+        fields: &[RawField<'a>],
+        id: FieldId,
+        cx: &Cx<'_>,
+    ) -> Result<Self::View<'a>, ParseError> {
         Ok(fields
             .iter()
             .filter(|f| f.id == id)
             .map(|f| cx.text(f.value))
             .collect())
     }
+    fn own(view: Vec<Cow<'_, str>>) -> Self {
+        view.into_iter().map(Cow::into_owned).collect()
+    }
 }
 
 /// A required credential.
 impl TakeField for Secret {
-    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError> {
+    type View<'a> = SecretView<'a>;
+    fn take<'a>(
+        fields: &[RawField<'a>],
+        id: FieldId,
+        cx: &Cx<'_>,
+    ) -> Result<SecretView<'a>, ParseError> {
         first(fields, id)
-            .map(|f| Secret::from(cx.text(f.value)))
+            .map(|f| SecretView::from(cx.text(f.value)))
             .ok_or(ParseError::MissingField { field: id })
+    }
+    fn own(view: SecretView<'_>) -> Secret {
+        view.into_owned()
     }
 }
 
 /// An optional credential: `None` = absent, `Some(empty)` = present and empty.
 impl TakeField for Option<Secret> {
-    fn take(fields: &[RawField<'_>], id: FieldId, cx: &Cx<'_>) -> Result<Self, ParseError> {
-        Ok(first(fields, id).map(|f| Secret::from(cx.text(f.value))))
+    type View<'a> = Option<SecretView<'a>>;
+    fn take<'a>(
+        fields: &[RawField<'a>],
+        id: FieldId,
+        cx: &Cx<'_>,
+    ) -> Result<Self::View<'a>, ParseError> {
+        Ok(first(fields, id).map(|f| SecretView::from(cx.text(f.value))))
+    }
+    fn own(view: Option<SecretView<'_>>) -> Self {
+        view.map(SecretView::into_owned)
     }
 }
 
@@ -228,6 +295,10 @@ fn shown_value(raw: &[u8]) -> String {
 
 /// An optional `Y`/`N` flag (BL, CQ, BO, BI, CI).
 impl TakeField for Option<bool> {
+    type View<'a> = Self;
+    fn own(view: Self) -> Self {
+        view
+    }
     fn take(fields: &[RawField<'_>], id: FieldId, _: &Cx<'_>) -> Result<Self, ParseError> {
         first(fields, id)
             .map(|f| match f.value {
@@ -241,6 +312,10 @@ impl TakeField for Option<bool> {
 
 /// An optional 18-character date field (BW, CJ, CM).
 impl TakeField for Option<SipDate> {
+    type View<'a> = Self;
+    fn own(view: Self) -> Self {
+        view
+    }
     fn take(fields: &[RawField<'_>], id: FieldId, _: &Cx<'_>) -> Result<Self, ParseError> {
         first(fields, id)
             .map(|f| SipDate::from_bytes(f.value).ok_or_else(|| bad_value(f)))
@@ -250,6 +325,10 @@ impl TakeField for Option<SipDate> {
 
 /// BX: `Y`/`N` per position; missing positions are `N`, positions past 16 are ignored.
 impl TakeField for SupportedMessages {
+    type View<'a> = Self;
+    fn own(view: Self) -> Self {
+        view
+    }
     fn take(fields: &[RawField<'_>], id: FieldId, _: &Cx<'_>) -> Result<Self, ParseError> {
         let f = first(fields, id).ok_or(ParseError::MissingField { field: id })?;
         let mut out = SupportedMessages::default();
