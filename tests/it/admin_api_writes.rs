@@ -295,7 +295,7 @@ async fn terminals_are_created_changed_given_secrets_and_removed(backend: Backen
         "invalid",
     );
     assert_eq!(charset["field"], "charset");
-        let never = problem(
+    let never = problem(
         &patch(r#"{"allowed_messages":"23 42"}"#).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid",

@@ -458,3 +458,56 @@ async fn the_code_page_needs_its_half_done_log_in_its_form_token_and_no_delay(ba
 sip2auth::store_test_on_both_backends!(
     the_code_page_needs_its_half_done_log_in_its_form_token_and_no_delay
 );
+
+/// Every two-step change mails the patron a "not you?" notice: on, new recovery codes, off.
+async fn two_step_changes_mail_the_patron_a_notice(backend: Backend) {
+    let folder = tempfile::tempdir().expect("outbox folder");
+    let web = start_web(
+        backend,
+        crate::support::mail::file_mail_config(folder.path()),
+    )
+    .await;
+    let clock = &web.server.clock;
+    let mut visitor = web.visitor();
+    assert_eq!(visitor.log_in(JANE, JANE_PIN).await.status, 303);
+    let enrol = visitor.get("/two-factor").await;
+    let secret = codes_in(&enrol.body)
+        .into_iter()
+        .next()
+        .expect("the key")
+        .replace(' ', "");
+    let csrf = enrol.csrf();
+    let code = code_at(&secret, clock.now());
+    let enabled = visitor
+        .post("/two-factor/enable", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(codes_in(&enabled.body).len(), 10, "{}", enabled.body);
+    let csrf = visitor.get("/two-factor").await.csrf();
+    visitor
+        .post("/two-factor/recovery-codes", &[("csrf", &csrf)])
+        .await;
+    clock.advance(Duration::seconds(30));
+    let csrf = visitor.get("/two-factor").await.csrf();
+    let code = code_at(&secret, clock.now());
+    let off = visitor
+        .post(
+            "/two-factor/disable",
+            &[("csrf", &csrf), ("secret", JANE_PIN), ("code", &code)],
+        )
+        .await;
+    assert_eq!(off.location(), "/account?changed=two-factor-off");
+    let mails = crate::support::mail::wait_for_mails(folder.path(), 3).await;
+    let subjects: Vec<String> = mails.iter().map(|m| m.header("Subject")).collect();
+    for expected in ["is on", "recovery codes", "is off"] {
+        assert!(
+            subjects.iter().any(|s| s.to_lowercase().contains(expected)),
+            "{expected:?} in {subjects:?}"
+        );
+    }
+    assert!(
+        mails.iter().all(|m| !m.raw.contains(&secret)),
+        "no key in a notice"
+    );
+}
+
+sip2auth::store_test_on_both_backends!(two_step_changes_mail_the_patron_a_notice);

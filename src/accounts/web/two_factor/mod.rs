@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use super::{SessionToken, WebSession};
-use crate::accounts::{Accounts, Error, Operator};
+use crate::accounts::{Accounts, Error, Notice, Operator};
 use crate::auth::two_factor::{new_recovery_code, SecondFactor, TotpSecret, RECOVERY_CODES};
 use crate::auth::{AuditAction, AuditOutcome, CredentialVerdict, Presented, WebChecked};
 use crate::store::{CheckedCredential, PatronId, TwoFactorRow};
@@ -228,6 +228,8 @@ impl Accounts {
             None,
         )
         .await?;
+        self.notify_patron(session.patron, Notice::TwoFactorEnabled)
+            .await?;
         Ok(ConfirmOutcome::Enabled(codes))
     }
 
@@ -304,6 +306,8 @@ impl Accounts {
             None,
         )
         .await?;
+        self.notify_patron(session.patron, Notice::RecoveryCodesRenewed)
+            .await?;
         Ok(Some(codes))
     }
 
@@ -356,6 +360,8 @@ impl Accounts {
             None,
         )
         .await?;
+        self.notify_patron(session.patron, Notice::TwoFactorDisabled)
+            .await?;
         Ok(DisableOutcome::Disabled)
     }
 }
