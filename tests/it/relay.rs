@@ -486,7 +486,77 @@ async fn an_upstream_down_or_slow_is_answered_in_time_and_service_resumes(backen
     ils.stop().await;
 }
 
+/// The TLS front of tests/peers/tls_front.py, in front of an ILS that speaks no TLS.
+async fn tls_front(backend_port: u16, certificate: &support::tls::Issued) -> (Child, u16) {
+    let mut child = Command::new(peers_python())
+        .arg(peer_script("tls_front.py"))
+        .arg(backend_port.to_string())
+        .arg(&certificate.certificate)
+        .arg(&certificate.key)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the TLS front starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+        .await
+        .expect("the TLS front listens in time")
+        .expect("read")
+        .expect("a line");
+    let port = first
+        .strip_prefix("listening ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("not a port line: {first}"));
+    (child, port)
+}
+
+async fn a_tls_upstream_is_used_only_with_a_certificate_its_ca_vouches_for(backend: Backend) {
+    let server = start(backend).await;
+    let ils = Ils::start(0, None).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ils_certificate = support::tls::server_certificate(dir.path(), "ils");
+    let stranger = support::tls::server_certificate(dir.path(), "stranger");
+    let (_front, port) = tls_front(ils.port, &ils_certificate).await;
+
+    let ca = ils_certificate.pem.clone();
+    relay_sc_user(&server, &ils, |u| {
+        u.address = format!("127.0.0.1:{port}");
+        u.tls = true;
+        u.ca_pem = Some(ca);
+    })
+    .await;
+    let mut client = logged_in(&server).await;
+    let item = client.exchange("1720250314    093000AOMAIN|ABX1|AC|").await;
+    assert!(item.starts_with("18"), "{item}");
+    assert!(!item.contains("unavailable"), "relayed over TLS: {item}");
+    assert_eq!(ils.received("17").len(), 1, "{:?}", ils.lines());
+
+    let wrong_ca = stranger.pem.clone();
+    relay_sc_user(&server, &ils, |u| {
+        u.address = format!("127.0.0.1:{port}");
+        u.tls = true;
+        u.ca_pem = Some(wrong_ca);
+        u.timeout = Duration::from_secs(2);
+    })
+    .await;
+    let mut client = logged_in(&server).await;
+    let refused = client.exchange("1720250314    093000AOMAIN|ABX2|AC|").await;
+    assert!(refused.starts_with("18"), "protocol-valid: {refused}");
+    assert!(
+        refused.contains("The library system is unavailable"),
+        "a certificate its CA does not vouch for is never used: {refused}"
+    );
+    assert_eq!(
+        ils.received("17").len(),
+        1,
+        "nothing reached the ILS: {:?}",
+        ils.lines()
+    );
+    ils.stop().await;
+}
+
 sip2auth::store_test_on_both_backends!(
+    a_tls_upstream_is_used_only_with_a_certificate_its_ca_vouches_for,
     a_self_check_session_is_relayed_with_the_ils_answers,
     a_wrong_pin_on_a_checkout_is_refused_here_and_never_forwarded,
     merge_mode_answers_a_64_with_the_ils_fields_and_our_validity,
