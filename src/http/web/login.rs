@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::cookies::Cookie;
 use super::i18n::Lang;
 use super::pages::{html, Field, FormPage, Link};
-use super::{guard, text, user_agent, PageLang, Shared, Site};
+use super::{text, user_agent, PageLang, Shared, Site};
 use crate::accounts::web::{random_token, LogInOutcome, LogInRefusal};
 use crate::config::WebLogin;
 use crate::http::listener::ClientAddr;
@@ -154,15 +154,12 @@ pub(crate) async fn submit(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let l = site.lang(&page);
-    let form = match site.posted(&l, &headers, body) {
+    let form = match site.posted_before_log_in(&l, &headers, body) {
         Ok(form) => form,
         Err(response) => return response,
     };
-    let expected = site.jar.read(&headers, Cookie::LoginForm).unwrap_or("");
-    let sent = form.text("csrf").unwrap_or("");
-    if !guard::csrf_matches(sent, expected) {
-        return site.forbidden(&l);
-    }
+    // The checked token, for a page shown again.
+    let expected = form.text("csrf").unwrap_or("");
     let (Ok(card), Ok(secret)) = (form.text("card"), form.secret("secret")) else {
         return site.bad_request(&l, text::BAD_FORM);
     };

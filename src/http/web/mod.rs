@@ -393,6 +393,22 @@ impl Site {
         Form::parse(&body).map_err(|_| self.bad_request(l, text::BAD_FORM))
     }
 
+    /// A form posted by a page without a session (log-in, its code step, the reset pages): read
+    /// as [`posted`](Self::posted), then its token checked against the log-in form's cookie.
+    fn posted_before_log_in(
+        &self,
+        l: &Lang<'_>,
+        headers: &HeaderMap,
+        body: Result<Bytes, BytesRejection>,
+    ) -> Result<Form, Response> {
+        let form = self.posted(l, headers, body)?;
+        let expected = self.jar.read(headers, Cookie::LoginForm).unwrap_or("");
+        if !guard::csrf_matches(form.text("csrf").unwrap_or(""), expected) {
+            return Err(self.forbidden(l));
+        }
+        Ok(form)
+    }
+
     /// A session's POST: the form, after the CSRF token matched the session's.
     fn session_form(
         &self,

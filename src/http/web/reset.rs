@@ -21,7 +21,7 @@ use axum::Extension;
 use super::cookies::Cookie;
 use super::i18n::Lang;
 use super::pages::{html, Field, FormPage, Link};
-use super::{guard, text, PageLang, Shared, Site};
+use super::{text, PageLang, Shared, Site};
 use crate::accounts::reset::{ResetForm, ResetOutcome, ResetRequestOutcome, ResetToken};
 use crate::accounts::web::{random_token, ChangeRefusal, CredentialKind, NewSecret};
 use crate::config::{ResetLookupBy, ResetMode};
@@ -229,14 +229,12 @@ async fn forgot_submit(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let l = site.lang(&page);
-    let form = match site.posted(&l, &headers, body) {
+    let form = match site.posted_before_log_in(&l, &headers, body) {
         Ok(form) => form,
         Err(response) => return response,
     };
-    let expected = site.jar.read(&headers, Cookie::LoginForm).unwrap_or("");
-    if !guard::csrf_matches(form.text("csrf").unwrap_or(""), expected) {
-        return site.forbidden(&l);
-    }
+    // The checked token, for a page shown again.
+    let expected = form.text("csrf").unwrap_or("");
     let (name, empty, malformed) = match site.web.reset_lookup {
         ResetLookupBy::Card => ("card", text::ENTER_CARD, text::BAD_CARD),
         ResetLookupBy::Email => ("email", text::ENTER_EMAIL, text::BAD_EMAIL),
@@ -324,14 +322,12 @@ pub(crate) async fn link_submit(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let l = site.lang(&page);
-    let form = match site.posted(&l, &headers, body) {
+    let form = match site.posted_before_log_in(&l, &headers, body) {
         Ok(form) => form,
         Err(response) => return response,
     };
-    let expected = site.jar.read(&headers, Cookie::LoginForm).unwrap_or("");
-    if !guard::csrf_matches(form.text("csrf").unwrap_or(""), expected) {
-        return site.forbidden(&l);
-    }
+    // The checked token, for a page shown again.
+    let expected = form.text("csrf").unwrap_or("");
     let Some(token) = Site::link_token(&token) else {
         return site.reset_invalid(&l);
     };

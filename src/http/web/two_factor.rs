@@ -18,7 +18,7 @@ use secrecy::ExposeSecret;
 use super::cookies::Cookie;
 use super::i18n::Lang;
 use super::pages::{html, Field, FormPage, Link, SmallForm, TwoFactorPage};
-use super::{guard, text, user_agent, PageLang, Shared, Site};
+use super::{text, user_agent, PageLang, Shared, Site};
 use crate::accounts::web::{
     ConfirmOutcome, DisableOutcome, Enrolment, RecoveryCodes, SecondStepOutcome, SessionToken,
     TwoFactorState, WebSession,
@@ -249,14 +249,12 @@ pub(crate) async fn code_submit(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let l = site.lang(&page);
-    let form = match site.posted(&l, &headers, body) {
+    let form = match site.posted_before_log_in(&l, &headers, body) {
         Ok(form) => form,
         Err(response) => return response,
     };
-    let expected = site.jar.read(&headers, Cookie::LoginForm).unwrap_or("");
-    if !guard::csrf_matches(form.text("csrf").unwrap_or(""), expected) {
-        return site.forbidden(&l);
-    }
+    // The checked token, for a page shown again.
+    let expected = form.text("csrf").unwrap_or("");
     let Some(half) = site.jar.read(&headers, Cookie::HalfLogin) else {
         return Redirect::to("/login").into_response();
     };
