@@ -511,6 +511,7 @@ async fn tls_front(backend_port: u16, certificate: &support::tls::Issued) -> (Ch
 }
 
 async fn a_tls_upstream_is_used_only_with_a_certificate_its_ca_vouches_for(backend: Backend) {
+    let recorder = sip2auth::instruments::recorder().expect("the process's recorder");
     let server = start(backend).await;
     let ils = Ils::start(0, None).await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -530,6 +531,16 @@ async fn a_tls_upstream_is_used_only_with_a_certificate_its_ca_vouches_for(backe
     assert!(item.starts_with("18"), "{item}");
     assert!(!item.contains("unavailable"), "relayed over TLS: {item}");
     assert_eq!(ils.received("17").len(), 1, "{:?}", ils.lines());
+    let scrape = recorder.render();
+    let forwarded = scrape
+        .lines()
+        .find(|l| l.starts_with("sip2auth_relay_forwarded_total{") && l.contains("message=\"17\""))
+        .unwrap_or_else(|| panic!("the forwarded 17 is counted:\n{scrape}"));
+    assert!(forwarded.ends_with(" 1"), "{forwarded}");
+    assert!(
+        scrape.contains("sip2auth_relay_upstream_duration_seconds_count{message=\"17\"} 1"),
+        "its latency recorded:\n{scrape}"
+    );
 
     let wrong_ca = stranger.pem.clone();
     relay_sc_user(&server, &ils, |u| {
