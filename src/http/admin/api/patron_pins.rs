@@ -20,7 +20,8 @@ use crate::accounts::api_key::ApiScope;
 use crate::accounts::patron::PinReset;
 
 /// A PIN the patron chose.
-#[derive(Debug, Deserialize, ToSchema)]
+// No `Debug`: it holds a PIN or secret, which no log line may show.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PinBody {
     /// Never echoed or logged. The PIN rules apply beyond the digits.
@@ -29,7 +30,8 @@ pub(super) struct PinBody {
 }
 
 /// A desk reset: with `pin`, the patron's choice is set; without, a one-time PIN is issued.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+// No `Debug`: it holds a PIN or secret, which no log line may show.
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ResetBody {
     #[schema(value_type = Option<String>, format = Password, pattern = "^[0-9]{4,12}$")]
@@ -37,7 +39,8 @@ pub(super) struct ResetBody {
 }
 
 /// What a desk reset did.
-#[derive(Debug, Serialize, ToSchema)]
+// No `Debug`: it holds a PIN or secret, which no log line may show.
+#[derive(Serialize, ToSchema)]
 pub(super) struct ResetAnswer {
     /// The one-time PIN to give the patron, shown this once; absent when the patron's choice
     /// was set. It must be changed at first use.

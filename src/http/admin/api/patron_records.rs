@@ -199,7 +199,8 @@ impl Details {
 /// A new patron: the card, the details (`family_name` required) and optionally a first PIN
 /// (the PIN rules apply; without one the default PIN policy decides). The details are the same
 /// object a PATCH takes.
-#[derive(Debug, Deserialize, ToSchema)]
+// No `Debug`: it holds a PIN or secret, which no log line may show.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewPatronBody {
     #[schema(example = "21234000099999")]

@@ -162,7 +162,8 @@ pub(super) struct NewTerminalBody {
 }
 
 /// A terminal with the secret it logs in with, shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+// No `Debug`: it holds a PIN or secret, which no log line may show.
+#[derive(Serialize, ToSchema)]
 pub(super) struct WithSecret {
     terminal: TerminalView,
     /// Configure it in the terminal (CO of its 93); it is never shown again.
@@ -170,7 +171,8 @@ pub(super) struct WithSecret {
 }
 
 /// A new secret, shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+// No `Debug`: it holds a PIN or secret, which no log line may show.
+#[derive(Serialize, ToSchema)]
 pub(super) struct NewSecret {
     secret: String,
 }
@@ -297,43 +299,44 @@ async fn set_enabled(
     Ok(Json(TerminalView::from(&terminal)))
 }
 
-#[utoipa::path(post, path = "/terminals/{login_id}/enable", summary = "Enable a terminal (scope admin)",
-    params(("login_id" = String, Path, description = "The terminal's login id", example = "sc_user")),
-    responses(
-        (status = 200, description = "The terminal, enabled", body = TerminalView),
-        (status = 400, description = "A bad path", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No known API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "The key's scope is too small", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such terminal", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = ProblemDocument, content_type = "application/problem+json"),
-    ),
-    security(("api_key" = [])))]
-pub(super) async fn enable(
-    State(admin): State<Shared>,
-    caller: CallerOf,
-    login_id: LoginId,
-) -> Result<Json<TerminalView>, Problem> {
-    set_enabled(admin, caller, login_id, true).await
+/// Declares the enable or disable endpoint with its OpenAPI description.
+macro_rules! enabled_endpoint {
+    ($name:ident, $enabled:expr, $path:literal, $summary:literal, $answer:literal) => {
+        #[utoipa::path(post, path = $path, summary = $summary,
+            params(("login_id" = String, Path, description = "The terminal's login id", example = "sc_user")),
+            responses(
+                (status = 200, description = $answer, body = TerminalView),
+                (status = 400, description = "A bad path", body = ProblemDocument, content_type = "application/problem+json"),
+                (status = 401, description = "No known API key", body = ProblemDocument, content_type = "application/problem+json"),
+                (status = 403, description = "The key's scope is too small", body = ProblemDocument, content_type = "application/problem+json"),
+                (status = 404, description = "No such terminal", body = ProblemDocument, content_type = "application/problem+json"),
+                (status = 503, description = "The database is unavailable", body = ProblemDocument, content_type = "application/problem+json"),
+            ),
+            security(("api_key" = [])))]
+        pub(super) async fn $name(
+            State(admin): State<Shared>,
+            caller: CallerOf,
+            login_id: LoginId,
+        ) -> Result<Json<TerminalView>, Problem> {
+            set_enabled(admin, caller, login_id, $enabled).await
+        }
+    };
 }
 
-#[utoipa::path(post, path = "/terminals/{login_id}/disable", summary = "Disable a terminal; its sessions end on every instance (scope admin)",
-    params(("login_id" = String, Path, description = "The terminal's login id", example = "sc_user")),
-    responses(
-        (status = 200, description = "The terminal, disabled", body = TerminalView),
-        (status = 400, description = "A bad path", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No known API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "The key's scope is too small", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such terminal", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = ProblemDocument, content_type = "application/problem+json"),
-    ),
-    security(("api_key" = [])))]
-pub(super) async fn disable(
-    State(admin): State<Shared>,
-    caller: CallerOf,
-    login_id: LoginId,
-) -> Result<Json<TerminalView>, Problem> {
-    set_enabled(admin, caller, login_id, false).await
-}
+enabled_endpoint!(
+    enable,
+    true,
+    "/terminals/{login_id}/enable",
+    "Enable a terminal (scope admin)",
+    "The terminal, enabled"
+);
+enabled_endpoint!(
+    disable,
+    false,
+    "/terminals/{login_id}/disable",
+    "Disable a terminal; its sessions end on every instance (scope admin)",
+    "The terminal, disabled"
+);
 
 #[utoipa::path(delete, path = "/terminals/{login_id}", summary = "Remove a terminal (scope admin)",
     params(("login_id" = String, Path, description = "The terminal's login id", example = "sc_user")),
